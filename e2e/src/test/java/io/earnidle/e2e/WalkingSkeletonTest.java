@@ -1,0 +1,173 @@
+package io.earnidle.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.earnidle.backend.EarnIdleServer;
+import io.earnidle.node.llama.GenerationRequest;
+import io.earnidle.node.llama.GenerationResult;
+import io.earnidle.node.llama.LlamaModel;
+import io.earnidle.node.llama.Sampling;
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The walking skeleton, end to end: a publisher's page on another origin embeds the widget with the one-line
+ * loader; the visitor consents inside the iframe; the node (Java compiled to WebAssembly, in a Worker) completes a
+ * job that a customer submitted through the API; the customer reads the result, and the node's credited balance is
+ * read back through the API.
+ */
+class WalkingSkeletonTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final String CUSTOMER_KEY = "e2e-customer-key";
+
+    @TempDir
+    static Path dataDir;
+    static EarnIdleServer server;
+    static String api;
+
+    @BeforeAll
+    static void startBackend() {
+        Config config = Config.builder()
+                .disableEnvironmentVariablesSource()
+                .disableSystemPropertiesSource()
+                .sources(ConfigSources.create(Map.of(
+                                "server.host", "127.0.0.1",
+                                "server.port", "0",
+                                "earnidle.data-dir", dataDir.toString(),
+                                "earnidle.demo.customer-api-key", CUSTOMER_KEY)),
+                        ConfigSources.classpath("application.yaml"))
+                .build();
+        server = EarnIdleServer.start(config);
+        api = "http://127.0.0.1:" + server.port();
+    }
+
+    @AfterAll
+    static void stopBackend() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    @Test
+    void visitorOnAnotherOriginCompletesACustomersJobAndIsCredited() throws Exception {
+        String hostHtml = """
+                <!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host page</title></head>
+                <body><h1>A publisher's article</h1>
+                <script src="%s/embed.js" data-placement="demo-placement" async></script>
+                </body></html>""".formatted(api);
+
+        try (HostPage host = HostPage.serve("127.0.0.2", hostHtml); Chromium chromium = Chromium.start()) {
+            var driver = chromium.driver;
+            var wait = new WebDriverWait(driver, Duration.ofSeconds(30));
+            driver.get(host.url());
+
+            WebElement frame = wait.until(ExpectedConditions.presenceOfElementLocated(
+                    By.cssSelector("iframe[data-earnidle-placement='demo-placement']")));
+            assertTrue(frame.getAttribute("src").startsWith(api + "/widget/"),
+                    "the iframe is served from the widget origin, not the host page: " + frame.getAttribute("src"));
+            assertTrue(!host.url().startsWith(api), "host page and widget must be on different origins");
+            wait.until(ExpectedConditions.frameToBeAvailableAndSwitchToIt(frame));
+            wait.until(ExpectedConditions.elementToBeClickable(By.id("consent-accept"))).click();
+
+            JsonNode submitted = postJob("""
+                    {"model": "synthetic-tiny-f32", "prompt": "Hello from the e2e test", "max_tokens": 8,
+                     "sampling": {"temperature": 0, "seed": 7}}""");
+            String jobId = submitted.get("id").asText();
+            assertEquals("queued", submitted.get("status").asText());
+
+            JsonNode job = awaitCompleted(jobId, Duration.ofSeconds(180));
+            JsonNode result = job.get("result");
+            int[] ids = StreamSupport.stream(result.get("token_ids").spliterator(), false)
+                    .mapToInt(JsonNode::asInt).toArray();
+            assertEquals(ids.length, result.get("token_count").asInt());
+            assertTrue(ids.length >= 1 && ids.length <= 8, "token count within max_tokens: " + ids.length);
+
+            // The browser really ran the Llama forward pass: greedy output equals the JVM's, token for token.
+            LlamaModel model = LlamaModel.load(dataDir.resolve("models/synthetic-tiny-f32.gguf"));
+            GenerationResult expected = model.generate(new GenerationRequest(
+                    "Hello from the e2e test", null, true, 8, Sampling.greedy()));
+            assertArrayEquals(expected.tokenIds(), ids, "tokens generated in the browser match the JVM reference");
+            assertEquals(expected.text(), result.get("text").asText());
+
+            // The widget shows the credit, and the API agrees with it.
+            wait.until(ExpectedConditions.textToBe(By.id("jobs-completed"), "1"));
+            String sessionId = driver.findElement(By.id("session-id")).getText();
+            String shownMicro = driver.findElement(By.id("balance")).getAttribute("data-micro-usdc");
+            JsonNode session = getJson("/api/nodes/" + sessionId, null);
+            long balance = session.get("balance_micro_usdc").asLong();
+            assertEquals(1, session.get("jobs_completed").asInt());
+            assertTrue(balance > 0 && balance < job.get("price_micro_usdc").asLong(),
+                    "the visitor is paid a share of the job's price: " + balance);
+            assertEquals(String.valueOf(balance), shownMicro, "the widget shows the balance the ledger holds");
+        }
+    }
+
+    @Test
+    void portalListsTheDemoPlacementWithItsEmbedCode() throws Exception {
+        try (Chromium chromium = Chromium.start()) {
+            var driver = chromium.driver;
+            driver.get(api + "/portal/");
+            var wait = new WebDriverWait(driver, Duration.ofSeconds(20));
+            WebElement row = wait.until(ExpectedConditions.presenceOfElementLocated(
+                    By.cssSelector("tr[data-placement-id='demo-placement']")));
+            assertTrue(row.getText().contains("20.00 %"), row.getText());
+            assertTrue(row.getText().contains(api + "/embed.js"), row.getText());
+        }
+    }
+
+    private static JsonNode postJob(String body) throws IOException, InterruptedException {
+        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(api + "/api/jobs"))
+                        .header("Authorization", "Bearer " + CUSTOMER_KEY)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(202, response.statusCode(), response.body());
+        return JSON.readTree(response.body());
+    }
+
+    private static JsonNode getJson(String path, String bearer) throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(api + path)).GET();
+        if (bearer != null) {
+            request.header("Authorization", "Bearer " + bearer);
+        }
+        HttpResponse<String> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode(), path + " -> " + response.body());
+        return JSON.readTree(response.body());
+    }
+
+    private static JsonNode awaitCompleted(String jobId, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        JsonNode job;
+        do {
+            job = getJson("/api/jobs/" + jobId, CUSTOMER_KEY);
+            if ("completed".equals(job.get("status").asText())) {
+                return job;
+            }
+            Thread.sleep(250);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("job " + jobId + " not completed within " + timeout + "; last state: " + job);
+    }
+}
