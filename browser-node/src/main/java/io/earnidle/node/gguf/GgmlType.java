@@ -1,0 +1,48 @@
+package io.earnidle.node.gguf;
+
+/** Tensor element types this node understands (ids as in ggml.h). */
+public enum GgmlType {
+    F32(0, 1, 4),
+    F16(1, 1, 2),
+    Q8_0(8, 32, 34);
+
+    private final int id;
+    private final int blockSize;
+    private final int bytesPerBlock;
+
+    GgmlType(int id, int blockSize, int bytesPerBlock) {
+        this.id = id;
+        this.blockSize = blockSize;
+        this.bytesPerBlock = bytesPerBlock;
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public int blockSize() {
+        return blockSize;
+    }
+
+    public int bytesPerBlock() {
+        return bytesPerBlock;
+    }
+
+    /** Bytes needed for {@code elements} values; the count must be a multiple of the block size. */
+    public long byteSize(long elements) {
+        if (elements % blockSize != 0) {
+            throw new GgufFormatException("tensor of type " + name() + " has " + elements
+                    + " elements, not a multiple of its block size " + blockSize);
+        }
+        return elements / blockSize * bytesPerBlock;
+    }
+
+    public static GgmlType fromId(int id) {
+        for (GgmlType t : values()) {
+            if (t.id == id) {
+                return t;
+            }
+        }
+        throw new GgufFormatException("unsupported tensor type id " + id + " (supported: F32=0, F16=1, Q8_0=8)");
+    }
+}

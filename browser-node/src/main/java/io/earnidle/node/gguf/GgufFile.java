@@ -1,0 +1,406 @@
+package io.earnidle.node.gguf;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** A parsed GGUF (v2/v3) file over a little-endian ByteBuffer; tensor data stays in the buffer. */
+public final class GgufFile {
+    public static final int MAGIC = 0x46554747; // "GGUF" read little-endian
+    public static final int DEFAULT_ALIGNMENT = 32;
+    private static final int MAX_DIMS = 4;
+
+    private final int version;
+    private final Map<String, GgufValue> metadata;
+    private final List<GgufTensorInfo> tensors;
+    private final Map<String, GgufTensorInfo> tensorsByName;
+    private final int alignment;
+    private final int dataOffset;
+    private final ByteBuffer buffer;
+
+    private GgufFile(int version, Map<String, GgufValue> metadata, List<GgufTensorInfo> tensors, int alignment,
+                     int dataOffset, ByteBuffer buffer) {
+        this.version = version;
+        this.metadata = Collections.unmodifiableMap(metadata);
+        this.tensors = Collections.unmodifiableList(tensors);
+        this.tensorsByName = new HashMap<>();
+        for (GgufTensorInfo t : tensors) {
+            tensorsByName.put(t.name(), t);
+        }
+        this.alignment = alignment;
+        this.dataOffset = dataOffset;
+        this.buffer = buffer;
+    }
+
+    public static GgufFile read(byte[] bytes) {
+        return read(ByteBuffer.wrap(bytes));
+    }
+
+    /** Parses the header; the buffer's content from position 0 to its limit is the whole file. */
+    public static GgufFile read(ByteBuffer source) {
+        ByteBuffer buf = source.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        buf.position(0);
+        Reader r = new Reader(buf);
+        if (buf.limit() < 4) {
+            throw new GgufFormatException("truncated file: " + buf.limit() + " bytes, no GGUF magic");
+        }
+        int magic = r.i32("magic");
+        if (magic != MAGIC) {
+            throw new GgufFormatException("bad magic 0x" + Integer.toHexString(magic) + ": not a GGUF file");
+        }
+        int version = r.i32("version");
+        if (version != 2 && version != 3) {
+            throw new GgufFormatException("unsupported GGUF version " + version + " (supported: 2, 3)");
+        }
+        long tensorCount = r.i64("tensor count");
+        long kvCount = r.i64("metadata count");
+        // every metadata entry needs at least 8 (key length) + 4 (type) + 1 bytes; a tensor info at least 8+4+8+4+8
+        if (kvCount < 0 || kvCount > r.remaining() / 13) {
+            throw new GgufFormatException("metadata count " + Long.toUnsignedString(kvCount)
+                    + " too large for a file of " + buf.limit() + " bytes");
+        }
+        if (tensorCount < 0 || tensorCount > r.remaining() / 32) {
+            throw new GgufFormatException("tensor count " + Long.toUnsignedString(tensorCount)
+                    + " too large for a file of " + buf.limit() + " bytes");
+        }
+        Map<String, GgufValue> metadata = new LinkedHashMap<>();
+        for (long i = 0; i < kvCount; i++) {
+            String key = r.string("metadata key #" + i);
+            int type = r.i32("type of " + key);
+            GgufValue value = r.value(type, key, 0);
+            if (metadata.put(key, value) != null) {
+                throw new GgufFormatException("duplicate metadata key " + key);
+            }
+        }
+        int alignment = DEFAULT_ALIGNMENT;
+        GgufValue a = metadata.get("general.alignment");
+        if (a != null) {
+            long al = a.asLong();
+            if (al <= 0 || al > 1 << 20 || (al & (al - 1)) != 0) {
+                throw new GgufFormatException("general.alignment " + al + " is not a power of two in 1..1048576");
+            }
+            alignment = (int) al;
+        }
+        List<String> names = new ArrayList<>();
+        List<long[]> shapes = new ArrayList<>();
+        List<GgmlType> types = new ArrayList<>();
+        List<Long> offsets = new ArrayList<>();
+        for (long i = 0; i < tensorCount; i++) {
+            String name = r.string("tensor name #" + i);
+            int nDims = r.i32("dimension count of " + name);
+            if (nDims < 1 || nDims > MAX_DIMS) {
+                throw new GgufFormatException("tensor " + name + " has " + nDims + " dimensions (allowed 1.." + MAX_DIMS + ")");
+            }
+            long[] ne = new long[nDims];
+            for (int d = 0; d < nDims; d++) {
+                ne[d] = r.i64("dimension " + d + " of " + name);
+                if (ne[d] <= 0 || ne[d] > Integer.MAX_VALUE) {
+                    throw new GgufFormatException("tensor " + name + " dimension " + d + " = "
+                            + Long.toUnsignedString(ne[d]) + " out of range");
+                }
+            }
+            GgmlType type = GgmlType.fromId(r.i32("type of tensor " + name));
+            long off = r.i64("offset of tensor " + name);
+            names.add(name);
+            shapes.add(ne);
+            types.add(type);
+            offsets.add(off);
+        }
+        long dataStart = alignUp(buf.position(), alignment);
+        if (tensorCount > 0 && dataStart > buf.limit()) {
+            throw new GgufFormatException("truncated file: tensor data would start at " + dataStart
+                    + " but the file has " + buf.limit() + " bytes");
+        }
+        List<GgufTensorInfo> infos = new ArrayList<>();
+        Map<String, Boolean> seen = new HashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+            String name = names.get(i);
+            if (seen.put(name, Boolean.TRUE) != null) {
+                throw new GgufFormatException("duplicate tensor name " + name);
+            }
+            long elements = 1;
+            for (long d : shapes.get(i)) {
+                elements *= d;
+                if (elements > Integer.MAX_VALUE) {
+                    throw new GgufFormatException("tensor " + name + " has too many elements");
+                }
+            }
+            long size = types.get(i).byteSize(elements);
+            long off = offsets.get(i);
+            if (off < 0 || off % alignment != 0) {
+                throw new GgufFormatException("tensor " + name + " offset " + Long.toUnsignedString(off)
+                        + " is not a multiple of the alignment " + alignment);
+            }
+            long abs = dataStart + off;
+            if (off > buf.limit() || abs + size > buf.limit()) {
+                throw new GgufFormatException("tensor " + name + " data [" + abs + ", " + (abs + size)
+                        + ") out of range: the file has " + buf.limit() + " bytes");
+            }
+            infos.add(new GgufTensorInfo(name, shapes.get(i), types.get(i), (int) abs, (int) size));
+        }
+        return new GgufFile(version, metadata, infos, alignment, (int) Math.min(dataStart, buf.limit()), buf);
+    }
+
+    static long alignUp(long v, int alignment) {
+        return (v + alignment - 1) / alignment * alignment;
+    }
+
+    public int version() {
+        return version;
+    }
+
+    public Map<String, GgufValue> metadata() {
+        return metadata;
+    }
+
+    public List<GgufTensorInfo> tensors() {
+        return tensors;
+    }
+
+    public int alignment() {
+        return alignment;
+    }
+
+    public int dataOffset() {
+        return dataOffset;
+    }
+
+    public GgufTensorInfo tensor(String name) {
+        return tensorsByName.get(name);
+    }
+
+    public GgufValue get(String key) {
+        return metadata.get(key);
+    }
+
+    public GgufValue require(String key) {
+        GgufValue v = metadata.get(key);
+        if (v == null) {
+            throw new GgufFormatException("missing metadata key " + key);
+        }
+        return v;
+    }
+
+    public String getString(String key) {
+        GgufValue v = require(key);
+        if (v.value() instanceof String s) {
+            return s;
+        }
+        throw new GgufFormatException("metadata " + key + " is " + GgufValue.typeName(v.type()) + ", expected string");
+    }
+
+    public int getInt(String key) {
+        long v = require(key).asLong();
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            throw new GgufFormatException("metadata " + key + " = " + v + " out of int range");
+        }
+        return (int) v;
+    }
+
+    public int getInt(String key, int defaultValue) {
+        return metadata.containsKey(key) ? getInt(key) : defaultValue;
+    }
+
+    public float getFloat(String key, float defaultValue) {
+        GgufValue v = metadata.get(key);
+        return v == null ? defaultValue : (float) v.asDouble();
+    }
+
+    public GgufArray getArray(String key) {
+        GgufValue v = require(key);
+        if (v.value() instanceof GgufArray a) {
+            return a;
+        }
+        throw new GgufFormatException("metadata " + key + " is " + GgufValue.typeName(v.type()) + ", expected array");
+    }
+
+    /** Dequantizes a tensor's values to float (row-major in ggml order). */
+    public float[] readFloats(GgufTensorInfo t) {
+        int n = (int) t.elementCount();
+        float[] out = new float[n];
+        int p = t.offset();
+        switch (t.type()) {
+            case F32 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = buffer.getFloat(p + 4 * i);
+                }
+            }
+            case F16 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = Half.toFloat(buffer.getShort(p + 2 * i));
+                }
+            }
+            case Q8_0 -> {
+                for (int b = 0; b < n / 32; b++) {
+                    int bp = p + b * 34;
+                    float d = Half.toFloat(buffer.getShort(bp));
+                    for (int j = 0; j < 32; j++) {
+                        out[b * 32 + j] = d * buffer.get(bp + 2 + j);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Bounds-checked little-endian cursor. */
+    private static final class Reader {
+        private final ByteBuffer buf;
+
+        Reader(ByteBuffer buf) {
+            this.buf = buf;
+        }
+
+        long remaining() {
+            return buf.remaining();
+        }
+
+        private void need(int n, String what) {
+            if (buf.remaining() < n) {
+                throw new GgufFormatException("truncated file: need " + n + " bytes for " + what + " at offset "
+                        + buf.position() + " but only " + buf.remaining() + " remain");
+            }
+        }
+
+        byte i8(String what) {
+            need(1, what);
+            return buf.get();
+        }
+
+        short i16(String what) {
+            need(2, what);
+            return buf.getShort();
+        }
+
+        int i32(String what) {
+            need(4, what);
+            return buf.getInt();
+        }
+
+        long i64(String what) {
+            need(8, what);
+            return buf.getLong();
+        }
+
+        String string(String what) {
+            long len = i64("length of " + what);
+            if (len < 0 || len > buf.remaining()) {
+                throw new GgufFormatException("truncated file: " + what + " claims " + Long.toUnsignedString(len)
+                        + " bytes at offset " + buf.position() + " but only " + buf.remaining() + " remain");
+            }
+            byte[] b = new byte[(int) len];
+            buf.get(b);
+            return Utf8.decode(b, 0, b.length);
+        }
+
+        GgufValue value(int type, String key, int depth) {
+            return switch (type) {
+                case GgufValue.UINT8 -> new GgufValue(type, (short) (i8(key) & 0xFF));
+                case GgufValue.INT8 -> new GgufValue(type, i8(key));
+                case GgufValue.UINT16 -> new GgufValue(type, i16(key) & 0xFFFF);
+                case GgufValue.INT16 -> new GgufValue(type, i16(key));
+                case GgufValue.UINT32 -> new GgufValue(type, i32(key) & 0xFFFFFFFFL);
+                case GgufValue.INT32 -> new GgufValue(type, i32(key));
+                case GgufValue.FLOAT32 -> {
+                    need(4, key);
+                    yield new GgufValue(type, buf.getFloat());
+                }
+                case GgufValue.BOOL -> {
+                    byte b = i8(key);
+                    if (b != 0 && b != 1) {
+                        throw new GgufFormatException("metadata " + key + ": bool byte " + b + " is not 0 or 1");
+                    }
+                    yield new GgufValue(type, b == 1);
+                }
+                case GgufValue.STRING -> new GgufValue(type, string(key));
+                case GgufValue.UINT64, GgufValue.INT64 -> new GgufValue(type, i64(key));
+                case GgufValue.FLOAT64 -> {
+                    need(8, key);
+                    yield new GgufValue(type, buf.getDouble());
+                }
+                case GgufValue.ARRAY -> new GgufValue(type, array(key, depth));
+                default -> throw new GgufFormatException("metadata " + key + " has unknown value type " + type);
+            };
+        }
+
+        private GgufArray array(String key, int depth) {
+            if (depth > 4) {
+                throw new GgufFormatException("metadata " + key + ": arrays nested too deeply");
+            }
+            int et = i32("element type of " + key);
+            long count = i64("element count of " + key);
+            int minSize = switch (et) {
+                case GgufValue.UINT8, GgufValue.INT8, GgufValue.BOOL -> 1;
+                case GgufValue.UINT16, GgufValue.INT16 -> 2;
+                case GgufValue.UINT32, GgufValue.INT32, GgufValue.FLOAT32 -> 4;
+                case GgufValue.UINT64, GgufValue.INT64, GgufValue.FLOAT64, GgufValue.STRING -> 8;
+                case GgufValue.ARRAY -> 12;
+                default -> throw new GgufFormatException("metadata " + key + " has unknown array element type " + et);
+            };
+            if (count < 0 || count > buf.remaining() / minSize) {
+                throw new GgufFormatException("metadata " + key + ": array count " + Long.toUnsignedString(count)
+                        + " too large for the " + buf.remaining() + " bytes remaining");
+            }
+            int n = (int) count;
+            switch (et) {
+                case GgufValue.UINT8, GgufValue.INT8, GgufValue.BOOL -> {
+                    byte[] a = new byte[n];
+                    buf.get(a);
+                    if (et == GgufValue.BOOL) {
+                        for (byte b : a) {
+                            if (b != 0 && b != 1) {
+                                throw new GgufFormatException("metadata " + key + ": bool byte " + b + " is not 0 or 1");
+                            }
+                        }
+                    }
+                    return new GgufArray(et, a);
+                }
+                case GgufValue.UINT16, GgufValue.INT16 -> {
+                    short[] a = new short[n];
+                    for (int i = 0; i < n; i++) a[i] = buf.getShort();
+                    return new GgufArray(et, a);
+                }
+                case GgufValue.INT32 -> {
+                    int[] a = new int[n];
+                    for (int i = 0; i < n; i++) a[i] = buf.getInt();
+                    return new GgufArray(et, a);
+                }
+                case GgufValue.UINT32 -> {
+                    long[] a = new long[n];
+                    for (int i = 0; i < n; i++) a[i] = buf.getInt() & 0xFFFFFFFFL;
+                    return new GgufArray(et, a);
+                }
+                case GgufValue.UINT64, GgufValue.INT64 -> {
+                    long[] a = new long[n];
+                    for (int i = 0; i < n; i++) a[i] = buf.getLong();
+                    return new GgufArray(et, a);
+                }
+                case GgufValue.FLOAT32 -> {
+                    float[] a = new float[n];
+                    for (int i = 0; i < n; i++) a[i] = buf.getFloat();
+                    return new GgufArray(et, a);
+                }
+                case GgufValue.FLOAT64 -> {
+                    double[] a = new double[n];
+                    for (int i = 0; i < n; i++) a[i] = buf.getDouble();
+                    return new GgufArray(et, a);
+                }
+                case GgufValue.STRING -> {
+                    String[] a = new String[n];
+                    for (int i = 0; i < n; i++) a[i] = string(key + "[" + i + "]");
+                    return new GgufArray(et, a);
+                }
+                default -> {
+                    GgufArray[] a = new GgufArray[n];
+                    for (int i = 0; i < n; i++) a[i] = array(key + "[" + i + "]", depth + 1);
+                    return new GgufArray(et, a);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package io.earnidle.node.gguf;
+
+/** UTF-8 encode/decode with identical behaviour on the JVM and under TeaVM. */
+public final class Utf8 {
+    private Utf8() {
+    }
+
+    /** Decodes bytes; each invalid or truncated sequence becomes one U+FFFD. */
+    public static String decode(byte[] b, int from, int to) {
+        StringBuilder sb = new StringBuilder(to - from);
+        int i = from;
+        while (i < to) {
+            int c = b[i] & 0xFF;
+            if (c < 0x80) {
+                sb.append((char) c);
+                i++;
+                continue;
+            }
+            int need;
+            int cp;
+            int min;
+            if (c >= 0xC2 && c <= 0xDF) {
+                need = 1;
+                cp = c & 0x1F;
+                min = 0x80;
+            } else if (c >= 0xE0 && c <= 0xEF) {
+                need = 2;
+                cp = c & 0x0F;
+                min = 0x800;
+            } else if (c >= 0xF0 && c <= 0xF4) {
+                need = 3;
+                cp = c & 0x07;
+                min = 0x10000;
+            } else {
+                sb.append('\uFFFD');
+                i++;
+                continue;
+            }
+            int j = i + 1;
+            boolean ok = true;
+            for (int k = 0; k < need; k++, j++) {
+                if (j >= to || (b[j] & 0xC0) != 0x80) {
+                    ok = false;
+                    break;
+                }
+                cp = (cp << 6) | (b[j] & 0x3F);
+            }
+            if (!ok || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+                sb.append('\uFFFD');
+                i = ok ? j : Math.max(j, i + 1);
+                continue;
+            }
+            sb.appendCodePoint(cp);
+            i = j;
+        }
+        return sb.toString();
+    }
+
+    public static byte[] encode(String s) {
+        byte[] out = new byte[s.length() * 3];
+        int n = 0;
+        for (int i = 0; i < s.length(); ) {
+            int cp = s.codePointAt(i);
+            i += Character.charCount(cp);
+            if (cp >= 0xD800 && cp <= 0xDFFF) {
+                cp = 0xFFFD; // lone surrogate
+            }
+            if (cp < 0x80) {
+                out[n++] = (byte) cp;
+            } else if (cp < 0x800) {
+                out[n++] = (byte) (0xC0 | (cp >> 6));
+                out[n++] = (byte) (0x80 | (cp & 0x3F));
+            } else if (cp < 0x10000) {
+                out[n++] = (byte) (0xE0 | (cp >> 12));
+                out[n++] = (byte) (0x80 | ((cp >> 6) & 0x3F));
+                out[n++] = (byte) (0x80 | (cp & 0x3F));
+            } else {
+                out[n++] = (byte) (0xF0 | (cp >> 18));
+                out[n++] = (byte) (0x80 | ((cp >> 12) & 0x3F));
+                out[n++] = (byte) (0x80 | ((cp >> 6) & 0x3F));
+                out[n++] = (byte) (0x80 | (cp & 0x3F));
+            }
+        }
+        byte[] r = new byte[n];
+        System.arraycopy(out, 0, r, 0, n);
+        return r;
+    }
+}

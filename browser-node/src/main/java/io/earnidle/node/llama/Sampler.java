@@ -1,0 +1,97 @@
+package io.earnidle.node.llama;
+
+/** Greedy when temperature == 0, else temperature → top-k → top-p → seeded draw (SplitMix64). */
+public final class Sampler {
+    private final Sampling s;
+    private final SplitMix64 rng;
+
+    public Sampler(Sampling s) {
+        if (!(s.temperature() >= 0) || Float.isInfinite(s.temperature())) {
+            throw new IllegalArgumentException("temperature must be finite and >= 0, got " + s.temperature());
+        }
+        if (!(s.topP() > 0) || s.topP() != s.topP()) {
+            throw new IllegalArgumentException("top_p must be in (0, 1], got " + s.topP());
+        }
+        this.s = s;
+        this.rng = new SplitMix64(s.seed());
+    }
+
+    public static int argmax(float[] logits) {
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) {
+            if (logits[i] > logits[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    public int sample(float[] logits) {
+        if (s.temperature() == 0f) {
+            return argmax(logits);
+        }
+        int n = logits.length;
+        int k = s.topK() <= 0 || s.topK() > n ? n : s.topK();
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) {
+            idx[i] = i;
+        }
+        sortByLogitDesc(idx, logits);
+        double max = logits[idx[0]] / (double) s.temperature();
+        double[] p = new double[k];
+        double sum = 0;
+        for (int i = 0; i < k; i++) {
+            p[i] = DetMath.exp(logits[idx[i]] / (double) s.temperature() - max);
+            sum += p[i];
+        }
+        int keep = k;
+        if (s.topP() < 1f) {
+            double cum = 0;
+            for (int i = 0; i < k; i++) {
+                cum += p[i] / sum;
+                if (cum >= s.topP()) {
+                    keep = i + 1;
+                    break;
+                }
+            }
+        }
+        double total = 0;
+        for (int i = 0; i < keep; i++) {
+            total += p[i];
+        }
+        double u = rng.nextDouble() * total;
+        double acc = 0;
+        for (int i = 0; i < keep; i++) {
+            acc += p[i];
+            if (u < acc) {
+                return idx[i];
+            }
+        }
+        return idx[keep - 1];
+    }
+
+    /** Stable merge sort of indices by logit descending (ties keep the lower index first). */
+    static void sortByLogitDesc(int[] idx, float[] logits) {
+        int n = idx.length;
+        int[] tmp = new int[n];
+        for (int width = 1; width < n; width *= 2) {
+            for (int lo = 0; lo < n; lo += 2 * width) {
+                int mid = Math.min(lo + width, n);
+                int hi = Math.min(lo + 2 * width, n);
+                int i = lo;
+                int j = mid;
+                int o = lo;
+                while (i < mid && j < hi) {
+                    tmp[o++] = logits[idx[j]] > logits[idx[i]] ? idx[j++] : idx[i++];
+                }
+                while (i < mid) {
+                    tmp[o++] = idx[i++];
+                }
+                while (j < hi) {
+                    tmp[o++] = idx[j++];
+                }
+            }
+            System.arraycopy(tmp, 0, idx, 0, n);
+        }
+    }
+}
