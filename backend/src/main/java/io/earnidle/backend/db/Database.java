@@ -1,0 +1,150 @@
+package io.earnidle.backend.db;
+
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+import io.earnidle.backend.Settings;
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+import io.helidon.dbclient.DbClient;
+import io.helidon.dbclient.DbExecute;
+import io.helidon.dbclient.DbRow;
+import io.helidon.dbclient.DbTransaction;
+import org.flywaydb.core.Flyway;
+
+/**
+ * The database: a Helidon {@link DbClient} (JDBC + Hikari) with the named statements of {@code db.statements},
+ * schema migrated by Flyway from {@code classpath:db/migration}.
+ */
+public final class Database implements AutoCloseable {
+    private final DbClient client;
+
+    private Database(DbClient client) {
+        this.client = client;
+    }
+
+    /**
+     * Opens the database described by {@code db} ({@code connection.url} defaults to an H2 file under the data
+     * directory) and migrates it.
+     */
+    public static Database open(Config db, Settings settings) {
+        String url = db.get("connection.url").asString()
+                .orElse("jdbc:h2:file:" + settings.dataDir().resolve("earnidle") + ";DATABASE_TO_LOWER=TRUE");
+        String user = db.get("connection.username").asString().orElse("sa");
+        String password = db.get("connection.password").asString().orElse("");
+        Flyway.configure()
+                .dataSource(url, user, password)
+                .locations("classpath:db/migration")
+                .load()
+                .migrate();
+        Config effective = Config.builder()
+                .disableEnvironmentVariablesSource()
+                .disableSystemPropertiesSource()
+                .addSource(ConfigSources.create(Map.of(
+                        "connection.url", url,
+                        "connection.username", user,
+                        "connection.password", password)))
+                .addSource(ConfigSources.create(db))
+                .build();
+        return new Database(DbClient.create(effective));
+    }
+
+    public DbExecute execute() {
+        return client.execute();
+    }
+
+    /** Runs {@code work} in one transaction: committed when it returns, rolled back when it throws. */
+    public <T> T inTransaction(Function<DbTransaction, T> work) {
+        DbTransaction tx = client.transaction();
+        T result;
+        try {
+            result = work.apply(tx);
+        } catch (RuntimeException | Error e) {
+            try {
+                tx.rollback();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        tx.commit();
+        return result;
+    }
+
+    @Override
+    public void close() {
+        client.close();
+    }
+
+    // ---- row helpers ----
+
+    public static List<DbRow> list(DbExecute exec, String statement, Object... params) {
+        try (Stream<DbRow> rows = exec.namedQuery(statement, params)) {
+            return rows.toList();
+        }
+    }
+
+    public static Optional<DbRow> get(DbExecute exec, String statement, Object... params) {
+        return exec.namedGet(statement, params);
+    }
+
+    /** The column's JDBC value, null for SQL NULL. */
+    public static Object raw(DbRow row, String column) {
+        return row.column(column).get(Object.class);
+    }
+
+    public static String str(DbRow row, String column) {
+        Object v = raw(row, column);
+        return v == null ? null : v.toString();
+    }
+
+    public static long lng(DbRow row, String column) {
+        Object v = raw(row, column);
+        return v == null ? 0L : ((Number) v).longValue();
+    }
+
+    public static Long lngOrNull(DbRow row, String column) {
+        Object v = raw(row, column);
+        return v == null ? null : ((Number) v).longValue();
+    }
+
+    public static double dbl(DbRow row, String column) {
+        return ((Number) raw(row, column)).doubleValue();
+    }
+
+    public static boolean bool(DbRow row, String column) {
+        return (Boolean) raw(row, column);
+    }
+
+    public static Instant instant(DbRow row, String column) {
+        Object v = raw(row, column);
+        if (v == null) {
+            return null;
+        }
+        if (v instanceof OffsetDateTime odt) {
+            return odt.toInstant();
+        }
+        if (v instanceof Timestamp ts) {
+            return ts.toInstant();
+        }
+        if (v instanceof Instant i) {
+            return i;
+        }
+        if (v instanceof java.time.ZonedDateTime z) {
+            return z.toInstant();
+        }
+        throw new IllegalStateException("unexpected timestamp type " + v.getClass() + " in " + column);
+    }
+
+    /** The value to bind for a TIMESTAMP WITH TIME ZONE parameter. */
+    public static OffsetDateTime ts(Instant instant) {
+        return instant == null ? null : instant.atOffset(ZoneOffset.UTC);
+    }
+}

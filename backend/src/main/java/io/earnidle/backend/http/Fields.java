@@ -1,0 +1,137 @@
+package io.earnidle.backend.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/** Typed field access on a JSON object; every wrong field becomes a 400 validation problem that names it. */
+public final class Fields {
+    private Fields() {
+    }
+
+    public static String requiredString(ObjectNode o, String name, int maxChars) {
+        JsonNode n = o.get(name);
+        if (n == null || n.isNull()) {
+            throw Problem.validation(name + " is required");
+        }
+        if (!n.isTextual()) {
+            throw Problem.validation(name + " must be a string");
+        }
+        String s = n.textValue();
+        if (s.isEmpty()) {
+            throw Problem.validation(name + " must not be empty");
+        }
+        if (s.length() > maxChars) {
+            throw Problem.validation(name + " must be at most " + maxChars + " characters, got " + s.length());
+        }
+        return s;
+    }
+
+    public static boolean present(ObjectNode o, String name) {
+        JsonNode n = o.get(name);
+        return n != null && !n.isNull();
+    }
+
+    public static long requiredLong(ObjectNode o, String name, long min, long max) {
+        JsonNode n = o.get(name);
+        if (n == null || n.isNull()) {
+            throw Problem.validation(name + " is required");
+        }
+        return asLong(n, name, min, max);
+    }
+
+    public static long optionalLong(ObjectNode o, String name, long min, long max, long dflt) {
+        JsonNode n = o.get(name);
+        return n == null || n.isNull() ? dflt : asLong(n, name, min, max);
+    }
+
+    public static long asLong(JsonNode n, String name, long min, long max) {
+        if (!n.isIntegralNumber() || !n.canConvertToLong()) {
+            throw Problem.validation(name + " must be an integer");
+        }
+        long v = n.longValue();
+        if (v < min || v > max) {
+            throw Problem.validation(name + " must be between " + min + " and " + max + ", got " + v);
+        }
+        return v;
+    }
+
+    public static double requiredDouble(ObjectNode o, String name, double min, double max) {
+        JsonNode n = o.get(name);
+        if (n == null || n.isNull()) {
+            throw Problem.validation(name + " is required");
+        }
+        return asDouble(n, name, min, max);
+    }
+
+    public static double optionalDouble(ObjectNode o, String name, double min, double max, double dflt) {
+        JsonNode n = o.get(name);
+        return n == null || n.isNull() ? dflt : asDouble(n, name, min, max);
+    }
+
+    private static double asDouble(JsonNode n, String name, double min, double max) {
+        if (!n.isNumber()) {
+            throw Problem.validation(name + " must be a number");
+        }
+        double v = n.doubleValue();
+        if (!Double.isFinite(v) || v < min || v > max) {
+            throw Problem.validation(name + " must be a finite number between " + min + " and " + max + ", got " + n);
+        }
+        return v;
+    }
+
+    public static boolean optionalBoolean(ObjectNode o, String name, boolean dflt) {
+        JsonNode n = o.get(name);
+        if (n == null || n.isNull()) {
+            return dflt;
+        }
+        if (!n.isBoolean()) {
+            throw Problem.validation(name + " must be true or false");
+        }
+        return n.booleanValue();
+    }
+
+    public static ObjectNode requiredObject(ObjectNode o, String name) {
+        JsonNode n = o.get(name);
+        if (n == null || n.isNull()) {
+            throw Problem.validation(name + " is required");
+        }
+        if (!n.isObject()) {
+            throw Problem.validation(name + " must be an object");
+        }
+        return (ObjectNode) n;
+    }
+
+    public static ObjectNode optionalObject(ObjectNode o, String name) {
+        JsonNode n = o.get(name);
+        if (n == null || n.isNull()) {
+            return Json.object();
+        }
+        if (!n.isObject()) {
+            throw Problem.validation(name + " must be an object");
+        }
+        return (ObjectNode) n;
+    }
+
+    /** An array of non-negative ints below {@code bound} with 1..maxLen elements. */
+    public static int[] intArray(ObjectNode o, String name, int maxLen, long bound) {
+        JsonNode n = o.get(name);
+        if (n == null || n.isNull()) {
+            throw Problem.validation(name + " is required");
+        }
+        if (!n.isArray()) {
+            throw Problem.validation(name + " must be an array of integers");
+        }
+        if (n.isEmpty() || n.size() > maxLen) {
+            throw Problem.validation(name + " must have between 1 and " + maxLen + " elements, got " + n.size());
+        }
+        int[] out = new int[n.size()];
+        for (int i = 0; i < out.length; i++) {
+            JsonNode e = n.get(i);
+            if (!e.isIntegralNumber() || !e.canConvertToLong() || e.longValue() < 0 || e.longValue() >= bound) {
+                throw Problem.validation(name + "[" + i + "] must be an integer id in [0, " + bound + "), got " + e);
+            }
+            out[i] = (int) e.longValue();
+        }
+        return out;
+    }
+}

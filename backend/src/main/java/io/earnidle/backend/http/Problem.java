@@ -1,0 +1,36 @@
+package io.earnidle.backend.http;
+
+/**
+ * An RFC 9457 problem that ends the request: thrown anywhere in a handler, written by {@link Json#problemHandler}.
+ */
+public final class Problem extends RuntimeException {
+    private final int status;
+    private final String type;
+    private final String title;
+
+    public Problem(int status, String type, String title, String detail) {
+        super(detail, null, false, false);
+        this.status = status;
+        this.type = type;
+        this.title = title;
+    }
+
+    public int status() { return status; }
+    public String type() { return type; }
+    public String title() { return title; }
+    public String detail() { return getMessage(); }
+
+    public static Problem malformed(String detail) { return new Problem(400, "malformed-json", "Malformed request body", detail); }
+    public static Problem validation(String detail) { return new Problem(400, "validation", "Invalid request", detail); }
+    public static Problem unauthorized(String detail) { return new Problem(401, "unauthorized", "Unauthorized", detail); }
+    public static Problem insufficientFunds(String detail) {
+        return new Problem(402, "insufficient-funds", "Insufficient funds", detail);
+    }
+    public static Problem notFound(String detail) { return new Problem(404, "not-found", "Not found", detail); }
+    public static Problem conflict(String detail) { return new Problem(409, "conflict", "Conflict", detail); }
+    public static Problem tooLarge(String detail) { return new Problem(413, "too-large", "Request body too large", detail); }
+    public static Problem unsupportedMediaType(String detail) {
+        return new Problem(415, "unsupported-media-type", "Unsupported media type", detail);
+    }
+    public static Problem unknownModel(String detail) { return new Problem(422, "unknown-model", "Unknown model", detail); }
+}

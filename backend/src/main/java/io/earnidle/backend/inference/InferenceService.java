@@ -1,0 +1,242 @@
+package io.earnidle.backend.inference;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.Settings;
+import io.earnidle.backend.db.Database;
+import io.earnidle.backend.http.Fields;
+import io.earnidle.backend.http.Json;
+import io.earnidle.backend.http.Problem;
+import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.models.ModelService;
+import io.earnidle.backend.models.Models;
+import io.earnidle.backend.nodes.NodeSessions;
+import io.helidon.dbclient.DbExecute;
+import io.helidon.dbclient.DbRow;
+import io.helidon.dbclient.DbTransaction;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import static io.earnidle.backend.db.Database.ts;
+
+/** Node side of inference: {@code GET /api/inference/job} (lease) and {@code POST /api/inference/result}. */
+public final class InferenceService implements HttpService {
+    private static final int MAX_TEXT_BYTES = 64 * 1024;
+    private static final int LEASE_CANDIDATES = 8;
+
+    private final Settings settings;
+    private final Database db;
+    private final Ledger ledger;
+    private final Models models;
+    private final NodeSessions sessions;
+
+    public InferenceService(Settings settings, Database db, Ledger ledger, Models models, NodeSessions sessions) {
+        this.settings = settings;
+        this.db = db;
+        this.ledger = ledger;
+        this.models = models;
+        this.sessions = sessions;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/api/inference/job", this::lease)
+                .post("/api/inference/result", this::result);
+    }
+
+    // ---------------------------------------------------------------- lease
+
+    private void lease(ServerRequest req, ServerResponse res) {
+        Instant now = ledger.now();
+        NodeSessions.Session session = sessions.authenticate(req, now);
+        long maxModelBytes = session.memoryLimitMb() == null
+                ? Long.MAX_VALUE : session.memoryLimitMb() * 1024L * 1024L;
+        Optional<DbRow> leased = leaseOne(session, now, maxModelBytes);
+        if (leased.isEmpty()) {
+            res.status(Status.NO_CONTENT_204);
+            res.headers().set(HeaderNames.CACHE_CONTROL, "no-store");
+            res.send();
+            return;
+        }
+        DbRow job = leased.get();
+        Models.Model model = models.find(db.execute(), Database.str(job, "model_id")).orElseThrow();
+        ObjectNode out = Json.object();
+        out.put("job_id", Database.str(job, "id"));
+        out.put("lease_id", Database.str(job, "lease_id"));
+        out.put("lease_expires_at", Database.instant(job, "lease_expires_at").toString());
+        ObjectNode m = ModelService.json(model);
+        m.remove("vocab_size");
+        m.remove("context_length");
+        out.set("model", m);
+        String prompt = Database.str(job, "prompt");
+        String ids = Database.str(job, "prompt_ids_json");
+        out.put("prompt", prompt);
+        out.set("prompt_ids", ids == null ? null : Json.parse(ids));
+        out.put("add_bos", Database.bool(job, "add_bos"));
+        out.set("sampling", Json.parse(Database.str(job, "sampling_json")));
+        out.put("max_tokens", Database.lng(job, "max_tokens"));
+        Json.send(res, Status.OK_200, out);
+    }
+
+    /**
+     * Leases the oldest runnable job. Each candidate is claimed with one conditional UPDATE that also checks the
+     * row version, so two requests (or two backend instances) can never hold the same job: the loser's UPDATE
+     * matches no row and it moves on to the next candidate.
+     */
+    private Optional<DbRow> leaseOne(NodeSessions.Session session, Instant now, long maxModelBytes) {
+        Instant expires = now.plusSeconds(settings.leaseSeconds());
+        for (int round = 0; round < 3; round++) {
+            List<DbRow> candidates = Database.list(db.execute(), "lease-candidates", ts(now), maxModelBytes,
+                    LEASE_CANDIDATES);
+            if (candidates.isEmpty()) {
+                return Optional.empty();
+            }
+            for (DbRow c : candidates) {
+                String jobId = Database.str(c, "id");
+                String leaseId = Json.newId("lease_");
+                long claimed = db.execute().namedUpdate("claim-job", leaseId, session.id(), ts(expires), jobId,
+                        Database.lng(c, "version"), ts(now));
+                if (claimed == 1) {
+                    return Database.get(db.execute(), "job-by-id", jobId);
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    // ---------------------------------------------------------------- result
+
+    /** The validated shape of a result body. */
+    private record Submitted(String jobId, String leaseId, String text, int[] tokenIds, String engine,
+                             double prefillMs, double decodeMs) {
+    }
+
+    private void result(ServerRequest req, ServerResponse res) {
+        Instant now = ledger.now();
+        NodeSessions.Session session = sessions.authenticate(req, now);
+        String key = req.headers().first(HeaderNames.create("Idempotency-Key")).map(String::trim).orElse("");
+        if (key.isEmpty() || key.length() > 200) {
+            throw Problem.validation("Idempotency-Key header is required (1 to 200 characters)");
+        }
+        byte[] bytes = Json.readBytes(req, settings.maxBodyBytes());
+        String requestHash = Json.sha256Hex(bytes);
+        Submitted s = parse(Json.parseObject(bytes));
+
+        Optional<String> replay = replay(db.execute(), key, session, requestHash);
+        if (replay.isPresent()) {
+            Json.sendRaw(res, Status.OK_200, replay.get());
+            return;
+        }
+        String response = db.inTransaction(tx -> accept(tx, session, s, key, requestHash, now));
+        Json.sendRaw(res, Status.OK_200, response);
+    }
+
+    /** The stored response of an earlier request with this key, 409 when the key was used for another body. */
+    private static Optional<String> replay(DbExecute exec, String key, NodeSessions.Session session, String hash) {
+        Optional<DbRow> prior = Database.get(exec, "result-by-idempotency-key", key);
+        if (prior.isEmpty()) {
+            return Optional.empty();
+        }
+        if (!hash.equals(Database.str(prior.get(), "request_sha256"))
+                || !session.id().equals(Database.str(prior.get(), "session_id"))) {
+            throw Problem.conflict("Idempotency-Key " + key + " was already used with a different request");
+        }
+        return Optional.of(Database.str(prior.get(), "response_json"));
+    }
+
+    private static Submitted parse(ObjectNode body) {
+        String jobId = Fields.requiredString(body, "job_id", 64);
+        String leaseId = Fields.requiredString(body, "lease_id", 64);
+        JsonNode textNode = body.get("text");
+        if (textNode == null || !textNode.isTextual()) {
+            throw Problem.validation("text is required and must be a string");
+        }
+        String text = textNode.textValue();
+        if (text.getBytes(StandardCharsets.UTF_8).length > MAX_TEXT_BYTES) {
+            throw Problem.validation("text must be at most 64 KiB");
+        }
+        int[] ids = Fields.intArray(body, "token_ids", 1 << 20, Integer.MAX_VALUE);
+        long count = Fields.requiredLong(body, "token_count", 1, Integer.MAX_VALUE);
+        if (count != ids.length) {
+            throw Problem.validation("token_count must equal the length of token_ids: " + count + " != "
+                    + ids.length);
+        }
+        String engine = Fields.requiredString(body, "engine", 64);
+        ObjectNode timing = Fields.requiredObject(body, "timing");
+        double prefill = Fields.requiredDouble(timing, "prefill_ms", 0, Double.MAX_VALUE);
+        double decode = Fields.requiredDouble(timing, "decode_ms", 0, Double.MAX_VALUE);
+        return new Submitted(jobId, leaseId, text, ids, engine, prefill, decode);
+    }
+
+    /** Result, job completion and payout in the caller's single transaction; returns the response JSON. */
+    private String accept(DbTransaction tx, NodeSessions.Session session, Submitted s, String key,
+                          String requestHash, Instant now) {
+        DbRow job = Database.get(tx, "lock-job", s.jobId())
+                .orElseThrow(() -> Problem.notFound("no job " + s.jobId()));
+        // A concurrent retry with the same key may have committed while we waited for the row lock.
+        Optional<String> replay = replay(tx, key, session, requestHash);
+        if (replay.isPresent()) {
+            return replay.get();
+        }
+        if ("completed".equals(Database.str(job, "status"))) {
+            throw Problem.conflict("job " + s.jobId() + " is already completed");
+        }
+        if (!"leased".equals(Database.str(job, "status")) || !s.leaseId().equals(Database.str(job, "lease_id"))
+                || !session.id().equals(Database.str(job, "leased_to"))) {
+            throw Problem.conflict("lease " + s.leaseId() + " is not the current lease of job " + s.jobId()
+                    + " for this session");
+        }
+        if (!Database.instant(job, "lease_expires_at").isAfter(now)) {
+            throw Problem.conflict("lease " + s.leaseId() + " expired at "
+                    + Database.instant(job, "lease_expires_at"));
+        }
+        long maxTokens = Database.lng(job, "max_tokens");
+        if (s.tokenIds().length > maxTokens) {
+            throw Problem.validation("token_count must be between 1 and max_tokens " + maxTokens + ", got "
+                    + s.tokenIds().length);
+        }
+        Models.Model model = models.find(tx, Database.str(job, "model_id")).orElseThrow();
+        for (int i = 0; i < s.tokenIds().length; i++) {
+            if (s.tokenIds()[i] >= model.vocabSize()) {
+                throw Problem.validation("token_ids[" + i + "] = " + s.tokenIds()[i]
+                        + " is outside the model's vocabulary of " + model.vocabSize());
+            }
+        }
+
+        long completed = tx.namedUpdate("complete-job", ts(now), s.jobId(), Database.lng(job, "version"));
+        if (completed != 1) {
+            throw Problem.conflict("job " + s.jobId() + " changed while the result was being accepted");
+        }
+        DbRow placement = Database.get(tx, "placement-by-id", session.placementId()).orElseThrow();
+        long price = Database.lng(job, "price_micro_usdc");
+        Ledger.Split split = Ledger.split(price, settings.platformFeeBps(),
+                (int) Database.lng(placement, "publisher_share_bps"));
+        String publisherAccount = ledger.ensureAccount(tx, "publisher", Database.str(placement, "publisher_id"));
+        ledger.post(tx, "job_payout", s.jobId(), List.of(
+                new Ledger.Entry(Ledger.accountId("customer", Database.str(job, "customer_id")), -price),
+                new Ledger.Entry(Ledger.PLATFORM_ACCOUNT, split.platformFee()),
+                new Ledger.Entry(session.accountId(), split.visitor()),
+                new Ledger.Entry(publisherAccount, split.publisher())), true);
+
+        ObjectNode out = Json.object();
+        out.put("job_id", s.jobId());
+        out.put("status", "accepted");
+        out.put("payout_micro_usdc", split.visitor());
+        out.put("balance_micro_usdc", ledger.available(tx, session.accountId()));
+        out.put("pending_micro_usdc", ledger.pending(tx, session.accountId()));
+        String response = Json.write(out);
+        tx.namedInsert("insert-result", s.jobId(), session.id(), s.leaseId(), s.text(),
+                Json.write(Json.MAPPER.valueToTree(s.tokenIds())), s.tokenIds().length, s.engine(), s.prefillMs(),
+                s.decodeMs(), key, requestHash, response, ts(now));
+        return response;
+    }
+}

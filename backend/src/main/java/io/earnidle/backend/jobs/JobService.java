@@ -1,0 +1,160 @@
+package io.earnidle.backend.jobs;
+
+import java.time.Instant;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.Settings;
+import io.earnidle.backend.db.Database;
+import io.earnidle.backend.http.Fields;
+import io.earnidle.backend.http.Json;
+import io.earnidle.backend.http.Problem;
+import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.models.Models;
+import io.helidon.dbclient.DbRow;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+/** Customer API: {@code POST /api/jobs} and {@code GET /api/jobs/{id}}. */
+public final class JobService implements HttpService {
+    private final Settings settings;
+    private final Database db;
+    private final Ledger ledger;
+    private final Models models;
+
+    public JobService(Settings settings, Database db, Ledger ledger, Models models) {
+        this.settings = settings;
+        this.db = db;
+        this.ledger = ledger;
+        this.models = models;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.post("/api/jobs", this::submit)
+                .get("/api/jobs/{id}", this::read);
+    }
+
+    /** The customer id of the request's API key (401 when missing or unknown). */
+    private String customer(ServerRequest req) {
+        String key = Json.bearer(req);
+        return Database.get(db.execute(), "customer-by-key", Json.sha256Hex(key))
+                .map(r -> Database.str(r, "id"))
+                .orElseThrow(() -> Problem.unauthorized("unknown API key"));
+    }
+
+    private void submit(ServerRequest req, ServerResponse res) {
+        String customerId = customer(req);
+        ObjectNode body = Json.readObject(req, settings.maxBodyBytes());
+        String modelId = Fields.requiredString(body, "model", 128);
+        int maxTokens = (int) Fields.requiredLong(body, "max_tokens", 1, settings.maxTokens());
+        boolean hasText = Fields.present(body, "prompt");
+        boolean hasIds = Fields.present(body, "prompt_ids");
+        if (hasText == hasIds) {
+            throw Problem.validation("exactly one of prompt and prompt_ids is required");
+        }
+        ObjectNode sampling = sampling(Fields.optionalObject(body, "sampling"));
+        Models.Model model = models.find(db.execute(), modelId)
+                .orElseThrow(() -> Problem.unknownModel("model " + modelId + " is not served; see GET /api/models"));
+        String prompt = null;
+        String promptIdsJson = null;
+        if (hasText) {
+            prompt = Fields.requiredString(body, "prompt", settings.maxPromptChars());
+        } else {
+            int[] ids = Fields.intArray(body, "prompt_ids", settings.maxPromptChars(), model.vocabSize());
+            if (ids.length + maxTokens > model.contextLength()) {
+                throw Problem.validation("prompt_ids length + max_tokens must be at most the model's context length "
+                        + model.contextLength() + ", got " + (ids.length + maxTokens));
+            }
+            promptIdsJson = Json.write(Json.MAPPER.valueToTree(ids));
+        }
+        long price = settings.price(maxTokens);
+        Instant now = ledger.now();
+        String jobId = Json.newId("job_");
+        String finalPrompt = prompt;
+        String finalIds = promptIdsJson;
+        db.inTransaction(tx -> {
+            String account = Ledger.accountId("customer", customerId);
+            ledger.lock(tx, java.util.List.of(account));
+            long balance = ledger.available(tx, account);
+            long committed = Database.get(tx, "customer-open-job-total", customerId)
+                    .map(r -> Database.lng(r, "total")).orElse(0L);
+            if (balance - committed < price) {
+                throw Problem.insufficientFunds("job costs " + price + " micro-USDC; balance " + balance
+                        + " minus " + committed + " committed to unfinished jobs leaves " + (balance - committed));
+            }
+            if (finalPrompt != null) {
+                tx.namedInsert("insert-job-text", jobId, customerId, modelId, finalPrompt, Json.write(sampling),
+                        maxTokens, price, Database.ts(now));
+            } else {
+                tx.namedInsert("insert-job-ids", jobId, customerId, modelId, finalIds, Json.write(sampling),
+                        maxTokens, price, Database.ts(now));
+            }
+            return null;
+        });
+        ObjectNode out = Json.object();
+        out.put("id", jobId);
+        out.put("status", "queued");
+        out.put("model", modelId);
+        out.put("max_tokens", maxTokens);
+        out.put("price_micro_usdc", price);
+        out.put("created_at", now.toString());
+        res.headers().set(HeaderNames.LOCATION, "/api/jobs/" + jobId);
+        Json.send(res, Status.ACCEPTED_202, out);
+    }
+
+    /** Normalised sampling parameters with defaults (greedy when temperature is 0). */
+    static ObjectNode sampling(ObjectNode in) {
+        ObjectNode s = Json.object();
+        s.put("temperature", Fields.optionalDouble(in, "temperature", 0, 2, 0));
+        s.put("top_k", Fields.optionalLong(in, "top_k", 0, 1000, 40));
+        s.put("top_p", Fields.optionalDouble(in, "top_p", 0.0, 1.0, 0.95));
+        s.put("seed", Fields.optionalLong(in, "seed", 0, Long.MAX_VALUE, 42));
+        return s;
+    }
+
+    private void read(ServerRequest req, ServerResponse res) {
+        String customerId = customer(req);
+        String id = req.path().pathParameters().get("id");
+        DbRow job = Database.get(db.execute(), "job-by-id", id)
+                .filter(r -> customerId.equals(Database.str(r, "customer_id")))
+                .orElseThrow(() -> Problem.notFound("no job " + id + " for this customer"));
+        ObjectNode out = Json.object();
+        out.put("id", id);
+        out.put("status", publicStatus(job, ledger.now()));
+        out.put("model", Database.str(job, "model_id"));
+        out.put("max_tokens", Database.lng(job, "max_tokens"));
+        out.put("price_micro_usdc", Database.lng(job, "price_micro_usdc"));
+        out.put("created_at", Database.instant(job, "created_at").toString());
+        Instant completed = Database.instant(job, "completed_at");
+        out.put("completed_at", completed == null ? null : completed.toString());
+        out.putNull("result");
+        if ("completed".equals(Database.str(job, "status"))) {
+            DbRow r = Database.get(db.execute(), "result-by-job", id).orElseThrow();
+            ObjectNode result = out.putObject("result");
+            result.put("text", Database.str(r, "result_text"));
+            JsonNode ids = Json.parse(Database.str(r, "token_ids_json"));
+            result.set("token_ids", (ArrayNode) ids);
+            result.put("token_count", Database.lng(r, "token_count"));
+            result.put("engine", Database.str(r, "engine"));
+            ObjectNode timing = result.putObject("timing");
+            timing.put("prefill_ms", Database.dbl(r, "prefill_ms"));
+            timing.put("decode_ms", Database.dbl(r, "decode_ms"));
+        }
+        Json.send(res, Status.OK_200, out);
+    }
+
+    /** A lease that has run out puts the job back in the queue, so it reads as queued. */
+    static String publicStatus(DbRow job, Instant now) {
+        String status = Database.str(job, "status");
+        if ("leased".equals(status) && !Database.instant(job, "lease_expires_at").isAfter(now)) {
+            return "queued";
+        }
+        return status;
+    }
+}

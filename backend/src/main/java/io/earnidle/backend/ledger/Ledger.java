@@ -1,0 +1,154 @@
+package io.earnidle.backend.ledger;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+import io.earnidle.backend.db.Database;
+import io.earnidle.backend.http.Json;
+import io.helidon.dbclient.DbExecute;
+import io.helidon.dbclient.DbRow;
+
+import static io.earnidle.backend.db.Database.ts;
+
+/**
+ * Double-entry ledger in micro-USDC. A transaction's entries sum to zero. Debits are always available at once;
+ * credits written with a verification window are {@code pending} until {@code available_at} and are moved into
+ * the account's available balance by {@link #settle}. Balance changes hold row locks on the accounts
+ * ({@code SELECT ... FOR UPDATE}, taken in account-id order).
+ */
+public final class Ledger {
+    public static final String PLATFORM_ACCOUNT = accountId("platform", "platform");
+    public static final String DEPOSITS_ACCOUNT = accountId("external", "deposits");
+
+    private final Clock clock;
+    private final Duration verificationWindow;
+
+    public Ledger(Clock clock, Duration verificationWindow) {
+        this.clock = clock;
+        this.verificationWindow = verificationWindow;
+    }
+
+    /** One leg of a transaction. */
+    public record Entry(String accountId, long amountMicroUsdc) {
+    }
+
+    /** Split of a job's price. */
+    public record Split(long platformFee, long visitor, long publisher) {
+        public long total() {
+            return platformFee + visitor + publisher;
+        }
+    }
+
+    /**
+     * The split of {@code price}: platform fee = floor(price * fee_bps / 10000); of the rest the visitor (node
+     * session) gets floor(rest * (10000 - publisher_bps) / 10000) and the publisher the remainder.
+     */
+    public static Split split(long price, int platformFeeBps, int publisherShareBps) {
+        if (price < 0 || platformFeeBps < 0 || platformFeeBps > 10000 || publisherShareBps < 0
+                || publisherShareBps > 10000) {
+            throw new IllegalArgumentException("bad split input");
+        }
+        long fee = Math.multiplyExact(price, (long) platformFeeBps) / 10000;
+        long rest = price - fee;
+        long visitor = Math.multiplyExact(rest, (long) (10000 - publisherShareBps)) / 10000;
+        return new Split(fee, visitor, rest - visitor);
+    }
+
+    public static String accountId(String ownerType, String ownerId) {
+        return ownerType + ":" + ownerId;
+    }
+
+    public Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MILLIS);
+    }
+
+    /** Creates the account when missing (idempotent). */
+    public String ensureAccount(DbExecute exec, String ownerType, String ownerId) {
+        String id = accountId(ownerType, ownerId);
+        if (Database.get(exec, "ledger-account", id).isEmpty()) {
+            exec.namedInsert("insert-ledger-account", id, ownerType, ownerId, ts(now()));
+        }
+        return id;
+    }
+
+    /**
+     * Posts a transaction. Negative entries (debits) are available at once; positive entries (credits) are
+     * pending for the verification window when {@code windowed}. Call inside a DB transaction.
+     *
+     * @return the transaction id
+     */
+    public String post(DbExecute exec, String kind, String jobId, List<Entry> entries, boolean windowed) {
+        long sum = 0;
+        for (Entry e : entries) {
+            sum = Math.addExact(sum, e.amountMicroUsdc());
+        }
+        if (sum != 0) {
+            throw new IllegalArgumentException("ledger transaction does not balance: " + sum);
+        }
+        Instant now = now();
+        Instant availableAt = windowed ? now.plus(verificationWindow) : now;
+        boolean pending = availableAt.isAfter(now);
+        lock(exec, entries.stream().map(Entry::accountId).toList());
+        String txId = Json.newId("ltx_");
+        if (jobId == null) {
+            exec.namedInsert("insert-ledger-transaction-nojob", txId, kind, ts(now));
+        } else {
+            exec.namedInsert("insert-ledger-transaction", txId, jobId, kind, ts(now));
+        }
+        for (Entry e : entries) {
+            if (e.amountMicroUsdc() == 0) {
+                continue;
+            }
+            boolean entryPending = pending && e.amountMicroUsdc() > 0;
+            exec.namedInsert("insert-ledger-entry", Json.newId("le_"), txId, e.accountId(), e.amountMicroUsdc(),
+                    entryPending ? "pending" : "available", ts(entryPending ? availableAt : now), ts(now));
+            if (!entryPending) {
+                exec.namedUpdate("add-to-balance", e.amountMicroUsdc(), e.accountId());
+            }
+        }
+        return txId;
+    }
+
+    /** Moves the account's pending entries whose time has come into its available balance. */
+    public void settle(DbExecute exec, String accountId) {
+        Instant now = now();
+        List<DbRow> due = Database.list(exec, "due-pending-entries", accountId, ts(now));
+        if (due.isEmpty()) {
+            return;
+        }
+        lock(exec, List.of(accountId));
+        for (DbRow row : due) {
+            String entryId = Database.str(row, "id");
+            if (exec.namedUpdate("make-entry-available", entryId) == 1) {
+                exec.namedUpdate("add-to-balance", Database.lng(row, "amount_micro_usdc"), accountId);
+            }
+        }
+    }
+
+    /** Available balance (after settling what is due). */
+    public long available(DbExecute exec, String accountId) {
+        settle(exec, accountId);
+        return Database.get(exec, "ledger-account", accountId).map(r -> Database.lng(r, "balance_micro_usdc"))
+                .orElse(0L);
+    }
+
+    public long pending(DbExecute exec, String accountId) {
+        return Database.get(exec, "pending-sum", accountId).map(r -> Database.lng(r, "total")).orElse(0L);
+    }
+
+    /** Row-locks the accounts, in id order so that concurrent transactions cannot deadlock. */
+    public void lock(DbExecute exec, List<String> accountIds) {
+        List<String> sorted = new ArrayList<>(accountIds.stream().distinct().toList());
+        sorted.sort(Comparator.naturalOrder());
+        for (String id : sorted) {
+            if (Database.get(exec, "lock-ledger-account", id).isEmpty()) {
+                throw new IllegalStateException("no ledger account " + id);
+            }
+        }
+    }
+}
