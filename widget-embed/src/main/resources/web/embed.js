@@ -40,7 +40,7 @@
   iframe.setAttribute("allow", "cross-origin-isolated");
   iframe.setAttribute("data-earnidle-placement", placement);
   // Fixed height reserved up front: the host page never shifts when the widget loads.
-  iframe.style.cssText = "display:block;width:100%;max-width:420px;height:380px;border:1px solid #d0d4dc;" +
+  iframe.style.cssText = "display:block;width:100%;max-width:420px;height:420px;border:1px solid #d0d4dc;" +
       "border-radius:12px;background:transparent;color-scheme:normal;";
 
   var targetId = script.getAttribute("data-target");

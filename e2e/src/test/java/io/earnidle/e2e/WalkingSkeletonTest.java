@@ -90,7 +90,20 @@ class WalkingSkeletonTest {
                     "the iframe is served from the widget origin, not the host page: " + frame.getAttribute("src"));
             assertTrue(!host.url().startsWith(api), "host page and widget must be on different origins");
             wait.until(ExpectedConditions.frameToBeAvailableAndSwitchToIt(frame));
-            wait.until(ExpectedConditions.elementToBeClickable(By.id("consent-accept"))).click();
+            WebElement accept = wait.until(ExpectedConditions.elementToBeClickable(By.id("consent-accept")));
+
+            // Before consent: no node code, no model, no API call, nothing stored.
+            Thread.sleep(500);
+            Object beforeConsent = driver.executeScript("""
+                    return {
+                      resources: performance.getEntriesByType('resource').map(e => e.name)
+                          .filter(n => n.includes('/node/') || n.includes('/models/') || n.includes('/api/')),
+                      localStorage: localStorage.length, sessionStorage: sessionStorage.length,
+                      cookies: document.cookie
+                    };""");
+            assertEquals(Map.of("resources", java.util.List.of(), "localStorage", 0L, "sessionStorage", 0L,
+                    "cookies", ""), beforeConsent, "nothing is fetched, run or stored before the visitor consents");
+            accept.click();
 
             JsonNode submitted = postJob("""
                     {"model": "synthetic-tiny-f32", "prompt": "Hello from the e2e test", "max_tokens": 8,
