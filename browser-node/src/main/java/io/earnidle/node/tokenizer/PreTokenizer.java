@@ -6,25 +6,27 @@ import java.util.List;
 /**
  * Hand-written equivalent of the Llama 3 pre-tokenizer regex
  * {@code (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+}
- * (no java.util.regex, so it behaves the same under TeaVM).
+ * (no java.util.regex, so it behaves the same under TeaVM). Letters, numbers and whitespace are classified exactly as
+ * the JavaScript regex engine of the reference tokenizers does ({@code /u} flag): see {@link UnicodeClasses}. The
+ * case-insensitive contractions only match ASCII letters, as in the references' rewrite
+ * {@code '([sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD])}. A lone surrogate is one code point that is neither a
+ * letter, a number nor whitespace.
  */
 public final class PreTokenizer {
     private PreTokenizer() {
     }
 
     static boolean isLetter(int cp) {
-        return Character.isLetter(cp);
+        return UnicodeClasses.isLetter(cp);
     }
 
     static boolean isNumber(int cp) {
-        int t = Character.getType(cp);
-        return t == Character.DECIMAL_DIGIT_NUMBER || t == Character.LETTER_NUMBER || t == Character.OTHER_NUMBER;
+        return UnicodeClasses.isNumber(cp);
     }
 
+    /** JavaScript {@code \s}, as in the reference tokenizers' regex. */
     static boolean isSpace(int cp) {
-        return cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || cp == 0x85 || cp == 0xA0 || cp == 0x1680
-                || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F
-                || cp == 0x3000;
+        return UnicodeClasses.isSpace(cp);
     }
 
     private static boolean isNewline(int cp) {
@@ -32,13 +34,8 @@ public final class PreTokenizer {
     }
 
     public static List<String> split(String text) {
-        int[] cps = new int[text.length()];
-        int n = 0;
-        for (int k = 0; k < text.length(); ) {
-            int cp = text.codePointAt(k);
-            cps[n++] = cp;
-            k += Character.charCount(cp);
-        }
+        int[] cps = codePoints(text);
+        int n = cps.length;
         List<String> out = new ArrayList<>();
         int i = 0;
         while (i < n) {
@@ -47,6 +44,22 @@ public final class PreTokenizer {
             i = end;
         }
         return out;
+    }
+
+    static int[] codePoints(String text) {
+        int[] cps = new int[text.length()];
+        int n = 0;
+        for (int k = 0; k < text.length(); ) {
+            int cp = text.codePointAt(k);
+            cps[n++] = cp;
+            k += Character.charCount(cp);
+        }
+        return n == cps.length ? cps : java.util.Arrays.copyOf(cps, n);
+    }
+
+    /** End (exclusive) of the pre-token that starts at code point {@code i} of {@code cps[0..n)}; always > i. */
+    static int next(int[] cps, int i, int n) {
+        return match(cps, i, n);
     }
 
     private static int lower(int cp) {

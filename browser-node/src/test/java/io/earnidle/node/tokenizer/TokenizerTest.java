@@ -1,6 +1,7 @@
 package io.earnidle.node.tokenizer;
 
 import io.earnidle.node.gguf.GgufFile;
+import io.earnidle.node.gguf.GgufFormatException;
 import io.earnidle.node.synth.ModelSynthesizer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -119,5 +120,62 @@ class TokenizerTest {
         assertEquals('Ġ', ByteLevel.byteToChar(' '));
         assertEquals('Ċ', ByteLevel.byteToChar('\n'));
         assertEquals(-1, ByteLevel.charToByte('€'));
+    }
+
+    /** A tiny vocabulary in the export format: bytes 0-255, then merged tokens, then specials. */
+    private static Tokenizer exported(List<String> extraTokens, List<String> merges) {
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        for (int b = 0; b < 256; b++) {
+            String t = String.valueOf(ByteLevel.byteToChar(b));
+            lines.add(t.replace("\\", "\\\\"));
+        }
+        lines.addAll(extraTokens);
+        int bos = lines.size();
+        lines.add("<|begin_of_text|>");
+        lines.add("<|end_of_text|>");
+        lines.add("<|eot_id|>");
+        List<String> specials = List.of(bos + "\t<|begin_of_text|>\t3", (bos + 1) + "\t<|end_of_text|>\t3",
+                (bos + 2) + "\t<|eot_id|>\t3", "");
+        return Tokenizer.fromExport(lines, merges, specials, bos, bos + 1);
+    }
+
+    @Test
+    void exportFactoryUnescapesAndMergesLowestRankLeftmostFirst() {
+        Tokenizer t = exported(List.of("aa", "aaa", "\\\\\\\\", "ab"), List.of("a a", "aa a", "\\\\ \\\\", "a b"));
+        int aa = 256;
+        int aaa = 257;
+        int bs2 = 258;
+        int ab = 259;
+        assertEquals("\\\\", t.token(bs2));
+        assertArrayEquals(new int[] {bs2}, t.encode("\\\\", false));
+        assertArrayEquals(new int[] {bs2, '\\' - 0}, t.encode("\\\\\\", false));
+        assertArrayEquals(new int[] {aaa}, t.encode("aaa", false)); // whole piece in the vocabulary
+        assertArrayEquals(new int[] {aa, aa}, t.encode("aaaa", false)); // rank 0 left to right, then no "aa aa"
+        // "a a" (rank 0) at the left, then "aa a" (rank 1) before "a b" (rank 3)
+        assertArrayEquals(new int[] {aaa, 'b' - 0}, t.encode("aaab", false));
+        assertArrayEquals(new int[] {ab}, t.encode("ab", false));
+        assertArrayEquals(new int[] {aa, 'b' - 0}, t.encode("aab", false)); // "a a" wins over "a b"
+        assertArrayEquals(new int[] {t.bosId(), 'x' - 0, t.eotId()}, t.encode("x<|eot_id|>", true));
+        assertEquals(4, t.mergeCount());
+        assertThrows(IllegalArgumentException.class, () -> Tokenizer.unescape("a\\q", "test"));
+        assertThrows(IllegalArgumentException.class, () -> Tokenizer.unescape("a\\", "test"));
+        assertEquals("a\n\r\t\\", Tokenizer.unescape("a\\n\\r\\t\\\\", "test"));
+        assertThrows(GgufFormatException.class, () -> exported(List.of("aa"), List.of("a q")));
+    }
+
+    @Test
+    void chatTemplatesFormatMessages() {
+        List<ChatMessage> chat = List.of(new ChatMessage("user", "  Hi there \n"));
+        assertEquals("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|>"
+                + "<|start_header_id|>assistant<|end_header_id|>\n\n", ChatTemplate.llama3(chat, true));
+        assertEquals("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|>",
+                ChatTemplate.llama3(chat, false));
+        assertEquals("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: "
+                + "December 2023\nToday Date: 1 Jan 2025\n\n<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n"
+                + "Hi there<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+                ChatTemplate.llama32(chat, true, "1 Jan 2025"));
+        int[] ids = tok.encodeChat(chat, true);
+        assertEquals(tok.bosId(), ids[0]);
+        assertEquals(ChatTemplate.llama3(chat, true), tok.decode(ids));
     }
 }
