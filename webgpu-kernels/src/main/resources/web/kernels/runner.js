@@ -8,10 +8,52 @@
 const KERNEL_FILES = {
   matvec_f32: "matvec_f32.wgsl",
   rmsnorm_f32: "rmsnorm_f32.wgsl",
+  matvec: "matvec.wgsl",
+  matmul: "matmul.wgsl",
+  attention: "attention.wgsl",
+  rope_kv: "rope_kv.wgsl",
+  elementwise: "elementwise.wgsl",
+  argmax: "argmax.wgsl",
+  embed: "embed.wgsl",
+  // include-only files (//#include NAME)
+  quant_common: "quant_common.wgsl",
+  rope_common: "rope_common.wgsl",
 };
 
-/** Applies //#if NAME, //#ifnot NAME, //#else, //#endif (nestable, one directive per line). */
-export function preprocess(source, defines = {}) {
+/** ggml_type ids of the weight formats the kernels decode (quant_common.wgsl). */
+export const FORMATS = Object.freeze({ f32: 0, f16: 1, q4_0: 2, q4_1: 3, q8_0: 8, q4_k: 12, q6_k: 14 });
+const BLOCKS = { 0: [1, 4], 1: [1, 2], 2: [32, 18], 3: [32, 20], 8: [32, 34], 12: [256, 144], 14: [256, 210] };
+
+/** Format id from a name ("q4_k") or id (12). */
+export function formatId(format) {
+  const id = typeof format === "string" ? FORMATS[format.toLowerCase()] : format;
+  if (BLOCKS[id] === undefined) throw new Error(`unsupported weight format ${format}`);
+  return id;
+}
+
+/** Bytes of one row of n elements in the given format (n must be a multiple of the block size). */
+export function rowBytes(format, n) {
+  const [be, bb] = BLOCKS[formatId(format)];
+  if (n % be !== 0) throw new Error(`row length ${n} is not a multiple of the block size ${be} of format ${format}`);
+  return (n / be) * bb;
+}
+
+/**
+ * Applies //#include NAME (inlines sources[NAME], once), {{NAME}} (replaced by defines[NAME]),
+ * then //#if NAME, //#ifnot NAME, //#else, //#endif (nestable, one directive per line).
+ */
+export function preprocess(source, defines = {}, sources = {}) {
+  const included = new Set();
+  const inline = (src) => src.replace(/^[ \t]*\/\/#include[ \t]+(\w+)[ \t]*$/gm, (_, name) => {
+    if (included.has(name)) return "";
+    if (sources[name] === undefined) throw new Error(`preprocess: unknown include ${name}`);
+    included.add(name);
+    return inline(sources[name]);
+  });
+  source = inline(source).replace(/\{\{(\w+)\}\}/g, (_, name) => {
+    if (defines[name] === undefined) throw new Error(`preprocess: no value for {{${name}}}`);
+    return String(defines[name]);
+  });
   const out = [];
   const stack = []; // each: {active, parentActive, taken}
   let active = true;
@@ -53,13 +95,13 @@ function largestPow2AtMost(n) {
  * partials), capped at 256 and at the next power of two >= the row length (no idle invocations
  * for tiny rows), and at least 1.
  */
-export function pickWorkgroupSize(device, rowLength = Infinity) {
+export function pickWorkgroupSize(device, rowLength = Infinity, floatsPerInvocation = 1, reservedBytes = 16) {
   const l = device.limits;
   let cap = Math.min(
     256,
     l.maxComputeInvocationsPerWorkgroup,
     l.maxComputeWorkgroupSizeX,
-    Math.floor((l.maxComputeWorkgroupStorageSize - 16) / 4),
+    Math.floor((l.maxComputeWorkgroupStorageSize - reservedBytes) / (4 * floatsPerInvocation)),
   );
   let wg = largestPow2AtMost(Math.max(1, cap));
   if (Number.isFinite(rowLength)) {
@@ -126,25 +168,30 @@ export class KernelRunner {
     this.pipelines = new Map();
   }
 
-  /** Compute pipeline for a kernel template and workgroup size (cached). */
-  async pipeline(name, workgroupSize) {
-    if (!Number.isInteger(workgroupSize) || workgroupSize < 1 || (workgroupSize & (workgroupSize - 1)) !== 0) {
+  /**
+   * Compute pipeline for a kernel template, workgroup size and template defines (cached). A null
+   * workgroupSize is for kernels with a fixed @workgroup_size (matmul).
+   */
+  async pipeline(name, workgroupSize, defines = {}) {
+    if (workgroupSize !== null
+      && (!Number.isInteger(workgroupSize) || workgroupSize < 1 || (workgroupSize & (workgroupSize - 1)) !== 0)) {
       throw new Error(`workgroup size must be a power of two, got ${workgroupSize}`);
     }
-    const key = `${name}/${this.reduction}/${workgroupSize}`;
+    const defs = Object.keys(defines).sort().map((k) => `${k}=${defines[k]}`).join(",");
+    const key = `${name}/${this.reduction}/${workgroupSize}/${defs}`;
     let p = this.pipelines.get(key);
     if (!p) {
-      p = this.#createPipeline(name, workgroupSize, key);
+      p = this.#createPipeline(name, workgroupSize, key, defines);
       this.pipelines.set(key, p);
       p.catch(() => this.pipelines.delete(key));
     }
     return p;
   }
 
-  async #createPipeline(name, workgroupSize, key) {
+  async #createPipeline(name, workgroupSize, key, defines) {
     const src = this.sources[name];
     if (src === undefined) throw new Error(`unknown kernel ${name}`);
-    const code = preprocess(src, { SUBGROUPS: this.reduction === "subgroup" });
+    const code = preprocess(src, { SUBGROUPS: this.reduction === "subgroup", ...defines }, this.sources);
     const device = this.device;
     return withErrorScope(device, `pipeline ${key}`, async () => {
       const module = device.createShaderModule({ label: key, code });
@@ -156,9 +203,14 @@ export class KernelRunner {
       return device.createComputePipelineAsync({
         label: key,
         layout: "auto",
-        compute: { module, entryPoint: "main", constants: { WG_SIZE: workgroupSize } },
+        compute: { module, entryPoint: "main", constants: workgroupSize === null ? {} : { WG_SIZE: workgroupSize } },
       });
     });
+  }
+
+  /** [gx, gy] with gx * gy >= groups and both within maxComputeWorkgroupsPerDimension. */
+  grid(groups, maxX) {
+    return this.#grid(groups, maxX);
   }
 
   #grid(groups, maxX) {
@@ -239,6 +291,30 @@ export class KernelRunner {
     });
   }
 
+  /** A storage buffer of `bytes` bytes (rounded up to 4, at least 16), usable as copy source/target. */
+  createBuffer(bytes, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC) {
+    return this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
+  }
+
+  /**
+   * Uploads bytes (ArrayBuffer or typed array: raw GGUF tensor bytes, f32 activations...) into a
+   * new storage buffer, padded with 4 zero bytes so unaligned u32 loads of the last block stay in
+   * bounds.
+   */
+  upload(data) {
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const buf = this.createBuffer(bytes.byteLength + 4);
+    const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+    padded.set(bytes);
+    this.device.queue.writeBuffer(buf, 0, padded);
+    return buf;
+  }
+
+  /** A new batch: dispatches recorded into one command encoder and submitted once (see KernelBatch). */
+  batch() {
+    return new KernelBatch(this);
+  }
+
   /** RMSNorm of `rows` rows of length n: x [rows*n], weight [n] -> y [rows*n]. Options as matvecF32. */
   async rmsnormF32(x, weight, n, rows, eps, opts = {}) {
     if (x.length < n * rows) throw new Error(`x has ${x.length} < ${n * rows} elements`);
@@ -256,4 +332,315 @@ export class KernelRunner {
       maxWorkgroupsX: opts.maxWorkgroupsX,
     });
   }
+}
+
+
+/** Whole-buffer or (offset, size) binding entry; `size` in bytes. */
+function bind(binding, buffer, offset = 0, size = undefined) {
+  if (!buffer) throw new Error(`binding ${binding}: no buffer`);
+  const resource = size === undefined ? { buffer, offset } : { buffer, offset, size };
+  return { binding, resource };
+}
+
+/** Packs a params record of u32 / f32 fields (16-byte multiple) for a uniform slot. */
+function packParams(fields) {
+  const n = Math.ceil(fields.length / 4) * 4;
+  const buf = new ArrayBuffer(n * 4);
+  const u = new Uint32Array(buf);
+  const f = new Float32Array(buf);
+  fields.forEach(([kind, v], i) => {
+    if (kind === "f") f[i] = v;
+    else {
+      if (!Number.isInteger(v) || v < 0 || v > 0xFFFFFFFF) throw new Error(`params: bad u32 ${v} at ${i}`);
+      u[i] = v;
+    }
+  });
+  return buf;
+}
+const U = (v) => ["u", v];
+const F = (v) => ["f", v];
+
+/**
+ * Records kernels into ONE command encoder (one compute pass; copies in between split it) and
+ * submits it with ONE queue.submit. Every method awaits only its (cached) pipeline, so a caller
+ * awaits them in order and nothing reaches the GPU before submit(). Params of all dispatches go
+ * into one uniform arena (one writeBuffer, one slot per dispatch at
+ * minUniformBufferOffsetAlignment). Offsets named *Off / offset are in elements for f32 buffers
+ * and in bytes for weight buffers (wOffset, segments[].offset, norm.offset is in bytes too).
+ * Counters: dispatches, passes, submits, readBytes.
+ */
+export class KernelBatch {
+  constructor(runner) {
+    this.runner = runner;
+    this.device = runner.device;
+    this.ops = [];
+    this.reads = [];
+    this.dispatches = 0;
+    this.submitted = false;
+  }
+
+  /** Records one dispatch; the params uniform goes to binding `paramsAt`. */
+  #dispatch(pipeline, entries, params, groups, label, paramsAt = 4) {
+    if (this.submitted) throw new Error("batch already submitted");
+    const grid = Array.isArray(groups) ? groups : this.runner.grid(groups);
+    this.ops.push({ kind: "dispatch", pipeline, entries, params, grid, label, paramsAt });
+    this.dispatches++;
+  }
+
+  /**
+   * Mat-vec over raw GGUF weights (matvec.wgsl). spec: {w, x, y, inDim, segments: [{format, offset
+   * (bytes), rows, out (element offset in y)}] (1..3), norm?: {weight (buffer, f32), offset (bytes),
+   * eps}, epilogue: "store" | "add" | "glu", rowsPerWorkgroup (default 2), workgroupSize}.
+   */
+  async matvec(spec) {
+    const segs = spec.segments;
+    if (!segs || segs.length < 1 || segs.length > 3) throw new Error("matvec: 1 to 3 segments");
+    const epi = spec.epilogue ?? "store";
+    if (!["store", "add", "glu"].includes(epi)) throw new Error(`matvec: unknown epilogue ${epi}`);
+    if (epi === "glu" && (segs.length !== 2 || segs[0].rows !== segs[1].rows)) {
+      throw new Error("matvec glu: two segments (gate, up) with the same rows");
+    }
+    const fmts = segs.map((sg) => formatId(sg.format));
+    fmts.forEach((f) => rowBytes(f, spec.inDim)); // validates block multiples
+    const R = spec.rowsPerWorkgroup ?? 2;
+    const nred = (epi === "glu" ? 2 * R : R) + 1;
+    const units = Math.max(...fmts.map((f) => {
+      const [be] = BLOCKS[f];
+      return (spec.inDim / be) * (be === 1 ? 1 : be === 32 ? 4 : 16);
+    }));
+    const wg = spec.workgroupSize || pickWorkgroupSize(this.device, units, nred, 4 * nred + 16);
+    const defines = {
+      ROWS: R, FMT0: fmts[0], FMT1: fmts[1] ?? 0, FMT2: fmts[2] ?? 0,
+      NORM: !!spec.norm, ADD: epi === "add", GLU: epi === "glu",
+    };
+    const pipeline = await this.runner.pipeline("matvec", wg, defines);
+    const v4 = (f) => [0, 1, 2, 3].map((i) => U(segs[i] ? f(segs[i]) : 0));
+    if (spec.norm && spec.norm.offset % 4 !== 0) throw new Error("matvec: norm offset must be 4-byte aligned");
+    const params = packParams([
+      U(spec.inDim), F(spec.norm?.eps ?? 0), U(segs.length), U(spec.norm ? spec.norm.offset / 4 : 0),
+      ...v4((sg) => sg.offset), ...v4((sg) => sg.rows), ...v4((sg) => sg.out ?? 0),
+    ]);
+    const entries = [bind(0, spec.w), bind(1, spec.x), bind(3, spec.y)];
+    if (spec.norm) entries.push(bind(2, spec.norm.weight));
+    const groups = epi === "glu" ? Math.ceil(segs[0].rows / R) : segs.reduce((a, sg) => a + Math.ceil(sg.rows / R), 0);
+    this.#dispatch(pipeline, entries, params, groups, "matvec");
+  }
+
+  /**
+   * Prefill mat-mul (matmul.wgsl): Y[t, row] (+)= W[row,:] · X[t,:]. spec: {w, x, y, format, inDim,
+   * rows, nTok, wOffset (bytes), xOffset, xStride (default inDim), yOffset, yStride (default rows),
+   * add}.
+   */
+  async matmul(spec) {
+    const fmt = formatId(spec.format);
+    rowBytes(fmt, spec.inDim);
+    const pipeline = await this.runner.pipeline("matmul", null, { FMT0: fmt, ADD: !!spec.add });
+    const params = packParams([
+      U(spec.inDim), U(spec.nTok), U(spec.rows), U(spec.wOffset ?? 0),
+      U(spec.xStride ?? spec.inDim), U(spec.yStride ?? spec.rows), U(spec.yOffset ?? 0), U(spec.xOffset ?? 0),
+    ]);
+    this.#dispatch(pipeline, [bind(0, spec.w), bind(1, spec.x), bind(3, spec.y)], params,
+      [Math.ceil(spec.rows / 32), Math.ceil(spec.nTok / 32), 1], "matmul");
+  }
+
+  #attnParams(s) {
+    const d = s.headDim;
+    if (d % 2 !== 0 || d > 256) throw new Error(`head_dim ${d}: must be even and <= 256`);
+    if (s.nHead % s.nKvHead !== 0) throw new Error(`n_head ${s.nHead} is not a multiple of n_kv_head ${s.nKvHead}`);
+    const qDim = s.nHead * d;
+    const kvDim = s.nKvHead * d;
+    return packParams([
+      U(d), U(s.nHead), U(s.nKvHead), U(s.nTok ?? 1),
+      U(s.pos0), U(s.qOff ?? 0), U(s.kOff ?? qDim), U(s.vOff ?? qDim + kvDim),
+      U(s.qStride ?? qDim + 2 * kvDim), U(s.kvStride ?? kvDim), U(s.outStride ?? qDim), F(s.kqScale ?? 1 / Math.sqrt(d)),
+      F(s.freqBase ?? 10000), U(s.freqs ? 1 : 0), U(s.cacheOff ?? 0), U(s.freqs ? (s.freqsOffset ?? 0) / 4 : 0),
+    ]);
+  }
+
+  /** A dummy f32 buffer for the freqs binding when the model has no rope_freqs. */
+  #noFreqs() {
+    return (this.runner.noFreqs ??= this.runner.createBuffer(16));
+  }
+
+  /**
+   * Attention over the KV cache (attention.wgsl). spec: {qkv, kCache, vCache, out, headDim, nHead,
+   * nKvHead, nTok (1), pos0, qOff, kOff, vOff, qStride (element offsets / strides in qkv; defaults:
+   * a fused Q|K|V row), kvStride, cacheOff, outStride, kqScale, freqBase, freqs (buffer) +
+   * freqsOffset (bytes), fusedRope (decode: RoPE + KV append fused, nTok must be 1), workgroupSize}.
+   */
+  async attention(spec) {
+    const fused = !!spec.fusedRope;
+    if (fused && (spec.nTok ?? 1) !== 1) throw new Error("attention: fusedRope needs nTok == 1");
+    const wg = spec.workgroupSize || pickWorkgroupSize(this.device, spec.headDim, 2, 4 * 4 * 256 + 16);
+    const pipeline = await this.runner.pipeline("attention", wg, { FUSED_ROPE: fused });
+    const entries = [bind(0, spec.qkv), bind(1, spec.kCache), bind(2, spec.vCache), bind(4, spec.out)];
+    if (fused) entries.push(bind(3, spec.freqs ?? this.#noFreqs()));
+    this.#dispatch(pipeline, entries, this.#attnParams(spec), (spec.nTok ?? 1) * spec.nHead, "attention", 5);
+  }
+
+  /** RoPE + KV append for nTok tokens (rope_kv.wgsl); spec as attention (no out / kqScale). */
+  async ropeKv(spec) {
+    const wg = spec.workgroupSize || pickWorkgroupSize(this.device, spec.headDim / 2);
+    const pipeline = await this.runner.pipeline("rope_kv", wg);
+    const entries = [bind(0, spec.qkv), bind(1, spec.kCache), bind(2, spec.vCache), bind(3, spec.freqs ?? this.#noFreqs())];
+    this.#dispatch(pipeline, entries, this.#attnParams(spec), (spec.nTok ?? 1) * (spec.nHead + spec.nKvHead), "rope_kv", 5);
+  }
+
+  /** RMSNorm (rmsnorm_f32.wgsl) of `rows` rows: {x, weight, y, n, rows, eps, workgroupSize}. */
+  async rmsnorm(spec) {
+    const wg = spec.workgroupSize || pickWorkgroupSize(this.device, spec.n);
+    const pipeline = await this.runner.pipeline("rmsnorm_f32", wg);
+    const params = packParams([U(spec.n), U(spec.rows), F(spec.eps), U(0)]);
+    this.#dispatch(pipeline, [bind(0, spec.x), bind(1, spec.weight), bind(2, spec.y)], params, spec.rows, "rmsnorm", 3);
+  }
+
+  async #elementwise(op, spec, entries) {
+    const wg = spec.workgroupSize || pickWorkgroupSize(this.device, spec.n);
+    const pipeline = await this.runner.pipeline("elementwise", wg, { [op]: true });
+    const params = packParams([U(spec.n), U(spec.aOff ?? 0), U(spec.bOff ?? 0), U(spec.yOff ?? 0)]);
+    this.#dispatch(pipeline, entries, params, Math.ceil(spec.n / wg), op.toLowerCase());
+  }
+
+  /** y[yOff+i] = silu(a[aOff+i]) * b[bOff+i], i < n. */
+  async swiglu(spec) {
+    return this.#elementwise("SWIGLU", spec, [bind(0, spec.a), bind(1, spec.b), bind(3, spec.y)]);
+  }
+
+  /** y[yOff+i] += a[aOff+i], i < n (residual add). */
+  async add(spec) {
+    return this.#elementwise("ADD", spec, [bind(0, spec.a), bind(3, spec.y)]);
+  }
+
+  /** out[outIdx] (u32) = argmax of logits[off .. off+n) (lowest index on ties). */
+  async argmax(spec) {
+    const wg = spec.workgroupSize || pickWorkgroupSize(this.device, spec.n, 2);
+    const pipeline = await this.runner.pipeline("argmax", wg);
+    const params = packParams([U(spec.n), U(spec.off ?? 0), U(spec.outIdx ?? 0), U(0)]);
+    this.#dispatch(pipeline, [bind(0, spec.logits), bind(3, spec.out)], params, 1, "argmax");
+  }
+
+  /** Embedding rows: y[t,:] = dequant(W row ids[idOff+t]); {w, ids, y, format, n, nTok, wOffset (bytes), idOff}. */
+  async embed(spec) {
+    const fmt = formatId(spec.format);
+    rowBytes(fmt, spec.n);
+    const wg = spec.workgroupSize || pickWorkgroupSize(this.device, spec.n);
+    const pipeline = await this.runner.pipeline("embed", wg, { FMT0: fmt });
+    const params = packParams([U(spec.n), U(spec.nTok ?? 1), U(spec.wOffset ?? 0), U(spec.idOff ?? 0)]);
+    this.#dispatch(pipeline, [bind(0, spec.w), bind(1, spec.ids), bind(3, spec.y)], params, spec.nTok ?? 1, "embed");
+  }
+
+  /** Buffer-to-buffer copy, recorded in order (it ends the current compute pass). */
+  copy(src, srcOffset, dst, dstOffset, bytes) {
+    this.ops.push({ kind: "copy", src, srcOffset, dst, dstOffset, bytes });
+  }
+
+  /** Reads `bytes` of `buffer` from `offset` back after submit(); returns the index into submit()'s reads. */
+  read(buffer, offset, bytes) {
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({ size: Math.max(16, size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.copy(buffer, offset, staging, 0, size);
+    this.reads.push({ staging, bytes });
+    return this.reads.length - 1;
+  }
+
+  /**
+   * Encodes everything into one command encoder, submits once, then maps the read-backs.
+   * Returns {dispatches, passes, submits: 1, readBytes, reads: [ArrayBuffer...]}.
+   */
+  async submit() {
+    if (this.submitted) throw new Error("batch already submitted");
+    this.submitted = true;
+    const device = this.device;
+    const align = device.limits.minUniformBufferOffsetAlignment;
+    const dispatchOps = this.ops.filter((o) => o.kind === "dispatch");
+    const arenaSize = Math.max(1, dispatchOps.length) * align;
+    const runner = this.runner;
+    if (!runner.arena || runner.arena.size < arenaSize) {
+      runner.arena?.destroy();
+      runner.arena = device.createBuffer({ size: Math.max(arenaSize, 64 * align), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    }
+    const arena = new Uint8Array(arenaSize);
+    let passes = 0;
+    const result = await withErrorScope(device, "batch submit", async () => {
+      const enc = device.createCommandEncoder();
+      let pass = null;
+      let slot = 0;
+      for (const op of this.ops) {
+        if (op.kind === "copy") {
+          if (pass) {
+            pass.end();
+            pass = null;
+          }
+          enc.copyBufferToBuffer(op.src, op.srcOffset, op.dst, op.dstOffset, op.bytes);
+          continue;
+        }
+        const off = slot++ * align;
+        arena.set(new Uint8Array(op.params), off);
+        const entries = [...op.entries, bind(op.paramsAt, runner.arena, off, op.params.byteLength)];
+        const bindGroup = device.createBindGroup({ label: op.label, layout: op.pipeline.getBindGroupLayout(0), entries });
+        if (!pass) {
+          pass = enc.beginComputePass();
+          passes++;
+        }
+        pass.setPipeline(op.pipeline);
+        pass.setBindGroup(0, bindGroup);
+        pass.dispatchWorkgroups(op.grid[0], op.grid[1] ?? 1, op.grid[2] ?? 1);
+      }
+      if (pass) pass.end();
+      device.queue.writeBuffer(runner.arena, 0, arena);
+      device.queue.submit([enc.finish()]);
+    });
+    void result;
+    const reads = [];
+    let readBytes = 0;
+    for (const r of this.reads) {
+      await r.staging.mapAsync(GPUMapMode.READ);
+      reads.push(r.staging.getMappedRange(0, r.bytes).slice(0));
+      r.staging.unmap();
+      r.staging.destroy();
+      readBytes += r.bytes;
+    }
+    return { dispatches: this.dispatches, passes, submits: 1, readBytes, reads };
+  }
+}
+
+/**
+ * Records one decode step of a Llama layer into `batch` — 5 dispatches:
+ *   1. matvec NORM (attn_norm fused) over Q|K|V (3 segments, any formats) -> qkv
+ *   2. attention FUSED_ROPE (RoPE on q and k, KV-cache append, online-softmax GQA attention) -> attn
+ *   3. matvec ADD: x += attn_output · attn
+ *   4. matvec NORM + GLU (ffn_norm fused) over gate|up -> ffn = silu(gate) * up
+ *   5. matvec ADD: x += ffn_down · ffn
+ * layer: {w (buffer with the layer's GGUF bytes), attnNorm, ffnNorm (byte offsets of the f32 norm
+ * weights in w), wq, wk, wv, wo, wGate, wUp, wDown: {offset (bytes), format}}.
+ * hp: {nEmbd, nHead, nKvHead, headDim, nFf, eps, freqBase}.
+ * state: {x (residual stream, nEmbd f32), qkv, attn, ffn (scratch), kCache, vCache, cacheOff,
+ * kvStride?, pos, freqs?, freqsOffset?}.
+ */
+export async function encodeDecodeLayer(batch, layer, hp, state) {
+  const qDim = hp.nHead * hp.headDim;
+  const kvDim = hp.nKvHead * hp.headDim;
+  const seg = (t, rows, out) => ({ format: t.format, offset: t.offset, rows, out });
+  await batch.matvec({
+    w: layer.w, x: state.x, y: state.qkv, inDim: hp.nEmbd,
+    segments: [seg(layer.wq, qDim, 0), seg(layer.wk, kvDim, qDim), seg(layer.wv, kvDim, qDim + kvDim)],
+    norm: { weight: layer.w, offset: layer.attnNorm, eps: hp.eps },
+  });
+  await batch.attention({
+    qkv: state.qkv, kCache: state.kCache, vCache: state.vCache, out: state.attn,
+    headDim: hp.headDim, nHead: hp.nHead, nKvHead: hp.nKvHead, nTok: 1, pos0: state.pos,
+    kvStride: state.kvStride, cacheOff: state.cacheOff ?? 0, freqBase: hp.freqBase,
+    freqs: state.freqs, freqsOffset: state.freqsOffset, fusedRope: true,
+  });
+  await batch.matvec({
+    w: layer.w, x: state.attn, y: state.x, inDim: qDim, segments: [seg(layer.wo, hp.nEmbd, 0)], epilogue: "add",
+  });
+  await batch.matvec({
+    w: layer.w, x: state.x, y: state.ffn, inDim: hp.nEmbd,
+    segments: [seg(layer.wGate, hp.nFf, 0), seg(layer.wUp, hp.nFf, 0)], epilogue: "glu",
+    norm: { weight: layer.w, offset: layer.ffnNorm, eps: hp.eps },
+  });
+  await batch.matvec({
+    w: layer.w, x: state.ffn, y: state.x, inDim: hp.nFf, segments: [seg(layer.wDown, hp.nEmbd, 0)], epilogue: "add",
+  });
 }

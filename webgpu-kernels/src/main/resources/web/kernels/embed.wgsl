@@ -1,0 +1,38 @@
+// Embedding lookup (ggml get_rows) from raw GGUF bytes: y[t, :] = dequant(W row ids[id_off + t])
+// for n_tok tokens, any weight format of quant_common.wgsl (FMT0). The token id is read from a GPU
+// buffer, so the id written by argmax.wgsl feeds the next step without a CPU round trip.
+// Bindings (group 0): 0 = W (u32 bytes), 1 = ids (u32), 3 = y, 4 = params. One workgroup per token.
+
+//#include quant_common
+
+struct Params {
+  n: u32,      // embedding length
+  n_tok: u32,
+  w_off: u32,  // byte offset of row 0
+  id_off: u32,
+}
+
+override WG_SIZE: u32 = 64u;
+const FMT0: u32 = {{FMT0}}u;
+
+@group(0) @binding(0) var<storage, read> W: array<u32>;
+@group(0) @binding(1) var<storage, read> ids: array<u32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+@compute @workgroup_size(WG_SIZE)
+fn main(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let t = wg.x + wg.y * nwg.x;
+  if (t >= params.n_tok) {
+    return;
+  }
+  let n = params.n;
+  let row = params.w_off + ids[params.id_off + t] * row_bytes(FMT0, n);
+  for (var i = lid; i < n; i += WG_SIZE) {
+    y[t * n + i] = dequant(FMT0, row, i);
+  }
+}

@@ -1,0 +1,151 @@
+// Shared declarations for the kernels that read raw GGUF weight bytes (included with
+// `//#include quant_common` — runner.js inlines this file; it is not a kernel by itself).
+//
+// The including kernel declares the weights as `W: array<u32>` (the tensor bytes exactly as in the
+// GGUF file, little-endian, uploaded as a u32 storage buffer). Every block layout below is ggml's
+// (ggml-common.h); format ids are ggml_type values. f16 fields are decoded bit by bit (no
+// shader-f16 needed, subnormals exact).
+
+const FMT_F32: u32 = 0u;
+const FMT_F16: u32 = 1u;
+const FMT_Q4_0: u32 = 2u;  // 18 bytes / 32: f16 d, qs[16] (elem j: low nibble of qs[j], elem j+16: high)
+const FMT_Q4_1: u32 = 3u;  // 20 bytes / 32: f16 d, f16 m, qs[16]; value = q*d + m
+const FMT_Q8_0: u32 = 8u;  // 34 bytes / 32: f16 d, int8 qs[32]
+const FMT_Q4_K: u32 = 12u; // 144 bytes / 256: f16 d, f16 dmin, scales[12] (6-bit), qs[128]
+const FMT_Q6_K: u32 = 14u; // 210 bytes / 256: ql[128], qh[64], int8 scales[16], f16 d
+
+// Little-endian u32 at any byte offset (two aligned loads when unaligned).
+fn ld_u32(byte: u32) -> u32 {
+  let w = byte >> 2u;
+  let s = (byte & 3u) * 8u;
+  if (s == 0u) {
+    return W[w];
+  }
+  return (W[w] >> s) | (W[w + 1u] << (32u - s));
+}
+
+fn ld_u8(byte: u32) -> u32 {
+  return (W[byte >> 2u] >> ((byte & 3u) * 8u)) & 0xFFu;
+}
+
+fn ld_i8(byte: u32) -> f32 {
+  return f32(i32(ld_u8(byte) << 24u) >> 24u);
+}
+
+// IEEE half (low 16 bits of h) to f32, exact for normals, subnormals, zeros, inf and NaN.
+fn half_to_f32(h: u32) -> f32 {
+  let sign = (h & 0x8000u) << 16u;
+  let e = (h >> 10u) & 0x1Fu;
+  let m = h & 0x3FFu;
+  if (e == 0u) {
+    let v = f32(m) * 5.9604644775390625e-8; // m * 2^-24
+    return select(v, -v, sign != 0u);
+  }
+  if (e == 31u) {
+    return bitcast<f32>(sign | 0x7F800000u | (m << 13u));
+  }
+  return bitcast<f32>(sign | ((e + 112u) << 23u) | (m << 13u));
+}
+
+fn ld_f16(byte: u32) -> f32 {
+  return half_to_f32(ld_u32(byte) & 0xFFFFu);
+}
+
+// byte b (0..3) of a little-endian word, as u32
+fn byte_of(v: u32, b: u32) -> u32 {
+  return (v >> (b * 8u)) & 0xFFu;
+}
+
+fn sbyte_of(v: u32, b: u32) -> f32 {
+  return f32(i32(v << (24u - b * 8u)) >> 24u);
+}
+
+// Elements per block and bytes per block of a format.
+fn block_elems(fmt: u32) -> u32 {
+  switch fmt {
+    case 0u, 1u: { return 1u; }
+    case 12u, 14u: { return 256u; }
+    default: { return 32u; }
+  }
+}
+
+fn block_bytes(fmt: u32) -> u32 {
+  switch fmt {
+    case 0u: { return 4u; }
+    case 1u: { return 2u; }
+    case 2u: { return 18u; }
+    case 3u: { return 20u; }
+    case 8u: { return 34u; }
+    case 12u: { return 144u; }
+    default: { return 210u; } // Q6_K
+  }
+}
+
+// Bytes of one row of `n` elements (n a multiple of block_elems(fmt)).
+fn row_bytes(fmt: u32, n: u32) -> u32 {
+  return n / block_elems(fmt) * block_bytes(fmt);
+}
+
+// Q4_K: 6-bit scale (x) and min (y) of sub-block j (0..7) from the 12 scale bytes at `sc`.
+fn q4k_scale_min(sc: u32, j: u32) -> vec2<f32> {
+  if (j < 4u) {
+    return vec2<f32>(f32(ld_u8(sc + j) & 63u), f32(ld_u8(sc + j + 4u) & 63u));
+  }
+  let hi = ld_u8(sc + j + 4u);
+  let s = (hi & 0xFu) | ((ld_u8(sc + j - 4u) >> 6u) << 4u);
+  let m = (hi >> 4u) | ((ld_u8(sc + j) >> 6u) << 4u);
+  return vec2<f32>(f32(s), f32(m));
+}
+
+// Element k of the row whose bytes start at `row`: the per-element decoder used by the tiled
+// mat-mul and the embedding lookup (each weight is decoded once per workgroup tile there).
+fn dequant(fmt: u32, row: u32, k: u32) -> f32 {
+  switch fmt {
+    case 0u: {
+      return bitcast<f32>(ld_u32(row + 4u * k));
+    }
+    case 1u: {
+      return ld_f16(row + 2u * k);
+    }
+    case 2u: {
+      let bb = row + (k >> 5u) * 18u;
+      let j = k & 31u;
+      let q = ld_u8(bb + 2u + (j & 15u));
+      let nib = select(q & 0xFu, q >> 4u, j >= 16u);
+      return (f32(nib) - 8.0) * ld_f16(bb);
+    }
+    case 3u: {
+      let bb = row + (k >> 5u) * 20u;
+      let j = k & 31u;
+      let q = ld_u8(bb + 4u + (j & 15u));
+      let nib = select(q & 0xFu, q >> 4u, j >= 16u);
+      return f32(nib) * ld_f16(bb) + ld_f16(bb + 2u);
+    }
+    case 8u: {
+      let bb = row + (k >> 5u) * 34u;
+      return ld_i8(bb + 2u + (k & 31u)) * ld_f16(bb);
+    }
+    case 12u: {
+      let bb = row + (k >> 8u) * 144u;
+      let j = k & 255u;
+      let sub = j >> 5u;
+      let q = ld_u8(bb + 16u + 32u * (sub >> 1u) + (j & 31u));
+      let nib = select(q & 0xFu, q >> 4u, (sub & 1u) == 1u);
+      let sm = q4k_scale_min(bb + 4u, sub);
+      return ld_f16(bb) * sm.x * f32(nib) - ld_f16(bb + 2u) * sm.y;
+    }
+    default: { // Q6_K
+      let bb = row + (k >> 8u) * 210u;
+      let j = k & 255u;
+      let half = j >> 7u;
+      let quarter = (j >> 5u) & 3u;
+      let l = j & 31u;
+      let lo = ld_u8(bb + 64u * half + l + 32u * (quarter & 1u));
+      let nib = select(lo & 0xFu, lo >> 4u, quarter >= 2u);
+      let h = (ld_u8(bb + 128u + 32u * half + l) >> (2u * quarter)) & 3u;
+      let q = f32(nib | (h << 4u)) - 32.0;
+      let sc = ld_i8(bb + 192u + 8u * half + (l >> 4u) + 2u * quarter);
+      return ld_f16(bb + 208u) * sc * q;
+    }
+  }
+}

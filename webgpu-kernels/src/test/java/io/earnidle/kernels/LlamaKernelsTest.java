@@ -1,0 +1,682 @@
+package io.earnidle.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The Llama kernel set (matvec per weight format with its fusions, matmul, RoPE + KV append, attention, SwiGLU,
+ * residual add, argmax, embedding) in headless Chromium WebGPU, each against a double-precision Java reference on
+ * seeded random inputs, outputs poisoned before the run, both reduction variants.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class LlamaKernelsTest {
+  static final String[] REDUCTIONS = {"workgroup", "subgroup"};
+
+  private KernelHarness harness;
+
+  @BeforeAll
+  void startBrowser() throws Exception {
+    harness = KernelHarness.start();
+    Map<String, Object> init = harness.open();
+    if (!Boolean.TRUE.equals(init.get("ok"))) fail("WebGPU unavailable in headless Chromium: " + init);
+  }
+
+  @AfterAll
+  void stopBrowser() {
+    if (harness != null) harness.close();
+  }
+
+  /** Smallest legal row length of a few blocks that is not a multiple of common workgroup sizes' units. */
+  static int rowLen(GgmlBlocks f) {
+    return switch (f) {
+      case F32 -> 67;
+      case F16 -> 45;
+      case Q4_K, Q6_K -> 512;
+      default -> 96;
+    };
+  }
+
+  static Stream<Arguments> formatsAndReductions() {
+    List<Arguments> l = new ArrayList<>();
+    for (GgmlBlocks f : GgmlBlocks.values()) for (String r : REDUCTIONS) l.add(Arguments.of(f, r));
+    return l.stream();
+  }
+
+  // ---------------------------------------------------------------- embedding (per-element dequant)
+
+  static Stream<GgmlBlocks> formats() {
+    return Stream.of(GgmlBlocks.values());
+  }
+
+  @ParameterizedTest(name = "embed {0}")
+  @MethodSource("formats")
+  void embedDequantMatchesReference(GgmlBlocks f) {
+    SplittableRandom rnd = new SplittableRandom(0xE0BEDL + f.id);
+    int n = rowLen(f);
+    int vocab = 7;
+    int pad = 3 * f.blockBytes; // table starts at a non-zero (unaligned for some formats) byte offset
+    byte[] table = concat(new byte[pad], f.random(rnd, vocab, n, 1.0));
+    int[] ids = {0, 5, 6, 2, 5};
+    var res = new GpuBatch().bytes("w", table).ints("ids", ids).poisoned("y", ids.length * n)
+        .op("embed", "w", "@w", "ids", "@ids", "y", "@y", "format", f.jsName(), "n", n, "nTok", ids.length,
+            "wOffset", pad)
+        .read("y", ids.length * n).run(harness, "workgroup");
+    double[][] ref = f.dequant(table, pad, vocab, n);
+    float[] got = res.floats(0);
+    for (int t = 0; t < ids.length; t++) {
+      for (int i = 0; i < n; i++) {
+        double e = ref[ids[t]][i];
+        assertClose(got[t * n + i], e, 1e-6 * Math.abs(e) + 1e-12, "embed " + f + " t=" + t + " i=" + i);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- matvec
+
+  @ParameterizedTest(name = "matvec {0} {1}")
+  @MethodSource("formatsAndReductions")
+  void matvecMatchesReference(GgmlBlocks f, String reduction) {
+    SplittableRandom rnd = new SplittableRandom(0x3A7EC0L + 17L * f.id + reduction.length());
+    int n = rowLen(f);
+    int rows = 13;
+    int pad = 2 * f.blockBytes; // row 0 at a non-zero byte offset (Q4_0/Q8_0/Q6_K rows themselves are unaligned)
+    byte[] w = concat(new byte[pad], f.random(rnd, rows, n, 1.0));
+    float[] x = randomFloats(rnd, n);
+    for (int wg : new int[] {0, 16}) {
+      var res = new GpuBatch().bytes("w", w).floats("x", x).poisoned("y", rows + 2)
+          .op("matvec", "w", "@w", "x", "@x", "y", "@y", "inDim", n, "workgroupSize", wg,
+              "segments", List.of(seg(f, pad, rows, 1)))
+          .read("y", 1, rows).run(harness, reduction);
+      double[][] W = f.dequant(w, pad, rows, n);
+      float[] got = res.floats(0);
+      for (int r = 0; r < rows; r++) assertDot(got[r], W[r], x, null, 1.0, f + " wg=" + wg + " row " + r);
+    }
+  }
+
+  /** Q|K|V in one dispatch: three segments of different formats, RMSNorm fused, odd row counts. */
+  @ParameterizedTest(name = "matvec fused norm + 3 segments {0}")
+  @MethodSource("reductions")
+  void matvecNormSegmentsMatchReference(String reduction) {
+    SplittableRandom rnd = new SplittableRandom(0x5E6L + reduction.length());
+    int n = 256;
+    GgmlBlocks[] fm = {GgmlBlocks.Q4_K, GgmlBlocks.Q8_0, GgmlBlocks.Q6_K};
+    int[] rows = {9, 4, 5};
+    Blob blob = new Blob();
+    int nw = blob.add(floatBytes(randomFloats(rnd, n)));
+    int[] off = new int[3];
+    for (int s = 0; s < 3; s++) off[s] = blob.add(fm[s].random(rnd, rows[s], n, 1.0));
+    float[] x = randomFloats(rnd, n);
+    int total = rows[0] + rows[1] + rows[2];
+    float eps = 1e-5f;
+    var res = new GpuBatch().bytes("w", blob.bytes()).floats("x", x).poisoned("y", total)
+        .op("matvec", "w", "@w", "x", "@x", "y", "@y", "inDim", n,
+            "segments", List.of(seg(fm[0], off[0], rows[0], 0), seg(fm[1], off[1], rows[1], rows[0]),
+                seg(fm[2], off[2], rows[2], rows[0] + rows[1])),
+            "norm", Map.of("weight", "@w", "offset", nw, "eps", eps))
+        .read("y", total).run(harness, reduction);
+    float[] got = res.floats(0);
+    double[] normW = GgmlBlocks.F32.dequant(blob.bytes(), nw, 1, n)[0];
+    double scale = rmsScale(x, eps);
+    int o = 0;
+    for (int s = 0; s < 3; s++) {
+      double[][] W = fm[s].dequant(blob.bytes(), off[s], rows[s], n);
+      for (int r = 0; r < rows[s]; r++) assertDot(got[o++], W[r], x, normW, scale, "seg " + s + " row " + r);
+    }
+  }
+
+  /** gate|up with SwiGLU and RMSNorm fused; then the residual-add epilogue. */
+  @ParameterizedTest(name = "matvec glu + add {0}")
+  @MethodSource("reductions")
+  void matvecGluAndAddMatchReference(String reduction) {
+    SplittableRandom rnd = new SplittableRandom(0x6107L + reduction.length());
+    int n = 256;
+    int ff = 11;
+    Blob blob = new Blob();
+    int nw = blob.add(floatBytes(randomFloats(rnd, n)));
+    int gOff = blob.add(GgmlBlocks.Q4_0.random(rnd, ff, n, 1.0));
+    int uOff = blob.add(GgmlBlocks.Q4_K.random(rnd, ff, n, 1.0));
+    float[] x = randomFloats(rnd, n);
+    float[] resid = randomFloats(rnd, ff);
+    float eps = 1e-6f;
+    var res = new GpuBatch().bytes("w", blob.bytes()).floats("x", x).poisoned("y", ff).floats("r", resid)
+        .op("matvec", "w", "@w", "x", "@x", "y", "@y", "inDim", n, "epilogue", "glu",
+            "segments", List.of(seg(GgmlBlocks.Q4_0, gOff, ff, 0), seg(GgmlBlocks.Q4_K, uOff, ff, 0)),
+            "norm", Map.of("weight", "@w", "offset", nw, "eps", eps))
+        .op("matvec", "w", "@w", "x", "@x", "y", "@r", "inDim", n, "epilogue", "add",
+            "segments", List.of(seg(GgmlBlocks.Q4_0, gOff, ff, 0)))
+        .read("y", ff).read("r", ff).run(harness, reduction);
+    assertEquals(2, res.dispatches());
+    double[] normW = GgmlBlocks.F32.dequant(blob.bytes(), nw, 1, n)[0];
+    double scale = rmsScale(x, eps);
+    double[][] G = GgmlBlocks.Q4_0.dequant(blob.bytes(), gOff, ff, n);
+    double[][] Uw = GgmlBlocks.Q4_K.dequant(blob.bytes(), uOff, ff, n);
+    float[] y = res.floats(0);
+    float[] r = res.floats(1);
+    for (int i = 0; i < ff; i++) {
+      double g = dot(G[i], x, normW) * scale;
+      double u = dot(Uw[i], x, normW) * scale;
+      double e = silu(g) * u;
+      assertClose(y[i], e, 1e-4 * Math.abs(e) + 1e-5 * (Math.abs(g) + Math.abs(u)) * (1 + Math.abs(u)), "glu " + i);
+      double a = resid[i] + dot(G[i], x, null);
+      assertClose(r[i], a, 1e-4 * Math.abs(a) + 1e-5 * mag(G[i], x), "add " + i);
+    }
+  }
+
+  static Stream<String> reductions() {
+    return Stream.of(REDUCTIONS);
+  }
+
+  // ---------------------------------------------------------------- matmul (prefill)
+
+  static Stream<Arguments> matmulCases() {
+    List<Arguments> l = new ArrayList<>();
+    for (GgmlBlocks f : GgmlBlocks.values()) {
+      l.add(Arguments.of(f, 3, false));
+      l.add(Arguments.of(f, 35, f == GgmlBlocks.Q4_0 || f == GgmlBlocks.F32));
+    }
+    return l.stream();
+  }
+
+  @ParameterizedTest(name = "matmul {0} tokens={1} add={2}")
+  @MethodSource("matmulCases")
+  void matmulMatchesReference(GgmlBlocks f, int nTok, boolean add) {
+    SplittableRandom rnd = new SplittableRandom(0x7A7L + 31L * f.id + nTok);
+    int n = rowLen(f);
+    int rows = 37;
+    int pad = f.blockBytes * 2;
+    byte[] w = concat(new byte[pad], f.random(rnd, rows, n, 1.0));
+    int xStride = n + 3;
+    float[] x = randomFloats(rnd, nTok * xStride);
+    int yStride = rows + 5;
+    float[] y0 = randomFloats(rnd, nTok * yStride);
+    var b = new GpuBatch().bytes("w", w).floats("x", x);
+    if (add) b.floats("y", y0);
+    else b.poisoned("y", nTok * yStride);
+    var res = b.op("matmul", "w", "@w", "x", "@x", "y", "@y", "format", f.jsName(), "inDim", n, "rows", rows,
+            "nTok", nTok, "wOffset", pad, "xStride", xStride, "yStride", yStride, "add", add)
+        .read("y", nTok * yStride).run(harness, "workgroup");
+    double[][] W = f.dequant(w, pad, rows, n);
+    float[] got = rawFloats(res, 0); // slots between rows and yStride stay poisoned; NaN fails assertClose
+    for (int t = 0; t < nTok; t++) {
+      float[] xt = java.util.Arrays.copyOfRange(x, t * xStride, t * xStride + n);
+      for (int r = 0; r < rows; r++) {
+        double e = dot(W[r], xt, null) + (add ? y0[t * yStride + r] : 0);
+        assertClose(got[t * yStride + r], e, 1e-4 * Math.abs(e) + 1e-5 * (mag(W[r], xt) + 1), f + " t=" + t + " r=" + r);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- RoPE, attention
+
+  static void rope(double[] v, int off, int d, int pos, double base, float[] ff) {
+    for (int i = 0; i < d / 2; i++) {
+      double theta = pos * Math.pow(base, -2.0 * i / d) / (ff == null ? 1.0 : ff[i]);
+      double c = Math.cos(theta);
+      double s = Math.sin(theta);
+      double a = v[off + 2 * i];
+      double b = v[off + 2 * i + 1];
+      v[off + 2 * i] = a * c - b * s;
+      v[off + 2 * i + 1] = a * s + b * c;
+    }
+  }
+
+  /**
+   * Softmax attention of one query head over keys 0..nKeys-1 (rows of the caches at kvh): d outputs, then d
+   * magnitudes sum_j p_j |V[j][i]| (the scale for relative tolerances: outputs are convex combinations that cancel).
+   */
+  static double[] attend(double[] q, int qOff, double[][] kc, double[][] vc, int kvh, int d, int nKeys, double scale) {
+    double[] s = new double[nKeys];
+    double max = Double.NEGATIVE_INFINITY;
+    for (int j = 0; j < nKeys; j++) {
+      double acc = 0;
+      for (int i = 0; i < d; i++) acc += q[qOff + i] * kc[j][kvh * d + i];
+      s[j] = acc * scale;
+      max = Math.max(max, s[j]);
+    }
+    double sum = 0;
+    for (int j = 0; j < nKeys; j++) sum += s[j] = Math.exp(s[j] - max);
+    double[] o = new double[2 * d];
+    for (int j = 0; j < nKeys; j++) {
+      for (int i = 0; i < d; i++) {
+        o[i] += s[j] / sum * vc[j][kvh * d + i];
+        o[d + i] += s[j] / sum * Math.abs(vc[j][kvh * d + i]);
+      }
+    }
+    return o;
+  }
+
+  static double[] toDouble(float[] f, int from, int n) {
+    double[] d = new double[n];
+    for (int i = 0; i < n; i++) d[i] = f[from + i];
+    return d;
+  }
+
+  static Stream<Arguments> attentionCases() {
+    List<Arguments> l = new ArrayList<>();
+    for (String r : REDUCTIONS) {
+      for (int wg : new int[] {0, 4}) {
+        l.add(Arguments.of(r, wg, false, 4, 2, 3));
+        l.add(Arguments.of(r, wg, true, 4, 2, 1));
+        l.add(Arguments.of(r, wg, true, 6, 1, 1));
+      }
+    }
+    return l.stream();
+  }
+
+  /** Prefill (cache already filled, several causal queries) and decode (RoPE + KV append fused), GQA. */
+  @ParameterizedTest(name = "attention {0} wg={1} fused={2} heads={3}/{4} tokens={5}")
+  @MethodSource("attentionCases")
+  void attentionMatchesReference(String reduction, int wg, boolean fused, int nHead, int nKv, int nTok) {
+    SplittableRandom rnd = new SplittableRandom(0xA77L + wg + nHead * 7L + nTok + reduction.length() + (fused ? 99 : 0));
+    int d = 16;
+    int pos0 = 4;
+    int ctx = pos0 + nTok + 2;
+    int qDim = nHead * d;
+    int kvDim = nKv * d;
+    int stride = qDim + 2 * kvDim + 3;
+    int cacheOff = 5;
+    float[] qkv = randomFloats(rnd, nTok * stride);
+    float[] kc = randomFloats(rnd, cacheOff + ctx * kvDim);
+    float[] vc = randomFloats(rnd, cacheOff + ctx * kvDim);
+    float[] ff = new float[d / 2];
+    for (int i = 0; i < ff.length; i++) ff[i] = (float) (1 + 3 * rnd.nextDouble());
+    if (fused) {
+      for (int i = 0; i < kvDim; i++) kc[cacheOff + pos0 * kvDim + i] = vc[cacheOff + pos0 * kvDim + i] = Float.NaN;
+    }
+    double base = 10000;
+    var b = new GpuBatch().floats("qkv", qkv).floats("k", kc).floats("v", vc).floats("ff", concatF(new float[2], ff))
+        .poisoned("out", nTok * qDim);
+    b.op("attention", "qkv", "@qkv", "kCache", "@k", "vCache", "@v", "out", "@out", "headDim", d, "nHead", nHead,
+        "nKvHead", nKv, "nTok", nTok, "pos0", pos0, "qOff", 0, "kOff", qDim, "vOff", qDim + kvDim, "qStride", stride,
+        "kvStride", kvDim, "cacheOff", cacheOff, "freqBase", base, "freqs", fused ? "@ff" : null, "freqsOffset", 8,
+        "fusedRope", fused, "workgroupSize", wg);
+    b.read("out", nTok * qDim).read("k", cacheOff, ctx * kvDim).read("v", cacheOff, ctx * kvDim);
+    var res = b.run(harness, reduction);
+    // reference caches (double), with the fused append done in Java
+    double[][] K = new double[ctx][];
+    double[][] V = new double[ctx][];
+    for (int j = 0; j < ctx; j++) {
+      K[j] = toDouble(kc, cacheOff + j * kvDim, kvDim);
+      V[j] = toDouble(vc, cacheOff + j * kvDim, kvDim);
+    }
+    double[][] q = new double[nTok][];
+    for (int t = 0; t < nTok; t++) {
+      q[t] = toDouble(qkv, t * stride, qDim);
+      if (fused) {
+        int pos = pos0 + t;
+        for (int h = 0; h < nHead; h++) rope(q[t], h * d, d, pos, base, ff);
+        K[pos] = toDouble(qkv, t * stride + qDim, kvDim);
+        V[pos] = toDouble(qkv, t * stride + qDim + kvDim, kvDim);
+        for (int h = 0; h < nKv; h++) rope(K[pos], h * d, d, pos, base, ff);
+      }
+    }
+    float[] out = res.floats(0);
+    for (int t = 0; t < nTok; t++) {
+      for (int h = 0; h < nHead; h++) {
+        double[] o = attend(q[t], h * d, K, V, h / (nHead / nKv), d, pos0 + t + 1, 1 / Math.sqrt(d));
+        for (int i = 0; i < d; i++) {
+          assertClose(out[t * qDim + h * d + i], o[i], 1e-4 * o[d + i], "t=" + t + " h=" + h + " i=" + i);
+        }
+      }
+    }
+    if (fused) {
+      float[] kg = rawFloats(res, 1);
+      float[] vg = rawFloats(res, 2);
+      for (int i = 0; i < kvDim; i++) {
+        int at = pos0 * kvDim + i;
+        assertClose(kg[at], K[pos0][i], 1e-5 * Math.abs(K[pos0][i]) + 1e-6, "k cache append " + i);
+        assertEquals((float) V[pos0][i], vg[at], "v cache append " + i);
+      }
+    }
+  }
+
+  /** Floats of a read-back, NaN allowed (parts of a cache that are not written). */
+  static float[] rawFloats(GpuBatch.Result res, int i) {
+    var b = res.reads().get(i);
+    float[] f = new float[b.capacity() / 4];
+    for (int k = 0; k < f.length; k++) f[k] = b.getFloat(4 * k);
+    return f;
+  }
+
+  static float[] concatF(float[] a, float[] b) {
+    float[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, c, a.length, b.length);
+    return c;
+  }
+
+  @ParameterizedTest(name = "rope_kv freqs={0}")
+  @MethodSource("booleans")
+  void ropeKvMatchesReference(boolean withFreqs) {
+    SplittableRandom rnd = new SplittableRandom(0x60FEL + (withFreqs ? 1 : 0));
+    int d = 12;
+    int nHead = 3;
+    int nKv = 1;
+    int nTok = 3;
+    int pos0 = 2;
+    int ctx = 6;
+    int qDim = nHead * d;
+    int kvDim = nKv * d;
+    int stride = qDim + 2 * kvDim;
+    float[] qkv = randomFloats(rnd, nTok * stride);
+    float[] ff = new float[d / 2];
+    for (int i = 0; i < ff.length; i++) ff[i] = (float) (1 + 3 * rnd.nextDouble());
+    double base = 500000;
+    var res = new GpuBatch().floats("qkv", qkv).poisoned("k", ctx * kvDim).poisoned("v", ctx * kvDim).floats("ff", ff)
+        .op("ropeKv", "qkv", "@qkv", "kCache", "@k", "vCache", "@v", "headDim", d, "nHead", nHead, "nKvHead", nKv,
+            "nTok", nTok, "pos0", pos0, "freqBase", base, "freqs", withFreqs ? "@ff" : null)
+        .read("qkv", nTok * stride).read("k", pos0 * kvDim, nTok * kvDim).read("v", pos0 * kvDim, nTok * kvDim)
+        .run(harness, "workgroup");
+    float[] gq = res.floats(0);
+    float[] gk = res.floats(1);
+    float[] gv = res.floats(2);
+    float[] f = withFreqs ? ff : null;
+    for (int t = 0; t < nTok; t++) {
+      double[] q = toDouble(qkv, t * stride, qDim);
+      double[] k = toDouble(qkv, t * stride + qDim, kvDim);
+      for (int h = 0; h < nHead; h++) rope(q, h * d, d, pos0 + t, base, f);
+      rope(k, 0, d, pos0 + t, base, f);
+      for (int i = 0; i < qDim; i++) assertClose(gq[t * stride + i], q[i], 1e-5 * Math.abs(q[i]) + 1e-6, "q t=" + t + " " + i);
+      for (int i = 0; i < kvDim; i++) {
+        assertClose(gk[t * kvDim + i], k[i], 1e-5 * Math.abs(k[i]) + 1e-6, "k t=" + t + " " + i);
+        assertEquals(qkv[t * stride + qDim + kvDim + i], gv[t * kvDim + i], "v t=" + t + " " + i);
+        assertEquals(qkv[t * stride + qDim + i], gq[t * stride + qDim + i], "k part of qkv untouched");
+      }
+    }
+  }
+
+  static Stream<Boolean> booleans() {
+    return Stream.of(false, true);
+  }
+
+  // ---------------------------------------------------------------- element-wise, argmax
+
+  @ParameterizedTest(name = "swiglu + add wg={0}")
+  @MethodSource("smallWorkgroups")
+  void swigluAndAddMatchReference(int wg) {
+    SplittableRandom rnd = new SplittableRandom(0x5716L + wg);
+    int n = 101;
+    float[] a = randomFloats(rnd, n + 4);
+    float[] bb = randomFloats(rnd, n + 7);
+    float[] y0 = randomFloats(rnd, n + 2);
+    for (int i = 0; i < a.length; i++) a[i] *= 12; // silu over a wide range
+    var res = new GpuBatch().floats("a", a).floats("b", bb).poisoned("y", n + 1).floats("r", y0)
+        .op("swiglu", "a", "@a", "b", "@b", "y", "@y", "n", n, "aOff", 4, "bOff", 7, "yOff", 1, "workgroupSize", wg)
+        .op("add", "a", "@a", "y", "@r", "n", n, "aOff", 2, "yOff", 2, "workgroupSize", wg)
+        .read("y", 1, n).read("r", n + 2).run(harness, "workgroup");
+    float[] y = res.floats(0);
+    float[] r = res.floats(1);
+    for (int i = 0; i < n; i++) {
+      double e = silu(a[4 + i]) * bb[7 + i];
+      assertClose(y[i], e, 1e-5 * Math.abs(e) + 1e-7, "swiglu " + i);
+      assertEquals((float) (y0[2 + i] + a[2 + i]), r[2 + i], "add " + i);
+    }
+    assertEquals(y0[0], r[0]);
+    assertEquals(y0[1], r[1]);
+  }
+
+  static Stream<Integer> smallWorkgroups() {
+    return Stream.of(0, 16);
+  }
+
+  @ParameterizedTest(name = "argmax wg={0}")
+  @MethodSource("smallWorkgroups")
+  void argmaxFindsFirstMaximum(int wg) {
+    SplittableRandom rnd = new SplittableRandom(0xA56L + wg);
+    int n = 1003;
+    float[] l = randomFloats(rnd, n + 3);
+    l[3 + 877] = 5f;
+    l[3 + 123] = 5f; // tie: the lower index wins
+    l[3 + 1000] = 4.9f;
+    float[] l2 = randomFloats(rnd, 37);
+    l2[36] = 2f;
+    var res = new GpuBatch().floats("l", l).floats("l2", l2).poisonedU32("id", 3)
+        .op("argmax", "logits", "@l", "out", "@id", "n", n, "off", 3, "outIdx", 0, "workgroupSize", wg)
+        .op("argmax", "logits", "@l2", "out", "@id", "n", 37, "outIdx", 2, "workgroupSize", wg)
+        .read("id", 3).run(harness, "workgroup");
+    int[] ids = res.ints(0);
+    assertEquals(123, ids[0]);
+    assertEquals(-1, ids[1], "untouched slot");
+    assertEquals(36, ids[2]);
+  }
+
+  // ---------------------------------------------------------------- one decode step of a layer
+
+  /**
+   * embed -> [rmsnorm -> q/k/v -> rope + KV append -> attention -> o + residual -> rmsnorm -> gate/up -> swiglu ->
+   * down + residual] (runner.encodeDecodeLayer) -> output norm + LM head -> argmax, all in ONE command buffer and
+   * one submit, mixed weight formats in one layer buffer, GQA 4/2, rope_freqs, a KV cache holding 5 positions.
+   */
+  @ParameterizedTest(name = "decode step {0}")
+  @MethodSource("reductions")
+  void decodeLayerMatchesReference(String reduction) {
+    SplittableRandom rnd = new SplittableRandom(0x1A7E5L + reduction.length());
+    int E = 256, nHead = 4, nKv = 2, D = 64, FF = 512, vocab = 300, pos = 5, ctx = 8, token = 217;
+    int qDim = nHead * D, kvDim = nKv * D;
+    float eps = 1e-5f;
+    double base = 500000;
+    GgmlBlocks fq = GgmlBlocks.Q4_K, fk = GgmlBlocks.Q4_0, fv = GgmlBlocks.Q6_K, fo = GgmlBlocks.Q8_0;
+    GgmlBlocks fg = GgmlBlocks.Q4_1, fu = GgmlBlocks.Q4_K, fd = GgmlBlocks.Q6_K, fe = GgmlBlocks.Q8_0, fh = GgmlBlocks.Q6_K;
+    Blob L = new Blob();
+    float[] attnNorm = randomFloats(rnd, E);
+    float[] ffnNorm = randomFloats(rnd, E);
+    for (int i = 0; i < E; i++) {
+      attnNorm[i] += 1.5f;
+      ffnNorm[i] += 1.5f;
+    }
+    int oAttnNorm = L.add(floatBytes(attnNorm));
+    int oq = L.add(fq.random(rnd, qDim, E, 2 / Math.sqrt(E)));
+    int ok = L.add(fk.random(rnd, kvDim, E, 2 / Math.sqrt(E)));
+    int ov = L.add(fv.random(rnd, kvDim, E, 2 / Math.sqrt(E)));
+    int oo = L.add(fo.random(rnd, E, qDim, 1 / Math.sqrt(qDim)));
+    int oFfnNorm = L.add(floatBytes(ffnNorm));
+    int og = L.add(fg.random(rnd, FF, E, 2 / Math.sqrt(E)));
+    int ou = L.add(fu.random(rnd, FF, E, 2 / Math.sqrt(E)));
+    int od = L.add(fd.random(rnd, E, FF, 1 / Math.sqrt(FF)));
+    byte[] layer = L.bytes();
+    byte[] emb = fe.random(rnd, vocab, E, 1.0);
+    Blob H = new Blob();
+    float[] outNorm = randomFloats(rnd, E);
+    int oOutNorm = H.add(floatBytes(outNorm));
+    int oHead = H.add(fh.random(rnd, vocab, E, 4 / Math.sqrt(E)));
+    byte[] head = H.bytes();
+    float[] ff = new float[D / 2];
+    for (int i = 0; i < ff.length; i++) ff[i] = (float) (1 + 7 * rnd.nextDouble());
+    float[] kc = randomFloats(rnd, ctx * kvDim);
+    float[] vc = randomFloats(rnd, ctx * kvDim);
+    for (int i = pos * kvDim; i < ctx * kvDim; i++) kc[i] = vc[i] = Float.NaN;
+
+    var batch = new GpuBatch().bytes("layer", layer).bytes("emb", emb).bytes("head", head).floats("ff", ff)
+        .floats("k", kc).floats("v", vc).ints("ids", new int[] {token})
+        .poisoned("x", E).poisoned("qkv", qDim + 2 * kvDim).poisoned("attn", qDim).poisoned("ffn", FF)
+        .poisoned("logits", vocab).poisonedU32("id", 1)
+        .op("embed", "w", "@emb", "ids", "@ids", "y", "@x", "format", fe.jsName(), "n", E)
+        .op("decodeLayer",
+            "layer", Map.of("w", "@layer", "attnNorm", oAttnNorm, "ffnNorm", oFfnNorm,
+                "wq", tensor(fq, oq), "wk", tensor(fk, ok), "wv", tensor(fv, ov), "wo", tensor(fo, oo),
+                "wGate", tensor(fg, og), "wUp", tensor(fu, ou), "wDown", tensor(fd, od)),
+            "hp", Map.of("nEmbd", E, "nHead", nHead, "nKvHead", nKv, "headDim", D, "nFf", FF, "eps", eps, "freqBase", base),
+            "state", Map.of("x", "@x", "qkv", "@qkv", "attn", "@attn", "ffn", "@ffn", "kCache", "@k", "vCache", "@v",
+                "pos", pos, "freqs", "@ff"))
+        .op("matvec", "w", "@head", "x", "@x", "y", "@logits", "inDim", E,
+            "segments", List.of(seg(fh, oHead, vocab, 0)), "norm", Map.of("weight", "@head", "offset", oOutNorm, "eps", eps))
+        .op("argmax", "logits", "@logits", "out", "@id", "n", vocab)
+        .read("id", 1).read("x", E).read("k", pos * kvDim, kvDim).read("v", pos * kvDim, kvDim).read("logits", vocab);
+    long t0 = System.nanoTime();
+    var res = batch.run(harness, reduction);
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertEquals(1 + 5 + 2, res.dispatches(), "dispatches: embed + 5 per layer + head + argmax");
+    assertEquals(1, res.submits());
+
+    // ---- Java reference (double, same dequantised weights)
+    double[] x = fe.dequant(emb, 0, vocab, E)[token].clone();
+    double[][] Wq = fq.dequant(layer, oq, qDim, E), Wk = fk.dequant(layer, ok, kvDim, E), Wv = fv.dequant(layer, ov, kvDim, E);
+    double[][] Wo = fo.dequant(layer, oo, E, qDim), Wg = fg.dequant(layer, og, FF, E), Wu = fu.dequant(layer, ou, FF, E);
+    double[][] Wd = fd.dequant(layer, od, E, FF), Wh = fh.dequant(head, oHead, vocab, E);
+    double[] xn = rmsNorm(x, attnNorm, eps);
+    double[] q = mul(Wq, xn), k = mul(Wk, xn), v = mul(Wv, xn);
+    for (int h = 0; h < nHead; h++) rope(q, h * D, D, pos, base, ff);
+    for (int h = 0; h < nKv; h++) rope(k, h * D, D, pos, base, ff);
+    double[][] K = new double[pos + 1][], V = new double[pos + 1][];
+    for (int j = 0; j < pos; j++) {
+      K[j] = toDouble(kc, j * kvDim, kvDim);
+      V[j] = toDouble(vc, j * kvDim, kvDim);
+    }
+    K[pos] = k;
+    V[pos] = v;
+    double[] attn = new double[qDim];
+    for (int h = 0; h < nHead; h++) System.arraycopy(attend(q, h * D, K, V, h / (nHead / nKv), D, pos + 1, 1 / Math.sqrt(D)), 0, attn, h * D, D);
+    double[] o = mul(Wo, attn);
+    for (int i = 0; i < E; i++) x[i] += o[i];
+    double[] xn2 = rmsNorm(x, ffnNorm, eps);
+    double[] g = mul(Wg, xn2), u = mul(Wu, xn2), f = new double[FF];
+    for (int i = 0; i < FF; i++) f[i] = silu(g[i]) * u[i];
+    double[] dn = mul(Wd, f);
+    for (int i = 0; i < E; i++) x[i] += dn[i];
+    double[] logits = mul(Wh, rmsNorm(x, outNorm, eps));
+
+    // ---- compare: tolerance 1e-4 of the vector's RMS (f32 through ~10 chained kernels)
+    float[] gx = res.floats(1);
+    float[] gl = res.floats(4);
+    double errX = maxRelErr(gx, x), errK = maxRelErr(res.floats(2), k), errV = maxRelErr(res.floats(3), v);
+    double errL = maxRelErr(gl, logits);
+    System.out.printf("decode step %s: %d ms in browser round trip; max err / rms: x %.2e, k %.2e, v %.2e, logits %.2e%n",
+        reduction, ms, errX, errK, errV, errL);
+    assertTrue(errX < 1e-4 && errK < 1e-4 && errV < 1e-4 && errL < 1e-4,
+        "errors relative to rms: x " + errX + " k " + errK + " v " + errV + " logits " + errL);
+    int gpuId = res.ints(0)[0];
+    int best = argmax(gl);
+    assertEquals(best, gpuId, "GPU argmax vs argmax of the GPU logits");
+    int refBest = argmax(logits);
+    double[] sorted = logits.clone();
+    java.util.Arrays.sort(sorted);
+    if (sorted[vocab - 1] - sorted[vocab - 2] > 1e-3) assertEquals(refBest, gpuId, "greedy token vs Java reference");
+  }
+
+  static Map<String, Object> tensor(GgmlBlocks f, int offset) {
+    return Map.of("format", f.jsName(), "offset", offset);
+  }
+
+  static double[] rmsNorm(double[] x, float[] w, float eps) {
+    double ss = 0;
+    for (double v : x) ss += v * v;
+    double sc = 1 / Math.sqrt(ss / x.length + eps);
+    double[] y = new double[x.length];
+    for (int i = 0; i < x.length; i++) y[i] = x[i] * sc * w[i];
+    return y;
+  }
+
+  static double[] mul(double[][] w, double[] x) {
+    double[] y = new double[w.length];
+    for (int r = 0; r < w.length; r++) for (int k = 0; k < x.length; k++) y[r] += w[r][k] * x[k];
+    return y;
+  }
+
+  static double maxRelErr(float[] got, double[] ref) {
+    double ss = 0;
+    for (double v : ref) ss += v * v;
+    double rms = Math.sqrt(ss / ref.length);
+    double m = 0;
+    for (int i = 0; i < ref.length; i++) m = Math.max(m, Math.abs(got[i] - ref[i]) / rms);
+    return m;
+  }
+
+  static int argmax(float[] a) {
+    int b = 0;
+    for (int i = 1; i < a.length; i++) if (a[i] > a[b]) b = i;
+    return b;
+  }
+
+  static int argmax(double[] a) {
+    int b = 0;
+    for (int i = 1; i < a.length; i++) if (a[i] > a[b]) b = i;
+    return b;
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  static Map<String, Object> seg(GgmlBlocks f, int offset, int rows, int out) {
+    return Map.of("format", f.jsName(), "offset", offset, "rows", rows, "out", out);
+  }
+
+  /** Tensors appended at 32-byte aligned offsets, like GGUF tensor data. */
+  static final class Blob {
+    private final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+
+    int add(byte[] data) {
+      while (out.size() % 32 != 0) out.write(0);
+      int at = out.size();
+      out.writeBytes(data);
+      return at;
+    }
+
+    byte[] bytes() {
+      return out.toByteArray();
+    }
+  }
+
+  static byte[] concat(byte[] a, byte[] b) {
+    byte[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, c, a.length, b.length);
+    return c;
+  }
+
+  static byte[] floatBytes(float[] f) {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * f.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    for (float v : f) b.putFloat(v);
+    return b.array();
+  }
+
+  static float[] randomFloats(SplittableRandom rnd, int n) {
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) a[i] = (float) (rnd.nextDouble() * 2.0 - 1.0);
+    return a;
+  }
+
+  static double rmsScale(float[] x, double eps) {
+    double ss = 0;
+    for (float v : x) ss += (double) v * v;
+    return 1.0 / Math.sqrt(ss / x.length + (float) eps);
+  }
+
+  static double dot(double[] w, float[] x, double[] nw) {
+    double s = 0;
+    for (int k = 0; k < w.length; k++) s += w[k] * x[k] * (nw == null ? 1 : nw[k]);
+    return s;
+  }
+
+  static double mag(double[] w, float[] x) {
+    double s = 0;
+    for (int k = 0; k < w.length; k++) s += Math.abs(w[k] * x[k]);
+    return s;
+  }
+
+  static double silu(double v) {
+    return v / (1 + Math.exp(-v));
+  }
+
+  /** 1e-4 relative plus a cancellation term for the f32 accumulation of the products. */
+  static void assertDot(float got, double[] w, float[] x, double[] nw, double scale, String what) {
+    double e = dot(w, x, nw) * scale;
+    double m = 0;
+    for (int k = 0; k < w.length; k++) m += Math.abs(w[k] * x[k] * (nw == null ? 1 : nw[k]));
+    assertClose(got, e, 1e-4 * Math.abs(e) + 1e-5 * m * scale, what);
+  }
+
+  static void assertClose(double got, double expected, double tol, String what) {
+    assertTrue(Math.abs(got - expected) <= tol,
+        () -> what + ": got " + got + ", expected " + expected + " (|diff| " + Math.abs(got - expected) + " > tol " + tol + ")");
+  }
+}
