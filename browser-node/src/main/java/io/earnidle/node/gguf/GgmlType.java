@@ -4,7 +4,12 @@ package io.earnidle.node.gguf;
 public enum GgmlType {
     F32(0, 1, 4),
     F16(1, 1, 2),
-    Q8_0(8, 32, 34);
+    Q4_0(2, 32, 18),
+    Q4_1(3, 32, 20),
+    Q8_0(8, 32, 34),
+    Q4_K(12, 256, 144),
+    Q6_K(14, 256, 210),
+    BF16(30, 1, 2);
 
     private final int id;
     private final int blockSize;
@@ -43,6 +48,6 @@ public enum GgmlType {
                 return t;
             }
         }
-        throw new GgufFormatException("unsupported tensor type id " + id + " (supported: F32=0, F16=1, Q8_0=8)");
+        throw new GgufFormatException("unsupported tensor type id " + id + " (supported: F32=0, F16=1, Q4_0=2, Q4_1=3, Q8_0=8, Q4_K=12, Q6_K=14, BF16=30)");
     }
 }

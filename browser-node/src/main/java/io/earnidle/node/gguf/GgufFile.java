@@ -22,9 +22,21 @@ public final class GgufFile {
     private final int alignment;
     private final int dataOffset;
     private final ByteBuffer buffer;
+    private final long fileSize;
+    private final TensorMapper mapper;
+    private final Map<String, ByteBuffer> mapped = new HashMap<>();
+
+    /** Gives the bytes [offset, offset + size) of a file too large for one buffer (JVM: a memory mapping). */
+    public interface TensorMapper {
+        ByteBuffer map(long offset, int size);
+    }
+
+    /** Where a tensor's bytes are: {@code buffer} (little-endian) from index {@code offset}. */
+    public record TensorBytes(ByteBuffer buffer, int offset) {
+    }
 
     private GgufFile(int version, Map<String, GgufValue> metadata, List<GgufTensorInfo> tensors, int alignment,
-                     int dataOffset, ByteBuffer buffer) {
+                     int dataOffset, ByteBuffer buffer, long fileSize, TensorMapper mapper) {
         this.version = version;
         this.metadata = Collections.unmodifiableMap(metadata);
         this.tensors = Collections.unmodifiableList(tensors);
@@ -35,6 +47,8 @@ public final class GgufFile {
         this.alignment = alignment;
         this.dataOffset = dataOffset;
         this.buffer = buffer;
+        this.fileSize = fileSize;
+        this.mapper = mapper;
     }
 
     public static GgufFile read(byte[] bytes) {
@@ -43,11 +57,24 @@ public final class GgufFile {
 
     /** Parses the header; the buffer's content from position 0 to its limit is the whole file. */
     public static GgufFile read(ByteBuffer source) {
+        return read(source, -1, null);
+    }
+
+    /**
+     * Parses a file of {@code fileSize} bytes whose header lies in {@code prefix} (its first bytes); tensor data is
+     * fetched through {@code mapper}, one region per tensor, so files over 2 GiB work (each tensor under 2 GiB).
+     * With {@code mapper} null, {@code prefix} is the whole file and {@code fileSize} is ignored.
+     */
+    public static GgufFile read(ByteBuffer source, long fileSize, TensorMapper mapper) {
         ByteBuffer buf = source.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         buf.position(0);
         Reader r = new Reader(buf);
         if (buf.limit() < 4) {
             throw new GgufFormatException("truncated file: " + buf.limit() + " bytes, no GGUF magic");
+        }
+        long size = mapper == null ? buf.limit() : fileSize;
+        if (size < buf.limit()) {
+            throw new IllegalArgumentException("file size " + fileSize + " smaller than the header buffer");
         }
         int magic = r.i32("magic");
         if (magic != MAGIC) {
@@ -62,11 +89,11 @@ public final class GgufFile {
         // every metadata entry needs at least 8 (key length) + 4 (type) + 1 bytes; a tensor info at least 8+4+8+4+8
         if (kvCount < 0 || kvCount > r.remaining() / 13) {
             throw new GgufFormatException("metadata count " + Long.toUnsignedString(kvCount)
-                    + " too large for a file of " + buf.limit() + " bytes");
+                    + " too large for a file of " + size + " bytes");
         }
         if (tensorCount < 0 || tensorCount > r.remaining() / 32) {
             throw new GgufFormatException("tensor count " + Long.toUnsignedString(tensorCount)
-                    + " too large for a file of " + buf.limit() + " bytes");
+                    + " too large for a file of " + size + " bytes");
         }
         Map<String, GgufValue> metadata = new LinkedHashMap<>();
         for (long i = 0; i < kvCount; i++) {
@@ -112,9 +139,9 @@ public final class GgufFile {
             offsets.add(off);
         }
         long dataStart = alignUp(buf.position(), alignment);
-        if (tensorCount > 0 && dataStart > buf.limit()) {
+        if (tensorCount > 0 && dataStart > size) {
             throw new GgufFormatException("truncated file: tensor data would start at " + dataStart
-                    + " but the file has " + buf.limit() + " bytes");
+                    + " but the file has " + size + " bytes");
         }
         List<GgufTensorInfo> infos = new ArrayList<>();
         Map<String, Boolean> seen = new HashMap<>();
@@ -130,20 +157,42 @@ public final class GgufFile {
                     throw new GgufFormatException("tensor " + name + " has too many elements");
                 }
             }
-            long size = types.get(i).byteSize(elements);
+            if (shapes.get(i)[0] % types.get(i).blockSize() != 0) {
+                throw new GgufFormatException("tensor " + name + " of type " + types.get(i) + " has rows of "
+                        + shapes.get(i)[0] + " values, not a multiple of its block size " + types.get(i).blockSize());
+            }
+            long bytes = types.get(i).byteSize(elements);
             long off = offsets.get(i);
             if (off < 0 || off % alignment != 0) {
                 throw new GgufFormatException("tensor " + name + " offset " + Long.toUnsignedString(off)
                         + " is not a multiple of the alignment " + alignment);
             }
             long abs = dataStart + off;
-            if (off > buf.limit() || abs + size > buf.limit()) {
-                throw new GgufFormatException("tensor " + name + " data [" + abs + ", " + (abs + size)
-                        + ") out of range: the file has " + buf.limit() + " bytes");
+            if (off > size || abs + bytes > size) {
+                throw new GgufFormatException("tensor " + name + " data [" + abs + ", " + (abs + bytes)
+                        + ") out of range: the file has " + size + " bytes");
             }
-            infos.add(new GgufTensorInfo(name, shapes.get(i), types.get(i), (int) abs, (int) size));
+            if (bytes > Integer.MAX_VALUE) {
+                throw new GgufFormatException("tensor " + name + " has " + bytes + " bytes; tensors over 2 GiB are not supported");
+            }
+            infos.add(new GgufTensorInfo(name, shapes.get(i), types.get(i), abs, bytes));
         }
-        return new GgufFile(version, metadata, infos, alignment, (int) Math.min(dataStart, buf.limit()), buf);
+        checkNoOverlap(infos);
+        return new GgufFile(version, metadata, infos, alignment, (int) Math.min(dataStart, buf.limit()), buf, size, mapper);
+    }
+
+    private static void checkNoOverlap(List<GgufTensorInfo> infos) {
+        List<GgufTensorInfo> sorted = new ArrayList<>(infos);
+        sorted.sort((a, b) -> Long.compare(a.offset(), b.offset()));
+        for (int i = 1; i < sorted.size(); i++) {
+            GgufTensorInfo p = sorted.get(i - 1);
+            GgufTensorInfo t = sorted.get(i);
+            if (p.offset() + p.byteSize() > t.offset()) {
+                throw new GgufFormatException("tensors " + p.name() + " and " + t.name() + " overlap: ["
+                        + p.offset() + ", " + (p.offset() + p.byteSize()) + ") and [" + t.offset() + ", "
+                        + (t.offset() + t.byteSize()) + ")");
+            }
+        }
     }
 
     static long alignUp(long v, int alignment) {
@@ -223,29 +272,37 @@ public final class GgufFile {
     public float[] readFloats(GgufTensorInfo t) {
         int n = (int) t.elementCount();
         float[] out = new float[n];
-        int p = t.offset();
-        switch (t.type()) {
-            case F32 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = buffer.getFloat(p + 4 * i);
-                }
-            }
-            case F16 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = Half.toFloat(buffer.getShort(p + 2 * i));
-                }
-            }
-            case Q8_0 -> {
-                for (int b = 0; b < n / 32; b++) {
-                    int bp = p + b * 34;
-                    float d = Half.toFloat(buffer.getShort(bp));
-                    for (int j = 0; j < 32; j++) {
-                        out[b * 32 + j] = d * buffer.get(bp + 2 + j);
-                    }
-                }
-            }
-        }
+        TensorBytes b = data(t);
+        Dequant.dequantize(b.buffer(), b.offset(), t.type(), n, out, 0);
         return out;
+    }
+
+    /** The bytes of a tensor of this file, in place (no copy). */
+    public TensorBytes data(GgufTensorInfo t) {
+        if (mapper == null) {
+            return new TensorBytes(buffer, (int) t.offset());
+        }
+        synchronized (mapped) {
+            ByteBuffer b = mapped.get(t.name());
+            if (b == null) {
+                b = mapper.map(t.offset(), (int) t.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+                if (b.limit() < t.byteSize()) {
+                    throw new GgufFormatException("tensor " + t.name() + ": mapped " + b.limit() + " of " + t.byteSize() + " bytes");
+                }
+                mapped.put(t.name(), b);
+            }
+            return new TensorBytes(b, 0);
+        }
+    }
+
+    /** The size of the file in bytes. */
+    public long fileSize() {
+        return fileSize;
+    }
+
+    /** The file's bytes (little-endian, position 0 = start of file); tensor data is read in place from it. */
+    public ByteBuffer buffer() {
+        return buffer;
     }
 
     /** Bounds-checked little-endian cursor. */

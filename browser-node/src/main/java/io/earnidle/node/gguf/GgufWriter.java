@@ -5,13 +5,22 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Builds a GGUF v3 file in memory. Deterministic: the same calls produce the same bytes. */
+/**
+ * Builds a GGUF v3 file, in memory ({@link #toBytes()}) or streamed ({@link #writeTo}, with tensors given as
+ * {@link TensorStream}s so a multi-GiB model never sits in memory). Deterministic: the same calls produce the same
+ * bytes.
+ */
 public final class GgufWriter {
     private final Map<String, GgufValue> metadata = new LinkedHashMap<>();
     private final List<String> tensorNames = new ArrayList<>();
     private final List<long[]> tensorShapes = new ArrayList<>();
     private final List<GgmlType> tensorTypes = new ArrayList<>();
-    private final List<byte[]> tensorData = new ArrayList<>();
+    private final List<Object> tensorData = new ArrayList<>(); // byte[] or TensorStream
+
+    /** Writes exactly the tensor's byte size of data when asked. */
+    public interface TensorStream {
+        void write(java.io.OutputStream out) throws java.io.IOException;
+    }
 
     public GgufWriter put(String key, GgufValue value) {
         metadata.put(key, value);
@@ -58,6 +67,31 @@ public final class GgufWriter {
         return this;
     }
 
+    /** Declares a tensor whose {@code type.byteSize(elements)} bytes {@code data} writes during {@link #writeTo}. */
+    public GgufWriter addTensor(String name, long[] ne, GgmlType type, TensorStream data) {
+        long n = 1;
+        for (long d : ne) {
+            n *= d;
+        }
+        if (ne[0] % type.blockSize() != 0) {
+            throw new IllegalArgumentException("tensor " + name + ": rows of " + ne[0] + " values do not fit " + type);
+        }
+        type.byteSize(n);
+        tensorNames.add(name);
+        tensorShapes.add(ne.clone());
+        tensorTypes.add(type);
+        tensorData.add(data);
+        return this;
+    }
+
+    private static long elements(long[] ne) {
+        long n = 1;
+        for (long d : ne) {
+            n *= d;
+        }
+        return n;
+    }
+
     public GgufWriter addF32(String name, long[] ne, float[] values) {
         LeBytes b = new LeBytes(values.length * 4);
         for (float v : values) {
@@ -75,6 +109,17 @@ public final class GgufWriter {
     }
 
     public byte[] toBytes() {
+        java.io.ByteArrayOutputStream bos = new java.io.ByteArrayOutputStream();
+        try {
+            writeTo(bos);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return bos.toByteArray();
+    }
+
+    /** Streams the file: header, then each tensor's data at its aligned offset. */
+    public void writeTo(java.io.OutputStream out) throws java.io.IOException {
         int alignment = alignment();
         LeBytes b = new LeBytes(1 << 16);
         b.i32(GgufFile.MAGIC);
@@ -88,9 +133,11 @@ public final class GgufWriter {
         }
         long offset = 0;
         long[] offsets = new long[tensorNames.size()];
+        long[] sizes = new long[tensorNames.size()];
         for (int i = 0; i < tensorNames.size(); i++) {
             offsets[i] = offset;
-            offset = GgufFile.alignUp(offset + tensorData.get(i).length, alignment);
+            sizes[i] = tensorTypes.get(i).byteSize(elements(tensorShapes.get(i)));
+            offset = GgufFile.alignUp(offset + sizes[i], alignment);
         }
         for (int i = 0; i < tensorNames.size(); i++) {
             b.str(tensorNames.get(i));
@@ -103,14 +150,44 @@ public final class GgufWriter {
             b.i64(offsets[i]);
         }
         b.padTo(alignment);
-        int dataStart = b.size();
+        out.write(b.a, 0, b.n);
+        long pos = 0;
+        byte[] zeros = new byte[alignment];
         for (int i = 0; i < tensorNames.size(); i++) {
-            while (b.size() < dataStart + offsets[i]) {
-                b.i8(0);
+            out.write(zeros, 0, (int) (offsets[i] - pos));
+            Object d = tensorData.get(i);
+            if (d instanceof byte[] raw) {
+                out.write(raw);
+            } else {
+                CountingStream cs = new CountingStream(out);
+                ((TensorStream) d).write(cs);
+                if (cs.count != sizes[i]) {
+                    throw new IllegalStateException("tensor " + tensorNames.get(i) + ": wrote " + cs.count
+                            + " bytes, expected " + sizes[i]);
+                }
             }
-            b.bytes(tensorData.get(i));
+            pos = offsets[i] + sizes[i];
         }
-        return b.toArray();
+    }
+
+    private static final class CountingStream extends java.io.FilterOutputStream {
+        long count;
+
+        CountingStream(java.io.OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int v) throws java.io.IOException {
+            out.write(v);
+            count++;
+        }
+
+        @Override
+        public void write(byte[] v, int off, int len) throws java.io.IOException {
+            out.write(v, off, len);
+            count += len;
+        }
     }
 
     private static void writeValue(LeBytes b, int type, Object v) {

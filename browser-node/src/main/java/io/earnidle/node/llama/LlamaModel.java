@@ -4,30 +4,40 @@ import io.earnidle.node.gguf.GgufFile;
 import io.earnidle.node.gguf.GgufFormatException;
 import io.earnidle.node.gguf.GgufTensorInfo;
 import io.earnidle.node.tokenizer.Tokenizer;
+import io.earnidle.node.llama.ops.JavaTensorOps;
+import io.earnidle.node.llama.ops.TensorOps;
+import io.earnidle.node.llama.ops.WeightMatrix;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
-/** A Llama model with f32 (dequantized) weights and a plain-Java forward pass matching llama.cpp's graph. */
+/**
+ * A Llama model whose weight matrices are views on the GGUF bytes (any supported tensor type, dequantized row by row
+ * inside {@link TensorOps#matVec}) and a forward pass matching llama.cpp's graph.
+ */
 public final class LlamaModel {
     private final LlamaConfig c;
     private final Tokenizer tokenizer;
-    private final float[] tokenEmbd;   // [vocab][dim]
-    private final float[][] attnNorm;  // [layer][dim]
-    private final float[][] wq;        // [layer][heads*headDim][dim]
-    private final float[][] wk;        // [layer][kvDim][dim]
-    private final float[][] wv;        // [layer][kvDim][dim]
-    private final float[][] wo;        // [layer][dim][heads*headDim]
-    private final float[][] ffnNorm;   // [layer][dim]
-    private final float[][] wGate;     // [layer][hidden][dim]
-    private final float[][] wUp;       // [layer][hidden][dim]
-    private final float[][] wDown;     // [layer][dim][hidden]
-    private final float[] outputNorm;  // [dim]
-    private final float[] output;      // [vocab][dim]
-    private final double[] invFreq;    // [headDim/2]
+    private final TensorOps ops;
+    private final WeightMatrix tokenEmbd;  // [vocab][dim]
+    private final float[][] attnNorm;      // [layer][dim]
+    private final WeightMatrix[] wq;       // [layer]: heads*headDim rows of dim
+    private final WeightMatrix[] wk;       // kvDim rows of dim
+    private final WeightMatrix[] wv;       // kvDim rows of dim
+    private final WeightMatrix[] wo;       // dim rows of heads*headDim
+    private final float[][] ffnNorm;       // [layer][dim]
+    private final WeightMatrix[] wGate;    // hidden rows of dim
+    private final WeightMatrix[] wUp;      // hidden rows of dim
+    private final WeightMatrix[] wDown;    // dim rows of hidden
+    private final float[] outputNorm;      // [dim]
+    private final WeightMatrix output;     // [vocab][dim]; token_embd when the output is tied
+    private final boolean tiedOutput;
+    private final float[] ropeFreqFactors; // [headDim/2] from rope_freqs.weight, or null
+    private final double[] invFreq;        // [headDim/2]
 
-    private LlamaModel(GgufFile f) {
+    private LlamaModel(GgufFile f, TensorOps ops) {
+        this.ops = ops;
         this.tokenizer = Tokenizer.fromGguf(f);
         this.c = LlamaConfig.fromGguf(f, tokenizer.vocabSize());
         if (c.vocabSize() != tokenizer.vocabSize()) {
@@ -38,38 +48,48 @@ public final class LlamaModel {
         int kv = c.kvDim();
         int hid = c.hiddenDim();
         int vocab = c.vocabSize();
-        tokenEmbd = weight(f, "token_embd.weight", dim, vocab);
+        tokenEmbd = matrix(f, "token_embd.weight", dim, vocab);
         int n = c.layers();
         attnNorm = new float[n][];
-        wq = new float[n][];
-        wk = new float[n][];
-        wv = new float[n][];
-        wo = new float[n][];
+        wq = new WeightMatrix[n];
+        wk = new WeightMatrix[n];
+        wv = new WeightMatrix[n];
+        wo = new WeightMatrix[n];
         ffnNorm = new float[n][];
-        wGate = new float[n][];
-        wUp = new float[n][];
-        wDown = new float[n][];
+        wGate = new WeightMatrix[n];
+        wUp = new WeightMatrix[n];
+        wDown = new WeightMatrix[n];
         for (int l = 0; l < n; l++) {
             String p = "blk." + l + ".";
-            attnNorm[l] = weight(f, p + "attn_norm.weight", dim);
-            wq[l] = weight(f, p + "attn_q.weight", dim, qDim);
-            wk[l] = weight(f, p + "attn_k.weight", dim, kv);
-            wv[l] = weight(f, p + "attn_v.weight", dim, kv);
-            wo[l] = weight(f, p + "attn_output.weight", qDim, dim);
-            ffnNorm[l] = weight(f, p + "ffn_norm.weight", dim);
-            wGate[l] = weight(f, p + "ffn_gate.weight", dim, hid);
-            wUp[l] = weight(f, p + "ffn_up.weight", dim, hid);
-            wDown[l] = weight(f, p + "ffn_down.weight", hid, dim);
+            attnNorm[l] = vector(f, p + "attn_norm.weight", dim);
+            wq[l] = matrix(f, p + "attn_q.weight", dim, qDim);
+            wk[l] = matrix(f, p + "attn_k.weight", dim, kv);
+            wv[l] = matrix(f, p + "attn_v.weight", dim, kv);
+            wo[l] = matrix(f, p + "attn_output.weight", qDim, dim);
+            ffnNorm[l] = vector(f, p + "ffn_norm.weight", dim);
+            wGate[l] = matrix(f, p + "ffn_gate.weight", dim, hid);
+            wUp[l] = matrix(f, p + "ffn_up.weight", dim, hid);
+            wDown[l] = matrix(f, p + "ffn_down.weight", hid, dim);
         }
-        outputNorm = weight(f, "output_norm.weight", dim);
-        output = f.tensor("output.weight") == null ? tokenEmbd : weight(f, "output.weight", dim, vocab);
-        invFreq = new double[c.headDim() / 2];
-        for (int i = 0; i < invFreq.length; i++) {
+        outputNorm = vector(f, "output_norm.weight", dim);
+        tiedOutput = f.tensor("output.weight") == null;
+        output = tiedOutput ? tokenEmbd : matrix(f, "output.weight", dim, vocab);
+        int half = c.headDim() / 2;
+        ropeFreqFactors = f.tensor("rope_freqs.weight") == null ? null : vector(f, "rope_freqs.weight", half);
+        invFreq = new double[half];
+        for (int i = 0; i < half; i++) {
             invFreq[i] = DetMath.pow(c.ropeTheta(), -2.0 * i / c.headDim());
+            if (ropeFreqFactors != null) {
+                float ff = ropeFreqFactors[i];
+                if (!(ff > 0) || Float.isInfinite(ff)) {
+                    throw new GgufFormatException("rope_freqs.weight[" + i + "] = " + ff + " is not a positive finite factor");
+                }
+                invFreq[i] /= ff;
+            }
         }
     }
 
-    private static float[] weight(GgufFile f, String name, long... ne) {
+    private static GgufTensorInfo tensor(GgufFile f, String name, long... ne) {
         GgufTensorInfo t = f.tensor(name);
         if (t == null) {
             throw new GgufFormatException("missing tensor " + name);
@@ -78,22 +98,70 @@ public final class LlamaModel {
             throw new GgufFormatException("tensor " + name + " has shape " + Arrays.toString(t.ne()) + ", expected "
                     + Arrays.toString(ne));
         }
-        return f.readFloats(t);
+        return t;
     }
 
-    /** JVM only: maps the file read-only. */
+    private static WeightMatrix matrix(GgufFile f, String name, long cols, long rows) {
+        return WeightMatrix.of(tensor(f, name, cols, rows), f);
+    }
+
+    private static float[] vector(GgufFile f, String name, long n) {
+        return f.readFloats(tensor(f, name, n));
+    }
+
+    /** JVM only: maps the file read-only (files over 2 GiB: the header and each tensor mapped separately). */
     public static LlamaModel load(java.nio.file.Path gguf) throws IOException {
+        return load(gguf, new JavaTensorOps());
+    }
+
+    /** JVM only: maps the file read-only and computes with {@code ops}. */
+    public static LlamaModel load(java.nio.file.Path gguf, TensorOps ops) throws IOException {
+        return load(gguf, ops, Integer.MAX_VALUE);
+    }
+
+    /** Files larger than {@code singleMapLimit} bytes are mapped per tensor (package-private for tests). */
+    static LlamaModel load(java.nio.file.Path gguf, TensorOps ops, long singleMapLimit) throws IOException {
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(gguf,
                 java.nio.file.StandardOpenOption.READ)) {
-            if (ch.size() > Integer.MAX_VALUE) {
-                throw new IOException(gguf + " is larger than 2 GiB, not supported yet");
+            long size = ch.size();
+            java.nio.channels.FileChannel.MapMode ro = java.nio.channels.FileChannel.MapMode.READ_ONLY;
+            if (size <= singleMapLimit) {
+                return load(ch.map(ro, 0, size), ops);
             }
-            return load(ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, ch.size()));
+            ByteBuffer header = ch.map(ro, 0, Math.min(size, Integer.MAX_VALUE));
+            GgufFile f = GgufFile.read(header, size, (offset, length) -> {
+                try {
+                    return ch.map(ro, offset, length);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException("cannot map " + length + " bytes at " + offset + " of " + gguf, e);
+                }
+            });
+            // the model maps every tensor while the channel is open; mappings stay valid after it closes
+            return new LlamaModel(f, ops);
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
         }
     }
 
     public static LlamaModel load(ByteBuffer gguf) {
-        return new LlamaModel(GgufFile.read(gguf));
+        return load(gguf, new JavaTensorOps());
+    }
+
+    public static LlamaModel load(ByteBuffer gguf, TensorOps ops) {
+        return new LlamaModel(GgufFile.read(gguf), ops);
+    }
+
+    public TensorOps ops() {
+        return ops;
+    }
+
+    public boolean tiedOutput() {
+        return tiedOutput;
+    }
+
+    /** The llama3 RoPE frequency divisors from rope_freqs.weight, or null when the file has none. */
+    public float[] ropeFreqFactors() {
+        return ropeFreqFactors == null ? null : ropeFreqFactors.clone();
     }
 
     public LlamaConfig config() {
@@ -126,6 +194,8 @@ public final class LlamaModel {
         final float[] hb2;
         final float[] scores;
         final float[] logits;
+        final float[] kTmp;
+        final float[] vTmp;
 
         public State(int capacity) {
             if (capacity > c.contextLength()) {
@@ -144,30 +214,8 @@ public final class LlamaModel {
             hb2 = new float[c.hiddenDim()];
             scores = new float[capacity];
             logits = new float[c.vocabSize()];
-        }
-    }
-
-    static void rmsnorm(float[] out, float[] x, float[] w, float eps) {
-        double sum = 0.0;
-        for (float v : x) {
-            sum += (double) (v * v);
-        }
-        float mean = (float) (sum / x.length);
-        float scale = (float) (1.0 / Math.sqrt((double) (mean + eps)));
-        for (int i = 0; i < x.length; i++) {
-            out[i] = x[i] * scale * w[i];
-        }
-    }
-
-    /** out[o] = sum_i w[o*in + i] * x[i] (ggml ne=[in, out] layout). */
-    static void matmul(float[] out, float[] w, float[] x, int in, int outDim) {
-        for (int o = 0; o < outDim; o++) {
-            int base = o * in;
-            float s = 0f;
-            for (int i = 0; i < in; i++) {
-                s += w[base + i] * x[i];
-            }
-            out[o] = s;
+            kTmp = new float[c.kvDim()];
+            vTmp = new float[c.kvDim()];
         }
     }
 
@@ -198,14 +246,14 @@ public final class LlamaModel {
         int group = c.heads() / c.kvHeads();
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] x = st.x;
-        System.arraycopy(tokenEmbd, token * dim, x, 0, dim);
-        float[] kTmp = new float[kvDim];
-        float[] vTmp = new float[kvDim];
+        ops.dequantizeRow(tokenEmbd, token, x, 0);
+        float[] kTmp = st.kTmp;
+        float[] vTmp = st.vTmp;
         for (int l = 0; l < c.layers(); l++) {
-            rmsnorm(st.xb, x, attnNorm[l], c.rmsEps());
-            matmul(st.q, wq[l], st.xb, dim, qDim);
-            matmul(kTmp, wk[l], st.xb, dim, kvDim);
-            matmul(vTmp, wv[l], st.xb, dim, kvDim);
+            ops.rmsNorm(st.xb, x, attnNorm[l], c.rmsEps());
+            ops.matVec(wq[l], st.xb, st.q);
+            ops.matVec(wk[l], st.xb, kTmp);
+            ops.matVec(wv[l], st.xb, vTmp);
             for (int h = 0; h < c.heads(); h++) {
                 rope(st.q, h * hd, pos);
             }
@@ -250,18 +298,18 @@ public final class LlamaModel {
                     }
                 }
             }
-            matmul(st.attOut, wo[l], st.att, qDim, dim);
+            ops.matVec(wo[l], st.att, st.attOut);
             for (int i = 0; i < dim; i++) {
                 x[i] += st.attOut[i];
             }
-            rmsnorm(st.xb, x, ffnNorm[l], c.rmsEps());
-            matmul(st.hb, wGate[l], st.xb, dim, c.hiddenDim());
-            matmul(st.hb2, wUp[l], st.xb, dim, c.hiddenDim());
+            ops.rmsNorm(st.xb, x, ffnNorm[l], c.rmsEps());
+            ops.matVec(wGate[l], st.xb, st.hb);
+            ops.matVec(wUp[l], st.xb, st.hb2);
             for (int i = 0; i < c.hiddenDim(); i++) {
                 float g = st.hb[i];
                 st.hb[i] = g / (1f + DetMath.expf(-g)) * st.hb2[i];
             }
-            matmul(st.attOut, wDown[l], st.hb, c.hiddenDim(), dim);
+            ops.matVec(wDown[l], st.hb, st.attOut);
             for (int i = 0; i < dim; i++) {
                 x[i] += st.attOut[i];
             }
@@ -269,8 +317,8 @@ public final class LlamaModel {
         if (!wantLogits) {
             return null;
         }
-        rmsnorm(st.xb, x, outputNorm, c.rmsEps());
-        matmul(st.logits, output, st.xb, dim, c.vocabSize());
+        ops.rmsNorm(st.xb, x, outputNorm, c.rmsEps());
+        ops.matVec(output, st.xb, st.logits);
         return st.logits;
     }
 
@@ -292,10 +340,19 @@ public final class LlamaModel {
     }
 
     public GenerationResult generate(GenerationRequest r) {
+        return generate(r, null);
+    }
+
+    /**
+     * As {@link #generate(GenerationRequest)}; {@code firstLogits}, when not null, receives a copy of the logits
+     * of the first generated position (before any repetition penalty).
+     */
+    public GenerationResult generate(GenerationRequest r, java.util.function.Consumer<float[]> firstLogits) {
         if (r.maxTokens() < 1) {
             throw new IllegalArgumentException("max_tokens must be >= 1, got " + r.maxTokens());
         }
-        Sampler sampler = new Sampler(r.sampling() == null ? Sampling.greedy() : r.sampling());
+        Sampling sampling = r.sampling() == null ? Sampling.greedy() : r.sampling();
+        Sampler sampler = new Sampler(sampling);
         int[] prompt = promptIds(r);
         long total = (long) prompt.length + r.maxTokens();
         if (total > c.contextLength()) {
@@ -303,22 +360,37 @@ public final class LlamaModel {
                     + r.maxTokens() + " exceeds the context length " + c.contextLength());
         }
         State st = new State((int) total);
+        int[] history = new int[(int) total];
+        System.arraycopy(prompt, 0, history, 0, prompt.length);
         long t0 = System.nanoTime();
         float[] logits = null;
         for (int i = 0; i < prompt.length; i++) {
             logits = forward(st, prompt[i], i, i == prompt.length - 1);
         }
         long t1 = System.nanoTime();
+        if (firstLogits != null) {
+            firstLogits.accept(logits.clone());
+        }
         int[] out = new int[r.maxTokens()];
         int n = 0;
         int pos = prompt.length;
         boolean stopped = false;
+        String stopText = null;
         while (n < r.maxTokens()) {
-            int next = sampler.sample(logits);
+            int next = sampler.sample(logits, history, prompt.length + n);
             out[n++] = next;
+            history[prompt.length + n - 1] = next;
             if (tokenizer.isEndOfGeneration(next)) {
                 stopped = true;
                 break;
+            }
+            if (!sampling.stop().isEmpty()) {
+                String sofar = tokenizer.decode(Arrays.copyOf(out, n));
+                int cut = firstStop(sofar, sampling.stop());
+                if (cut >= 0) {
+                    stopText = sofar.substring(0, cut);
+                    break;
+                }
             }
             if (n == r.maxTokens()) {
                 break;
@@ -327,7 +399,19 @@ public final class LlamaModel {
         }
         long t2 = System.nanoTime();
         int[] ids = Arrays.copyOf(out, n);
-        String text = tokenizer.decode(stopped ? Arrays.copyOf(ids, n - 1) : ids);
+        String text = stopText != null ? stopText : tokenizer.decode(stopped ? Arrays.copyOf(ids, n - 1) : ids);
         return new GenerationResult(ids, text, (t1 - t0) / 1e6, (t2 - t1) / 1e6);
+    }
+
+    /** Index of the earliest occurrence of any stop string in {@code text}, or -1. */
+    static int firstStop(String text, java.util.List<String> stops) {
+        int best = -1;
+        for (String s : stops) {
+            int i = text.indexOf(s);
+            if (i >= 0 && (best < 0 || i < best)) {
+                best = i;
+            }
+        }
+        return best;
     }
 }

@@ -1,6 +1,9 @@
 package io.earnidle.node.llama;
 
-/** Greedy when temperature == 0, else temperature → top-k → top-p → seeded draw (SplitMix64). */
+/**
+ * Repetition penalty (when set) on the logits, then greedy when temperature == 0, else temperature → top-k → top-p →
+ * min-p → seeded draw (SplitMix64).
+ */
 public final class Sampler {
     private final Sampling s;
     private final SplitMix64 rng;
@@ -11,6 +14,15 @@ public final class Sampler {
         }
         if (!(s.topP() > 0) || s.topP() != s.topP()) {
             throw new IllegalArgumentException("top_p must be in (0, 1], got " + s.topP());
+        }
+        if (!(s.minP() >= 0) || s.minP() > 1) {
+            throw new IllegalArgumentException("min_p must be in [0, 1], got " + s.minP());
+        }
+        if (!(s.repeatPenalty() > 0) || Float.isInfinite(s.repeatPenalty())) {
+            throw new IllegalArgumentException("repeat_penalty must be finite and > 0, got " + s.repeatPenalty());
+        }
+        if (s.repeatLastN() < 0) {
+            throw new IllegalArgumentException("repeat_last_n must be >= 0, got " + s.repeatLastN());
         }
         this.s = s;
         this.rng = new SplitMix64(s.seed());
@@ -27,6 +39,17 @@ public final class Sampler {
     }
 
     public int sample(float[] logits) {
+        return sample(logits, null, 0);
+    }
+
+    /**
+     * Samples from {@code logits}; {@code history[0 .. historyLength)} are the tokens so far (prompt + output) for
+     * the repetition penalty. The logits array is not modified.
+     */
+    public int sample(float[] logits, int[] history, int historyLength) {
+        if (s.repeatPenalty() != 1f && s.repeatLastN() > 0 && history != null && historyLength > 0) {
+            logits = penalize(logits, history, historyLength, s.repeatPenalty(), s.repeatLastN());
+        }
         if (s.temperature() == 0f) {
             return argmax(logits);
         }
@@ -55,6 +78,16 @@ public final class Sampler {
                 }
             }
         }
+        if (s.minP() > 0f) {
+            // p[0] is the largest (indices sorted by logit); keep tokens with p >= minP * pmax
+            double cut = s.minP() * p[0];
+            for (int i = 1; i < keep; i++) {
+                if (p[i] < cut) {
+                    keep = i;
+                    break;
+                }
+            }
+        }
         double total = 0;
         for (int i = 0; i < keep; i++) {
             total += p[i];
@@ -68,6 +101,21 @@ public final class Sampler {
             }
         }
         return idx[keep - 1];
+    }
+
+    /** llama.cpp's repetition penalty over the distinct tokens among the last {@code lastN} of the history. */
+    static float[] penalize(float[] logits, int[] history, int length, float penalty, int lastN) {
+        float[] out = logits.clone();
+        boolean[] seen = new boolean[logits.length];
+        for (int i = Math.max(0, length - lastN); i < length; i++) {
+            int t = history[i];
+            if (t < 0 || t >= out.length || seen[t]) {
+                continue;
+            }
+            seen[t] = true;
+            out[t] = out[t] > 0 ? out[t] / penalty : out[t] * penalty;
+        }
+        return out;
     }
 
     /** Stable merge sort of indices by logit descending (ties keep the lower index first). */

@@ -37,6 +37,7 @@ class LlamaModelTest {
         double eps = f.getFloat("llama.attention.layer_norm_rms_epsilon", 0);
         int hd = dim / heads;
         int n = tokens.length;
+        float[] ropeFreqs = f.tensor("rope_freqs.weight") == null ? null : w(f, "rope_freqs.weight");
         double[][] x = new double[n][dim];
         float[] emb = w(f, "token_embd.weight");
         for (int t = 0; t < n; t++) {
@@ -52,8 +53,8 @@ class LlamaModelTest {
             }
             double[][] q = new double[n][], k = new double[n][], v = new double[n][];
             for (int t = 0; t < n; t++) {
-                q[t] = rope(mul(w(f, p + "attn_q.weight"), xn[t], dim, dim), t, hd, base);
-                k[t] = rope(mul(w(f, p + "attn_k.weight"), xn[t], dim, kvHeads * hd), t, hd, base);
+                q[t] = rope(mul(w(f, p + "attn_q.weight"), xn[t], dim, dim), t, hd, base, ropeFreqs);
+                k[t] = rope(mul(w(f, p + "attn_k.weight"), xn[t], dim, kvHeads * hd), t, hd, base, ropeFreqs);
                 v[t] = mul(w(f, p + "attn_v.weight"), xn[t], dim, kvHeads * hd);
             }
             for (int t = 0; t < n; t++) {
@@ -100,7 +101,8 @@ class LlamaModelTest {
             }
         }
         double[] last = norm(x[n - 1], w(f, "output_norm.weight"), eps);
-        return mul(w(f, "output.weight"), last, dim, vocab);
+        String out = f.tensor("output.weight") == null ? "token_embd.weight" : "output.weight"; // tied output
+        return mul(w(f, out), last, dim, vocab);
     }
 
     private static float[] w(GgufFile f, String name) {
@@ -130,12 +132,12 @@ class LlamaModelTest {
         return o;
     }
 
-    /** Adjacent-pair rotation per head: (x[2i], x[2i+1]) by pos * base^(-2i/hd). */
-    private static double[] rope(double[] v, int pos, int hd, double base) {
+    /** Adjacent-pair rotation per head: (x[2i], x[2i+1]) by pos * base^(-2i/hd) / freqs[i] (freqs: llama3 factors). */
+    private static double[] rope(double[] v, int pos, int hd, double base, float[] freqs) {
         double[] o = v.clone();
         for (int h = 0; h < v.length / hd; h++) {
             for (int i = 0; i < hd / 2; i++) {
-                double th = pos * Math.pow(base, -2.0 * i / hd);
+                double th = pos * Math.pow(base, -2.0 * i / hd) / (freqs == null ? 1.0 : freqs[i]);
                 double a = v[h * hd + 2 * i], b = v[h * hd + 2 * i + 1];
                 o[h * hd + 2 * i] = a * Math.cos(th) - b * Math.sin(th);
                 o[h * hd + 2 * i + 1] = a * Math.sin(th) + b * Math.cos(th);
@@ -259,7 +261,7 @@ class LlamaModelTest {
         byte[] patched = bytes.clone();
         GgufFile f = GgufFile.read(patched);
         int dim = model.config().dim();
-        int off = f.tensor("output.weight").offset();
+        int off = (int) f.tensor("output.weight").offset();
         int eos = model.tokenizer().eosId();
         ByteBuffer bb = ByteBuffer.wrap(patched).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < dim; i++) {
