@@ -89,6 +89,29 @@
       showMessage("This widget was embedded without a placement id, so it cannot start.");
       return;
     }
+    // Refuse politely when the placement is paused or suspended, or this page is framed by a site the placement
+    // is not verified for (the backend's frame-ancestors policy blocks that too; this is the visible answer).
+    var parent = window.location.ancestorOrigins && window.location.ancestorOrigins.length > 0
+        ? window.location.ancestorOrigins[0] : "";
+    fetch("/api/placements/" + encodeURIComponent(placementId) + "/widget-config" +
+        (parent ? "?origin=" + encodeURIComponent(parent) : ""), {credentials: "omit"})
+      .then(function (r) {
+        return r.ok ? r.json() : {status: "unknown", message: "This placement does not exist, so nothing will run."};
+      })
+      .then(function (cfg) {
+        if (cfg.status !== "active" || cfg.origin_allowed === false) {
+          $("state").textContent = "Not started.";
+          $("state").setAttribute("data-state", "refused");
+          $("pause-toggle").disabled = true;
+          $("stop").disabled = true;
+          showMessage(cfg.message || "Earn Idle is not available here, so nothing will run.");
+          return;
+        }
+        startWorker();
+      }, function () { showMessage("Earn Idle cannot be reached right now, so nothing is running."); });
+  }
+
+  function startWorker() {
     worker = new Worker("/node/node-worker.js");
     worker.onmessage = function (event) { onStatus(event.data); };
     worker.onerror = function (event) {

@@ -14,7 +14,8 @@ import io.earnidle.backend.models.ModelService;
 import io.earnidle.backend.models.Models;
 import io.earnidle.backend.nodes.NodeService;
 import io.earnidle.backend.nodes.NodeSessions;
-import io.earnidle.backend.placements.PlacementService;
+import io.earnidle.backend.payouts.PayoutModule;
+import io.earnidle.backend.publishers.Publishers;
 import io.helidon.config.Config;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.staticcontent.StaticContentService;
@@ -29,12 +30,15 @@ public final class Backend implements AutoCloseable {
     private final Ledger ledger;
     private final Models models;
     private final NodeSessions sessions;
+    private PayoutModule payoutModule; // wallets and payouts (issue 6), set once by create()
+    private final Publishers publishers;
 
-    private Backend(Settings settings, Database db, Ledger ledger, Models models) {
+    private Backend(Settings settings, Database db, Ledger ledger, Models models, Publishers publishers) {
         this.settings = settings;
         this.db = db;
         this.ledger = ledger;
         this.models = models;
+        this.publishers = publishers;
         this.sessions = new NodeSessions(db);
     }
 
@@ -52,7 +56,10 @@ public final class Backend implements AutoCloseable {
             Seeder.seed(db, ledger, settings);
             Models models = new Models(db, settings.modelsDir());
             models.ensureSyntheticTiny(ledger.now());
-            return new Backend(settings, db, ledger, models);
+            Publishers publishers = Publishers.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes());
+            Backend backend = new Backend(settings, db, ledger, models, publishers);
+            backend.payoutModule = PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes());
+            return backend;
         } catch (RuntimeException e) {
             db.close();
             throw e;
@@ -62,11 +69,12 @@ public final class Backend implements AutoCloseable {
     /** Registers all routes: the API services, the /api 404 fallback, then the static web files at /. */
     public void routing(HttpRouting.Builder routing) {
         Json.problemHandlers(routing);
+        publishers.routing(routing); // publisher API, placements, /widget/ with its frame-ancestors policy
         routing.register(new NodeService(settings, db, ledger, sessions))
                 .register(new InferenceService(settings, db, ledger, models, sessions))
                 .register(new JobService(settings, db, ledger, models))
                 .register(new ModelService(db, models))
-                .register(new PlacementService(db))
+                .update(payoutModule::routing)
                 .any("/api", (req, res) -> {
                     throw Problem.notFound("no API endpoint " + req.prologue().method().text() + " /api");
                 })
@@ -94,8 +102,20 @@ public final class Backend implements AutoCloseable {
         return ledger;
     }
 
+    public PayoutModule payouts() {
+        return payoutModule;
+    }
+
+    public Publishers publishers() {
+        return publishers;
+    }
+
     @Override
     public void close() {
+        if (payoutModule != null) {
+            payoutModule.close();
+        }
+        publishers.close();
         db.close();
     }
 }

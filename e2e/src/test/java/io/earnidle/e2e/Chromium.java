@@ -23,6 +23,11 @@ final class Chromium implements AutoCloseable {
     }
 
     static Chromium start() throws IOException {
+        return start(new String[0]);
+    }
+
+    /** Starts Chromium with extra command-line flags (for example {@code --host-resolver-rules=...}). */
+    static Chromium start(String... extraArgs) throws IOException {
         Path profile = Files.createTempDirectory("earnidle-chromium-");
         String binary = envOr("CHROME_BIN", "/usr/bin/chromium");
         String chromedriver = envOr("CHROMEDRIVER", "/usr/bin/chromedriver");
@@ -37,6 +42,7 @@ final class Chromium implements AutoCloseable {
                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
                 "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--window-size=1280,900",
                 "--user-data-dir=" + profile);
+        options.addArguments(extraArgs);
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(Path.of(chromedriver).toFile())
                 .usingAnyFreePort()

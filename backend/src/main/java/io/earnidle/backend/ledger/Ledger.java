@@ -24,6 +24,10 @@ import static io.earnidle.backend.db.Database.ts;
 public final class Ledger {
     public static final String PLATFORM_ACCOUNT = accountId("platform", "platform");
     public static final String DEPOSITS_ACCOUNT = accountId("external", "deposits");
+    /** Withdrawals recorded but not yet confirmed on chain (never negative). */
+    public static final String PAYOUTS_IN_FLIGHT_ACCOUNT = accountId("system", "payouts-in-flight");
+    /** USDC that left the system in confirmed on-chain payouts (external: its balance is the total paid out). */
+    public static final String CHAIN_PAYOUTS_ACCOUNT = accountId("external", "chain-payouts");
 
     private final Clock clock;
     private final Duration verificationWindow;
@@ -83,6 +87,15 @@ public final class Ledger {
      * @return the transaction id
      */
     public String post(DbExecute exec, String kind, String jobId, List<Entry> entries, boolean windowed) {
+        return post(exec, kind, jobId, null, entries, windowed);
+    }
+
+    /**
+     * Posts a transaction that belongs to {@code reference} (a payout id, a node session id) rather than to a job.
+     * Same rules as {@link #post(DbExecute, String, String, List, boolean)}.
+     */
+    public String post(DbExecute exec, String kind, String jobId, String reference, List<Entry> entries,
+                       boolean windowed) {
         long sum = 0;
         for (Entry e : entries) {
             sum = Math.addExact(sum, e.amountMicroUsdc());
@@ -95,7 +108,9 @@ public final class Ledger {
         boolean pending = availableAt.isAfter(now);
         lock(exec, entries.stream().map(Entry::accountId).toList());
         String txId = Json.newId("ltx_");
-        if (jobId == null) {
+        if (reference != null) {
+            exec.namedInsert("insert-ledger-transaction-ref", txId, jobId, kind, reference, ts(now));
+        } else if (jobId == null) {
             exec.namedInsert("insert-ledger-transaction-nojob", txId, kind, ts(now));
         } else {
             exec.namedInsert("insert-ledger-transaction", txId, jobId, kind, ts(now));
@@ -128,6 +143,14 @@ public final class Ledger {
                 exec.namedUpdate("add-to-balance", Database.lng(row, "amount_micro_usdc"), accountId);
             }
         }
+    }
+
+    /** Moves {@code amount} (> 0, available) from one account to another in one transaction; returns its id. */
+    public String transfer(DbExecute exec, String kind, String reference, String from, String to, long amount) {
+        if (amount <= 0) {
+            throw new IllegalArgumentException("transfer amount must be positive: " + amount);
+        }
+        return post(exec, kind, null, reference, List.of(new Entry(from, -amount), new Entry(to, amount)), false);
     }
 
     /** Available balance (after settling what is due). */

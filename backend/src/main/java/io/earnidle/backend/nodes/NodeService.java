@@ -9,6 +9,7 @@ import io.earnidle.backend.http.Fields;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.wallets.Wallets;
 import io.helidon.dbclient.DbRow;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -45,6 +46,9 @@ public final class NodeService implements HttpService {
     private void register(ServerRequest req, ServerResponse res) {
         ObjectNode body = Json.readObject(req, settings.maxBodyBytes());
         String placementId = Fields.requiredString(body, "placement_id", 64);
+        // optional: a verified wallet's token links the session to the wallet at birth (docs/payouts.md)
+        String walletToken = Fields.present(body, "wallet_token")
+                ? Fields.requiredString(body, "wallet_token", 200) : null;
         ObjectNode caps = Fields.requiredObject(body, "capabilities");
         ObjectNode limits = Fields.requiredObject(body, "limits");
         ObjectNode cleanCaps = Json.object();
@@ -80,6 +84,10 @@ public final class NodeService implements HttpService {
             tx.namedInsert("insert-session", sessionId, Json.sha256Hex(token), placementId, Json.write(cleanCaps),
                     Json.write(cleanLimits), memoryMb == null ? -1 : memoryMb, Database.ts(now), Database.ts(now));
             ledger.ensureAccount(tx, "node_session", sessionId);
+            if (walletToken != null) {
+                Wallets.link(tx, sessionId, Wallets.addressForToken(tx, walletToken, now)
+                        .orElseThrow(() -> Problem.unauthorized("unknown or expired wallet_token")));
+            }
             return null;
         });
 

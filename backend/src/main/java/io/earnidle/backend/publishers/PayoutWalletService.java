@@ -1,0 +1,110 @@
+package io.earnidle.backend.publishers;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.auth.PublisherSessions;
+import io.earnidle.backend.db.Database;
+import io.earnidle.backend.http.Fields;
+import io.earnidle.backend.http.Json;
+import io.earnidle.backend.http.Problem;
+import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.placements.PlacementService;
+import io.earnidle.backend.wallets.EthSignatures;
+import io.helidon.dbclient.DbRow;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+/**
+ * The publisher's payout wallet, proven by an EIP-191 ({@code personal_sign}) signature of a sign-in-with-Ethereum
+ * style message the server issued (single use, 10 minutes). Recovery is the wallets package's
+ * {@link EthSignatures#recoverPersonalSignAddress}; no private key ever reaches the backend.
+ */
+public final class PayoutWalletService implements HttpService {
+    private static final Pattern ADDRESS = Pattern.compile("0x[0-9a-fA-F]{40}");
+    private static final Duration TTL = Duration.ofMinutes(10);
+
+    private final Database db;
+    private final Ledger ledger;
+    private final PublisherSessions sessions;
+    private final int maxBodyBytes;
+
+    public PayoutWalletService(Database db, Ledger ledger, PublisherSessions sessions, int maxBodyBytes) {
+        this.db = db;
+        this.ledger = ledger;
+        this.sessions = sessions;
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.post("/api/publisher/payout-wallet/challenge", this::challenge)
+                .post("/api/publisher/payout-wallet", this::prove);
+    }
+
+    private void challenge(ServerRequest req, ServerResponse res) {
+        PublisherSessions.Principal p = sessions.requireForChange(req);
+        ObjectNode body = Json.readObject(req, maxBodyBytes);
+        String address = Fields.requiredString(body, "address", 42).strip();
+        if (!ADDRESS.matcher(address).matches()) {
+            throw Problem.validation("address must be 0x followed by 40 hex digits");
+        }
+        Instant now = ledger.now();
+        String nonce = Json.randomHex(16);
+        String origin = PlacementService.ownOrigin(req);
+        String message = req.requestedUri().host() + " wants you to sign in with your Ethereum account:\n"
+                + address + "\n\nUse this address as my Earn Idle payout wallet.\n\n"
+                + "URI: " + origin + "/portal/\nVersion: 1\nChain ID: 1\nNonce: " + nonce
+                + "\nIssued At: " + now + "\nExpiration Time: " + now.plus(TTL);
+        String id = Json.newId("wch_");
+        db.execute().namedInsert("insert-webauthn-challenge", id, p.publisherId(), "wallet", Json.sha256Hex(message),
+                Database.ts(now.plus(TTL)));
+        ObjectNode out = Json.object();
+        out.put("challenge_id", id);
+        out.put("message", message);
+        Json.send(res, Status.OK_200, out);
+    }
+
+    private void prove(ServerRequest req, ServerResponse res) {
+        PublisherSessions.Principal p = sessions.requireForChange(req);
+        ObjectNode body = Json.readObject(req, maxBodyBytes);
+        String id = Fields.requiredString(body, "challenge_id", 64);
+        String message = Fields.requiredString(body, "message", 2000);
+        String signature = Fields.requiredString(body, "signature", 200).strip();
+        DbRow row = Database.get(db.execute(), "webauthn-challenge", id)
+                .filter(r -> "wallet".equals(Database.str(r, "purpose"))
+                        && p.publisherId().equals(Database.str(r, "publisher_id")))
+                .orElseThrow(() -> Problem.validation("challenge_id is unknown or already used; ask for a new message"));
+        if (!Database.instant(row, "expires_at").isAfter(ledger.now())) {
+            throw Problem.validation("the message expired; ask for a new one");
+        }
+        if (!Json.sha256Hex(message).equals(Database.str(row, "challenge"))) {
+            throw Problem.validation("message is not the one issued for challenge_id (sign it exactly as given)");
+        }
+        String[] lines = message.split("\n");
+        String address = lines[1].toLowerCase(Locale.ROOT);
+        String signer;
+        try {
+            signer = EthSignatures.recoverPersonalSignAddress(message, signature);
+        } catch (IllegalArgumentException e) {
+            throw Problem.validation("signature: " + e.getMessage());
+        }
+        if (!signer.equals(address)) {
+            throw Problem.validation("the signature was made by " + signer + ", not by " + lines[1]);
+        }
+        db.inTransaction(tx -> {
+            tx.namedDelete("delete-webauthn-challenge", id);
+            tx.namedUpdate("set-payout-address", address, Database.ts(ledger.now()), p.publisherId());
+            return null;
+        });
+        ObjectNode out = Json.object();
+        out.put("payout_address", address);
+        Json.send(res, Status.OK_200, out);
+    }
+}

@@ -1,0 +1,107 @@
+package io.earnidle.backend.publishers;
+
+import java.lang.System.Logger.Level;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import io.earnidle.backend.auth.AuthService;
+import io.earnidle.backend.auth.PasskeyService;
+import io.earnidle.backend.auth.PasswordHasher;
+import io.earnidle.backend.auth.PublisherSessions;
+import io.earnidle.backend.db.Database;
+import io.earnidle.backend.db.Seeder;
+import io.earnidle.backend.domains.DomainService;
+import io.earnidle.backend.domains.DomainVerifier;
+import io.earnidle.backend.domains.TxtResolver;
+import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.placements.PlacementService;
+import io.earnidle.backend.placements.WidgetPageService;
+import io.helidon.config.Config;
+import io.helidon.webserver.http.HttpRouting;
+
+/**
+ * The publisher side, wired together: accounts and sessions, passkeys, DNS-verified domains with periodic
+ * re-checks, placements, the widget page with its frame-ancestors policy, and the dashboard.
+ */
+public final class Publishers implements AutoCloseable {
+    private static final System.Logger LOGGER = System.getLogger(Publishers.class.getName());
+
+    private final Database db;
+    private final Ledger ledger;
+    private final PublisherSettings settings;
+    private final int maxBodyBytes;
+    private final PublisherSessions sessions;
+    private final PasswordHasher hasher;
+    private final DomainVerifier verifier;
+    private final ScheduledExecutorService scheduler;
+
+    private Publishers(Config earnidle, Database db, Ledger ledger, int maxBodyBytes) {
+        this.db = db;
+        this.ledger = ledger;
+        this.settings = PublisherSettings.from(earnidle);
+        this.maxBodyBytes = maxBodyBytes;
+        this.sessions = new PublisherSessions(db, ledger, settings.sessionLifetime());
+        this.hasher = new PasswordHasher(settings.argon2MemoryKb(), settings.argon2Iterations());
+        this.verifier = new DomainVerifier(db, ledger, TxtResolver.create(settings.dnsResolver(), settings.dnsTimeout()));
+        if (settings.recheckInterval().isZero()) {
+            this.scheduler = null;
+        } else {
+            this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "earnidle-domain-recheck");
+                t.setDaemon(true);
+                return t;
+            });
+            long ms = settings.recheckInterval().toMillis();
+            scheduler.scheduleWithFixedDelay(this::recheck, ms, ms, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Seeds the demo placement's configured origins, then starts the periodic domain re-check. */
+    public static Publishers create(Config earnidle, Database db, Ledger ledger, int maxBodyBytes) {
+        PublisherSettings s = PublisherSettings.from(earnidle);
+        // demo only: loopback names cannot be DNS-verified, so the demo placement's origins come from configuration
+        db.execute().namedUpdate("placement-set-config-origins", String.join(" ", s.demoVerifiedOrigins()),
+                Seeder.DEMO_PLACEMENT);
+        return new Publishers(earnidle, db, ledger, maxBodyBytes);
+    }
+
+    private void recheck() {
+        try {
+            verifier.recheckAll();
+        } catch (RuntimeException e) {
+            LOGGER.log(Level.WARNING, "domain re-check failed", e);
+        }
+    }
+
+    /** Registers the publisher API, the placements API and the widget page (before the static files). */
+    public void routing(HttpRouting.Builder routing) {
+        routing.register(new AuthService(db, ledger, sessions, hasher, settings, maxBodyBytes))
+                .register(new PasskeyService(db, ledger, sessions, maxBodyBytes))
+                .register(new DomainService(db, ledger, sessions, verifier, settings, maxBodyBytes))
+                .register(new PlacementService(db, ledger, sessions, settings, maxBodyBytes))
+                .register(new DashboardService(db, ledger, sessions, settings))
+                .register(new PayoutWalletService(db, ledger, sessions, maxBodyBytes))
+                .register(new WidgetPageService(db));
+    }
+
+    public DomainVerifier verifier() {
+        return verifier;
+    }
+
+    public PublisherSettings settings() {
+        return settings;
+    }
+
+    @Override
+    public void close() {
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+            try {
+                scheduler.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
