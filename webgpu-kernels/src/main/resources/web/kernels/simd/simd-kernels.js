@@ -1,0 +1,194 @@
+// Loader for the hand-written WebAssembly SIMD kernels (built from src/main/wat/simd-kernels.wat).
+//
+//   import { loadSimdKernels } from "/kernels/simd/simd-kernels.js";
+//   const k = await loadSimdKernels({ threads: 2 });          // relaxed SIMD when the browser validates it
+//   const w = k.alloc(bytes);  k.u8().set(chunk, w + off);    // stream GGUF tensor bytes straight into memory
+//   k.quantizeQ8_0(xPtr, xq8Ptr, cols);  k.matvecQ4_0(w, xq8Ptr, outPtr, rows, cols);
+//
+// Everything lives in one WebAssembly.Memory (shared when threads > 1): the caller keeps only offsets. Mat-vecs
+// are split by rows across the calling thread and threads-1 Workers that run the same module on the same
+// memory; calls are synchronous (the caller spins, or Atomics.waits when it is itself a Worker). A Worker loads
+// this file as a module too, for the shared chunk-claiming loop.
+// Layouts and numerics are documented at the top of simd-kernels.wat.
+
+const VARIANT_FILES = {
+  plain: "simd-kernels.wasm",
+  relaxed: "simd-kernels-relaxed.wasm",
+  "plain-mt": "simd-kernels-mt.wasm",
+  "relaxed-mt": "simd-kernels-relaxed-mt.wasm",
+};
+/** Row-range kernels that can be split across threads; the index is the op code the workers receive. */
+export const ROW_KERNELS = ["matvec_q4_0_q8_0", "matvec_q8_0_q8_0", "matvec_f32"];
+const PAGE = 65536;
+// Control block (Int32Array over a SharedArrayBuffer), shared with simd-kernels-worker.js.
+export const GEN = 0, CLAIM = 1, FINISHED = 2, OP = 3, ARG = 4, ROWS = 8, CHUNK = 9, CHUNKS = 10, CTRL_INTS = 16;
+
+/** Claims and runs chunks of job `gen` until none is left (called by the caller and by every Worker). */
+export function runChunks(c, gen, fn) {
+  for (;;) {
+    const v = Atomics.load(c, CLAIM);
+    if (v >>> 16 !== gen) return;
+    const i = v & 0xffff;
+    if (i >= c[CHUNKS]) return;
+    if (Atomics.compareExchange(c, CLAIM, v, v + 1) !== v) continue;
+    // the claimed chunk keeps this job unfinished, so its arguments cannot change until we report it
+    const from = i * c[CHUNK], to = Math.min(c[ROWS], from + c[CHUNK]);
+    fn(c[ARG], c[ARG + 1], c[ARG + 2], from, to, c[ARG + 3]);
+    Atomics.add(c, FINISHED, 1);
+    Atomics.notify(c, FINISHED);
+  }
+}
+
+/** Bytes of a Q8 activation buffer for n values (n a multiple of 32). */
+export const q8Bytes = (n) => (n / 32) * 40;
+
+/** True when the page may share memory with Workers (needs COOP/COEP: crossOriginIsolated). */
+export const threadsAvailable = () =>
+  typeof SharedArrayBuffer === "function" && globalThis.crossOriginIsolated === true;
+
+const fetchBytes = async (url) => {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`fetch ${url}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+};
+
+/**
+ * @param {object} [o]
+ * @param {number} [o.threads=1] total threads (the caller + threads-1 Workers); > 1 needs crossOriginIsolated
+ * @param {boolean|"auto"} [o.relaxed="auto"] use the relaxed-SIMD build; "auto" = when WebAssembly.validate accepts it
+ * @param {number} [o.initialBytes] initial memory; [o.maximumBytes] maximum (default 2 GiB; at most 4 GiB)
+ * @param {string|URL} [o.baseUrl] folder holding the .wasm files (default: next to this script)
+ * @param {number} [o.minRowsPerThread=64] mat-vecs with fewer rows per thread run on the caller only
+ */
+export async function loadSimdKernels(o = {}) {
+  const threads = Math.max(1, o.threads ?? 1);
+  const base = new URL(o.baseUrl ?? ".", import.meta.url);
+  if (threads > 1 && !threadsAvailable()) {
+    throw new Error("threads > 1 need a cross-origin isolated page (COOP: same-origin, COEP: require-corp)");
+  }
+  const mt = threads > 1 ? "-mt" : "";
+  const relaxedBytes = await fetchBytes(new URL(VARIANT_FILES["relaxed" + mt], base));
+  const relaxedOk = WebAssembly.validate(relaxedBytes);
+  const wantRelaxed = o.relaxed === undefined || o.relaxed === "auto" ? relaxedOk : !!o.relaxed;
+  if (wantRelaxed && !relaxedOk) throw new Error("relaxed SIMD requested but WebAssembly.validate rejects it");
+  const bytes = wantRelaxed ? relaxedBytes : await fetchBytes(new URL(VARIANT_FILES["plain" + mt], base));
+  const module = await WebAssembly.compile(bytes);
+  const maximumBytes = Math.min(o.maximumBytes ?? 2 ** 31, 2 ** 32);
+  const memory = new WebAssembly.Memory({
+    initial: Math.ceil((o.initialBytes ?? 16 * 2 ** 20) / PAGE),
+    maximum: Math.ceil(maximumBytes / PAGE),
+    shared: threads > 1,
+  });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const k = new SimdKernels(module, instance, memory, wantRelaxed, threads, o.minRowsPerThread ?? 64);
+  if (threads > 1) await k._startWorkers(new URL("simd-kernels-worker.js", import.meta.url), threads - 1);
+  return k;
+}
+
+export class SimdKernels {
+  constructor(module, instance, memory, relaxed, threads, minRowsPerThread) {
+    this.module = module;
+    this.exports = instance.exports;
+    this.memory = memory;
+    this.relaxed = relaxed;
+    this.threads = threads;
+    this.variant = (relaxed ? "relaxed" : "plain") + (threads > 1 ? "-mt" : "");
+    this.minRowsPerThread = minRowsPerThread;
+    this.workers = [];
+    this.ctrl = null;
+    this._top = 1024; // keep offset 0 unused so a zero pointer is never valid data
+    this._canWait = typeof WorkerGlobalScope !== "undefined";
+  }
+
+  /** Reserves bytes (aligned, default 64) in the kernel memory, growing it; returns the offset. */
+  alloc(bytes, align = 64) {
+    const ptr = Math.ceil(this._top / align) * align;
+    const end = ptr + bytes;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
+    this._top = end;
+    return ptr;
+  }
+
+  /** Frees everything allocated after `mark` (a value previously returned by mark()). */
+  mark() { return this._top; }
+  release(mark) { this._top = mark; }
+
+  u8() { return new Uint8Array(this.memory.buffer); }
+  f32(ptr, n) { return new Float32Array(this.memory.buffer, ptr, n); }
+
+  quantizeQ8_0(xPtr, yPtr, n) {
+    if (n % 32) throw new RangeError("quantizeQ8_0: n must be a multiple of 32");
+    this.exports.quantize_q8_0(xPtr, yPtr, n);
+  }
+  matvecQ4_0(wPtr, xq8Ptr, outPtr, rows, cols) { this._rows(0, wPtr, xq8Ptr, outPtr, rows, cols, 32); }
+  matvecQ8_0(wPtr, xq8Ptr, outPtr, rows, cols) { this._rows(1, wPtr, xq8Ptr, outPtr, rows, cols, 32); }
+  matvecF32(wPtr, xPtr, outPtr, rows, cols) { this._rows(2, wPtr, xPtr, outPtr, rows, cols, 1); }
+  rmsnorm(xPtr, wPtr, outPtr, n, eps) { this.exports.rmsnorm(xPtr, wPtr, outPtr, n, eps); }
+  swiglu(gatePtr, upPtr, outPtr, n) { this.exports.swiglu(gatePtr, upPtr, outPtr, n); }
+  softmax(ptr, n) { this.exports.softmax(ptr, n); }
+  exp(xPtr, outPtr, n) { this.exports.exp_f32(xPtr, outPtr, n); }
+  attnScores(qPtr, kPtr, outPtr, nPos, headDim, kStrideBytes, scale) {
+    this.exports.attn_scores(qPtr, kPtr, outPtr, nPos, headDim, kStrideBytes, scale);
+  }
+  attnValues(probsPtr, vPtr, outPtr, nPos, headDim, vStrideBytes) {
+    if (headDim % 4) throw new RangeError("attnValues: headDim must be a multiple of 4");
+    this.exports.attn_values(probsPtr, vPtr, outPtr, nPos, headDim, vStrideBytes);
+  }
+
+  /**
+   * Runs a row kernel over rows [0, rows), split into chunks that the caller and the Workers claim from a shared
+   * counter (so a Worker the OS has not scheduled yet delays nothing: the caller takes its chunks). The claim
+   * word packs (job generation << 16 | next chunk), so a late Worker can never claim a chunk of a newer job
+   * with the arguments of an older one; the caller returns when every chunk is finished.
+   */
+  _rows(op, w, x, out, rows, cols, colMultiple) {
+    if (cols % colMultiple) throw new RangeError(`${ROW_KERNELS[op]}: cols must be a multiple of ${colMultiple}`);
+    const fn = this.exports[ROW_KERNELS[op]];
+    if (this.workers.length === 0 || rows < 2 * this.minRowsPerThread) {
+      fn(w, x, out, 0, rows, cols);
+      return;
+    }
+    const c = this.ctrl;
+    const chunk = Math.max(this.minRowsPerThread, Math.ceil(rows / (8 * this.threads)));
+    const chunks = Math.ceil(rows / chunk);
+    const gen = (c[GEN] + 1) & 0xffff;
+    c[OP] = op;
+    c[ARG] = w; c[ARG + 1] = x; c[ARG + 2] = out; c[ARG + 3] = cols;
+    c[ROWS] = rows; c[CHUNK] = chunk; c[CHUNKS] = chunks;
+    Atomics.store(c, FINISHED, 0);
+    Atomics.store(c, CLAIM, gen << 16);
+    Atomics.store(c, GEN, gen);
+    Atomics.notify(c, GEN);
+    runChunks(c, gen, fn);
+    for (let f; (f = Atomics.load(c, FINISHED)) < chunks;) {
+      if (this._canWait) Atomics.wait(c, FINISHED, f, 1);
+    }
+  }
+
+  async _startWorkers(url, count) {
+    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_INTS));
+    const ready = [];
+    for (let i = 0; i < count; i++) {
+      const wk = new Worker(url, { type: "module", name: `simd-kernels-${i}` });
+      ready.push(new Promise((resolve, reject) => {
+        wk.onmessage = (e) => (e.data && e.data.ready ? resolve() : reject(new Error(String(e.data && e.data.error))));
+        wk.onerror = (e) => reject(new Error(`simd worker ${i}: ${e.message}`));
+      }));
+      wk.postMessage({ module: this.module, memory: this.memory, ctrl: this.ctrl, kernels: ROW_KERNELS });
+      this.workers.push(wk);
+    }
+    await Promise.all(ready);
+  }
+
+  /** Stops the workers; the kernels keep working on the calling thread only. */
+  close() {
+    if (this.ctrl) {
+      this.ctrl[OP] = -1;
+      Atomics.store(this.ctrl, GEN, (this.ctrl[GEN] + 1) & 0xffff);
+      Atomics.notify(this.ctrl, GEN);
+    }
+    for (const w of this.workers) w.terminate();
+    this.workers = [];
+  }
+}

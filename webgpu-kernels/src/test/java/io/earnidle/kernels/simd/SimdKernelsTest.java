@@ -1,0 +1,410 @@
+package io.earnidle.kernels.simd;
+
+import static io.earnidle.kernels.simd.GgmlReference.Q4_0_BYTES;
+import static io.earnidle.kernels.simd.GgmlReference.Q8_0_BYTES;
+import static io.earnidle.kernels.simd.GgmlReference.QK;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Runs the WASM SIMD kernels (web/kernels/simd/, built from src/main/wat at build time) in headless Chromium on
+ * seeded random inputs against a Java reference of ggml's formats, with outputs poisoned before each run. The
+ * page is cross-origin isolated, so every quantized mat-vec runs four ways — plain SIMD and relaxed SIMD, on 1
+ * thread and on 2 threads (a Worker sharing the memory) — and all four must be bit-identical.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SimdKernelsTest {
+  /** {variant, threads}; the first is the baseline the others must equal bit for bit. */
+  private static final List<Object[]> COMBOS = List.of(
+      new Object[] {"plain", 1}, new Object[] {"relaxed", 1}, new Object[] {"plain", 2}, new Object[] {"relaxed", 2});
+
+  private SimdHarness harness;
+  private Map<String, Object> init;
+
+  @BeforeAll
+  void startBrowser() throws Exception {
+    harness = SimdHarness.start();
+    init = harness.open("/simd-harness/simd.html", "simdHarnessReady");
+  }
+
+  @AfterAll
+  void stopBrowser() {
+    if (harness != null) harness.close();
+  }
+
+  private void requirePage() {
+    assertNotNull(init, "harness page returned no init report");
+    if (!Boolean.TRUE.equals(init.get("ok"))) fail("SIMD harness page failed: " + init);
+  }
+
+  @Test
+  void pageIsCrossOriginIsolatedAndHasRelaxedSimd() {
+    requirePage();
+    assertEquals(Boolean.TRUE, init.get("crossOriginIsolated"), "COOP/COEP did not isolate the page: " + init);
+    assertEquals(Boolean.TRUE, init.get("threadsAvailable"), "no SharedArrayBuffer: " + init);
+    // Chromium has shipped relaxed SIMD since 114; both builds must be exercised, so its absence is a failure.
+    assertEquals(Boolean.TRUE, init.get("relaxedSimd"), "relaxed SIMD build did not validate: " + init);
+  }
+
+  // ------------------------------------------------------------------ Q8_0 activation quantization
+
+  @ParameterizedTest(name = "quantize_q8_0 {0}")
+  @ValueSource(strings = {"plain", "relaxed"})
+  void quantizeMatchesGgmlReferenceExactly(String variant) {
+    requirePage();
+    SplittableRandom rnd = new SplittableRandom(0x0A8L);
+    int nb = 41;
+    float[] x = new float[nb * QK];
+    for (int b = 0; b < nb; b++) {
+      double mag = switch (b % 5) {
+        case 0 -> 1e-3;
+        case 1 -> 1.0;
+        case 2 -> 250.0;
+        case 3 -> 1e-6; // f16 scale underflows to a subnormal
+        default -> 0.05;
+      };
+      for (int j = 0; j < QK; j++) x[b * QK + j] = (float) ((rnd.nextDouble() * 2 - 1) * mag);
+    }
+    for (int j = 0; j < QK; j++) x[2 * QK + j] = 0f; // an all-zero block: d = 0, id = 0
+    // amax 127 => d = 1, id = 1: x.5 values are exact ties; roundf rounds them away from zero
+    float[] ties = {127f, -127f, 2.5f, -2.5f, 0.5f, -0.5f, 1.5f, -1.5f, 126.5f, -126.5f, 3.49f, -3.51f};
+    for (int j = 0; j < QK; j++) x[4 * QK + j] = ties[j % ties.length];
+    byte[] expected = GgmlReference.quantizeQ8Activations(x);
+    for (int poison : new int[] {0xff, 0x00, 0x7f}) {
+      Map<String, Object> res = run(variant, 1,
+          List.of(input("x", floatBytes(x)), output("xq", expected.length, poison)),
+          List.of(call("quantizeQ8_0", "$x", "$xq", x.length)), "xq");
+      assertArrayEquals(expected, out(res, "xq"), "quantized bytes (poison " + poison + ")");
+    }
+  }
+
+  // ------------------------------------------------------------------ quantized mat-vecs
+
+  @ParameterizedTest(name = "matvec_q4_0_q8_0 rows={0} cols={1} misalign={2}")
+  @CsvSource({"1,32,0", "9,96,0", "67,416,3", "130,2048,0", "64,4096,1"})
+  void matvecQ4_0MatchesReferenceAndAllVariantsAgree(int rows, int cols, int misalign) {
+    requirePage();
+    SplittableRandom rnd = new SplittableRandom(0x40L * rows + cols);
+    byte[] w = GgmlReference.randomBlocks(rnd, rows * cols / QK, Q4_0_BYTES, 0.002, 0.03, true);
+    float[] x = randomFloats(rnd, cols, 2.0);
+    checkQuantizedMatvec("matvecQ4_0", w, x, rows, cols, misalign, GgmlReference::matvecQ4_0);
+  }
+
+  @ParameterizedTest(name = "matvec_q8_0_q8_0 rows={0} cols={1} misalign={2}")
+  @CsvSource({"1,32,0", "9,96,0", "67,416,5", "130,2048,0"})
+  void matvecQ8_0MatchesReferenceAndAllVariantsAgree(int rows, int cols, int misalign) {
+    requirePage();
+    SplittableRandom rnd = new SplittableRandom(0x80L * rows + cols);
+    // random payload bytes cover the whole i8 range, -128 included (the relaxed build splits off bit 7)
+    byte[] w = GgmlReference.randomBlocks(rnd, rows * cols / QK, Q8_0_BYTES, 0.0005, 0.004, true);
+    w[2] = (byte) -128;
+    float[] x = randomFloats(rnd, cols, 3.0);
+    x[0] = -3.0f; // block 0's amax: its q is -127, meeting the weight -128
+    checkQuantizedMatvec("matvecQ8_0", w, x, rows, cols, misalign, GgmlReference::matvecQ8_0);
+  }
+
+  interface QuantRef {
+    double[] matvec(byte[] w, byte[] xq, int rows, int cols, double[] magnitude);
+  }
+
+  private void checkQuantizedMatvec(String fn, byte[] w, float[] x, int rows, int cols, int misalign, QuantRef ref) {
+    byte[] xqExpected = GgmlReference.quantizeQ8Activations(x);
+    double[] mag = new double[rows];
+    double[] expected = ref.matvec(w, xqExpected, rows, cols, mag);
+    byte[] baseline = null;
+    for (Object[] combo : COMBOS) {
+      String variant = (String) combo[0];
+      int threads = (Integer) combo[1];
+      Map<String, Object> wIn = input("w", w);
+      wIn.put("misalign", misalign);
+      Map<String, Object> res = run(variant, threads,
+          List.of(wIn, input("x", floatBytes(x)), output("xq", xqExpected.length, 0xff), output("y", rows * 4, 0xff)),
+          List.of(call("quantizeQ8_0", "$x", "$xq", cols), call(fn, "$w", "$xq", "$y", rows, cols)),
+          "xq", "y");
+      String what = fn + " " + variant + " threads=" + threads;
+      assertEquals(threads, ((Number) res.get("threads")).intValue(), what);
+      assertArrayEquals(xqExpected, out(res, "xq"), what + ": activation quantization");
+      byte[] yBytes = out(res, "y");
+      float[] y = floats(yBytes);
+      for (int r = 0; r < rows; r++) {
+        double tol = 2e-6 * mag[r] + 1e-6;
+        int row = r;
+        assertTrue(Float.isFinite(y[r]) && Math.abs(y[r] - expected[r]) <= tol,
+            () -> what + ": y[" + row + "] = " + y[row] + ", expected " + expected[row] + " (tol " + tol + ")");
+      }
+      if (baseline == null) baseline = yBytes;
+      else assertArrayEquals(baseline, yBytes, what + " is not bit-identical to plain/1 thread");
+    }
+  }
+
+  @Test
+  void rowRangeWritesOnlyItsRows() {
+    requirePage();
+    int rows = 16, cols = 256;
+    SplittableRandom rnd = new SplittableRandom(7);
+    byte[] w = GgmlReference.randomBlocks(rnd, rows * cols / QK, Q4_0_BYTES, 0.002, 0.03, true);
+    float[] x = randomFloats(rnd, cols, 1.0);
+    for (String variant : new String[] {"plain", "relaxed"}) {
+      Map<String, Object> res = run(variant, 1,
+          List.of(input("w", w), input("x", floatBytes(x)), output("xq", cols / QK * 40, 0),
+              output("full", rows * 4, 0xff), output("part", rows * 4, 0xff)),
+          List.of(call("quantizeQ8_0", "$x", "$xq", cols),
+              call("matvecQ4_0", "$w", "$xq", "$full", rows, cols),
+              call("raw:matvec_q4_0_q8_0", "$w", "$xq", "$part", 3, 9, cols)),
+          "full", "part");
+      byte[] full = out(res, "full"), part = out(res, "part");
+      for (int i = 0; i < rows * 4; i++) {
+        int row = i / 4;
+        byte want = row >= 3 && row < 9 ? full[i] : (byte) 0xff;
+        assertEquals(want, part[i], variant + ": byte " + i + " of row " + row);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ f32
+
+  @ParameterizedTest(name = "matvec_f32 rows={0} cols={1}")
+  @CsvSource({"1,1", "33,67", "40,2048", "130,19"})
+  void matvecF32MatchesReference(int rows, int cols) {
+    requirePage();
+    SplittableRandom rnd = new SplittableRandom(0xF32L * rows + cols);
+    float[] w = randomFloats(rnd, rows * cols, 1.0);
+    float[] x = randomFloats(rnd, cols, 1.0);
+    byte[] baseline = null;
+    for (Object[] combo : COMBOS) {
+      Map<String, Object> res = run((String) combo[0], (Integer) combo[1],
+          List.of(input("w", floatBytes(w)), input("x", floatBytes(x)), output("y", rows * 4, 0xff)),
+          List.of(call("matvecF32", "$w", "$x", "$y", rows, cols)), "y");
+      byte[] yb = out(res, "y");
+      float[] y = floats(yb);
+      for (int r = 0; r < rows; r++) {
+        double sum = 0, mag = 0;
+        for (int c = 0; c < cols; c++) {
+          double p = (double) w[r * cols + c] * x[c];
+          sum += p;
+          mag += Math.abs(p);
+        }
+        double ref = sum, tol = 1e-6 * mag + 1e-7;
+        int row = r;
+        assertTrue(Math.abs(y[r] - ref) <= tol, () -> "y[" + row + "] = " + y[row] + ", expected " + ref);
+      }
+      if (baseline == null) baseline = yb;
+      else assertArrayEquals(baseline, yb, "matvec_f32 " + combo[0] + "/" + combo[1] + " differs from plain/1");
+    }
+  }
+
+  // ------------------------------------------------------------------ element-wise
+
+  @ParameterizedTest(name = "rmsnorm n={0} {1}")
+  @CsvSource({"2048,plain", "2048,relaxed", "67,plain", "3,relaxed"})
+  void rmsnormMatchesReference(int n, String variant) {
+    requirePage();
+    SplittableRandom rnd = new SplittableRandom(n);
+    float[] x = randomFloats(rnd, n, 4.0);
+    float[] g = randomFloats(rnd, n, 1.5);
+    float eps = 1e-5f;
+    Map<String, Object> res = run(variant, 1,
+        List.of(input("x", floatBytes(x)), input("g", floatBytes(g)), output("y", n * 4, 0xff)),
+        List.of(call("rmsnorm", "$x", "$g", "$y", n, (double) eps)), "y");
+    float[] y = floats(out(res, "y"));
+    double ss = 0;
+    for (float v : x) ss += (double) v * v;
+    double scale = 1.0 / Math.sqrt(ss / n + eps);
+    for (int i = 0; i < n; i++) {
+      double ref = x[i] * scale * g[i];
+      assertClose(ref, y[i], 1e-6, 1e-7, "rmsnorm y[" + i + "]");
+    }
+  }
+
+  @Test
+  void swigluMatchesReference() {
+    requirePage();
+    int n = 8195;
+    SplittableRandom rnd = new SplittableRandom(11);
+    float[] gate = randomFloats(rnd, n, 12.0);
+    float[] up = randomFloats(rnd, n, 2.0);
+    gate[0] = -100f;
+    gate[1] = 100f;
+    gate[2] = 0f;
+    for (String variant : new String[] {"plain", "relaxed"}) {
+      Map<String, Object> res = run(variant, 1,
+          List.of(input("g", floatBytes(gate)), input("u", floatBytes(up)), output("y", n * 4, 0xff)),
+          List.of(call("swiglu", "$g", "$u", "$y", n)), "y");
+      float[] y = floats(out(res, "y"));
+      for (int i = 0; i < n; i++) {
+        double ref = gate[i] / (1.0 + Math.exp(-gate[i])) * up[i];
+        assertClose(ref, y[i], 3e-6, 1e-30, variant + " swiglu y[" + i + "] (gate " + gate[i] + ")");
+      }
+    }
+  }
+
+  @Test
+  void expMatchesReferenceAndUnderflowsToZero() {
+    requirePage();
+    int n = 4099;
+    float[] x = new float[n];
+    for (int i = 0; i < n; i++) x[i] = -100f + 188f * i / (n - 1); // -100 .. 88
+    x[5] = Float.NEGATIVE_INFINITY;
+    Map<String, Object> res = run("plain", 1, List.of(input("x", floatBytes(x)), output("y", n * 4, 0xff)),
+        List.of(call("exp", "$x", "$y", n)), "y");
+    float[] y = floats(out(res, "y"));
+    for (int i = 0; i < n; i++) {
+      if (x[i] < -87.33f) {
+        assertEquals(0f, y[i], "exp(" + x[i] + ") flushes to 0");
+      } else {
+        assertClose(Math.exp(x[i]), y[i], 2e-6, 0, "exp(" + x[i] + ")");
+      }
+    }
+  }
+
+  @Test
+  void softmaxMatchesReferenceWithMaskedEntries() {
+    requirePage();
+    int n = 1003;
+    SplittableRandom rnd = new SplittableRandom(13);
+    float[] x = randomFloats(rnd, n, 10.0);
+    for (int i = 500; i < n; i += 7) x[i] = Float.NEGATIVE_INFINITY; // causal-mask style entries
+    double max = Double.NEGATIVE_INFINITY, sum = 0;
+    for (float v : x) max = Math.max(max, v);
+    for (float v : x) sum += Math.exp(v - max);
+    Map<String, Object> res = run("relaxed", 1, List.of(input("x", floatBytes(x))),
+        List.of(call("softmax", "$x", n)), "x");
+    float[] y = floats(out(res, "x"));
+    for (int i = 0; i < n; i++) {
+      if (x[i] == Float.NEGATIVE_INFINITY) {
+        assertEquals(0f, y[i], "masked entry " + i);
+      } else {
+        assertClose(Math.exp(x[i] - max) / sum, y[i], 1e-5, 1e-12, "softmax[" + i + "]");
+      }
+    }
+  }
+
+  @Test
+  void attentionHelpersMatchReference() {
+    requirePage();
+    int nPos = 37, headDim = 64, kvHeads = 2, head = 1;
+    int strideBytes = kvHeads * headDim * 4; // interleaved KV heads, reading head 1
+    SplittableRandom rnd = new SplittableRandom(17);
+    float[] q = randomFloats(rnd, headDim, 1.0);
+    float[] k = randomFloats(rnd, nPos * kvHeads * headDim, 1.0);
+    float[] v = randomFloats(rnd, nPos * kvHeads * headDim, 1.0);
+    float scale = 0.125f;
+    Map<String, Object> res = run("plain", 1,
+        List.of(input("q", floatBytes(q)), input("k", floatBytes(k)), input("v", floatBytes(v)),
+            output("s", nPos * 4, 0xff), output("o", headDim * 4, 0xff)),
+        List.of(call("attnScores", "$q", "$k+" + head * headDim * 4, "$s", nPos, headDim, strideBytes, (double) scale),
+            call("raw:attn_values", "$s", "$v+" + head * headDim * 4, "$o", nPos, headDim, strideBytes)),
+        "s", "o");
+    // attn_values was given the raw scores as weights, so both outputs check against the same scores
+    float[] s = floats(out(res, "s"));
+    float[] o = floats(out(res, "o"));
+    double[] sRef = new double[nPos];
+    for (int p = 0; p < nPos; p++) {
+      double dot = 0, mag = 0;
+      for (int d = 0; d < headDim; d++) {
+        double t = (double) q[d] * k[(p * kvHeads + head) * headDim + d];
+        dot += t;
+        mag += Math.abs(t);
+      }
+      sRef[p] = dot * scale;
+      assertTrue(Math.abs(s[p] - sRef[p]) <= 1e-6 * mag + 1e-7, "score " + p + ": " + s[p] + " vs " + sRef[p]);
+    }
+    for (int d = 0; d < headDim; d++) {
+      double acc = 0, mag = 0;
+      for (int p = 0; p < nPos; p++) {
+        double t = s[p] * (double) v[(p * kvHeads + head) * headDim + d];
+        acc += t;
+        mag += Math.abs(t);
+      }
+      assertTrue(Math.abs(o[d] - acc) <= 1e-6 * mag + 1e-7, "out " + d + ": " + o[d] + " vs " + acc);
+    }
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  private Map<String, Object> run(String variant, int threads, List<Map<String, Object>> buffers,
+      List<Map<String, Object>> calls, String... outputs) {
+    Map<String, Object> spec = new LinkedHashMap<>();
+    spec.put("variant", variant);
+    spec.put("threads", threads);
+    spec.put("buffers", buffers);
+    spec.put("calls", calls);
+    spec.put("outputs", List.of(outputs));
+    Map<String, Object> res = harness.call("run", spec);
+    assertNull(res.get("error"), () -> variant + "/" + threads + " failed: " + res.get("error"));
+    assertEquals(variant + (threads > 1 ? "-mt" : ""), res.get("variant"), "loader picked another build");
+    assertEquals(threads - 1, ((Number) res.get("workers")).intValue(), "worker count");
+    return res;
+  }
+
+  private static Map<String, Object> input(String name, byte[] data) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("name", name);
+    m.put("b64", Base64.getEncoder().encodeToString(data));
+    return m;
+  }
+
+  private static Map<String, Object> output(String name, int bytes, int poison) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("name", name);
+    m.put("bytes", bytes);
+    m.put("poison", poison);
+    return m;
+  }
+
+  private static Map<String, Object> call(String fn, Object... args) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("fn", fn);
+    m.put("args", new ArrayList<>(List.of(args)));
+    return m;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static byte[] out(Map<String, Object> res, String name) {
+    Map<String, Object> outs = (Map<String, Object>) res.get("outputs");
+    return Base64.getDecoder().decode((String) outs.get(name));
+  }
+
+  private static void assertClose(double ref, float got, double rel, double abs, String what) {
+    double tol = rel * Math.abs(ref) + abs;
+    assertTrue(Math.abs(got - ref) <= tol, () -> what + " = " + got + ", expected " + ref + " (tol " + tol + ")");
+  }
+
+  static float[] randomFloats(SplittableRandom rnd, int n, double mag) {
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) a[i] = (float) ((rnd.nextDouble() * 2 - 1) * mag);
+    return a;
+  }
+
+  static byte[] floatBytes(float[] a) {
+    ByteBuffer bb = ByteBuffer.allocate(a.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    for (float v : a) bb.putFloat(v);
+    return bb.array();
+  }
+
+  static float[] floats(byte[] b) {
+    float[] f = new float[b.length / 4];
+    ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(f);
+    return f;
+  }
+}
