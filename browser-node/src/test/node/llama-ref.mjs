@@ -3,6 +3,7 @@
 //
 // Usage:
 //   node llama-ref.mjs --model FILE.gguf --prompt-ids 1,2,3 [--greedy N] [--threads K]
+//   node llama-ref.mjs --jobs JOBS.json [--threads K]
 //
 // Evaluates exactly the given token ids (no BOS is added) in a fresh context with an F32 K/V cache and flash
 // attention off, then prints ONE JSON object (one line) to stdout:
@@ -19,6 +20,11 @@
 // Logit values are float32 numbers from llama.cpp written in JavaScript's shortest round-trip double form, so
 // Double.parseDouble(...) followed by a cast to float recovers the exact float32.
 //
+// Batch mode (--jobs): JOBS.json is a JSON array of {"model": path, "prompt_ids": [ids], "greedy": N}; llama.cpp is
+// initialised once (about 1 s) and the jobs run in order, each with its own model and context. stdout then carries one
+// line per job, in order, each the object above plus "model" (the path as given). Any failing job stops the run with
+// exit 2 or 3 and a message naming the model.
+//
 // --threads K sets llama.cpp's CPU threads (default 1). Keep it at 1 on a small or busy machine: ggml's worker threads
 // busy-wait, and with more threads than free cores a step can take ~1 s instead of a few ms.
 // LLAMA_REF_DEBUG=1 in the environment prints per-step timing lines to stderr.
@@ -33,9 +39,10 @@ function fail(code, msg) {
     process.exit(code);
 }
 
-const USAGE = "usage: node llama-ref.mjs --model FILE.gguf --prompt-ids 1,2,3 [--greedy N] [--threads K]";
+const USAGE = "usage: node llama-ref.mjs --model FILE.gguf --prompt-ids 1,2,3 [--greedy N] [--threads K]\n"
+    + "       node llama-ref.mjs --jobs JOBS.json [--threads K]";
 const args = process.argv.slice(2);
-let modelPath = null, promptIds = null, greedy = 0, threads = 1;
+let modelPath = null, promptIds = null, greedy = 0, threads = 1, jobsPath = null;
 for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const val = () => {
@@ -43,6 +50,7 @@ for (let i = 0; i < args.length; i++) {
         return args[++i];
     };
     if (a === "--model") modelPath = val();
+    else if (a === "--jobs") jobsPath = val();
     else if (a === "--prompt-ids") {
         const raw = val();
         promptIds = raw.split(",").map((s) => s.trim());
@@ -60,8 +68,31 @@ for (let i = 0; i < args.length; i++) {
         process.exit(0);
     } else fail(2, `unknown argument "${a}"\n${USAGE}`);
 }
-if (!modelPath || !promptIds) fail(2, USAGE);
-if (!fs.existsSync(modelPath)) fail(2, `model file not found: ${modelPath}`);
+const validIds = (ids) => Array.isArray(ids) && ids.length > 0 && ids.every((n) => Number.isInteger(n) && n >= 0);
+let jobs;
+if (jobsPath) {
+    if (modelPath || promptIds || greedy) fail(2, `--jobs cannot be combined with --model/--prompt-ids/--greedy\n${USAGE}`);
+    try {
+        jobs = JSON.parse(fs.readFileSync(jobsPath, "utf8"));
+    } catch (e) {
+        fail(2, `cannot read jobs file ${jobsPath}: ${e?.message ?? e}`);
+    }
+    if (!Array.isArray(jobs) || jobs.length === 0) fail(2, `jobs file ${jobsPath} must hold a non-empty JSON array`);
+    jobs.forEach((j, k) => {
+        if (typeof j?.model !== "string") fail(2, `job ${k}: "model" must be a path string`);
+        if (!validIds(j.prompt_ids)) fail(2, `job ${k} (${j.model}): "prompt_ids" must be a non-empty array of non-negative integers`);
+        const g = j.greedy ?? 0;
+        if (!Number.isInteger(g) || g < 0) fail(2, `job ${k} (${j.model}): "greedy" must be a non-negative integer`);
+    });
+    jobs.forEach((j, k) => {
+        if (j.sequential !== undefined && typeof j.sequential !== "boolean") fail(2, `job ${k} (${j.model}): "sequential" must be a boolean`);
+    });
+    jobs = jobs.map((j) => ({ model: j.model, promptIds: j.prompt_ids, greedy: j.greedy ?? 0, sequential: !!j.sequential, tagged: true }));
+} else {
+    if (!modelPath || !promptIds) fail(2, USAGE);
+    jobs = [{ model: modelPath, promptIds, greedy, sequential: false, tagged: false }];
+}
+for (const j of jobs) if (!fs.existsSync(j.model)) fail(2, `model file not found: ${j.model}`);
 
 function argmaxTop2(arr) {
     let best = -1, bestV = -Infinity, secondV = -Infinity;
@@ -73,7 +104,7 @@ function argmaxTop2(arr) {
     return { id: best, gap: bestV - secondV };
 }
 
-let llama, model, context;
+let llama;
 try {
     llama = await getLlama({
         build: "never",
@@ -84,66 +115,85 @@ try {
         logger: (level, message) => process.stderr.write(`[llama.cpp ${level}] ${message.trimEnd()}\n`),
         maxThreads: threads,
     });
-    model = await llama.loadModel({ modelPath, gpuLayers: 0, useMmap: true });
 } catch (e) {
-    fail(3, `cannot load model ${modelPath}: ${e?.message ?? e}`);
+    fail(3, `cannot initialise llama.cpp: ${e?.message ?? e}`);
 }
 
-const nVocab = model.fileInfo?.metadata?.tokenizer?.ggml?.tokens?.length;
-for (const id of promptIds) {
-    if (nVocab !== undefined && id >= nVocab) fail(2, `prompt id ${id} is outside the vocabulary (n_vocab ${nVocab})`);
+/** Runs one job; returns the output object. Exits (2 or 3) on failure. */
+async function runJob({ model: modelPath, promptIds, greedy, sequential }) {
+    let model, context;
+    try {
+        model = await llama.loadModel({ modelPath, gpuLayers: 0, useMmap: true });
+    } catch (e) {
+        fail(3, `cannot load model ${modelPath}: ${e?.message ?? e}`);
+    }
+    const nVocab = model.fileInfo?.metadata?.tokenizer?.ggml?.tokens?.length;
+    for (const id of promptIds) {
+        if (nVocab !== undefined && id >= nVocab) fail(2, `prompt id ${id} is outside the vocabulary (n_vocab ${nVocab}) of ${modelPath}`);
+    }
+    try {
+        const needed = promptIds.length + greedy;
+        context = await model.createContext({
+            contextSize: Math.max(needed, 16),
+            batchSize: sequential ? 1 : Math.max(promptIds.length, 1),
+            sequences: 1,
+            flashAttention: false,
+            experimentalKvCacheKeyType: "F32",
+            experimentalKvCacheValueType: "F32",
+            threads: { ideal: threads, min: threads },
+        });
+        if (context.contextSize < needed)
+            fail(3, `context size ${context.contextSize} < prompt + greedy tokens ${needed}`);
+        const sequence = context.getSequence({ contextShift: { size: 0 } });
+
+        const stepItem = (id) => [id, { generateNext: { logits: true, token: true, options: { temperature: 0 } } }];
+        const logitsAt = async (input) => {
+            const res = await sequence.controlledEvaluate(input);
+            const next = res[input.length - 1]?.next;
+            if (!next?.logits) throw new Error("llama.cpp returned no logits");
+            const n = next.logits.size;
+            if (nVocab !== undefined && n !== nVocab) throw new Error(`got ${n} logits, expected n_vocab ${nVocab}`);
+            const arr = new Float64Array(n).fill(NaN);
+            for (const [tok, v] of next.logits) {
+                if (!(tok >= 0 && tok < n)) throw new Error(`logit for unexpected token id ${tok}`);
+                arr[tok] = v;
+            }
+            const bad = arr.findIndex((v) => !Number.isFinite(v));
+            if (bad >= 0) throw new Error(`logit for token ${bad} is missing or not finite (${arr[bad]})`);
+            return { arr, sampled: next.token };
+        };
+
+        const debug = !!process.env.LLAMA_REF_DEBUG, t0 = Date.now();
+        let first;
+        if (sequential) {
+            for (const id of promptIds.slice(0, -1)) await sequence.controlledEvaluate([id]);
+            first = await logitsAt([stepItem(promptIds[promptIds.length - 1])]);
+        } else first = await logitsAt([...promptIds.slice(0, -1), stepItem(promptIds[promptIds.length - 1])]);
+        const greedyIds = [], gaps = [];
+        let cur = first;
+        for (let step = 0; step < greedy; step++) {
+            const { id, gap } = argmaxTop2(cur.arr);
+            if (gap > 0 && cur.sampled != null && cur.sampled !== id)
+                throw new Error(`step ${step}: llama.cpp temperature-0 token ${cur.sampled} != argmax ${id} (gap ${gap})`);
+            greedyIds.push(id);
+            gaps.push(gap);
+            if (step + 1 < greedy) cur = await logitsAt([stepItem(id)]);
+            if (debug) process.stderr.write(`llama-ref: step ${step} id ${id} gap ${gap} t=${Date.now() - t0} ms\n`);
+        }
+        return { logits: Array.from(first.arr), greedy_ids: greedyIds, top2_gaps: gaps };
+    } catch (e) {
+        fail(3, `evaluation of ${modelPath} failed: ${e?.message ?? e}`);
+    } finally {
+        await context?.dispose();
+        await model?.dispose();
+    }
 }
 
 try {
-    const needed = promptIds.length + greedy;
-    context = await model.createContext({
-        contextSize: Math.max(needed, 16),
-        batchSize: Math.max(promptIds.length, 1),
-        sequences: 1,
-        flashAttention: false,
-        experimentalKvCacheKeyType: "F32",
-        experimentalKvCacheValueType: "F32",
-        threads: { ideal: threads, min: threads },
-    });
-    if (context.contextSize < needed)
-        fail(3, `context size ${context.contextSize} < prompt + greedy tokens ${needed}`);
-    const sequence = context.getSequence({ contextShift: { size: 0 } });
-
-    const stepItem = (id) => [id, { generateNext: { logits: true, token: true, options: { temperature: 0 } } }];
-    const logitsAt = async (input) => {
-        const res = await sequence.controlledEvaluate(input);
-        const next = res[input.length - 1]?.next;
-        if (!next?.logits) throw new Error("llama.cpp returned no logits");
-        const n = next.logits.size;
-        if (nVocab !== undefined && n !== nVocab) throw new Error(`got ${n} logits, expected n_vocab ${nVocab}`);
-        const arr = new Float64Array(n).fill(NaN);
-        for (const [tok, v] of next.logits) {
-            if (!(tok >= 0 && tok < n)) throw new Error(`logit for unexpected token id ${tok}`);
-            arr[tok] = v;
-        }
-        const bad = arr.findIndex((v) => !Number.isFinite(v));
-        if (bad >= 0) throw new Error(`logit for token ${bad} is missing or not finite (${arr[bad]})`);
-        return { arr, sampled: next.token };
-    };
-
-    const debug = !!process.env.LLAMA_REF_DEBUG, t0 = Date.now();
-    const first = await logitsAt([...promptIds.slice(0, -1), stepItem(promptIds[promptIds.length - 1])]);
-    const greedyIds = [], gaps = [];
-    let cur = first;
-    for (let step = 0; step < greedy; step++) {
-        const { id, gap } = argmaxTop2(cur.arr);
-        if (gap > 0 && cur.sampled != null && cur.sampled !== id)
-            throw new Error(`step ${step}: llama.cpp temperature-0 token ${cur.sampled} != argmax ${id} (gap ${gap})`);
-        greedyIds.push(id);
-        gaps.push(gap);
-        if (step + 1 < greedy) cur = await logitsAt([stepItem(id)]);
-        if (debug) process.stderr.write(`llama-ref: step ${step} id ${id} gap ${gap} t=${Date.now() - t0} ms\n`);
+    for (const job of jobs) {
+        const out = await runJob(job);
+        process.stdout.write(JSON.stringify(job.tagged ? { model: job.model, ...out } : out) + "\n");
     }
-    process.stdout.write(JSON.stringify({ logits: Array.from(first.arr), greedy_ids: greedyIds, top2_gaps: gaps }) + "\n");
-} catch (e) {
-    fail(3, `evaluation failed: ${e?.message ?? e}`);
 } finally {
-    await context?.dispose();
-    await model?.dispose();
     await llama?.dispose();
 }
