@@ -436,6 +436,77 @@
       .catch(function (e) { showError("wallet-error", e.message); });
   }
 
+  // ---- payout wallet created in this browser (the widget's wallet bundle: BIP-39 phrase, key on the device) ----
+  var newWallet = null; // {words, indexes} in memory only, until the phrase is confirmed
+
+  function walletBundle() {
+    if (window.EarnIdleWallet) { return Promise.resolve(window.EarnIdleWallet); }
+    return new Promise(function (resolve, reject) {
+      var s = document.createElement("script");
+      s.src = "/widget/wallet.bundle.js";
+      s.onload = function () { resolve(window.EarnIdleWallet); };
+      s.onerror = function () { reject(new Error("could not load the wallet code")); };
+      document.head.appendChild(s);
+    });
+  }
+
+  function walletCreate() {
+    showError("wallet-new-error", "");
+    walletBundle().then(function (w) { return w.createWallet(); }).then(function (created) {
+      newWallet = {words: created.mnemonic.split(" "), address: created.address};
+      var ol = $("wallet-new-words");
+      ol.textContent = "";
+      newWallet.words.forEach(function (word) { ol.appendChild(el("li", null, word)); });
+      $("wallet-new-phrase").hidden = false;
+      $("wallet-new-confirm").hidden = true;
+      $("wallet-new-continue").focus();
+    }).catch(function (e) { showError("wallet-new-error", "Could not create a wallet: " + e.message); });
+  }
+
+  function walletNewContinue() {
+    newWallet.indexes = window.EarnIdleWallet.pickConfirmationIndexes(3, newWallet.words.length);
+    $("wallet-new-words").textContent = "";
+    $("wallet-new-phrase").hidden = true;
+    var box = $("wallet-new-fields");
+    box.textContent = "";
+    newWallet.indexes.forEach(function (idx, n) {
+      box.appendChild(el("label", {"for": "wallet-new-word-" + n}, "Word #" + (idx + 1)));
+      box.appendChild(el("input", {id: "wallet-new-word-" + n, type: "text", autocomplete: "off",
+        autocapitalize: "off", spellcheck: "false", "data-position": String(idx + 1)}));
+    });
+    $("wallet-new-confirm").hidden = false;
+    $("wallet-new-word-0").focus();
+  }
+
+  function walletNewConfirm(event) {
+    event.preventDefault();
+    showError("wallet-new-error", "");
+    var wrong = newWallet.indexes.filter(function (idx, n) {
+      return $("wallet-new-word-" + n).value.trim().toLowerCase() !== newWallet.words[idx];
+    });
+    if (wrong.length) {
+      showError("wallet-new-error", "Word " + wrong.map(function (i) { return "#" + (i + 1); }).join(", ")
+          + " does not match your phrase.");
+      return;
+    }
+    var address = newWallet.address;
+    newWallet = null;
+    $("wallet-new-confirm").hidden = true;
+    // Prove it like any wallet: the portal's challenge, signed with the key on this device (EIP-191).
+    api("POST", "/api/publisher/payout-wallet/challenge", {address: address})
+      .then(function (c) {
+        return window.EarnIdleWallet.personalSign(c.message).then(function (signature) {
+          return api("POST", "/api/publisher/payout-wallet", {challenge_id: c.challenge_id, message: c.message,
+            signature: signature});
+        });
+      })
+      .then(function (r) {
+        $("wallet-current").textContent = r.payout_address;
+        $("wallet-status").textContent = "New wallet created and saved as your payout address. Keep the 12 words safe.";
+      })
+      .catch(function (e) { showError("wallet-new-error", e.message); });
+  }
+
   // ---- dashboard ----
   function renderChart(days) {
     var chart = $("chart");
@@ -524,6 +595,9 @@
     $("wallet-form").addEventListener("submit", walletMessage);
     $("wallet-browser-sign").addEventListener("click", walletBrowserSign);
     $("wallet-prove").addEventListener("click", walletProve);
+    $("wallet-create").addEventListener("click", walletCreate);
+    $("wallet-new-continue").addEventListener("click", walletNewContinue);
+    $("wallet-new-confirm").addEventListener("submit", walletNewConfirm);
     if (!window.PublicKeyCredential) {
       $("passkey-signin").hidden = true;
       $("passkey-register").disabled = true;

@@ -179,7 +179,7 @@ class PublisherJourneyTest {
                 WebElement frame = wait.until(ExpectedConditions.presenceOfElementLocated(
                         By.cssSelector("iframe[data-earnidle-placement='shop-articles']")));
                 wait.until(ExpectedConditions.frameToBeAvailableAndSwitchToIt(frame));
-                wait.until(ExpectedConditions.elementToBeClickable(By.id("consent-accept"))).click();
+                Widget.startWithoutWallet(wait);
                 String jobId = postJob();
                 awaitCompleted(jobId, Duration.ofSeconds(180));
                 wait.until(ExpectedConditions.textToBe(By.id("jobs-completed"), "1"));

@@ -104,6 +104,9 @@ class WalkingSkeletonTest {
             assertEquals(Map.of("resources", java.util.List.of(), "localStorage", 0L, "sessionStorage", 0L,
                     "cookies", ""), beforeConsent, "nothing is fetched, run or stored before the visitor consents");
             accept.click();
+            // The visitor skips the wallet (it can be added before withdrawing) and agrees to the default limits.
+            wait.until(ExpectedConditions.elementToBeClickable(By.id("wallet-skip"))).click();
+            wait.until(ExpectedConditions.elementToBeClickable(By.id("limits-start"))).click();
 
             JsonNode submitted = postJob("""
                     {"model": "synthetic-tiny-f32", "prompt": "Hello from the e2e test", "max_tokens": 8,

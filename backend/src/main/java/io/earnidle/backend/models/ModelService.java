@@ -19,7 +19,7 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
-/** {@code GET /api/models} and {@code GET /models/{id}.gguf}. */
+/** {@code GET /api/models} and {@code GET /models/{id}.gguf} (with single byte ranges, so a node can resume). */
 public final class ModelService implements HttpService {
     private final Database db;
     private final Models models;
@@ -67,16 +67,76 @@ public final class ModelService implements HttpService {
         Path path = models.dir().resolve(m.fileName());
         try {
             long size = Files.size(path);
-            res.status(Status.OK_200);
+            String etag = "\"" + m.sha256() + "\"";
+            long[] range = req.headers().first(HeaderNames.RANGE)
+                    .filter(r -> req.headers().first(HeaderNames.IF_RANGE).map(etag::equals).orElse(true))
+                    .map(r -> byteRange(r, size)).orElse(null);
             res.headers().contentType(HttpMediaType.create("application/octet-stream"));
-            res.headers().contentLength(size);
-            res.headers().set(HeaderNames.ETAG, "\"" + m.sha256() + "\"");
+            res.headers().set(HeaderNames.ETAG, etag);
+            res.headers().set(HeaderNames.ACCEPT_RANGES, "bytes");
             res.headers().set(HeaderNames.CACHE_CONTROL, "public, max-age=3600");
-            try (OutputStream out = res.outputStream()) {
-                Files.copy(path, out);
+            if (range != null && range.length == 0) {
+                res.status(Status.REQUESTED_RANGE_NOT_SATISFIABLE_416);
+                res.headers().set(HeaderNames.CONTENT_RANGE, "bytes */" + size);
+                res.send();
+                return;
+            }
+            long from = range == null ? 0 : range[0];
+            long to = range == null ? size - 1 : range[1];
+            res.status(range == null ? Status.OK_200 : Status.PARTIAL_CONTENT_206);
+            if (range != null) {
+                res.headers().set(HeaderNames.CONTENT_RANGE, "bytes " + from + "-" + to + "/" + size);
+            }
+            res.headers().contentLength(to - from + 1);
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(path);
+                 OutputStream out = res.outputStream()) {
+                ch.position(from);
+                java.io.InputStream in = java.nio.channels.Channels.newInputStream(ch);
+                byte[] buf = new byte[65_536];
+                long left = to - from + 1;
+                while (left > 0) {
+                    int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+                    if (n < 0) {
+                        throw new IOException("model file shrank while being served");
+                    }
+                    out.write(buf, 0, n);
+                    left -= n;
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * A single {@code bytes=a-b}, {@code bytes=a-} or {@code bytes=-n} range of a {@code size}-byte file (RFC 9110
+     * 14.1.2): {@code {from, to}} inclusive, an empty array when it cannot be satisfied, or null to ignore the header
+     * (malformed, or several ranges) and send the whole file.
+     */
+    static long[] byteRange(String header, long size) {
+        String h = header.trim();
+        if (!h.startsWith("bytes=") || h.indexOf(',') >= 0) {
+            return null;
+        }
+        String spec = h.substring(6).trim();
+        int dash = spec.indexOf('-');
+        if (dash < 0) {
+            return null;
+        }
+        String a = spec.substring(0, dash).trim();
+        String b = spec.substring(dash + 1).trim();
+        if (!a.matches("\\d{1,18}") && !a.isEmpty() || !b.matches("\\d{1,18}") && !b.isEmpty() || a.isEmpty() && b.isEmpty()) {
+            return null;
+        }
+        if (a.isEmpty()) { // the last n bytes
+            long n = Long.parseLong(b);
+            return n == 0 || size == 0 ? new long[0] : new long[] {Math.max(0, size - n), size - 1};
+        }
+        long from = Long.parseLong(a);
+        long to = b.isEmpty() ? size - 1 : Math.min(Long.parseLong(b), size - 1);
+        if (!b.isEmpty() && Long.parseLong(b) < from) {
+            return null;
+        }
+        return from >= size ? new long[0] : new long[] {from, to};
     }
 }

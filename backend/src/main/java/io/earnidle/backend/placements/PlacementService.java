@@ -104,6 +104,8 @@ public final class PlacementService implements HttpService {
         } else {
             o.put("origin_allowed", Origins.matches(origin, origins));
         }
+        // the resource caps the publisher offers; the widget bounds the visitor's choices by them
+        o.set("limits", Json.parse(Database.str(row, "limits_json")));
         o.put("message", switch (status) {
             case "paused" -> "The site's owner has paused Earn Idle here for now. Nothing will run.";
             case "suspended" -> "Earn Idle is suspended on this site until its owner re-verifies the domain."

@@ -262,6 +262,8 @@ class PublisherApiTest {
         JsonNode cfg = anon.get("/api/placements/" + id + "/widget-config?origin=https%3A%2F%2Fevil.example").ok(200)
                 .json();
         assertFalse(cfg.get("origin_allowed").asBoolean());
+        assertEquals(0.5, cfg.get("limits").get("cpu_share").asDouble(), "the publisher's caps reach the widget");
+        assertEquals(1024, cfg.get("limits").get("memory_mb").asInt());
         assertTrue(anon.get("/api/placements/" + id + "/widget-config?origin=http%3A%2F%2F" + domain + "%3A8000")
                 .json().get("origin_allowed").asBoolean());
 

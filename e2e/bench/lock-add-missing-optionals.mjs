@@ -1,0 +1,1 @@
+../../browser-node/src/test/node/lock-add-missing-optionals.mjs
