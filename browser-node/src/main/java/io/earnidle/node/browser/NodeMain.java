@@ -24,7 +24,7 @@ public final class NodeMain {
             loop = NodeLoop.fromStartMessage(new BrowserHost(), startMessageJson);
         } catch (RuntimeException e) {
             BrowserHost.postMessageJson("{\"type\":\"status\",\"state\":\"error\",\"session_id\":null,"
-                    + "\"jobs_completed\":0,\"balance_micro_usdc\":0,\"last_payout_micro_usdc\":0,"
+                    + "\"jobs_completed\":0,\"balance_micro_usdc\":0,\"pending_micro_usdc\":0,\"last_payout_micro_usdc\":0,"
                     + "\"engine\":\"" + BrowserHost.ENGINE + "\",\"job_id\":null,\"message\":"
                     + io.earnidle.node.loop.Json.write("bad start message: " + e.getMessage()) + "}");
             return;
@@ -32,18 +32,21 @@ public final class NodeMain {
         loop.start();
     }
 
-    /** Handles "pause", "resume" and "stop" from the page. */
+    /**
+     * Handles a control message from the page, as JSON text: {@code pause}, {@code resume}, {@code stop},
+     * {@code limits}, {@code visibility}, {@code power} (see the worker contract).
+     */
     @JSExport
-    public static void controlNode(String type) {
+    public static void controlNode(String messageJson) {
         if (loop == null) {
             return;
         }
-        switch (type) {
-            case "pause" -> loop.pause();
-            case "resume" -> loop.resume();
-            case "stop" -> loop.stop();
-            default -> {
-            }
-        }
+        loop.control(messageJson);
+    }
+
+    /** {@code earnidle infer --engine wasm|webgpu}: runs one request in this worker (see InferEntry). */
+    @JSExport
+    public static void runInference(String requestJson) {
+        io.earnidle.node.browser.engine.InferEntry.run(requestJson);
     }
 }

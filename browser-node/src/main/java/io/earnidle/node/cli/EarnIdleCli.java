@@ -32,7 +32,7 @@ public final class EarnIdleCli {
               model synth --shape tiny|tiny-k|llama-3.2-1b --type f32|f16|bf16|q8_0|q4_0|q4_1|q4_k_m|q6_k --seed N
                           --out FILE.gguf [--tokenizer DIR] [--context N] [--tied true|false] [--llama3-rope true|false]
                           [--dim N] [--ffn N] [--layers N] [--heads N] [--kv-heads N]
-              infer --model FILE (--prompt TEXT | --prompt-ids 1,2,3) [--engine jvm] [--max-tokens N]
+              infer --model FILE (--prompt TEXT | --prompt-ids 1,2,3) [--engine jvm|wasm|webgpu] [--max-tokens N]
                     [--temperature T] [--seed S] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R]
                     [--repeat-last-n N] [--stop TEXT]... [--logits-out FILE] [--threads K]
             """;
@@ -209,10 +209,7 @@ public final class EarnIdleCli {
 
     static void infer(Map<String, List<String>> m, PrintStream out) throws IOException {
         String engine = opt(m, "engine") == null ? "jvm" : opt(m, "engine");
-        if (engine.equals("wasm") || engine.equals("webgpu")) {
-            throw new UsageException("engine " + engine + " is not available from the CLI yet (only jvm)");
-        }
-        if (!engine.equals("jvm")) {
+        if (!engine.equals("jvm") && !engine.equals("wasm") && !engine.equals("webgpu")) {
             throw new UsageException("unknown engine '" + engine + "' (jvm, wasm, webgpu)");
         }
         Path model = Path.of(req(m, "model"));
@@ -246,6 +243,30 @@ public final class EarnIdleCli {
         Sampling sampling = new Sampling(temperature, topK, topP, seed, minP, penalty, lastN, stop);
         if (!Files.isRegularFile(model)) {
             throw new IOException("model file " + model + " does not exist");
+        }
+        if (!engine.equals("jvm")) {
+            Map<String, Object> req = new LinkedHashMap<>();
+            req.put("engine", engine);
+            if (prompt != null) {
+                req.put("prompt", prompt);
+            } else {
+                req.put("prompt_ids", promptIds);
+            }
+            req.put("max_tokens", maxTokens);
+            req.put("temperature", (double) temperature);
+            req.put("seed", seed);
+            req.put("top_k", topK);
+            req.put("top_p", (double) topP);
+            req.put("min_p", (double) minP);
+            req.put("repeat_penalty", (double) penalty);
+            req.put("repeat_last_n", lastN);
+            req.put("stop", stop);
+            req.put("logits", opt(m, "logits-out") != null);
+            if (opt(m, "threads") != null) {
+                req.put("threads", threads);
+            }
+            browserInfer(model, req, opt(m, "logits-out"), out);
+            return;
         }
         try (ThreadedTensorOps ops = new ThreadedTensorOps(threads)) {
             LlamaModel lm = LlamaModel.load(model, ops);
@@ -281,6 +302,35 @@ public final class EarnIdleCli {
             o.put("threads", threads);
             out.println(Json.write(o));
         }
+    }
+
+    /** wasm / webgpu: runs the request in headless Chromium and prints the same JSON as the jvm engine + counters. */
+    static void browserInfer(Path model, Map<String, Object> req, String logitsOut, PrintStream out) throws IOException {
+        long timeout = Long.getLong("earnidle.browser.timeout.s", 900);
+        Map<String, Object> r = Json.obj(Json.parse(BrowserInfer.run(model, Json.write(req), timeout)), "result");
+        if (r.get("error") != null) {
+            throw new IOException("browser engine: " + r.get("error"));
+        }
+        Object logits = r.remove("logits");
+        if (logitsOut != null) {
+            if (!(logits instanceof List<?> l)) {
+                throw new IOException("the browser engine returned no logits");
+            }
+            StringBuilder sb = new StringBuilder(l.size() * 12).append('[');
+            for (int i = 0; i < l.size(); i++) {
+                if (i > 0) {
+                    sb.append(',');
+                }
+                Object v = l.get(i);
+                sb.append(v == null ? "null" : Float.toString((float) (double) (Double) v));
+            }
+            Files.writeString(Path.of(logitsOut), sb.append("]\n"), StandardCharsets.UTF_8);
+        }
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("engine", r.remove("engine"));
+        o.put("model", model.toString());
+        o.putAll(r);
+        out.println(Json.write(o));
     }
 
     private static double round3(double v) {

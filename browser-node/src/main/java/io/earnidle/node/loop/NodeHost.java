@@ -12,11 +12,51 @@ public interface NodeHost {
         void done(int status, byte[] data, String error);
     }
 
+    /**
+     * A streamed GET was answered: {@code status} 200 (the body is the whole file, {@code startOffset} 0) or 206 (the
+     * body starts at {@code startOffset}), any other status or 0 (network error, then {@code error} says why);
+     * {@code totalBytes} is the whole file's size when the server said it, else -1. {@code handle} reads the body.
+     */
+    interface StreamCallback {
+        void opened(int status, int handle, long startOffset, long totalBytes, String error);
+    }
+
+    /** The next piece of a streamed body: {@code data} null and {@code error} null at the end of the body. */
+    interface ChunkCallback {
+        void chunk(byte[] data, String error);
+    }
+
+    interface DoneCallback {
+        void done(boolean ok);
+    }
+
     void request(String method, String url, String bearerToken, String idempotencyKey, String body, HttpCallback cb);
 
-    void fetchBytes(String url, BytesCallback cb);
+    /** GET {@code url}, from byte {@code fromByte} on (a Range request when it is above 0). */
+    void openStream(String url, long fromByte, StreamCallback cb);
 
+    /** Reads the next chunk of an open stream; call again after each chunk (the reader is pull-based). */
+    void readStream(int handle, ChunkCallback cb);
+
+    /** Cancels the body of a stream; later reads report nothing. */
+    void closeStream(int handle);
+
+    /** The persistent model cache (Cache Storage): status 200 with the bytes, or 404. */
+    void cacheGet(String key, BytesCallback cb);
+
+    /** Stores {@code data} under {@code key}, replacing any other model kept there (one model is cached). */
+    void cachePut(String key, byte[] data, DoneCallback cb);
+
+    void cacheDelete(String key, DoneCallback cb);
+
+    /** Asks the platform for a WebGPU adapter; only called when the visitor allows the GPU. */
+    void probeGpu(DoneCallback cb);
+
+    /** Runs {@code task} after {@code delayMs}; 0 yields to the event loop (other messages run first). */
     void schedule(long delayMs, Runnable task);
+
+    /** A monotonic clock in milliseconds (sub-millisecond where the platform has it). */
+    double nowMs();
 
     void postStatus(String statusJson);
 

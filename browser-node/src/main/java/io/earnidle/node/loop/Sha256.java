@@ -1,6 +1,6 @@
 package io.earnidle.node.loop;
 
-/** SHA-256 in plain Java (java.security is not available under TeaVM). */
+/** SHA-256 in plain Java (java.security is not available under TeaVM), one-shot or incremental. */
 public final class Sha256 {
     private static final int[] K = {
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -13,53 +13,74 @@ public final class Sha256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     };
 
-    private Sha256() {
+    private final int[] h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
+        0x5be0cd19};
+    private final int[] w = new int[64];
+    private final byte[] block = new byte[64];
+    private int blockLen;
+    private long length;
+    private boolean finished;
+
+    /** An incremental digest: {@link #update} any number of times, then {@link #hexDigest()} once. */
+    public Sha256() {
     }
 
     public static String hex(byte[] data) {
-        int[] h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-        int[] w = new int[64];
-        long bitLen = (long) data.length * 8;
-        int padded = ((data.length + 9 + 63) / 64) * 64;
-        byte[] last = new byte[padded - (data.length / 64) * 64];
-        int tailStart = (data.length / 64) * 64;
-        System.arraycopy(data, tailStart, last, 0, data.length - tailStart);
-        last[data.length - tailStart] = (byte) 0x80;
+        Sha256 d = new Sha256();
+        d.update(data, 0, data.length);
+        return d.hexDigest();
+    }
+
+    /** Bytes hashed so far. */
+    public long length() {
+        return length;
+    }
+
+    public void update(byte[] data, int off, int len) {
+        if (finished) {
+            throw new IllegalStateException("digest already finished");
+        }
+        if (off < 0 || len < 0 || off + len > data.length) {
+            throw new IndexOutOfBoundsException("range " + off + "+" + len + " of " + data.length);
+        }
+        length += len;
+        int end = off + len;
+        if (blockLen > 0) {
+            int take = Math.min(64 - blockLen, len);
+            System.arraycopy(data, off, block, blockLen, take);
+            blockLen += take;
+            off += take;
+            if (blockLen < 64) {
+                return;
+            }
+            compress(block, 0);
+            blockLen = 0;
+        }
+        while (end - off >= 64) {
+            compress(data, off);
+            off += 64;
+        }
+        System.arraycopy(data, off, block, 0, end - off);
+        blockLen = end - off;
+    }
+
+    public String hexDigest() {
+        if (finished) {
+            throw new IllegalStateException("digest already finished");
+        }
+        long bitLen = length * 8;
+        block[blockLen++] = (byte) 0x80;
+        if (blockLen > 56) {
+            java.util.Arrays.fill(block, blockLen, 64, (byte) 0);
+            compress(block, 0);
+            blockLen = 0;
+        }
+        java.util.Arrays.fill(block, blockLen, 56, (byte) 0);
         for (int k = 0; k < 8; k++) {
-            last[last.length - 1 - k] = (byte) (bitLen >>> (8 * k));
+            block[63 - k] = (byte) (bitLen >>> (8 * k));
         }
-        int blocks = padded / 64;
-        for (int b = 0; b < blocks; b++) {
-            byte[] src = b * 64 < tailStart ? data : last;
-            int off = b * 64 < tailStart ? b * 64 : b * 64 - tailStart;
-            for (int t = 0; t < 16; t++) {
-                int p = off + 4 * t;
-                w[t] = (src[p] & 0xFF) << 24 | (src[p + 1] & 0xFF) << 16 | (src[p + 2] & 0xFF) << 8 | (src[p + 3] & 0xFF);
-            }
-            for (int t = 16; t < 64; t++) {
-                int s0 = Integer.rotateRight(w[t - 15], 7) ^ Integer.rotateRight(w[t - 15], 18) ^ (w[t - 15] >>> 3);
-                int s1 = Integer.rotateRight(w[t - 2], 17) ^ Integer.rotateRight(w[t - 2], 19) ^ (w[t - 2] >>> 10);
-                w[t] = w[t - 16] + s0 + w[t - 7] + s1;
-            }
-            int a = h[0], bb = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-            for (int t = 0; t < 64; t++) {
-                int s1 = Integer.rotateRight(e, 6) ^ Integer.rotateRight(e, 11) ^ Integer.rotateRight(e, 25);
-                int ch = (e & f) ^ (~e & g);
-                int t1 = hh + s1 + ch + K[t] + w[t];
-                int s0 = Integer.rotateRight(a, 2) ^ Integer.rotateRight(a, 13) ^ Integer.rotateRight(a, 22);
-                int maj = (a & bb) ^ (a & c) ^ (bb & c);
-                int t2 = s0 + maj;
-                hh = g;
-                g = f;
-                f = e;
-                e = d + t1;
-                d = c;
-                c = bb;
-                bb = a;
-                a = t1 + t2;
-            }
-            h[0] += a; h[1] += bb; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
-        }
+        compress(block, 0);
+        finished = true;
         StringBuilder sb = new StringBuilder(64);
         for (int v : h) {
             for (int k = 28; k >= 0; k -= 4) {
@@ -67,5 +88,35 @@ public final class Sha256 {
             }
         }
         return sb.toString();
+    }
+
+    private void compress(byte[] src, int off) {
+        for (int t = 0; t < 16; t++) {
+            int p = off + 4 * t;
+            w[t] = (src[p] & 0xFF) << 24 | (src[p + 1] & 0xFF) << 16 | (src[p + 2] & 0xFF) << 8 | (src[p + 3] & 0xFF);
+        }
+        for (int t = 16; t < 64; t++) {
+            int s0 = Integer.rotateRight(w[t - 15], 7) ^ Integer.rotateRight(w[t - 15], 18) ^ (w[t - 15] >>> 3);
+            int s1 = Integer.rotateRight(w[t - 2], 17) ^ Integer.rotateRight(w[t - 2], 19) ^ (w[t - 2] >>> 10);
+            w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+        }
+        int a = h[0], bb = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+        for (int t = 0; t < 64; t++) {
+            int s1 = Integer.rotateRight(e, 6) ^ Integer.rotateRight(e, 11) ^ Integer.rotateRight(e, 25);
+            int ch = (e & f) ^ (~e & g);
+            int t1 = hh + s1 + ch + K[t] + w[t];
+            int s0 = Integer.rotateRight(a, 2) ^ Integer.rotateRight(a, 13) ^ Integer.rotateRight(a, 22);
+            int maj = (a & bb) ^ (a & c) ^ (bb & c);
+            int t2 = s0 + maj;
+            hh = g;
+            g = f;
+            f = e;
+            e = d + t1;
+            d = c;
+            c = bb;
+            bb = a;
+            a = t1 + t2;
+        }
+        h[0] += a; h[1] += bb; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
     }
 }

@@ -13,10 +13,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -126,28 +123,16 @@ class BrowserNodeTest {
     }
 
     private static String body(HttpExchange ex) throws IOException {
-        return new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+        return NodeStub.body(ex);
     }
 
     private static void send(HttpExchange ex, int status, String type, byte[] body) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", type);
-        ex.getResponseHeaders().set("Cache-Control", "no-store");
-        ex.sendResponseHeaders(status, body.length);
-        ex.getResponseBody().write(body);
+        NodeStub.send(ex, status, type, body);
     }
 
     private ChromeDriver startChrome() throws IOException {
-        String chrome = System.getenv().getOrDefault("CHROME_BIN", "/usr/bin/chromium");
-        String chromedriver = System.getenv().getOrDefault("CHROMEDRIVER", "/usr/bin/chromedriver");
         userDataDir = Files.createTempDirectory("browser-node-chrome");
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(chrome);
-        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu-sandbox", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-                "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--user-data-dir=" + userDataDir);
-        ChromeDriverService service = new ChromeDriverService.Builder()
-                .usingDriverExecutable(new File(chromedriver)).usingAnyFreePort().build();
-        return new ChromeDriver(service, options);
+        return NodeStub.startChrome(userDataDir);
     }
 
     @AfterEach

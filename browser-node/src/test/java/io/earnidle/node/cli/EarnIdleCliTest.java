@@ -91,9 +91,9 @@ class EarnIdleCliTest {
         Run a = run("infer", "--model", "x.gguf");
         assertEquals(2, a.rc());
         assertTrue(a.err().contains("exactly one of --prompt and --prompt-ids"), a.err());
-        Run b = run("infer", "--engine", "webgpu", "--model", "x.gguf", "--prompt", "hi");
+        Run b = run("infer", "--engine", "cuda", "--model", "x.gguf", "--prompt", "hi");
         assertEquals(2, b.rc());
-        assertTrue(b.err().contains("not available from the CLI yet"), b.err());
+        assertTrue(b.err().contains("unknown engine 'cuda'"), b.err());
         Run c = run("model", "synth", "--shape", "huge", "--type", "f32", "--seed", "1", "--out", "x");
         assertEquals(2, c.rc());
         assertTrue(c.err().contains("unknown shape 'huge'"), c.err());

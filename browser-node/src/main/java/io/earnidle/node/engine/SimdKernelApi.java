@@ -1,0 +1,66 @@
+package io.earnidle.node.engine;
+
+/**
+ * The synchronous kernel calls {@link SimdLlama} orchestrates, over ONE linear memory addressed by byte offsets
+ * (pointers). In the browser this is the hand-written WASM SIMD module ({@code /kernels/simd/simd-kernels.js}) plus
+ * a few small JS helpers (RoPE, residual add, fallback dequantization); on the JVM a test double emulates it.
+ * Only offsets, sizes and small vectors cross this interface; weights, KV cache and activations stay in the memory.
+ *
+ * <p>Formats: Q4_0 and Q8_0 weights run the integer SIMD mat-vecs against Q8_0-quantized activations
+ * ({@link #quantizeQ8_0}, as llama.cpp does); F32 weights run the f32 SIMD mat-vec; every other GGUF type (F16, BF16,
+ * Q4_1, Q4_K, Q6_K) runs {@link #matvecDequant}: each row dequantized to f32 scratch, then the SIMD f32 dot product.
+ */
+public interface SimdKernelApi {
+    /** Report name, e.g. "wasm-simd", "wasm-simd-relaxed-mt2". */
+    String variant();
+
+    /** Reserves {@code bytes} (64-byte aligned); returns the offset. */
+    int alloc(int bytes);
+
+    int mark();
+
+    void release(int mark);
+
+    void writeFloats(int ptr, float[] src, int n);
+
+    void readFloats(int ptr, float[] dst, int n);
+
+    /** Q8 activation buffer ({@code n/32*40} bytes: i8 qs[n] | f32 d[n/32] | i32 sum[n/32]) from n f32 at x. */
+    void quantizeQ8_0(int x, int y, int n);
+
+    void matvecQ4_0(int w, int xq8, int out, int rows, int cols);
+
+    void matvecQ8_0(int w, int xq8, int out, int rows, int cols);
+
+    void matvecF32(int w, int x, int out, int rows, int cols);
+
+    /** Reserves scratch for {@link #matvecDequant} rows of up to {@code maxCols} values (once, at load). */
+    void reserveRowScratch(int maxCols);
+
+    /** Fallback mat-vec for any GGUF type id: row dequantized to f32, then an f32 dot product with x. */
+    void matvecDequant(int ggmlType, int w, int x, int out, int rows, int cols);
+
+    /** Row {@code row} of a {@code cols}-wide matrix of type {@code ggmlType} at w, as f32 at out. */
+    void dequantRow(int ggmlType, int w, int row, int cols, int out);
+
+    void rmsnorm(int x, int weight, int out, int n, float eps);
+
+    /** out[i] = silu(g[i]) * u[i]. */
+    void swiglu(int g, int u, int out, int n);
+
+    /** y[i] += x[i]. */
+    void add(int y, int x, int n);
+
+    /** Rotates adjacent pairs of {@code nHeads} heads at v by the table at cosSin (headDim/2 cos, then headDim/2 sin). */
+    void rope(int v, int nHeads, int headDim, int cosSin);
+
+    /**
+     * Causal GQA attention of one query over positions [0, nPos): per head softmax(scale·q·k) · v; caches are
+     * nPos rows of nKvHead·headDim f32; scores is nPos f32 scratch.
+     */
+    void attention(int q, int kCache, int vCache, int out, int scores, int nHead, int nKvHead, int headDim, int nPos,
+                   float scale);
+
+    /** Index of the largest of n f32 at ptr (lowest index on ties). */
+    int argmax(int ptr, int n);
+}

@@ -1,0 +1,316 @@
+package io.earnidle.node.engine;
+
+import io.earnidle.node.gguf.GgmlType;
+import io.earnidle.node.gguf.GgufFile;
+import io.earnidle.node.gguf.GgufFormatException;
+import io.earnidle.node.gguf.GgufTensorInfo;
+import io.earnidle.node.llama.ContextLengthExceededException;
+import io.earnidle.node.llama.DetMath;
+import io.earnidle.node.llama.LlamaConfig;
+import io.earnidle.node.llama.Sampler;
+import io.earnidle.node.tokenizer.Tokenizer;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The Llama forward pass orchestrated in Java over a {@link SimdKernelApi}: the GGUF file lies in the kernel memory
+ * at {@code base} (streamed there once), Java keeps only tensor offsets, the KV cache and activations are allocated
+ * in the same memory. Matches {@link io.earnidle.node.llama.LlamaModel}'s graph; RoPE angles come from the same
+ * {@link DetMath} code (a small cos/sin table per position is written into the memory).
+ */
+public final class SimdLlama implements Engine {
+    private final SimdKernelApi k;
+    private final LlamaConfig c;
+    private final Tokenizer tokenizer;
+    private final Mat tokenEmbd;
+    private final Mat output;
+    private final int outputNorm;
+    private final Layer[] layers;
+    private final double[] invFreq;
+    // activations
+    private final int x, xb, xq8, q, att, tmp, hb, hb2, hq8, logits, cosSin;
+    private final int scratchMark;
+    private int capacity;
+    private int[] kCache = new int[0];
+    private int[] vCache = new int[0];
+    private int scores;
+    private final long weightBytesPerToken;
+    private long tokens;
+    private long steps;
+
+    /** A weight matrix in the kernel memory. */
+    record Mat(int ptr, GgmlType type, int cols, int rows, long bytes) {
+    }
+
+    record Layer(int attnNorm, Mat wq, Mat wk, Mat wv, Mat wo, int ffnNorm, Mat gate, Mat up, Mat down) {
+    }
+
+    /**
+     * @param f    the parsed header (tensor offsets are file offsets)
+     * @param base kernel-memory offset of the file's byte 0
+     */
+    public SimdLlama(SimdKernelApi k, GgufFile f, int base) {
+        this.k = k;
+        this.tokenizer = Tokenizer.fromGguf(f);
+        this.c = LlamaConfig.fromGguf(f, tokenizer.vocabSize());
+        if (c.vocabSize() != tokenizer.vocabSize()) {
+            throw new GgufFormatException("llama.vocab_size " + c.vocabSize() + " != " + tokenizer.vocabSize() + " tokens");
+        }
+        int dim = c.dim();
+        int qDim = c.heads() * c.headDim();
+        int kv = c.kvDim();
+        int hid = c.hiddenDim();
+        int vocab = c.vocabSize();
+        tokenEmbd = mat(f, base, "token_embd.weight", dim, vocab);
+        layers = new Layer[c.layers()];
+        long wb = 0;
+        for (int l = 0; l < layers.length; l++) {
+            String p = "blk." + l + ".";
+            layers[l] = new Layer(vec(f, base, p + "attn_norm.weight", dim),
+                    mat(f, base, p + "attn_q.weight", dim, qDim), mat(f, base, p + "attn_k.weight", dim, kv),
+                    mat(f, base, p + "attn_v.weight", dim, kv), mat(f, base, p + "attn_output.weight", qDim, dim),
+                    vec(f, base, p + "ffn_norm.weight", dim),
+                    mat(f, base, p + "ffn_gate.weight", dim, hid), mat(f, base, p + "ffn_up.weight", dim, hid),
+                    mat(f, base, p + "ffn_down.weight", hid, dim));
+            Layer y = layers[l];
+            wb += y.wq.bytes + y.wk.bytes + y.wv.bytes + y.wo.bytes + y.gate.bytes + y.up.bytes + y.down.bytes;
+        }
+        outputNorm = vec(f, base, "output_norm.weight", dim);
+        output = f.tensor("output.weight") == null ? tokenEmbd : mat(f, base, "output.weight", dim, vocab);
+        weightBytesPerToken = wb + output.bytes;
+        int half = c.headDim() / 2;
+        float[] factors = null;
+        if (f.tensor("rope_freqs.weight") != null) {
+            int rp = vec(f, base, "rope_freqs.weight", half);
+            factors = new float[half];
+            k.readFloats(rp, factors, half);
+        }
+        invFreq = new double[half];
+        for (int i = 0; i < half; i++) {
+            invFreq[i] = DetMath.pow(c.ropeTheta(), -2.0 * i / c.headDim());
+            if (factors != null) {
+                float ff = factors[i];
+                if (!(ff > 0) || Float.isInfinite(ff)) {
+                    throw new GgufFormatException("rope_freqs.weight[" + i + "] = " + ff + " is not a positive finite factor");
+                }
+                invFreq[i] /= ff;
+            }
+        }
+        int widest = Math.max(Math.max(dim, qDim), hid);
+        x = k.alloc(4 * dim);
+        xb = k.alloc(4 * widest);
+        xq8 = k.alloc(q8Bytes(widest));
+        q = k.alloc(4 * qDim);
+        att = k.alloc(4 * qDim);
+        tmp = k.alloc(4 * dim);
+        hb = k.alloc(4 * hid);
+        hb2 = k.alloc(4 * hid);
+        hq8 = k.alloc(q8Bytes(hid));
+        logits = k.alloc(4 * vocab);
+        cosSin = k.alloc(4 * c.headDim());
+        k.reserveRowScratch(widest);
+        scratchMark = k.mark();
+    }
+
+    private static int q8Bytes(int n) {
+        return (n + 31) / 32 * 40;
+    }
+
+    private static GgufTensorInfo tensor(GgufFile f, String name, long... ne) {
+        GgufTensorInfo t = f.tensor(name);
+        if (t == null) {
+            throw new GgufFormatException("missing tensor " + name);
+        }
+        if (!Arrays.equals(t.ne(), ne)) {
+            throw new GgufFormatException("tensor " + name + " has shape " + Arrays.toString(t.ne()) + ", expected "
+                    + Arrays.toString(ne));
+        }
+        return t;
+    }
+
+    private static Mat mat(GgufFile f, int base, String name, int cols, int rows) {
+        GgufTensorInfo t = tensor(f, name, cols, rows);
+        return new Mat(ptr(base, t), t.type(), cols, rows, t.byteSize());
+    }
+
+    private static int ptr(int base, GgufTensorInfo t) {
+        long p = base + t.offset();
+        if (p > Integer.MAX_VALUE - t.byteSize()) {
+            throw new GgufFormatException("tensor " + t.name() + " lies beyond 2 GiB of kernel memory");
+        }
+        return (int) p;
+    }
+
+    /** An f32 vector: in place when the tensor is F32, else dequantized once into the kernel memory. */
+    private int vec(GgufFile f, int base, String name, int n) {
+        GgufTensorInfo t = tensor(f, name, n);
+        if (t.type() == GgmlType.F32) {
+            return ptr(base, t);
+        }
+        int out = k.alloc(4 * n);
+        k.dequantRow(t.type().id(), ptr(base, t), 0, n, out);
+        return out;
+    }
+
+    @Override
+    public String name() {
+        return k.variant();
+    }
+
+    @Override
+    public LlamaConfig config() {
+        return c;
+    }
+
+    @Override
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    @Override
+    public void begin(int positions) {
+        if (positions > c.contextLength()) {
+            throw new ContextLengthExceededException("state for " + positions + " positions exceeds the context length "
+                    + c.contextLength());
+        }
+        if (positions <= capacity) {
+            return;
+        }
+        k.release(scratchMark);
+        long bytes = 4L * positions * c.kvDim();
+        if (bytes > Integer.MAX_VALUE / 2) {
+            throw new ContextLengthExceededException("a KV cache of " + positions + " positions does not fit the kernel memory");
+        }
+        kCache = new int[c.layers()];
+        vCache = new int[c.layers()];
+        for (int l = 0; l < c.layers(); l++) {
+            kCache[l] = k.alloc((int) bytes);
+            vCache[l] = k.alloc((int) bytes);
+        }
+        scores = k.alloc(4 * positions);
+        capacity = positions;
+    }
+
+    /** y = W·x; {@code xq} is the Q8 buffer for x, filled lazily ({@code quantized[0]} tells). */
+    private void matVec(Mat w, int xPtr, int xq, boolean[] quantized, int out) {
+        switch (w.type) {
+            case F32 -> k.matvecF32(w.ptr, xPtr, out, w.rows, w.cols);
+            case Q4_0, Q8_0 -> {
+                if (!quantized[0]) {
+                    k.quantizeQ8_0(xPtr, xq, w.cols);
+                    quantized[0] = true;
+                }
+                if (w.type == GgmlType.Q4_0) {
+                    k.matvecQ4_0(w.ptr, xq, out, w.rows, w.cols);
+                } else {
+                    k.matvecQ8_0(w.ptr, xq, out, w.rows, w.cols);
+                }
+            }
+            default -> k.matvecDequant(w.type.id(), w.ptr, xPtr, out, w.rows, w.cols);
+        }
+    }
+
+    @Override
+    public void step(int token, int pos, int outputMode, StepCallback cb) {
+        int argmax;
+        float[] out = null;
+        try {
+            argmax = forward(token, pos, outputMode);
+            if (outputMode == OUT_LOGITS) {
+                out = new float[c.vocabSize()];
+                k.readFloats(logits, out, out.length);
+                argmax = Sampler.argmax(out);
+            }
+        } catch (RuntimeException e) {
+            cb.done(-1, null, String.valueOf(e.getMessage()));
+            return;
+        }
+        cb.done(argmax, out, null);
+    }
+
+    /** One token; returns the argmax (OUT_ARGMAX), else -1; the logits stay in the memory. */
+    int forward(int token, int pos, int outputMode) {
+        if (token < 0 || token >= c.vocabSize()) {
+            throw new IllegalArgumentException("token id " + token + " outside the vocabulary of " + c.vocabSize());
+        }
+        if (pos < 0 || pos >= capacity) {
+            throw new ContextLengthExceededException("position " + pos + " outside the KV cache of " + capacity);
+        }
+        int dim = c.dim();
+        int hd = c.headDim();
+        int kvDim = c.kvDim();
+        int qDim = c.heads() * hd;
+        int hid = c.hiddenDim();
+        float eps = c.rmsEps();
+        float[] table = new float[hd];
+        int half = hd / 2;
+        for (int i = 0; i < half; i++) {
+            double theta = pos * invFreq[i];
+            table[i] = (float) DetMath.cos(theta);
+            table[half + i] = (float) DetMath.sin(theta);
+        }
+        k.writeFloats(cosSin, table, hd);
+        k.dequantRow(tokenEmbd.type.id(), tokenEmbd.ptr, token, dim, x);
+        boolean[] qx = new boolean[1];
+        for (int l = 0; l < layers.length; l++) {
+            Layer y = layers[l];
+            int kPos = kCache[l] + 4 * pos * kvDim;
+            int vPos = vCache[l] + 4 * pos * kvDim;
+            k.rmsnorm(x, y.attnNorm, xb, dim, eps);
+            qx[0] = false;
+            matVec(y.wq, xb, xq8, qx, q);
+            matVec(y.wk, xb, xq8, qx, kPos);
+            matVec(y.wv, xb, xq8, qx, vPos);
+            k.rope(q, c.heads(), hd, cosSin);
+            k.rope(kPos, c.kvHeads(), hd, cosSin);
+            k.attention(q, kCache[l], vCache[l], att, scores, c.heads(), c.kvHeads(), hd, pos + 1,
+                    (float) (1.0 / Math.sqrt(hd)));
+            qx[0] = false;
+            matVec(y.wo, att, xq8, qx, tmp);
+            k.add(x, tmp, dim);
+            k.rmsnorm(x, y.ffnNorm, xb, dim, eps);
+            qx[0] = false;
+            matVec(y.gate, xb, xq8, qx, hb);
+            matVec(y.up, xb, xq8, qx, hb2);
+            k.swiglu(hb, hb2, hb, hid);
+            qx[0] = false;
+            matVec(y.down, hb, hq8, qx, tmp);
+            k.add(x, tmp, dim);
+        }
+        steps++;
+        if (outputMode == OUT_NONE) {
+            return -1;
+        }
+        tokens++;
+        k.rmsnorm(x, outputNorm, xb, dim, eps);
+        qx[0] = false;
+        matVec(output, xb, xq8, qx, logits);
+        return outputMode == OUT_ARGMAX ? k.argmax(logits, c.vocabSize()) : -1;
+    }
+
+    /** Copies the logits of the last step with output (tests). */
+    public float[] lastLogits() {
+        float[] out = new float[c.vocabSize()];
+        k.readFloats(logits, out, out.length);
+        return out;
+    }
+
+    @Override
+    public Map<String, Object> counters() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("kernel_variant", k.variant());
+        m.put("weight_bytes_per_token", weightBytesPerToken);
+        m.put("bytes_read_back_per_token", 4);
+        m.put("forward_steps", steps);
+        m.put("tokens_with_output", tokens);
+        return m;
+    }
+
+    @Override
+    public void close() {
+        k.release(scratchMark);
+        capacity = 0;
+    }
+}

@@ -1,0 +1,246 @@
+// Earn Idle node: WebGPU engine (ES module, imported by the node worker; needs cpu-glue.js loaded first for the
+// GGUF header walk). Java (io.earnidle.node.browser.engine.WebGpuEngine) drives it token by token.
+//
+// Weights: the GGUF body is streamed through a 64 MiB staging window; each transformer layer's contiguous byte
+// range (its 9 tensors) becomes ONE storage buffer, token_embd / output are split by rows into buffers no larger
+// than the device's maxStorageBufferBindingSize (requested at the adapter's limit), output_norm and rope_freqs get
+// small buffers. Nothing is kept on the CPU side but the header.
+// A token is ONE command buffer and ONE submit: embed + 5 dispatches per layer (runner.encodeDecodeLayer) +
+// output-norm-fused LM head (one dispatch per part) + argmax; greedy reads back 4 bytes (the token id); a step that
+// needs logits (sampling, repetition penalty, --logits-out) reads back the vocab's f32 logits instead; prefill
+// positions before the last read back nothing.
+const STAGING = 64 * 2 ** 20;
+
+export async function createWebGpuEngine(opts) {
+  const runnerMod = await import(opts.kernelsUrl || new URL("../../kernels/runner.js", self.location.href).href);
+  if (!self.navigator || !navigator.gpu) throw new Error("WebGPU is not available (navigator.gpu missing)");
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) throw new Error("WebGPU: no adapter");
+  const al = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures: adapter.features.has("subgroups") ? ["subgroups"] : [],
+    requiredLimits: {
+      maxStorageBufferBindingSize: al.maxStorageBufferBindingSize,
+      maxBufferSize: al.maxBufferSize,
+      maxComputeWorkgroupStorageSize: al.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: al.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: al.maxComputeWorkgroupSizeX,
+      maxStorageBuffersPerShaderStage: al.maxStorageBuffersPerShaderStage,
+    },
+  });
+  let lost = null;
+  device.lost.then((i) => { lost = "WebGPU device lost: " + i.message; });
+  const runner = await runnerMod.KernelRunner.create(device);
+  const e = new WebGpuEngine(runnerMod, runner, device, adapter, opts);
+  e.lostRef = () => lost;
+  return e;
+}
+
+class WebGpuEngine {
+  constructor(mod, runner, device, adapter, opts) {
+    this.mod = mod;
+    this.runner = runner;
+    this.device = device;
+    this.info = adapter.info || {};
+    const lim = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    this.maxBinding = lim - 16;
+    // row-split matrices (token_embd / output) use parts of at most this size (tests force splits with a small one)
+    this.splitBytes = Math.min(this.maxBinding, opts.maxBindingBytes || lim);
+    this.counters = { dispatches_per_token: 0, dispatches_per_layer: 0, submits_per_token: 0,
+      bytes_read_back_per_token: 0, weight_bytes_per_token: 0, lm_head_parts: 0, embed_parts: 0,
+      max_storage_binding_bytes: device.limits.maxStorageBufferBindingSize, reduction: runner.reduction,
+      adapter: [this.info.vendor, this.info.architecture, this.info.description].filter(Boolean).join(" "),
+      tokens: 0 };
+  }
+
+  /** Streams the model; resolves to the header bytes (Int8Array) for the Java parser. */
+  async load(url, progress) {
+    const r = await fetch(url);
+    if (!r.ok) throw new Error("model download failed: HTTP " + r.status);
+    const total = Number(r.headers.get("Content-Length") || 0);
+    const reader = r.body.getReader();
+    let headBytes = new Uint8Array(0), head = null, pos = 0;
+    let staging = new Uint8Array(STAGING), stagingStart = 0, fill = 0;
+    const flush = () => {
+      const end = stagingStart + fill;
+      for (const b of this.buffers) {
+        const s = Math.max(b.start, stagingStart), t = Math.min(b.end, end);
+        if (t <= s) continue;
+        const len = Math.ceil((t - s) / 4) * 4;
+        this.device.queue.writeBuffer(b.buf, s - b.start, staging.buffer, s - stagingStart, len);
+      }
+      stagingStart = end;
+      fill = 0;
+      staging.fill(0);
+    };
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!head) {
+        const grown = new Uint8Array(headBytes.length + value.length);
+        grown.set(headBytes);
+        grown.set(value, headBytes.length);
+        headBytes = grown;
+        head = self.EarnIdleCpu.parseGgufHeader(headBytes);
+        if (!head) continue;
+        this.#plan(head);
+        // replay what was read so far through the staging window
+        let off = 0;
+        while (off < headBytes.length) {
+          const n = Math.min(STAGING - fill, headBytes.length - off);
+          staging.set(headBytes.subarray(off, off + n), fill);
+          fill += n; off += n;
+          if (fill === STAGING) flush();
+        }
+        pos = headBytes.length;
+        headBytes = headBytes.slice(0, head.dataOffset);
+      } else {
+        let off = 0;
+        while (off < value.length) {
+          const n = Math.min(STAGING - fill, value.length - off);
+          staging.set(value.subarray(off, off + n), fill);
+          fill += n; off += n;
+          if (fill === STAGING) flush();
+        }
+        pos += value.length;
+      }
+      if (progress) progress(pos, total || pos);
+    }
+    if (!head) throw new Error("truncated GGUF header");
+    flush();
+    staging = null;
+    this.fileSize = pos;
+    if (total && pos !== total) throw new Error("model body has " + pos + " bytes, Content-Length " + total);
+    await this.device.queue.onSubmittedWorkDone();
+    return new Int8Array(headBytes.buffer, 0, head.dataOffset);
+  }
+
+  #plan(head) {
+    const T = head.tensors;
+    const get = (n) => { const t = T[n]; if (!t) throw new Error("missing tensor " + n); return t; };
+    const fmt = (t, name) => {
+      if (![0, 1, 2, 3, 8, 12, 14].includes(t.type)) throw new Error(`WebGPU: tensor ${name} has ggml type ${t.type} without a WGSL kernel`);
+      return t.type;
+    };
+    this.buffers = [];
+    const range = (start, end, label) => {
+      const size = Math.ceil((end - start) / 4) * 4 + 4;
+      if (size > this.maxBinding + 16) throw new Error(`WebGPU: ${label} needs a ${size}-byte binding, the device allows ${this.maxBinding + 16}`);
+      const buf = this.device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      const b = { start, end, buf };
+      this.buffers.push(b);
+      return b;
+    };
+    // row-split matrices (token_embd, output)
+    const parts = (name) => {
+      const t = get(name), cols = t.ne[0], rows = t.ne[1], rb = self.EarnIdleCpu.rowBytes(fmt(t, name), cols);
+      const perPart = Math.max(1, Math.floor(this.splitBytes / rb));
+      const out = [];
+      for (let r0 = 0; r0 < rows; r0 += perPart) {
+        const n = Math.min(perPart, rows - r0);
+        const b = range(t.offset + r0 * rb, t.offset + (r0 + n) * rb, `${name}[${r0}+${n}]`);
+        out.push({ buf: b.buf, firstRow: r0, rows: n, format: t.type });
+      }
+      return { parts: out, cols, rows, rowBytes: rb, bytes: t.bytes };
+    };
+    this.embd = parts("token_embd.weight");
+    this.output = T["output.weight"] ? parts("output.weight") : this.embd;
+    const norm = get("output_norm.weight");
+    if (norm.type !== 0) throw new Error("WebGPU: output_norm must be F32");
+    this.outNorm = range(norm.offset, norm.offset + norm.bytes, "output_norm").buf;
+    const rf = T["rope_freqs.weight"];
+    this.freqs = rf ? range(rf.offset, rf.offset + rf.bytes, "rope_freqs").buf : null;
+    this.layers = [];
+    const names = ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"];
+    let layerWeightBytes = 0;
+    for (let l = 0; T[`blk.${l}.attn_q.weight`]; l++) {
+      const ts = names.map((n) => get(`blk.${l}.${n}.weight`));
+      const start = Math.min(...ts.map((t) => t.offset)), end = Math.max(...ts.map((t) => t.offset + t.bytes));
+      const b = range(start, end, `blk.${l}`);
+      const at = (i) => ({ offset: ts[i].offset - start, format: fmt(ts[i], names[i]) });
+      if (ts[0].type !== 0 || ts[5].type !== 0) throw new Error("WebGPU: norm weights must be F32");
+      this.layers.push({ w: b.buf, attnNorm: ts[0].offset - start, ffnNorm: ts[5].offset - start,
+        wq: at(1), wk: at(2), wv: at(3), wo: at(4), wGate: at(6), wUp: at(7), wDown: at(8) });
+      layerWeightBytes += ts.reduce((a, t) => a + t.bytes, 0);
+    }
+    this.layerWeightBytes = layerWeightBytes;
+    this.counters.lm_head_parts = this.output.parts.length;
+    this.counters.embed_parts = this.embd.parts.length;
+  }
+
+  /** hp: {nEmbd, nHead, nKvHead, headDim, nFf, eps, freqBase, vocab}. */
+  init(hp) {
+    this.hp = hp;
+    if (this.layers.length === 0) throw new Error("WebGPU: no layers");
+    const f = (n) => this.runner.createBuffer(4 * n);
+    const qDim = hp.nHead * hp.headDim, kvDim = hp.nKvHead * hp.headDim;
+    this.x = f(hp.nEmbd);
+    this.qkv = f(qDim + 2 * kvDim);
+    this.attn = f(qDim);
+    this.ffn = f(hp.nFf);
+    this.logits = f(hp.vocab);
+    this.argmaxOut = f(4);
+    this.ids = this.runner.createBuffer(16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+    this.capacity = 0;
+  }
+
+  begin(positions) {
+    if (positions <= this.capacity) return;
+    const kvDim = this.hp.nKvHead * this.hp.headDim;
+    (this.kCache || []).forEach((b) => b.destroy());
+    (this.vCache || []).forEach((b) => b.destroy());
+    this.kCache = this.layers.map(() => this.runner.createBuffer(4 * kvDim * positions));
+    this.vCache = this.layers.map(() => this.runner.createBuffer(4 * kvDim * positions));
+    this.capacity = positions;
+  }
+
+  /** output: 0 none, 1 argmax (4-byte read-back), 2 logits. Resolves {argmax, logits}. */
+  async step(token, pos, output) {
+    const lost = this.lostRef && this.lostRef();
+    if (lost) throw new Error(lost);
+    if (pos >= this.capacity) throw new Error(`position ${pos} outside the KV cache of ${this.capacity}`);
+    const hp = this.hp;
+    const part = this.embd.parts.find((p) => token >= p.firstRow && token < p.firstRow + p.rows);
+    this.device.queue.writeBuffer(this.ids, 0, new Uint32Array([token - part.firstRow, 0, 0, 0]));
+    const batch = this.runner.batch();
+    await batch.embed({ w: part.buf, ids: this.ids, y: this.x, format: part.format, n: hp.nEmbd, nTok: 1 });
+    const d0 = batch.dispatches;
+    for (let l = 0; l < this.layers.length; l++) {
+      await this.mod.encodeDecodeLayer(batch, this.layers[l], hp, {
+        x: this.x, qkv: this.qkv, attn: this.attn, ffn: this.ffn, kCache: this.kCache[l], vCache: this.vCache[l],
+        cacheOff: 0, pos, freqs: this.freqs || undefined, freqsOffset: 0,
+      });
+    }
+    const perLayer = (batch.dispatches - d0) / this.layers.length;
+    let argIdx = -1, logIdx = -1, weightBytes = this.layerWeightBytes + this.embd.rowBytes;
+    if (output !== 0) {
+      for (const p of this.output.parts) {
+        await batch.matvec({ w: p.buf, x: this.x, y: this.logits, inDim: hp.nEmbd,
+          segments: [{ format: p.format, offset: 0, rows: p.rows, out: p.firstRow }],
+          norm: { weight: this.outNorm, offset: 0, eps: hp.eps } });
+      }
+      weightBytes += this.output.bytes;
+      if (output === 1) {
+        await batch.argmax({ logits: this.logits, out: this.argmaxOut, n: hp.vocab });
+        argIdx = batch.read(this.argmaxOut, 0, 4);
+      } else {
+        logIdx = batch.read(this.logits, 0, 4 * hp.vocab);
+      }
+    }
+    const r = await batch.submit();
+    if (output !== 0) {
+      Object.assign(this.counters, { dispatches_per_token: r.dispatches, dispatches_per_layer: perLayer,
+        submits_per_token: r.submits, bytes_read_back_per_token: r.readBytes, weight_bytes_per_token: weightBytes,
+        tokens: this.counters.tokens + 1 });
+    }
+    return {
+      argmax: argIdx >= 0 ? new Uint32Array(r.reads[argIdx])[0] : -1,
+      logits: logIdx >= 0 ? new Float32Array(r.reads[logIdx]) : null,
+    };
+  }
+
+  close() {
+    (this.buffers || []).forEach((b) => b.buf.destroy());
+    this.device.destroy();
+  }
+}

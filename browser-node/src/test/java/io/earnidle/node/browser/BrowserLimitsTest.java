@@ -1,0 +1,356 @@
+package io.earnidle.node.browser;
+
+import io.earnidle.node.llama.GenerationRequest;
+import io.earnidle.node.llama.LlamaModel;
+import io.earnidle.node.llama.Sampling;
+import io.earnidle.node.loop.Json;
+import io.earnidle.node.loop.NodeLoop;
+import io.earnidle.node.synth.ModelSynthesizer;
+import io.earnidle.node.synth.SynthFileType;
+import io.earnidle.node.synth.SynthShape;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.chrome.ChromeDriver;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The real wasm node in headless Chromium under the visitor's limits: pause/resume/stop within a second (page-side
+ * timestamps), the CPU share held by duty cycling (the node's own busy fraction, and the worker thread's CPU time
+ * read from /proc), GPU never asked for when off, the wallet token at registration, and the model download (progress,
+ * throttling, Cache Storage hit on reload, corrupt entry re-fetched, refusal over the memory limit).
+ */
+class BrowserLimitsTest {
+    static final String PROMPT = "Hello";
+    /** ~7 MB F32, about 13 ms a token on the JVM here; greedy from "Hello" runs 600 tokens without an end token. */
+    static byte[] longModel;
+    static byte[] tinyModel;
+
+    private NodeStub stub;
+    private ChromeDriver driver;
+
+    @BeforeAll
+    static void models() throws IOException {
+        Path p = Files.createTempFile("long-model", ".gguf");
+        try {
+            ModelSynthesizer.write(p, SynthShape.TINY.withSizes(256, 768, 2, 8, 4).withContext(1024), SynthFileType.F32,
+                    3, null);
+            longModel = Files.readAllBytes(p);
+        } finally {
+            Files.deleteIfExists(p);
+        }
+        tinyModel = ModelSynthesizer.tinyBytes(2024);
+    }
+
+    @BeforeEach
+    void startStub() throws IOException {
+        stub = new NodeStub();
+        stub.models.put("long.gguf", longModel);
+        stub.models.put("tiny.gguf", tinyModel);
+        stub.servePaced = true;
+    }
+
+    @AfterEach
+    void stopStub() throws IOException {
+        stub.close();
+        assertTrue(stub.failures.isEmpty(), "stub failures: " + stub.failures);
+    }
+
+    private JavascriptExecutor js() {
+        return driver;
+    }
+
+    private void openPageAndStart(String limits, String walletToken) throws IOException {
+        driver = stub.chrome();
+        driver.get(stub.origin() + "/index.html");
+        String start = "{\"type\":\"start\",\"apiBase\":\"" + stub.origin() + "\",\"placementId\":\"test-placement\","
+                + "\"capabilities\":{\"webgpu\":false,\"wasm_simd\":true,\"threads\":false,\"cores\":2},"
+                + "\"limits\":" + limits + ",\"walletToken\":" + Json.write(walletToken) + "}";
+        js().executeScript("startNode('/node/spy-worker.js', JSON.parse(arguments[0]));", start);
+    }
+
+    @SuppressWarnings("unchecked")
+    private List<Map<String, Object>> statuses() {
+        return new ArrayList<>((List<Map<String, Object>>) js().executeScript("return window.statuses;"));
+    }
+
+    private double sentAt(String type) {
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> sent = (List<Map<String, Object>>) js().executeScript("return window.sent;");
+        return sent.stream().filter(s -> type.equals(s.get("type"))).mapToDouble(s -> num(s.get("t"))).max()
+                .orElseThrow();
+    }
+
+    private Map<String, Object> awaitStatus(long timeoutMs, String what, Predicate<Map<String, Object>> p)
+            throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (System.currentTimeMillis() < deadline) {
+            for (Map<String, Object> s : statuses()) {
+                if ("worker-error".equals(s.get("type"))) {
+                    fail("worker error: " + s);
+                }
+                if (p.test(s)) {
+                    return s;
+                }
+            }
+            Thread.sleep(50);
+        }
+        fail("no status " + what + " in " + timeoutMs + " ms; last: " + lastStatuses(4));
+        return null;
+    }
+
+    private List<Map<String, Object>> lastStatuses(int n) {
+        List<Map<String, Object>> st = statuses();
+        return st.subList(Math.max(0, st.size() - n), st.size());
+    }
+
+    private static double num(Object o) {
+        return ((Number) o).doubleValue();
+    }
+
+    private static int tokensDone(Map<String, Object> s) {
+        return s.get("progress") instanceof Map<?, ?> p ? ((Number) p.get("tokens_done")).intValue() : -1;
+    }
+
+    private static Predicate<Map<String, Object>> running(String jobId, int minTokens) {
+        return s -> "running".equals(s.get("state")) && jobId.equals(s.get("job_id")) && tokensDone(s) >= minTokens;
+    }
+
+    private void send(String json) {
+        js().executeScript("send(JSON.parse(arguments[0]));", json);
+    }
+
+    private static int[] ids(Map<String, Object> result) {
+        return ((List<?>) result.get("token_ids")).stream().mapToInt(o -> ((Number) o).intValue()).toArray();
+    }
+
+    private static int[] jvmGreedy(byte[] model, int maxTokens) {
+        return LlamaModel.load(ByteBuffer.wrap(model))
+                .generate(new GenerationRequest(PROMPT, null, true, maxTokens, Sampling.greedy())).tokenIds();
+    }
+
+    /** Waits for the halting status after {@code type} was sent; asserts it came within a second (page clock). */
+    private Map<String, Object> assertHaltsWithinASecond(String type, String state) throws InterruptedException {
+        Map<String, Object> halted = awaitStatus(5_000, state, s -> state.equals(s.get("state")));
+        double delay = num(halted.get("t")) - sentAt(type);
+        assertTrue(delay >= 0 && delay <= 1_000, type + " took " + delay + " ms");
+        return halted;
+    }
+
+    @Test
+    void pauseResumeAndStopTakeEffectWithinASecond() throws Exception {
+        openPageAndStart("{\"cpu_share\":1,\"gpu\":false,\"memory_mb\":64}", "wt_browser");
+        awaitStatus(60_000, "idle", s -> "idle".equals(s.get("state")));
+        assertEquals("wt_browser", stub.registrations.get(0).get("wallet_token"), "wallet_token forwarded");
+
+        String j1 = stub.job("j1", "long", PROMPT, 150);
+        stub.jobs.add(j1);
+        awaitStatus(120_000, "running j1", running("j1", 3));
+        send("{\"type\":\"pause\"}");
+        Map<String, Object> paused = assertHaltsWithinASecond("pause", "paused");
+        assertEquals("visitor", paused.get("paused_reason"));
+        assertTrue(String.valueOf(paused.get("message")).contains("j1 cancelled"), paused.toString());
+        int pollsAtPause = stub.pollTimes.size();
+        Thread.sleep(1_500);
+        List<Map<String, Object>> st = statuses();
+        int pausedIdx = st.indexOf(st.stream().filter(s -> "paused".equals(s.get("state"))).findFirst().orElseThrow());
+        assertTrue(st.subList(pausedIdx, st.size()).stream().noneMatch(s -> "running".equals(s.get("state"))),
+                "no token steps after the pause: " + st.subList(pausedIdx, st.size()));
+        assertEquals(0, stub.results.size(), "a cancelled job is not submitted");
+        assertTrue(stub.pollTimes.size() <= pollsAtPause + 1, "no polling while paused");
+
+        stub.jobs.add(j1); // its lease expired: handed out again
+        send("{\"type\":\"resume\"}");
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (stub.results.isEmpty() && System.currentTimeMillis() < deadline) {
+            Thread.sleep(100);
+        }
+        assertEquals(1, stub.results.size(), "resumed job completes; statuses " + lastStatuses(3));
+        assertEquals("j1", stub.results.get(0).body().get("job_id"));
+        assertArrayEquals(jvmGreedy(longModel, 150), ids(stub.results.get(0).body()));
+        assertEquals(1, stub.modelGets("long.gguf"), "the model stayed in memory");
+        Map<String, Object> done = awaitStatus(10_000, "jobs_completed 1",
+                s -> num(s.get("jobs_completed")) == 1 && "idle".equals(s.get("state")));
+        assertEquals(70.0, num(done.get("pending_micro_usdc")));
+        assertTrue(num(done.get("tokens_per_s")) > 0);
+
+        stub.jobs.add(stub.job("j2", "long", PROMPT, 600));
+        awaitStatus(60_000, "running j2", running("j2", 3));
+        send("{\"type\":\"stop\"}");
+        assertHaltsWithinASecond("stop", "stopped");
+        int polls = stub.pollTimes.size();
+        Thread.sleep(1_500);
+        assertEquals(1, stub.results.size(), "the stopped job is not submitted");
+        assertTrue(stub.pollTimes.size() <= polls + 1, "no polling after stop");
+        @SuppressWarnings("unchecked")
+        List<Object> spy = (List<Object>) js().executeScript("return window.gpuSpy;");
+        assertEquals(List.of(), spy, "no WebGPU adapter requested with gpu off");
+        assertTrue(statuses().stream().filter(s -> "status".equals(s.get("type")))
+                .allMatch(s -> "jvm-wasm-gc".equals(s.get("engine"))));
+    }
+
+    @Test
+    void theCpuShareIsHeldByDutyCycling() throws Exception {
+        stub.repeatJob = stub.job("jl", "long", PROMPT, 600);
+        openPageAndStart("{\"cpu_share\":0.3,\"gpu\":true}", null);
+        awaitStatus(120_000, "running", running("jl", 3));
+        assertFalse(stub.registrations.get(0).containsKey("wallet_token"));
+        @SuppressWarnings("unchecked")
+        List<Object> spy = (List<Object>) js().executeScript("return window.gpuSpy;");
+        assertEquals(List.of("requestAdapter"), spy, "with gpu on, the node asks for an adapter (the spy works)");
+
+        for (double share : new double[] {0.3, 0.7}) {
+            if (share != 0.3) {
+                send("{\"type\":\"limits\",\"limits\":{\"cpu_share\":" + share + "}}");
+                awaitStatus(2_000, "cpu_share " + share, s -> s.get("cpu_share") != null && num(s.get("cpu_share")) == share);
+            }
+            Thread.sleep(1_000); // the 5 s window then holds only this share
+            long cpu0 = workerCpuTicks();
+            long t0 = System.nanoTime();
+            Thread.sleep(5_000);
+            long cpu1 = workerCpuTicks();
+            double wall = (System.nanoTime() - t0) / 1e9;
+            double threadShare = (cpu1 - cpu0) / 100.0 / wall;
+            List<Map<String, Object>> st = statuses();
+            Map<String, Object> last = st.get(st.size() - 1);
+            assertEquals("running", last.get("state"), "still working: " + last);
+            double busy = num(last.get("busy_fraction"));
+            System.out.printf("cpu_share %.2f: reported busy_fraction %.3f, worker thread CPU %.3f of a core%n",
+                    share, busy, threadShare);
+            assertEquals(share, busy, 0.1, "busy fraction within 10% of the share");
+            assertTrue(threadShare <= share + 0.1, "the worker thread used " + threadShare + " of a core");
+            assertTrue(threadShare > 0.05, "the worker thread did work: " + threadShare);
+        }
+    }
+
+    /** CPU time (clock ticks) of the DedicatedWorker threads in this test's Chromium, from /proc. */
+    private long workerCpuTicks() throws IOException {
+        Map<Integer, Integer> parent = new java.util.HashMap<>();
+        Set<Integer> roots = new HashSet<>();
+        String marker = "--user-data-dir=" + stub.userDataDir();
+        try (var dirs = Files.list(Path.of("/proc"))) {
+            for (Path d : dirs.toList()) {
+                String name = d.getFileName().toString();
+                if (!name.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    String stat = Files.readString(d.resolve("stat"));
+                    parent.put(Integer.parseInt(name), Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]));
+                    String cmd = new String(Files.readAllBytes(d.resolve("cmdline"))).replace('\0', ' ');
+                    if (cmd.contains(marker)) {
+                        roots.add(Integer.parseInt(name));
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // the process ended meanwhile
+                }
+            }
+        }
+        long ticks = 0;
+        int workers = 0;
+        Set<String> names = new HashSet<>();
+        for (int pid : parent.keySet()) {
+            int p = pid;
+            boolean ours = false;
+            for (int depth = 0; depth < 10 && p > 1; depth++) {
+                if (roots.contains(p)) {
+                    ours = true;
+                    break;
+                }
+                p = parent.getOrDefault(p, 0);
+            }
+            if (!ours) {
+                continue;
+            }
+            try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+                for (Path t : tasks.toList()) {
+                    try {
+                        String comm = Files.readString(t.resolve("comm")).trim();
+                        names.add(comm);
+                        if (comm.startsWith("DedicatedWorker")) {
+                            String[] f = Files.readString(t.resolve("stat")).replaceFirst("^.*\\) ", "").split(" ");
+                            ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+                            workers++;
+                        }
+                    } catch (IOException | RuntimeException e) {
+                        // the thread ended meanwhile
+                    }
+                }
+            } catch (IOException e) {
+                // the process ended meanwhile
+            }
+        }
+        assertTrue(workers > 0, "no DedicatedWorker thread found among " + names);
+        return ticks;
+    }
+
+    @Test
+    void theModelDownloadIsThrottledCachedVerifiedAndBoundedByMemory() throws Exception {
+        // 4000 kbit/s = 500 000 bytes/s: the 560 KB model takes about a second
+        openPageAndStart("{\"cpu_share\":1,\"bandwidth_kbps\":4000}", null);
+        stub.jobs.add(stub.job("c1", "tiny", PROMPT, 8));
+        awaitStatus(60_000, "c1 done", s -> num(s.get("jobs_completed")) == 1);
+        List<Map<String, Object>> st = statuses();
+        List<Map<String, Object>> dl = st.stream().filter(s -> s.get("download") instanceof Map<?, ?>).toList();
+        assertFalse(dl.isEmpty());
+        assertTrue(dl.stream().anyMatch(s -> {
+            Map<?, ?> d = (Map<?, ?>) s.get("download");
+            return num(d.get("loaded_bytes")) > 0 && num(d.get("loaded_bytes")) < tinyModel.length
+                    && num(d.get("total_bytes")) == tinyModel.length;
+        }), "progress while downloading: " + dl);
+        double opened = dl.stream().mapToDouble(s -> num(s.get("t"))).min().orElseThrow();
+        double running = st.stream().filter(s -> "running".equals(s.get("state"))).mapToDouble(s -> num(s.get("t")))
+                .min().orElseThrow();
+        assertTrue(running - opened >= 0.7 * tinyModel.length / 500.0, "throttled: " + (running - opened) + " ms");
+        assertEquals(1, stub.modelGets("tiny.gguf"));
+
+        // reload: the model comes from Cache Storage
+        openPageAndStart("{\"cpu_share\":1}", null);
+        stub.jobs.add(stub.job("c2", "tiny", PROMPT, 8));
+        awaitStatus(60_000, "c2 done", s -> num(s.get("jobs_completed")) == 1);
+        assertEquals(1, stub.modelGets("tiny.gguf"), "no second download after a reload");
+        assertArrayEquals(ids(stub.results.get(0).body()), ids(stub.results.get(1).body()));
+
+        // a corrupt cache entry is deleted and the model downloaded again
+        driver.get(stub.origin() + "/index.html");
+        String key = NodeLoop.cacheKey(stub.origin(), "tiny", NodeStub.sha256(tinyModel));
+        Object put = driver.executeAsyncScript("""
+                var done = arguments[arguments.length - 1];
+                var bad = new Uint8Array(%d); bad[0] = 71;
+                caches.open('earnidle-models-v1').then(function (c) { return c.put(%s, new Response(bad)); })
+                  .then(function () { done('ok'); }, function (e) { done(String(e)); });
+                """.formatted(tinyModel.length, Json.write(key)));
+        assertEquals("ok", put);
+        String start = "{\"type\":\"start\",\"apiBase\":\"" + stub.origin() + "\",\"placementId\":\"test-placement\","
+                + "\"capabilities\":{},\"limits\":{\"cpu_share\":1}}";
+        js().executeScript("startNode('/node/spy-worker.js', JSON.parse(arguments[0]));", start);
+        stub.jobs.add(stub.job("c3", "tiny", PROMPT, 8));
+        awaitStatus(60_000, "c3 done", s -> num(s.get("jobs_completed")) == 1);
+        assertEquals(2, stub.modelGets("tiny.gguf"), "re-fetched after the corrupt entry");
+        assertTrue(statuses().stream().anyMatch(s -> String.valueOf(s.get("message")).contains("is corrupt")));
+        assertArrayEquals(ids(stub.results.get(0).body()), ids(stub.results.get(2).body()));
+
+        // a model over memory_mb is refused before any byte is fetched
+        openPageAndStart("{\"cpu_share\":1,\"memory_mb\":2}", null);
+        stub.jobs.add(stub.job("c4", "long", PROMPT, 8));
+        Map<String, Object> refused = awaitStatus(60_000, "memory refusal",
+                s -> String.valueOf(s.get("message")).contains("more than the memory limit of 2 MB"));
+        assertEquals("error", refused.get("state"));
+        assertEquals(0, stub.modelGets("long.gguf"));
+        assertEquals(3, stub.results.size());
+    }
+}

@@ -1,0 +1,223 @@
+package io.earnidle.node.engine;
+
+import io.earnidle.node.cli.BrowserInfer;
+import io.earnidle.node.cli.EarnIdleCli;
+import io.earnidle.node.llama.GenerationRequest;
+import io.earnidle.node.llama.LlamaModel;
+import io.earnidle.node.llama.Sampling;
+import io.earnidle.node.loop.Json;
+import io.earnidle.node.synth.ModelSynthesizer;
+import io.earnidle.node.synth.SynthFileType;
+import io.earnidle.node.synth.SynthShape;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The wasm-SIMD and WebGPU engines in headless Chromium (the path of {@code earnidle infer --engine wasm|webgpu}) on
+ * tiny synthesized models: first-step logits against the JVM (exact f32 paths: 1e-3 max-abs) or against the JVM
+ * emulation of the Q8-activation kernels (Q4_0 / Q8_0 on wasm: 1e-3), greedy ids equal to the JVM reference up to
+ * the first step whose reference top-2 gap is below 0.02, and the WebGPU structural counters.
+ */
+class BrowserEnginesTest {
+    static final int[] PROMPT = {1, 17, 42, 99, 5};
+    static final int MAX_TOKENS = 8;
+
+    @TempDir
+    static Path dir;
+
+    @BeforeAll
+    static void models() throws Exception {
+        for (String t : new String[] {"f32", "f16", "q8_0", "q4_0", "q4_1"}) {
+            ModelSynthesizer.write(dir.resolve(t + ".gguf"), SynthShape.TINY, SynthFileType.named(t), 11, null);
+        }
+        // tiny-k: rows fit K-quant super-blocks (Q4_K + Q6_K, the fallback path on wasm)
+        ModelSynthesizer.write(dir.resolve("q4_k_m.gguf"), SynthShape.TINY_K, SynthFileType.named("q4_k_m"), 11, null);
+    }
+
+    /** Reference: greedy ids with the top-2 gap of the logits each was chosen from, and the first logits. */
+    record Reference(int[] ids, double[] gaps, float[] first) {
+    }
+
+    static Reference reference(Engine e) {
+        List<float[]> steps = new ArrayList<>();
+        Engine recording = new Engine() {
+            public String name() {
+                return e.name();
+            }
+
+            public io.earnidle.node.llama.LlamaConfig config() {
+                return e.config();
+            }
+
+            public io.earnidle.node.tokenizer.Tokenizer tokenizer() {
+                return e.tokenizer();
+            }
+
+            public void begin(int positions) {
+                e.begin(positions);
+            }
+
+            public void step(int token, int pos, int output, StepCallback cb) {
+                e.step(token, pos, output == OUT_NONE ? OUT_NONE : OUT_LOGITS, (a, l, err) -> {
+                    if (l != null) {
+                        steps.add(l.clone());
+                    }
+                    cb.done(a, l, err);
+                });
+            }
+
+            public Map<String, Object> counters() {
+                return e.counters();
+            }
+
+            public void close() {
+                e.close();
+            }
+        };
+        EngineGenerator.Outcome[] box = new EngineGenerator.Outcome[1];
+        EngineGenerator.generate(recording, new GenerationRequest(null, PROMPT, false, MAX_TOKENS, Sampling.greedy()),
+                true, o -> box[0] = o);
+        double[] gaps = new double[steps.size()];
+        for (int i = 0; i < gaps.length; i++) {
+            float[] l = steps.get(i);
+            float a = Float.NEGATIVE_INFINITY;
+            float b = Float.NEGATIVE_INFINITY;
+            for (float v : l) {
+                if (v > a) {
+                    b = a;
+                    a = v;
+                } else if (v > b) {
+                    b = v;
+                }
+            }
+            gaps[i] = a - b;
+        }
+        return new Reference(box[0].result().tokenIds(), gaps, box[0].firstLogits());
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> runInBrowser(Path model, String engine, int maxBinding) throws Exception {
+        String req = "{\"engine\":\"" + engine + "\",\"prompt_ids\":[1,17,42,99,5],\"max_tokens\":" + MAX_TOKENS
+                + ",\"logits\":true" + (maxBinding > 0 ? ",\"max_binding_bytes\":" + maxBinding : "") + "}";
+        Map<String, Object> r = Json.obj(Json.parse(BrowserInfer.run(model, req, 240)), "result");
+        assertEquals(null, r.get("error"), "browser error");
+        return r;
+    }
+
+    static float[] floats(Object list) {
+        List<?> l = (List<?>) list;
+        float[] f = new float[l.size()];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) (double) (Double) l.get(i);
+        }
+        return f;
+    }
+
+    static int[] ints(Object list) {
+        List<?> l = (List<?>) list;
+        int[] v = new int[l.size()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (int) (double) (Double) l.get(i);
+        }
+        return v;
+    }
+
+    static double maxAbs(float[] a, float[] b) {
+        assertEquals(a.length, b.length, "vocabulary size");
+        double m = 0;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, Math.abs((double) a[i] - b[i]));
+        }
+        return m;
+    }
+
+    /** Greedy ids must equal the reference's up to (and including) the first step with a top-2 gap below 0.02. */
+    static void assertGreedyAgrees(Reference ref, int[] got, String what) {
+        for (int i = 0; i < ref.ids().length; i++) {
+            assertEquals(ref.ids()[i], got[i], what + ": greedy id " + i);
+            if (ref.gaps()[i] < 0.02) {
+                return;
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "wasm {0}")
+    @CsvSource({"f32", "f16", "q4_1", "q8_0", "q4_k_m"})
+    void wasmSimdEngineMatchesTheReference(String type) throws Exception {
+        Path model = dir.resolve(type + ".gguf");
+        Map<String, Object> r = runInBrowser(model, "wasm", 0);
+        // Q4_0/Q8_0 run the integer kernels on Q8_0 activations (llama.cpp's numerics), other types f32: the JVM
+        // emulation of the kernel API computes both the same way (and equals the JVM engine for f32: SimdLlamaJvmTest)
+        Reference ref = reference(JavaSimdKernels.load(model, 8 << 20));
+        if (type.equals("f32")) {
+            Reference jvm = reference(new JvmEngine(LlamaModel.load(model), "jvm"));
+            double dj = maxAbs(jvm.first(), floats(r.get("logits")));
+            assertTrue(dj <= 1e-3, "f32 vs the JVM engine: " + dj);
+        }
+        double d = maxAbs(ref.first(), floats(r.get("logits")));
+        assertTrue(d <= 1e-3, type + ": max abs logit difference " + d);
+        assertGreedyAgrees(ref, ints(r.get("ids")), type);
+        assertTrue(((String) r.get("engine")).startsWith("wasm-simd"), String.valueOf(r.get("engine")));
+        assertEquals(Boolean.TRUE, r.get("cross_origin_isolated"));
+    }
+
+    @ParameterizedTest(name = "webgpu {0} (LM head split {1} bytes)")
+    @CsvSource({"f32, 0", "q8_0, 0", "q4_0, 4096"})
+    @SuppressWarnings("unchecked")
+    void webGpuEngineMatchesTheJvmAndMeetsTheCounters(String type, int split) throws Exception {
+        Path model = dir.resolve(type + ".gguf");
+        Map<String, Object> r = runInBrowser(model, "webgpu", split);
+        assertEquals("webgpu", r.get("engine"));
+        Reference ref = reference(new JvmEngine(LlamaModel.load(model), "jvm"));
+        double d = maxAbs(ref.first(), floats(r.get("logits")));
+        assertTrue(d <= 1e-3, type + ": max abs logit difference " + d);
+        assertGreedyAgrees(ref, ints(r.get("ids")), type);
+        Map<String, Object> c = (Map<String, Object>) r.get("counters");
+        assertTrue((Double) c.get("dispatches_per_layer") <= 8, "dispatches per layer " + c);
+        assertEquals(1.0, c.get("submits_per_token"), "submits per token " + c);
+        assertEquals(4.0, c.get("bytes_read_back_per_token"), "bytes read back per greedy token " + c);
+        assertEquals((double) MAX_TOKENS, c.get("tokens"));
+        if (split > 0) {
+            assertTrue((Double) c.get("lm_head_parts") >= 3, "LM head split into parts: " + c);
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void cliInferRunsTheWasmEngineAndWritesLogits() throws Exception {
+        Path model = dir.resolve("q4_0.gguf");
+        Path logits = dir.resolve("logits-q4_0.json");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = EarnIdleCli.run(new String[] {"infer", "--model", model.toString(), "--prompt-ids", "1,17,42,99,5",
+                        "--max-tokens", String.valueOf(MAX_TOKENS), "--engine", "wasm", "--logits-out", logits.toString()},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertEquals(0, rc, err.toString(StandardCharsets.UTF_8));
+        Map<String, Object> o = Json.obj(Json.parse(out.toString(StandardCharsets.UTF_8).trim()), "output");
+        assertTrue(((String) o.get("engine")).startsWith("wasm-simd"));
+        assertEquals(model.toString(), o.get("model"));
+        for (String k : new String[] {"prompt_ids", "ids", "text", "prefill_ms", "decode_ms", "decode_tokens_per_s",
+                "counters"}) {
+            assertTrue(o.containsKey(k), "missing " + k + " in " + o);
+        }
+        Reference ref = reference(JavaSimdKernels.load(model, 8 << 20));
+        float[] l = floats(Json.parse(Files.readString(logits)));
+        assertTrue(maxAbs(ref.first(), l) <= 1e-3, "q4_0 logits: " + maxAbs(ref.first(), l));
+        assertGreedyAgrees(ref, ints(o.get("ids")), "q4_0 cli");
+    }
+}
