@@ -147,7 +147,7 @@ export function renderMarkdown(results, { resultsPath, imgRel = "img" } = {}) {
   L.push("");
   if (rows.some((r) => r.not_speed)) {
     L.push("¹ WebGPU on this machine runs on SwiftShader (a CPU emulation of a GPU): recorded to show it works, not a"
-      + " speed figure.", "");
+      + " speed figure; run once per model (first round only).", "");
   }
   const short = rows.filter((r) => r.ok && r.generated_tokens != null && r.generated_tokens < s.decode_tokens);
   if (short.length) {
