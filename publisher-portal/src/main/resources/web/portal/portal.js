@@ -8,6 +8,9 @@
 
   var csrf = null;
   var pollTimer = null;
+  var lastDashboard = null;  // the latest GET /api/publisher/dashboard
+  var payoutCfg = null;      // GET /api/payouts/config (chain, token, minimum, EIP-712 domain and types)
+  var awaitingPayout = null; // id of the withdrawal this page requested, until it is confirmed or failed
   var rateCard = {min: 0, max: 5000};
 
   function $(id) { return document.getElementById(id); }
@@ -27,6 +30,19 @@
     var digits = String(Math.abs(Math.trunc(micro || 0)));
     while (digits.length < 7) { digits = "0" + digits; }
     return (negative ? "-" : "") + digits.slice(0, digits.length - 6) + "." + digits.slice(digits.length - 6);
+  }
+
+  /**
+   * A USDC amount typed by the publisher ("1", "1.5", "0,25") to integer micro-USDC by string arithmetic (no
+   * floating point), or null when it is not digits with at most 6 decimals (or too large to be exact).
+   */
+  function parseUsdc(text) {
+    var m = /^\s*(\d{1,10})(?:[.,](\d{0,6}))?\s*$/.exec(text || "");
+    if (!m) { return null; }
+    var frac = m[2] || "";
+    while (frac.length < 6) { frac += "0"; }
+    var n = Number((m[1] + frac).replace(/^0+(?=\d)/, "")); // an integer string: exact while it is a safe integer
+    return Number.isSafeInteger(n) ? n : null;
   }
 
   function showError(id, message) {
@@ -117,6 +133,8 @@
     $("account-email").textContent = me.email;
     $("passkey-count").textContent = String(me.passkeys || 0);
     $("wallet-current").textContent = me.payout_address || "none yet";
+    awaitingPayout = null;
+    payoutConfig().catch(function () { return null; });
     loadDomains();
     loadPlacements();
     refreshDashboard();
@@ -507,6 +525,154 @@
       .catch(function (e) { showError("wallet-new-error", e.message); });
   }
 
+  // ---- withdrawals: EIP-712 signed by the payout wallet, paid only to it ----
+  var PAYOUT_STATUS = {requested: "requested", signed: "signed, about to be sent", sent: "sent, waiting for confirmations",
+    confirmed: "confirmed (paid)", failed: "failed, funds returned"};
+
+  function renderPayouts(payouts) {
+    var body = $("payouts").querySelector("tbody");
+    body.textContent = "";
+    payouts.forEach(function (p) {
+      var tr = el("tr", {"data-payout-id": p.id, "data-status": p.status});
+      tr.appendChild(el("td", null, p.created_at.slice(0, 10)));
+      tr.appendChild(el("td", null, (PAYOUT_STATUS[p.status] || p.status)
+          + (p.failure_reason ? ": " + p.failure_reason : "")));
+      tr.appendChild(el("td", null, usdc(p.amount_micro_usdc)));
+      var tx = el("td");
+      if (p.tx_hash) {
+        tx.setAttribute("data-tx-hash", p.tx_hash);
+        tx.appendChild(el("code", null, p.tx_hash));
+      } else {
+        tx.textContent = "–";
+      }
+      tr.appendChild(tx);
+      body.appendChild(tr);
+      if (p.id === awaitingPayout && (p.status === "confirmed" || p.status === "failed")) {
+        awaitingPayout = null;
+        $("withdraw-status").textContent = p.status === "confirmed"
+            ? "Paid: " + usdc(p.amount_micro_usdc) + " USDC reached " + p.destination + "."
+            : "The withdrawal failed (" + (p.failure_reason || "unknown reason") + "); the funds are back.";
+      }
+    });
+    $("payouts").hidden = payouts.length === 0;
+    $("payouts-empty").hidden = payouts.length > 0;
+  }
+
+  function payoutConfig() {
+    if (payoutCfg) { return Promise.resolve(payoutCfg); }
+    return api("GET", "/api/payouts/config").then(function (c) { payoutCfg = c; showWithdrawLimits(); return c; });
+  }
+
+  function showWithdrawLimits() {
+    var parts = [];
+    if (lastDashboard) { parts.push(usdc(lastDashboard.balance_micro_usdc) + " available"); }
+    if (payoutCfg) { parts.push("minimum " + usdc(payoutCfg.min_withdrawal_micro_usdc)); }
+    $("withdraw-limits").textContent = parts.length ? "(" + parts.join(", ") + ")" : "";
+  }
+
+  /** An error written for the publisher (shown as is); {amount: true} marks the amount field invalid. */
+  function localError(message, amount) {
+    var e = new Error(message);
+    e.local = true;
+    e.amount = !!amount;
+    return e;
+  }
+
+  /**
+   * The signer that holds the payout address: the wallet created in this browser (the wallet bundle's key on the
+   * device), else an injected browser wallet (window.ethereum, eth_signTypedData_v4) sharing that address.
+   */
+  function payoutSigner(address) {
+    var want = address.toLowerCase();
+    return walletBundle().then(function (w) {
+      return w.storedAddress().then(function (stored) { return {bundle: w, stored: stored}; });
+    }, function () { return {bundle: null, stored: null}; }).then(function (device) {
+      if (device.stored && device.stored.toLowerCase() === want) {
+        return {name: "the wallet kept in this browser", signTypedData: device.bundle.signTypedData};
+      }
+      if (window.ethereum) {
+        return window.ethereum.request({method: "eth_requestAccounts"}).then(function (accounts) {
+          var match = (accounts || []).filter(function (a) { return String(a).toLowerCase() === want; })[0];
+          if (!match) {
+            throw localError("Your browser wallet did not share the payout address " + address
+                + ". Switch to that account in the wallet and try again.");
+          }
+          return {name: "your browser wallet", signTypedData: function (typed) {
+            return window.ethereum.request({method: "eth_signTypedData_v4", params: [match, JSON.stringify(typed)]});
+          }};
+        }, function (e) { throw localError("The browser wallet did not connect: " + (e.message || e)); });
+      }
+      throw localError("The payout wallet " + address + " is not in this browser. Withdraw from the browser where "
+          + "you created it, or connect the browser wallet that holds it.");
+    });
+  }
+
+  function withdrawAll() {
+    if (lastDashboard) { $("withdraw-amount").value = usdc(lastDashboard.balance_micro_usdc); }
+    $("withdraw-amount").focus();
+  }
+
+  function withdraw(event) {
+    event.preventDefault();
+    var input = $("withdraw-amount");
+    var button = $("withdraw-submit");
+    showError("withdraw-error", "");
+    $("withdraw-status").textContent = "";
+    input.setAttribute("aria-invalid", "false");
+    var amount = parseUsdc(input.value);
+    if (amount === null || amount <= 0) {
+      input.setAttribute("aria-invalid", "true");
+      showError("withdraw-error", "Enter an amount in USDC, for example 1.25 (digits, at most 6 decimals).");
+      input.focus();
+      return;
+    }
+    var req = {};
+    button.disabled = true;
+    $("withdraw-status").textContent = "Preparing…";
+    Promise.all([api("GET", "/api/publisher/withdrawals"), payoutConfig()]).then(function (r) {
+      var w = r[0], cfg = r[1];
+      if (!w.payout_address) {
+        throw localError("Prove a payout wallet above first: withdrawals are paid only to it.");
+      }
+      if (amount < w.min_withdrawal_micro_usdc) {
+        throw localError("The minimum withdrawal is " + usdc(w.min_withdrawal_micro_usdc) + " USDC.", true);
+      }
+      if (amount > w.balance_micro_usdc) {
+        throw localError("You have " + usdc(w.balance_micro_usdc) + " USDC available" + (w.pending_micro_usdc > 0
+            ? " (" + usdc(w.pending_micro_usdc) + " more is pending until its verification window closes)" : "")
+            + ".", true);
+      }
+      if (!cfg.token_address) { throw localError("Payouts are not configured on this server yet."); }
+      req = {amount_micro_usdc: amount, destination: w.payout_address, nonce: w.next_withdraw_nonce,
+        deadline: Math.floor(Date.now() / 1000) + Math.min(3600, cfg.max_deadline_seconds)};
+      req.typed = {types: cfg.eip712.types, primaryType: cfg.eip712.primary_type, domain: cfg.eip712.domain,
+        message: {account: w.account, destination: req.destination, amount: amount, nonce: req.nonce,
+          deadline: req.deadline}};
+      return payoutSigner(w.payout_address);
+    }).then(function (signer) {
+      $("withdraw-status").textContent = "Waiting for the signature of " + signer.name + "…";
+      return Promise.resolve(signer.signTypedData(req.typed)).catch(function (e) {
+        throw localError("The wallet did not sign: " + (e.message || e));
+      });
+    }).then(function (signature) {
+      $("withdraw-status").textContent = "Sending…";
+      return api("POST", "/api/publisher/withdrawals", {amount_micro_usdc: req.amount_micro_usdc,
+        destination: req.destination, nonce: req.nonce, deadline: req.deadline, signature: signature});
+    }).then(function (p) {
+      button.disabled = false;
+      input.value = "";
+      awaitingPayout = p.id;
+      $("withdraw-status").textContent = "Withdrawal of " + usdc(p.amount_micro_usdc)
+          + " USDC requested; it is paid on chain shortly.";
+      refreshDashboard();
+    }).catch(function (e) {
+      button.disabled = false;
+      $("withdraw-status").textContent = "";
+      if (e.amount) { input.setAttribute("aria-invalid", "true"); }
+      showError("withdraw-error", e.local ? e.message : "Withdrawal refused: " + e.message);
+    });
+  }
+
   // ---- dashboard ----
   function renderChart(days) {
     var chart = $("chart");
@@ -563,17 +729,13 @@
       $("stat-balance").setAttribute("data-micro-usdc", String(d.balance_micro_usdc));
       $("dash-updated").textContent = new Date(d.updated_at).toLocaleTimeString();
       renderChart(d.earnings_by_day);
-      var pb = $("payouts").querySelector("tbody");
-      pb.textContent = "";
-      d.payouts.forEach(function (p) {
-        var tr = el("tr");
-        tr.appendChild(el("td", null, p.created_at.slice(0, 10)));
-        tr.appendChild(el("td", null, p.kind));
-        tr.appendChild(el("td", null, usdc(p.amount_micro_usdc)));
-        pb.appendChild(tr);
-      });
-      $("payouts").hidden = d.payouts.length === 0;
-      $("payouts-empty").hidden = d.payouts.length > 0;
+      lastDashboard = d;
+      $("stat-pending").textContent = usdc(d.pending_micro_usdc);
+      $("stat-pending").setAttribute("data-micro-usdc", String(d.pending_micro_usdc));
+      $("stat-in-flight").textContent = usdc(d.in_flight_micro_usdc);
+      $("stat-in-flight").setAttribute("data-micro-usdc", String(d.in_flight_micro_usdc));
+      renderPayouts(d.payouts);
+      showWithdrawLimits();
       var notices = $("notices");
       notices.textContent = "";
       d.notices.forEach(function (n) { notices.appendChild(el("p", {"class": "notice"}, n.message)); });
@@ -598,6 +760,8 @@
     $("wallet-create").addEventListener("click", walletCreate);
     $("wallet-new-continue").addEventListener("click", walletNewContinue);
     $("wallet-new-confirm").addEventListener("submit", walletNewConfirm);
+    $("withdraw-form").addEventListener("submit", withdraw);
+    $("withdraw-all").addEventListener("click", withdrawAll);
     if (!window.PublicKeyCredential) {
       $("passkey-signin").hidden = true;
       $("passkey-register").disabled = true;

@@ -70,6 +70,7 @@ public final class Backend implements AutoCloseable {
     public void routing(HttpRouting.Builder routing) {
         Json.problemHandlers(routing);
         publishers.routing(routing); // publisher API, placements, /widget/ with its frame-ancestors policy
+        routing.register(publishers.withdrawals(payoutModule.payouts())); // publisher withdrawals (issue 6)
         routing.register(new NodeService(settings, db, ledger, sessions))
                 .register(new InferenceService(settings, db, ledger, models, sessions))
                 .register(new JobService(settings, db, ledger, models))

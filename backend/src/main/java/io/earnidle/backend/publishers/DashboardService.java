@@ -22,7 +22,8 @@ import io.helidon.webserver.http.ServerResponse;
 
 /**
  * {@code GET /api/publisher/dashboard}: verified domains, visitor sessions active now, jobs completed, earnings by
- * day (UTC, the last {@value #DAYS} days), balance, payout history and notices. The portal polls it.
+ * day (UTC, the last {@value #DAYS} days), balances (available, pending, in flight), payout history (the
+ * publisher's withdrawals, as {@code GET /api/publisher/withdrawals} lists them) and notices. The portal polls it.
  */
 public final class DashboardService implements HttpService {
     static final int DAYS = 14;
@@ -68,20 +69,13 @@ public final class DashboardService implements HttpService {
                 byDay.put(today.minusDays(i), 0L);
             }
             Instant since = today.minusDays(DAYS - 1).atStartOfDay(ZoneOffset.UTC).toInstant();
-            ArrayNode payouts = o.putArray("payouts");
-            for (DbRow e : Database.list(tx, "publisher-ledger-entries", account, Database.ts(since))) {
-                long amount = Database.lng(e, "amount_micro_usdc");
-                if (amount > 0) {
-                    byDay.merge(LocalDate.ofInstant(Database.instant(e, "created_at"), ZoneOffset.UTC), amount,
-                            Long::sum);
-                }
+            o.put("in_flight_micro_usdc", WithdrawalService.inFlight(tx, account));
+            // earnings only: a failed payout's returned funds are not earnings
+            for (DbRow e : Database.list(tx, "publisher-earning-entries", account, Database.ts(since))) {
+                byDay.merge(LocalDate.ofInstant(Database.instant(e, "created_at"), ZoneOffset.UTC),
+                        Database.lng(e, "amount_micro_usdc"), Long::sum);
             }
-            for (DbRow e : Database.list(tx, "publisher-debits", account)) {
-                ObjectNode po = payouts.addObject();
-                po.put("created_at", Database.instant(e, "created_at").toString());
-                po.put("kind", Database.str(e, "kind"));
-                po.put("amount_micro_usdc", -Database.lng(e, "amount_micro_usdc"));
-            }
+            o.set("payouts", WithdrawalService.history(tx, account)); // withdrawals: status, amount, tx hash
             ArrayNode days = o.putArray("earnings_by_day");
             byDay.forEach((day, amount) -> days.addObject().put("day", day.toString()).put("micro_usdc", amount));
             ArrayNode notices = o.putArray("notices");

@@ -15,10 +15,12 @@ import io.earnidle.backend.domains.DomainService;
 import io.earnidle.backend.domains.DomainVerifier;
 import io.earnidle.backend.domains.TxtResolver;
 import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.payouts.Payouts;
 import io.earnidle.backend.placements.PlacementService;
 import io.earnidle.backend.placements.WidgetPageService;
 import io.helidon.config.Config;
 import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.HttpService;
 
 /**
  * The publisher side, wired together: accounts and sessions, passkeys, DNS-verified domains with periodic
@@ -83,6 +85,14 @@ public final class Publishers implements AutoCloseable {
                 .register(new DashboardService(db, ledger, sessions, settings))
                 .register(new PayoutWalletService(db, ledger, sessions, maxBodyBytes))
                 .register(new WidgetPageService(db));
+    }
+
+    /**
+     * The publisher withdrawal endpoints ({@code /api/publisher/withdrawals}), which need the payout module; the
+     * backend registers them once that exists.
+     */
+    public HttpService withdrawals(Payouts payouts) {
+        return new WithdrawalService(db, ledger, sessions, payouts, maxBodyBytes);
     }
 
     public DomainVerifier verifier() {

@@ -14,12 +14,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** A browser-like API client: keeps cookies, sends the CSRF token it was given. */
-final class PortalClient {
+/** A browser-like API client: keeps cookies, sends the CSRF token it was given (also used by other test packages). */
+public final class PortalClient {
     static final ObjectMapper MAPPER = new ObjectMapper();
 
-    record Resp(int status, HttpResponse<String> raw) {
-        JsonNode json() {
+    public record Resp(int status, HttpResponse<String> raw) {
+        public JsonNode json() {
             try {
                 return MAPPER.readTree(raw.body());
             } catch (IOException e) {
@@ -27,16 +27,16 @@ final class PortalClient {
             }
         }
 
-        String body() {
+        public String body() {
             return raw.body();
         }
 
-        String header(String name) {
+        public String header(String name) {
             return raw.headers().firstValue(name).orElse(null);
         }
 
         /** Asserts a problem+json with this status and type suffix; returns its detail. */
-        String problem(int expected, String type) {
+        public String problem(int expected, String type) {
             assertEquals(expected, status, raw.body());
             assertTrue(header("Content-Type").startsWith("application/problem+json"), header("Content-Type"));
             JsonNode p = json();
@@ -44,7 +44,7 @@ final class PortalClient {
             return p.path("detail").asText();
         }
 
-        Resp ok(int expected) {
+        public Resp ok(int expected) {
             assertEquals(expected, status, raw.body());
             return this;
         }
@@ -52,15 +52,15 @@ final class PortalClient {
 
     final String base;
     final HttpClient http;
-    String csrf;
+    public String csrf;
 
-    PortalClient(String base) {
+    public PortalClient(String base) {
         this.base = base;
         this.http = HttpClient.newBuilder().cookieHandler(new CookieManager())
                 .connectTimeout(Duration.ofSeconds(5)).build();
     }
 
-    Resp send(String method, String path, String json) {
+    public Resp send(String method, String path, String json) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
         if (csrf != null) {
             b.header("X-CSRF-Token", csrf);
@@ -79,23 +79,23 @@ final class PortalClient {
         }
     }
 
-    Resp get(String path) {
+    public Resp get(String path) {
         return send("GET", path, null);
     }
 
-    Resp post(String path, String json) {
+    public Resp post(String path, String json) {
         return send("POST", path, json);
     }
 
     /** Signs up (or in) and remembers the CSRF token. */
-    PortalClient signUp(String email, String password) {
+    public PortalClient signUp(String email, String password) {
         Resp r = post("/api/publisher/signup", "{\"email\":\"" + email + "\",\"password\":\"" + password + "\"}");
         assertEquals(201, r.status(), r.body());
         csrf = r.json().get("csrf_token").asText();
         return this;
     }
 
-    PortalClient signIn(String email, String password) {
+    public PortalClient signIn(String email, String password) {
         Resp r = post("/api/publisher/signin", "{\"email\":\"" + email + "\",\"password\":\"" + password + "\"}");
         assertEquals(200, r.status(), r.body());
         csrf = r.json().get("csrf_token").asText();
