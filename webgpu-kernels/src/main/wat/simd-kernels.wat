@@ -11,8 +11,12 @@
 ;; Quantized activations ("Q8 activation buffer", n = nb*32 values, nb*40 bytes, written by quantize_q8_0):
 ;;   i8 qs[nb*32] at +0 | f32 d[nb] at +nb*32 (the f16-rounded block scale, as ggml stores it) |
 ;;   i32 sum[nb] at +nb*36 (sum of the block's qs, used to fold Q4_0's "-8" offset out of the inner loop).
+;; K-quants (Q4_K 144 bytes, Q6_K 210 bytes per 256 values) run against a Q8_K activation buffer (quantize_q8_k:
+;;   i8 qs[n] | i16 bsums[n/16] | f32 d[n/256]); "wide" buffers (widen_q8_0, widen_q8_k) hold the same activations
+;;   as i16 in a permuted order for the plain-SIMD *_w kernels. matmul_* run several tokens per weight pass (prefill).
 ;; Integer block sums are exact in both variants and combined in one fixed float order, so the plain and
-;; relaxed builds give bit-identical quantized mat-vec outputs, and any row split gives the same rows.
+;; relaxed builds (and the *_w kernels) give bit-identical quantized mat-vec outputs, and any row split gives the
+;; same rows.
 ;; f16 scales must be finite (Inf/NaN f16 scales are not decoded).
 (module
   (import "env" "memory" (memory $mem 1 65536 $$SHARED$$))
@@ -279,7 +283,7 @@
 
   ;; out[r] = dot(row r of the Q4_0 matrix at w_ptr, activations) for r in [rows_from, rows_to);
   ;; x_q8_ptr is a Q8 activation buffer of cols values (cols a multiple of 32).
-  (func (export "matvec_q4_0_q8_0")
+  (func $matvec_q4_0_q8_0 (export "matvec_q4_0_q8_0")
     (param $w_ptr i32) (param $x_ptr i32) (param $out_ptr i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (local $nb i32) (local $nb4 i32) (local $stride i32) (local $xd i32) (local $xs i32)
     (local $row i32) (local $wp i32) (local $xp i32) (local $b i32)
@@ -410,7 +414,7 @@
 
   ;; ---------------------------------------------------------------- Q8_0 x Q8_0
 
-  (func (export "matvec_q8_0_q8_0")
+  (func $matvec_q8_0_q8_0 (export "matvec_q8_0_q8_0")
     (param $w_ptr i32) (param $x_ptr i32) (param $out_ptr i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (local $nb i32) (local $nb4 i32) (local $stride i32) (local $xd i32)
     (local $row i32) (local $wp i32) (local $xp i32) (local $b i32)
@@ -466,6 +470,813 @@
           (f32.add (call $hsum_f32 (local.get $acc)) (local.get $tail)))
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
         (br $rows))))
+
+  ;; ---------------------------------------------------------------- wide Q8_0 activations (plain-SIMD fast path)
+  ;;
+  ;; Plain SIMD128 has no u8 x i8 pairwise dot, so the *_w mat-vecs work in i16 lanes: each 16-byte weight chunk is
+  ;; read as eight i16 lanes, the nibbles (or bytes) are isolated with native 16-bit shifts and masks, and
+  ;; i32x4.dot_i16x8_s multiplies them with activations that were widened to i16 and permuted once per mat-vec.
+  ;; Wide Q8 activation buffer for n values (nb = n/32 blocks, nb*72 bytes), written by widen_q8_0 from a Q8
+  ;; activation buffer: i16 qs[nb*32] at +0, per block the four 8-lane slots
+  ;;   [x0 x2 .. x14] [x16 x18 .. x30] [x1 x3 .. x15] [x17 x19 .. x31]
+  ;; (the order in which the i16 lanes of a Q4_0 chunk hold low nibbles of even bytes, high nibbles of even bytes,
+  ;; low nibbles of odd bytes, high nibbles of odd bytes) | f32 d[nb] at +nb*64 | i32 sum[nb] at +nb*68.
+  ;; The integer block sums are the same exact numbers, and the float sequence is the one of matvec_q4_0_q8_0 /
+  ;; matvec_q8_0_q8_0, so the *_w kernels give bit-identical outputs to them (tests assert it).
+  (func (export "widen_q8_0") (param $xq i32) (param $xw i32) (param $n i32)
+    (local $nb i32) (local $b i32) (local $a v128) (local $c v128) (local $p i32) (local $o i32)
+    (local.set $nb (i32.shr_u (local.get $n) (i32.const 5)))
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $b) (local.get $nb)))
+      (local.set $p (i32.add (local.get $xq) (i32.shl (local.get $b) (i32.const 5))))
+      (local.set $o (i32.add (local.get $xw) (i32.shl (local.get $b) (i32.const 6))))
+      (local.set $a (v128.load offset=0 align=1 (local.get $p)))
+      (local.set $c (v128.load offset=16 align=1 (local.get $p)))
+      (v128.store offset=0 align=1 (local.get $o) (i16x8.shr_s (i16x8.shl (local.get $a) (i32.const 8)) (i32.const 8)))
+      (v128.store offset=16 align=1 (local.get $o) (i16x8.shr_s (i16x8.shl (local.get $c) (i32.const 8)) (i32.const 8)))
+      (v128.store offset=32 align=1 (local.get $o) (i16x8.shr_s (local.get $a) (i32.const 8)))
+      (v128.store offset=48 align=1 (local.get $o) (i16x8.shr_s (local.get $c) (i32.const 8)))
+      ;; the f32 d[] and i32 sum[] arrays follow the qs in both layouts: copy them as 2*nb words
+      (i32.store (i32.add (i32.add (local.get $xw) (i32.shl (local.get $nb) (i32.const 6))) (i32.shl (local.get $b) (i32.const 2)))
+        (i32.load (i32.add (i32.add (local.get $xq) (i32.shl (local.get $nb) (i32.const 5))) (i32.shl (local.get $b) (i32.const 2)))))
+      (i32.store (i32.add (i32.add (local.get $xw) (i32.mul (local.get $nb) (i32.const 68))) (i32.shl (local.get $b) (i32.const 2)))
+        (i32.load (i32.add (i32.add (local.get $xq) (i32.mul (local.get $nb) (i32.const 36))) (i32.shl (local.get $b) (i32.const 2)))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $l))))
+
+;; {OUT} = i32x4 whose lane total is sum_j nib_j * y_j for the Q4_0 block at $wp+{W} (nibbles 0..15) and the wide
+;; activation block at $xp+{X0}.. ({X16} {X32} {X48} = the next slots).
+;;#macro BLK_Q4_0_W
+        (local.set $q (v128.load offset={W} align=1 (local.get $wp)))
+        (local.set {OUT}
+          (i32x4.add
+            (i32x4.add
+              (i32x4.dot_i16x8_s (v128.and (local.get $q) (v128.const i16x8 15 15 15 15 15 15 15 15))
+                                 (v128.load offset={X0} (local.get $xp)))
+              (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (v128.const i16x8 15 15 15 15 15 15 15 15))
+                                 (v128.load offset={X16} (local.get $xp))))
+            (i32x4.add
+              (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $q) (i32.const 8)) (v128.const i16x8 15 15 15 15 15 15 15 15))
+                                 (v128.load offset={X32} (local.get $xp)))
+              (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $q) (i32.const 12))
+                                 (v128.load offset={X48} (local.get $xp))))))
+;;#endmacro
+
+;; Same for a Q8_0 block at $wp+{W2} (bytes 0..15) and $wp+{W18} (bytes 16..31): even bytes sign-extended by a
+;; 16-bit shift pair, odd bytes by an arithmetic shift.
+;;#macro BLK_Q8_0_W
+        (local.set $w0 (v128.load offset={W2} align=1 (local.get $wp)))
+        (local.set $w1 (v128.load offset={W18} align=1 (local.get $wp)))
+        (local.set {OUT}
+          (i32x4.add
+            (i32x4.add
+              (i32x4.dot_i16x8_s (i16x8.shr_s (i16x8.shl (local.get $w0) (i32.const 8)) (i32.const 8))
+                                 (v128.load offset={X0} (local.get $xp)))
+              (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $w0) (i32.const 8))
+                                 (v128.load offset={X32} (local.get $xp))))
+            (i32x4.add
+              (i32x4.dot_i16x8_s (i16x8.shr_s (i16x8.shl (local.get $w1) (i32.const 8)) (i32.const 8))
+                                 (v128.load offset={X16} (local.get $xp)))
+              (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $w1) (i32.const 8))
+                                 (v128.load offset={X48} (local.get $xp))))))
+;;#endmacro
+
+  ;; matvec_q4_0_q8_0 on a wide activation buffer (widen_q8_0); same arguments, bit-identical outputs.
+  (func $matvec_q4_0_q8_0w (export "matvec_q4_0_q8_0w")
+    (param $w_ptr i32) (param $x_ptr i32) (param $out_ptr i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (local $nb i32) (local $nb4 i32) (local $stride i32) (local $xd i32) (local $xs i32)
+    (local $row i32) (local $wp i32) (local $xp i32) (local $b i32)
+    (local $acc v128) (local $t v128) (local $sc v128) (local $tail f32) (local $q v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $ab v128) (local $cd v128) (local $hv v128)
+    (local.set $nb (i32.shr_u (local.get $cols) (i32.const 5)))
+    (local.set $nb4 (i32.and (local.get $nb) (i32.const -4)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const 18)))
+    (local.set $xd (i32.add (local.get $x_ptr) (i32.shl (local.get $nb) (i32.const 6))))
+    (local.set $xs (i32.add (local.get $xd) (i32.shl (local.get $nb) (i32.const 2))))
+    (local.set $row (local.get $r0))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $row) (local.get $r1)))
+        (local.set $wp (i32.add (local.get $w_ptr) (i32.mul (local.get $row) (local.get $stride))))
+        (local.set $xp (local.get $x_ptr))
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $tail (f32.const 0))
+        (local.set $b (i32.const 0))
+        (block $quads_done
+          (loop $quads
+            (br_if $quads_done (i32.ge_u (local.get $b) (local.get $nb4)))
+;;@BLK_Q4_0_W OUT=$s0 W=2 X0=0 X16=16 X32=32 X48=48
+;;@BLK_Q4_0_W OUT=$s1 W=20 X0=64 X16=80 X32=96 X48=112
+;;@BLK_Q4_0_W OUT=$s2 W=38 X0=128 X16=144 X32=160 X48=176
+;;@BLK_Q4_0_W OUT=$s3 W=56 X0=192 X16=208 X32=224 X48=240
+;;@REDUCE4 OUT=$t
+;;@H2F4 OUT=$sc P=$wp S1=18 S2=36 S3=54
+            (local.set $t
+              (i32x4.sub (local.get $t)
+                (i32x4.shl (v128.load (i32.add (local.get $xs) (i32.shl (local.get $b) (i32.const 2)))) (i32.const 3))))
+            (local.set $acc
+              (f32x4.add (local.get $acc)
+                (f32x4.mul (f32x4.convert_i32x4_s (local.get $t))
+                  (f32x4.mul (local.get $sc)
+                             (v128.load (i32.add (local.get $xd) (i32.shl (local.get $b) (i32.const 2))))))))
+            (local.set $wp (i32.add (local.get $wp) (i32.const 72)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 256)))
+            (local.set $b (i32.add (local.get $b) (i32.const 4)))
+            (br $quads)))
+        (block $tail_done
+          (loop $tail_loop
+            (br_if $tail_done (i32.ge_u (local.get $b) (local.get $nb)))
+;;@BLK_Q4_0_W OUT=$s0 W=2 X0=0 X16=16 X32=32 X48=48
+            (local.set $tail
+              (f32.add (local.get $tail)
+                (f32.mul
+                  (f32.convert_i32_s
+                    (i32.sub (call $hsum_i32 (local.get $s0))
+                             (i32.shl (i32.load (i32.add (local.get $xs) (i32.shl (local.get $b) (i32.const 2))))
+                                      (i32.const 3))))
+                  (f32.mul (call $h2f (i32.load16_u (local.get $wp)))
+                           (f32.load (i32.add (local.get $xd) (i32.shl (local.get $b) (i32.const 2))))))))
+            (local.set $wp (i32.add (local.get $wp) (i32.const 18)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $tail_loop)))
+        (f32.store (i32.add (local.get $out_ptr) (i32.shl (local.get $row) (i32.const 2)))
+          (f32.add (call $hsum_f32 (local.get $acc)) (local.get $tail)))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br $rows))))
+
+  ;; matvec_q8_0_q8_0 on a wide activation buffer (widen_q8_0); same arguments, bit-identical outputs.
+  (func $matvec_q8_0_q8_0w (export "matvec_q8_0_q8_0w")
+    (param $w_ptr i32) (param $x_ptr i32) (param $out_ptr i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (local $nb i32) (local $nb4 i32) (local $stride i32) (local $xd i32)
+    (local $row i32) (local $wp i32) (local $xp i32) (local $b i32)
+    (local $acc v128) (local $t v128) (local $sc v128) (local $tail f32) (local $w0 v128) (local $w1 v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $ab v128) (local $cd v128) (local $hv v128)
+    (local.set $nb (i32.shr_u (local.get $cols) (i32.const 5)))
+    (local.set $nb4 (i32.and (local.get $nb) (i32.const -4)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const 34)))
+    (local.set $xd (i32.add (local.get $x_ptr) (i32.shl (local.get $nb) (i32.const 6))))
+    (local.set $row (local.get $r0))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $row) (local.get $r1)))
+        (local.set $wp (i32.add (local.get $w_ptr) (i32.mul (local.get $row) (local.get $stride))))
+        (local.set $xp (local.get $x_ptr))
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $tail (f32.const 0))
+        (local.set $b (i32.const 0))
+        (block $quads_done
+          (loop $quads
+            (br_if $quads_done (i32.ge_u (local.get $b) (local.get $nb4)))
+;;@BLK_Q8_0_W OUT=$s0 W2=2 W18=18 X0=0 X16=16 X32=32 X48=48
+;;@BLK_Q8_0_W OUT=$s1 W2=36 W18=52 X0=64 X16=80 X32=96 X48=112
+;;@BLK_Q8_0_W OUT=$s2 W2=70 W18=86 X0=128 X16=144 X32=160 X48=176
+;;@BLK_Q8_0_W OUT=$s3 W2=104 W18=120 X0=192 X16=208 X32=224 X48=240
+;;@REDUCE4 OUT=$t
+;;@H2F4 OUT=$sc P=$wp S1=34 S2=68 S3=102
+            (local.set $acc
+              (f32x4.add (local.get $acc)
+                (f32x4.mul (f32x4.convert_i32x4_s (local.get $t))
+                  (f32x4.mul (local.get $sc)
+                             (v128.load (i32.add (local.get $xd) (i32.shl (local.get $b) (i32.const 2))))))))
+            (local.set $wp (i32.add (local.get $wp) (i32.const 136)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 256)))
+            (local.set $b (i32.add (local.get $b) (i32.const 4)))
+            (br $quads)))
+        (block $tail_done
+          (loop $tail_loop
+            (br_if $tail_done (i32.ge_u (local.get $b) (local.get $nb)))
+;;@BLK_Q8_0_W OUT=$s0 W2=2 W18=18 X0=0 X16=16 X32=32 X48=48
+            (local.set $tail
+              (f32.add (local.get $tail)
+                (f32.mul
+                  (f32.convert_i32_s (call $hsum_i32 (local.get $s0)))
+                  (f32.mul (call $h2f (i32.load16_u (local.get $wp)))
+                           (f32.load (i32.add (local.get $xd) (i32.shl (local.get $b) (i32.const 2))))))))
+            (local.set $wp (i32.add (local.get $wp) (i32.const 34)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $tail_loop)))
+        (f32.store (i32.add (local.get $out_ptr) (i32.shl (local.get $row) (i32.const 2)))
+          (f32.add (call $hsum_f32 (local.get $acc)) (local.get $tail)))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br $rows))))
+
+  ;; ---------------------------------------------------------------- Q8_K activation quantization (K-quants)
+  ;;
+  ;; Q8_K activation buffer for n values (nb = n/256 super-blocks, nb*292 bytes, the size of ggml's block_q8_K):
+  ;;   i8 qs[n] at +0 | i16 bsums[nb*16] at +n (sum of each run of 16 qs) | f32 d[nb] at +n+32*nb.
+
+  ;; ggml's quantize_row_q8_K_ref exactly: per 256 values, max = the first value of largest magnitude,
+  ;; iscale = -127/max, qs = min(127, nearest_int(iscale*x)) (round half to even), d = 1/iscale;
+  ;; an all-zero block gives d = 0, qs = 0, bsums = 0.
+  (func (export "quantize_q8_k") (param $x i32) (param $y i32) (param $n i32)
+    (local $nb i32) (local $b i32) (local $bp i32) (local $dp i32) (local $i i32) (local $p i32)
+    (local $mx v128) (local $amax f32) (local $av v128) (local $m v128) (local $iscale f32) (local $iv v128)
+    (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)
+    (local.set $nb (i32.shr_u (local.get $n) (i32.const 8)))
+    (local.set $bp (i32.add (local.get $y) (local.get $n)))
+    (local.set $dp (i32.add (local.get $bp) (i32.shl (local.get $nb) (i32.const 5))))
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.ge_u (local.get $b) (local.get $nb)))
+        (local.set $mx (v128.const i32x4 0 0 0 0))
+        (local.set $i (i32.const 0))
+        (block $d (loop $l
+          (br_if $d (i32.ge_u (local.get $i) (i32.const 1024)))
+          (local.set $p (i32.add (local.get $x) (local.get $i)))
+          (local.set $mx
+            (f32x4.max
+              (f32x4.max (f32x4.max (local.get $mx) (f32x4.abs (v128.load offset=0 align=4 (local.get $p))))
+                         (f32x4.abs (v128.load offset=16 align=4 (local.get $p))))
+              (f32x4.max (f32x4.abs (v128.load offset=32 align=4 (local.get $p)))
+                         (f32x4.abs (v128.load offset=48 align=4 (local.get $p))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 64)))
+          (br $l)))
+        (local.set $amax
+          (f32.max (f32.max (f32x4.extract_lane 0 (local.get $mx)) (f32x4.extract_lane 1 (local.get $mx)))
+                   (f32.max (f32x4.extract_lane 2 (local.get $mx)) (f32x4.extract_lane 3 (local.get $mx)))))
+        (if (f32.eq (local.get $amax) (f32.const 0))
+          (then
+            (local.set $i (i32.const 0))
+            (block $d (loop $l
+              (br_if $d (i32.ge_u (local.get $i) (i32.const 256)))
+              (v128.store align=1 (i32.add (local.get $y) (local.get $i)) (v128.const i32x4 0 0 0 0))
+              (local.set $i (i32.add (local.get $i) (i32.const 16)))
+              (br $l)))
+            (v128.store offset=0 align=1 (local.get $bp) (v128.const i32x4 0 0 0 0))
+            (v128.store offset=16 align=1 (local.get $bp) (v128.const i32x4 0 0 0 0))
+            (f32.store (local.get $dp) (f32.const 0)))
+          (else
+            ;; the first element whose magnitude is amax gives the sign (ggml keeps the first strict maximum)
+            (local.set $av (f32x4.splat (local.get $amax)))
+            (local.set $p (local.get $x))
+            (block $found (loop $scan
+              (local.set $m (f32x4.eq (f32x4.abs (v128.load align=4 (local.get $p))) (local.get $av)))
+              (br_if $found (v128.any_true (local.get $m)))
+              (local.set $p (i32.add (local.get $p) (i32.const 16)))
+              (br $scan)))
+            (local.set $iscale
+              (f32.div (f32.const -127)
+                (f32.load (i32.add (local.get $p) (i32.shl (i32.ctz (i32x4.bitmask (local.get $m))) (i32.const 2))))))
+            (local.set $iv (f32x4.splat (local.get $iscale)))
+            (local.set $i (i32.const 0))
+            (block $d (loop $l
+              (br_if $d (i32.ge_u (local.get $i) (i32.const 16)))
+              (local.set $p (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 6))))
+              (local.set $q0 (i32x4.min_s (i32x4.trunc_sat_f32x4_s (f32x4.nearest
+                (f32x4.mul (local.get $iv) (v128.load offset=0 align=4 (local.get $p))))) (v128.const i32x4 127 127 127 127)))
+              (local.set $q1 (i32x4.min_s (i32x4.trunc_sat_f32x4_s (f32x4.nearest
+                (f32x4.mul (local.get $iv) (v128.load offset=16 align=4 (local.get $p))))) (v128.const i32x4 127 127 127 127)))
+              (local.set $q2 (i32x4.min_s (i32x4.trunc_sat_f32x4_s (f32x4.nearest
+                (f32x4.mul (local.get $iv) (v128.load offset=32 align=4 (local.get $p))))) (v128.const i32x4 127 127 127 127)))
+              (local.set $q3 (i32x4.min_s (i32x4.trunc_sat_f32x4_s (f32x4.nearest
+                (f32x4.mul (local.get $iv) (v128.load offset=48 align=4 (local.get $p))))) (v128.const i32x4 127 127 127 127)))
+              (v128.store align=1 (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 4)))
+                (i8x16.narrow_i16x8_s (i16x8.narrow_i32x4_s (local.get $q0) (local.get $q1))
+                                      (i16x8.narrow_i32x4_s (local.get $q2) (local.get $q3))))
+              (i32.store16 (i32.add (local.get $bp) (i32.shl (local.get $i) (i32.const 1)))
+                (call $hsum_i32 (i32x4.add (i32x4.add (local.get $q0) (local.get $q1))
+                                           (i32x4.add (local.get $q2) (local.get $q3)))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $l)))
+            (f32.store (local.get $dp) (f32.div (f32.const 1) (local.get $iscale)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 1024)))
+        (local.set $y (i32.add (local.get $y) (i32.const 256)))
+        (local.set $bp (i32.add (local.get $bp) (i32.const 32)))
+        (local.set $dp (i32.add (local.get $dp) (i32.const 4)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $blocks))))
+
+;; The i32 total of the lanes of {V} (an expression: two swizzles and adds, then lane 0).
+;;#macro HSUM_I32
+        (i32x4.extract_lane 0
+          (i32x4.add
+            (local.tee {V} (i32x4.add (local.get {V}) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get {V}) (local.get {V}))))
+            (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get {V}) (local.get {V}))))
+;;#endmacro
+
+;; Shared by the byte and wide Q4_K kernels (same integers, same float sequence => bit-identical outputs).
+;; Unpacks the 12 scale bytes of the block at $wp: bytes 0..7 of $scv = the 6-bit scales, 8..15 = the mins;
+;; $mn = the mins as i16x8.
+;;#macro Q4K_SCALES
+            (local.set $u0 (i32.load offset=4 align=1 (local.get $wp)))
+            (local.set $u1 (i32.load offset=8 align=1 (local.get $wp)))
+            (local.set $u2 (i32.load offset=12 align=1 (local.get $wp)))
+            (local.set $scv
+              (i32x4.replace_lane 3
+                (i32x4.replace_lane 2
+                  (i32x4.replace_lane 1
+                    (i32x4.splat (i32.and (local.get $u0) (i32.const 0x3f3f3f3f)))
+                    (i32.or (i32.and (local.get $u2) (i32.const 0x0f0f0f0f))
+                            (i32.shl (i32.and (i32.shr_u (local.get $u0) (i32.const 6)) (i32.const 0x03030303)) (i32.const 4))))
+                  (i32.and (local.get $u1) (i32.const 0x3f3f3f3f)))
+                (i32.or (i32.and (i32.shr_u (local.get $u2) (i32.const 4)) (i32.const 0x0f0f0f0f))
+                        (i32.shl (i32.and (i32.shr_u (local.get $u1) (i32.const 6)) (i32.const 0x03030303)) (i32.const 4)))))
+            (local.set $mn (i16x8.extend_high_i8x16_u (local.get $scv)))
+;;#endmacro
+
+;; $acc += f32(total of $sacc) * (d*d_x); $accm += f32(lanes of sum_j m_j*xsum_j) * (dmin*d_x) (bsums at $xb).
+;;#macro Q4K_FINISH
+            (local.set $dx (f32.load (i32.add (local.get $xd) (i32.shl (local.get $b) (i32.const 2)))))
+            ;; the lane split of $sacc differs between builds, its total does not: reduce before the float step
+            (local.set $acc (f32.add (local.get $acc)
+              (f32.mul (f32.convert_i32_s
+;;@HSUM_I32 V=$sacc
+                       )
+                       (f32.mul (call $h2f (i32.load16_u offset=0 (local.get $wp))) (local.get $dx)))))
+            ;; mins: [m0 m0 m1 m1 m2 m2 m3 m3] . bsums[0..8) + [m4 m4 .. m7 m7] . bsums[8..16)
+            (local.set $accm (f32x4.add (local.get $accm)
+              (f32x4.mul
+                (f32x4.convert_i32x4_s
+                  (i32x4.add
+                    (i32x4.dot_i16x8_s (v128.load offset=0 align=1 (local.get $xb))
+                      (i8x16.shuffle 0 1 0 1 2 3 2 3 4 5 4 5 6 7 6 7 (local.get $mn) (local.get $mn)))
+                    (i32x4.dot_i16x8_s (v128.load offset=16 align=1 (local.get $xb))
+                      (i8x16.shuffle 8 9 8 9 10 11 10 11 12 13 12 13 14 15 14 15 (local.get $mn) (local.get $mn)))))
+                (f32x4.splat (f32.mul (call $h2f (i32.load16_u offset=2 (local.get $wp))) (local.get $dx))))))
+;;#endmacro
+
+;; Shared by the byte and wide Q6_K kernels: $sacc = -32 * sum_g sc_g * bsum_g as lanes (bsums at $xb).
+;;#macro Q6K_BSUM_TERM
+            (local.set $scv (v128.load offset=192 align=1 (local.get $wp)))
+            ;; -32 * sum_g sc_g * bsum_g, as lanes
+            (local.set $sacc
+              (i32x4.shl
+                (i32x4.add
+                  (i32x4.dot_i16x8_s (v128.load offset=0 align=1 (local.get $xb)) (i16x8.extend_low_i8x16_s (local.get $scv)))
+                  (i32x4.dot_i16x8_s (v128.load offset=16 align=1 (local.get $xb)) (i16x8.extend_high_i8x16_s (local.get $scv))))
+                (i32.const 5)))
+            (local.set $sacc (i32x4.sub (v128.const i32x4 0 0 0 0) (local.get $sacc)))
+;;#endmacro
+
+;; $acc += f32(total of $sacc) * (d*d_x).
+;;#macro Q6K_FINISH
+            (local.set $acc (f32.add (local.get $acc)
+              (f32.mul (f32.convert_i32_s
+;;@HSUM_I32 V=$sacc
+                       )
+                (f32.mul (call $h2f (i32.load16_u offset=208 (local.get $wp)))
+                         (f32.load (i32.add (local.get $xd) (i32.shl (local.get $b) (i32.const 2))))))))
+;;#endmacro
+
+;; One Q4_K sub-block pair: the 32 bytes at $wp+{QA}, $wp+{QB} hold sub-block {SA} (low nibbles, activations at
+;; $xp+{X0}, {X16}) and {SB} (high nibbles, $xp+{X32}, {X48}). Relaxed build: nibbles (0..15) are the 7-bit operand
+;; of relaxed_dot; the unscaled sub-block dots go to {OA}, {OB}, and the caller gathers four of them with REDUCE4
+;; and multiplies by four scales at once. Plain build: $sacc += lanes of scale_j * sum(nibble * q8), i16 products
+;; summed (4*15*128 < 2^15) and the scale applied by i32x4.dot_i16x8_s. Same exact i32 total either way.
+;;#macro Q4K_PAIR
+        (local.set $qa (v128.load offset={QA} align=1 (local.get $wp)))
+        (local.set $qb (v128.load offset={QB} align=1 (local.get $wp)))
+        (local.set $lo (v128.and (local.get $qa) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15)))
+        (local.set $lo2 (v128.and (local.get $qb) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15)))
+        (local.set $hi (v128.and (i16x8.shr_u (local.get $qa) (i32.const 4)) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15)))
+        (local.set $hi2 (v128.and (i16x8.shr_u (local.get $qb) (i32.const 4)) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15)))
+;;#if RELAXED
+        ;; unscaled sub-block dots into {OA}, {OB}; four of them are gathered (REDUCE4) and scaled at once
+        (local.set {OA}
+          (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset={X16} (local.get $xp)) (local.get $lo2)
+            (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset={X0} (local.get $xp)) (local.get $lo)
+              (v128.const i32x4 0 0 0 0))))
+        (local.set {OB}
+          (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset={X48} (local.get $xp)) (local.get $hi2)
+            (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset={X32} (local.get $xp)) (local.get $hi)
+              (v128.const i32x4 0 0 0 0))))
+;;#else
+        (local.set $y0 (v128.load offset={X0} (local.get $xp)))
+        (local.set $y1 (v128.load offset={X16} (local.get $xp)))
+        (local.set $sacc (i32x4.add (local.get $sacc)
+          (i32x4.dot_i16x8_s
+            (i16x8.add
+              (i16x8.add (i16x8.extmul_low_i8x16_s (local.get $lo) (local.get $y0))
+                         (i16x8.extmul_high_i8x16_s (local.get $lo) (local.get $y0)))
+              (i16x8.add (i16x8.extmul_low_i8x16_s (local.get $lo2) (local.get $y1))
+                         (i16x8.extmul_high_i8x16_s (local.get $lo2) (local.get $y1))))
+            (i16x8.splat (i8x16.extract_lane_u {SA} (local.get $scv))))))
+        (local.set $y0 (v128.load offset={X32} (local.get $xp)))
+        (local.set $y1 (v128.load offset={X48} (local.get $xp)))
+        (local.set $sacc (i32x4.add (local.get $sacc)
+          (i32x4.dot_i16x8_s
+            (i16x8.add
+              (i16x8.add (i16x8.extmul_low_i8x16_s (local.get $hi) (local.get $y0))
+                         (i16x8.extmul_high_i8x16_s (local.get $hi) (local.get $y0)))
+              (i16x8.add (i16x8.extmul_low_i8x16_s (local.get $hi2) (local.get $y1))
+                         (i16x8.extmul_high_i8x16_s (local.get $hi2) (local.get $y1))))
+            (i16x8.splat (i8x16.extract_lane_u {SB} (local.get $scv))))))
+;;#endif
+;;#endmacro
+
+  ;; ---------------------------------------------------------------- Q4_K x Q8_K
+
+  ;; Q4_K block (144 bytes, 256 values): f16 d, f16 dmin, u8 scales[12] (8 six-bit scales and 8 six-bit mins,
+  ;; ggml's get_scale_min_k4 packing), u8 qs[128]; value 64k+l = d*sc[2k]*(qs[32k+l] & 15) - dmin*m[2k],
+  ;; value 64k+32+l = d*sc[2k+1]*(qs[32k+l] >> 4) - dmin*m[2k+1]. Per super-block the integer sums
+  ;; S = sum_j sc_j * sum(q4*q8) and M = sum_j m_j * (bsum[2j] + bsum[2j+1]) are exact; the row accumulates
+  ;; f32(S) * (d*d_x) in an f32 (S reduced to one i32 first: its lane split differs between the plain and relaxed
+  ;; builds) and f32(M lanes) * (dmin*d_x) in an f32x4 (same lanes in both builds); it returns S part - hsum(M part).
+  (func $matvec_q4_k_q8_k (export "matvec_q4_k_q8_k")
+    (param $w_ptr i32) (param $x_ptr i32) (param $out_ptr i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (local $nb i32) (local $stride i32) (local $xb i32) (local $xd i32) (local $row i32) (local $wp i32) (local $xp i32)
+    (local $b i32) (local $u0 i32) (local $u1 i32) (local $u2 i32) (local $dx f32) (local $acc f32)
+    (local $scv v128) (local $mn v128) (local $sacc v128) (local $accm v128)
+    (local $qa v128) (local $qb v128) (local $lo v128) (local $lo2 v128) (local $hi v128) (local $hi2 v128)
+    (local $y0 v128) (local $y1 v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $ab v128) (local $cd v128) (local $t v128)
+    (local.set $nb (i32.shr_u (local.get $cols) (i32.const 8)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const 144)))
+    (local.set $xb (i32.add (local.get $x_ptr) (local.get $cols)))
+    (local.set $xd (i32.add (local.get $xb) (i32.shl (local.get $nb) (i32.const 5))))
+    (local.set $row (local.get $r0))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $row) (local.get $r1)))
+        (local.set $wp (i32.add (local.get $w_ptr) (i32.mul (local.get $row) (local.get $stride))))
+        (local.set $xp (local.get $x_ptr))
+        (local.set $acc (f32.const 0))
+        (local.set $accm (v128.const i32x4 0 0 0 0))
+        (local.set $b (i32.const 0))
+        (block $sb_done
+          (loop $sbs
+            (br_if $sb_done (i32.ge_u (local.get $b) (local.get $nb)))
+;;@Q4K_SCALES
+            (local.set $sacc (v128.const i32x4 0 0 0 0))
+;;@Q4K_PAIR QA=16 QB=32 X0=0 X16=16 X32=32 X48=48 SA=0 SB=1 OA=$s0 OB=$s1
+;;@Q4K_PAIR QA=48 QB=64 X0=64 X16=80 X32=96 X48=112 SA=2 SB=3 OA=$s2 OB=$s3
+;;#if RELAXED
+;;@REDUCE4 OUT=$t
+            (local.set $sacc (i32x4.add (local.get $sacc)
+              (i32x4.mul (local.get $t)
+                (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (local.get $scv))))))
+;;#endif
+;;@Q4K_PAIR QA=80 QB=96 X0=128 X16=144 X32=160 X48=176 SA=4 SB=5 OA=$s0 OB=$s1
+;;@Q4K_PAIR QA=112 QB=128 X0=192 X16=208 X32=224 X48=240 SA=6 SB=7 OA=$s2 OB=$s3
+;;#if RELAXED
+;;@REDUCE4 OUT=$t
+            (local.set $sacc (i32x4.add (local.get $sacc)
+              (i32x4.mul (local.get $t)
+                (i32x4.extend_high_i16x8_u (i16x8.extend_low_i8x16_u (local.get $scv))))))
+;;#endif
+;;@Q4K_FINISH
+            (local.set $wp (i32.add (local.get $wp) (i32.const 144)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 256)))
+            (local.set $xb (i32.add (local.get $xb) (i32.const 32)))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $sbs)))
+        (local.set $xb (i32.add (local.get $x_ptr) (local.get $cols)))
+        (f32.store (i32.add (local.get $out_ptr) (i32.shl (local.get $row) (i32.const 2)))
+          (f32.sub (local.get $acc) (call $hsum_f32 (local.get $accm))))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br $rows))))
+
+;; $sacc += lanes of scale * sum(q6 * q8) for the 16 6-bit values in $q (0..63, the 7-bit operand of
+;; relaxed_dot), activations at $xp+{X}, scale = the i8 at $wp+{G}: i16 pair sums (2*63*128 < 2^15; relaxed:
+;; i16x8.relaxed_dot, plain: extmul), the scale applied by i32x4.dot_i16x8_s.
+;;#macro Q6K_DOT
+;;#if RELAXED
+        ;; i16 pair sums (|.| <= 2*128*63 < 2^15), then the scale in i32x4.dot_i16x8_s
+        (local.set $sacc (i32x4.add (local.get $sacc)
+          (i32x4.dot_i16x8_s
+            (i16x8.relaxed_dot_i8x16_i7x16_s (v128.load offset={X} (local.get $xp)) (local.get $q))
+            (i16x8.splat (i32.load8_s offset={G} (local.get $wp))))))
+;;#else
+        (local.set $y0 (v128.load offset={X} (local.get $xp)))
+        (local.set $sacc (i32x4.add (local.get $sacc)
+          (i32x4.dot_i16x8_s
+            (i16x8.add (i16x8.extmul_low_i8x16_s (local.get $q) (local.get $y0))
+                       (i16x8.extmul_high_i8x16_s (local.get $q) (local.get $y0)))
+            (i16x8.splat (i32.load8_s offset={G} (local.get $wp))))))
+;;#endif
+;;#endmacro
+
+;; 64 Q6_K values from ql at $wp+{QA}, $wp+{QB} and qh at $wp+{QH} (16 lanes each): four groups of 16.
+;; Byte-wise shifts are done as i16 shifts followed by byte masks (bits crossing into the neighbour byte are masked).
+;;#macro Q6K_QUAD
+        (local.set $qa (v128.load offset={QA} align=1 (local.get $wp)))
+        (local.set $qb (v128.load offset={QB} align=1 (local.get $wp)))
+        (local.set $qh (v128.load offset={QH} align=1 (local.get $wp)))
+        (local.set $q (v128.or (v128.and (local.get $qa) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
+          (v128.and (i16x8.shl (local.get $qh) (i32.const 4)) (v128.const i8x16 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48))))
+;;@Q6K_DOT X={X1} G={G1}
+        (local.set $q (v128.or (v128.and (local.get $qb) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
+          (v128.and (i16x8.shl (local.get $qh) (i32.const 2)) (v128.const i8x16 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48))))
+;;@Q6K_DOT X={X2} G={G2}
+        (local.set $q (v128.or
+          (v128.and (i16x8.shr_u (local.get $qa) (i32.const 4)) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
+          (v128.and (local.get $qh) (v128.const i8x16 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48))))
+;;@Q6K_DOT X={X3} G={G3}
+        (local.set $q (v128.or
+          (v128.and (i16x8.shr_u (local.get $qb) (i32.const 4)) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
+          (v128.and (i16x8.shr_u (local.get $qh) (i32.const 2)) (v128.const i8x16 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48))))
+;;@Q6K_DOT X={X4} G={G4}
+;;#endmacro
+
+  ;; ---------------------------------------------------------------- Q6_K x Q8_K
+
+  ;; Q6_K block (210 bytes, 256 values): u8 ql[128], u8 qh[64], i8 scales[16], f16 d. For half h (0, 1) and
+  ;; l in 0..31 (ql at 64h, qh at 128+32h, values from 128h):
+  ;;   v[l]    = (ql[l] & 15)    | ((qh[l] >> 0 & 3) << 4)     v[l+32] = (ql[l+32] & 15) | ((qh[l] >> 2 & 3) << 4)
+  ;;   v[l+64] = (ql[l] >> 4)    | ((qh[l] >> 4 & 3) << 4)     v[l+96] = (ql[l+32] >> 4) | ((qh[l] >> 6 & 3) << 4)
+  ;; value = d * scales[value/16] * (v - 32). The "-32" is folded out: T = sum_g sc_g*sum(v*q8) - 32*sum_g sc_g*bsum_g
+  ;; (exact in i32, reduced to one i32 per super-block); the row accumulates f32(T) * (d*d_x) in an f32.
+  (func $matvec_q6_k_q8_k (export "matvec_q6_k_q8_k")
+    (param $w_ptr i32) (param $x_ptr i32) (param $out_ptr i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (local $nb i32) (local $stride i32) (local $xb i32) (local $xd i32) (local $row i32) (local $wp i32) (local $xp i32)
+    (local $b i32) (local $scv v128) (local $sacc v128) (local $acc f32)
+    (local $qa v128) (local $qb v128) (local $qh v128) (local $q v128) (local $y0 v128)
+    (local.set $nb (i32.shr_u (local.get $cols) (i32.const 8)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const 210)))
+    (local.set $xd (i32.add (i32.add (local.get $x_ptr) (local.get $cols)) (i32.shl (local.get $nb) (i32.const 5))))
+    (local.set $row (local.get $r0))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $row) (local.get $r1)))
+        (local.set $wp (i32.add (local.get $w_ptr) (i32.mul (local.get $row) (local.get $stride))))
+        (local.set $xp (local.get $x_ptr))
+        (local.set $xb (i32.add (local.get $x_ptr) (local.get $cols)))
+        (local.set $acc (f32.const 0))
+        (local.set $b (i32.const 0))
+        (block $sb_done
+          (loop $sbs
+            (br_if $sb_done (i32.ge_u (local.get $b) (local.get $nb)))
+;;@Q6K_BSUM_TERM
+;;@Q6K_QUAD QA=0 QB=32 QH=128 X1=0 X2=32 X3=64 X4=96 G1=192 G2=194 G3=196 G4=198
+;;@Q6K_QUAD QA=16 QB=48 QH=144 X1=16 X2=48 X3=80 X4=112 G1=193 G2=195 G3=197 G4=199
+;;@Q6K_QUAD QA=64 QB=96 QH=160 X1=128 X2=160 X3=192 X4=224 G1=200 G2=202 G3=204 G4=206
+;;@Q6K_QUAD QA=80 QB=112 QH=176 X1=144 X2=176 X3=208 X4=240 G1=201 G2=203 G3=205 G4=207
+;;@Q6K_FINISH
+            (local.set $wp (i32.add (local.get $wp) (i32.const 210)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 256)))
+            (local.set $xb (i32.add (local.get $xb) (i32.const 32)))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $sbs)))
+        (f32.store (i32.add (local.get $out_ptr) (i32.shl (local.get $row) (i32.const 2)))
+          (local.get $acc))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br $rows))))
+
+  ;; ---------------------------------------------------------------- wide Q8_K activations (plain-SIMD fast path)
+  ;;
+  ;; Wide Q8_K buffer for n values (nb = n/256, nb*548 bytes), written by widen_q8_k from a Q8_K buffer:
+  ;; i16 qs[n] at +0 with every run of 16 values stored as [x0 x2 .. x14][x1 x3 .. x15] (even, then odd lanes) |
+  ;; i16 bsums[nb*16] at +2n | f32 d[nb] at +2n+32nb. The *_w K-quant kernels read weight chunks as i16 lanes
+  ;; (even bytes = low halves, odd bytes = high halves) and use i32x4.dot_i16x8_s against these; their per-super-block
+  ;; integers and float sequence are those of the byte kernels, so outputs are bit-identical to them.
+  (func (export "widen_q8_k") (param $xq i32) (param $xw i32) (param $n i32)
+    (local $i i32) (local $a v128) (local $nb i32)
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $a (v128.load align=1 (i32.add (local.get $xq) (local.get $i))))
+      (v128.store offset=0 align=1 (i32.add (local.get $xw) (i32.shl (local.get $i) (i32.const 1)))
+        (i16x8.shr_s (i16x8.shl (local.get $a) (i32.const 8)) (i32.const 8)))
+      (v128.store offset=16 align=1 (i32.add (local.get $xw) (i32.shl (local.get $i) (i32.const 1)))
+        (i16x8.shr_s (local.get $a) (i32.const 8)))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $l)))
+    ;; bsums and d: 36 bytes per super-block, copied after the qs
+    (local.set $nb (i32.mul (i32.shr_u (local.get $n) (i32.const 8)) (i32.const 36)))
+    (local.set $i (i32.const 0))
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $i) (local.get $nb)))
+      (i32.store (i32.add (i32.add (local.get $xw) (i32.shl (local.get $n) (i32.const 1))) (local.get $i))
+        (i32.load (i32.add (i32.add (local.get $xq) (local.get $n)) (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l))))
+
+;; One 16-byte Q4_K chunk at $wp+{Q} (low nibbles: group at wide offset {XL}, high nibbles: group at {XH}):
+;; $pa += low-nibble partial, $pb += high-nibble partial (i32x4).
+;;#macro Q4K_W_CHUNK
+        (local.set $qa (v128.load offset={Q} align=1 (local.get $wp)))
+        (local.set $pa (i32x4.add (local.get $pa)
+          (i32x4.add
+            (i32x4.dot_i16x8_s (v128.and (local.get $qa) (v128.const i16x8 15 15 15 15 15 15 15 15))
+                               (v128.load offset={XL} (local.get $xp)))
+            (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $qa) (i32.const 8)) (v128.const i16x8 15 15 15 15 15 15 15 15))
+                               (v128.load offset={XL16} (local.get $xp))))))
+        (local.set $pb (i32x4.add (local.get $pb)
+          (i32x4.add
+            (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $qa) (i32.const 4)) (v128.const i16x8 15 15 15 15 15 15 15 15))
+                               (v128.load offset={XH} (local.get $xp)))
+            (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $qa) (i32.const 12))
+                               (v128.load offset={XH16} (local.get $xp))))))
+;;#endmacro
+
+;; Sub-blocks {SA} (low nibbles of qs[32k..32k+32) at $wp+{Q0}, $wp+{Q1}) and {SB} (high nibbles); wide activation
+;; groups: low {X0},{X1}, high {X2},{X3} (each followed by its odd half at +16).
+;;#macro Q4K_W_PAIR
+        (local.set $pa (v128.const i32x4 0 0 0 0))
+        (local.set $pb (v128.const i32x4 0 0 0 0))
+;;@Q4K_W_CHUNK Q={Q0} XL={X0} XL16={X0o} XH={X2} XH16={X2o}
+;;@Q4K_W_CHUNK Q={Q1} XL={X1} XL16={X1o} XH={X3} XH16={X3o}
+        (local.set $sacc (i32x4.add (local.get $sacc)
+          (i32x4.add
+            (i32x4.mul (local.get $pa) (i32x4.splat (i8x16.extract_lane_u {SA} (local.get $scv))))
+            (i32x4.mul (local.get $pb) (i32x4.splat (i8x16.extract_lane_u {SB} (local.get $scv)))))))
+;;#endmacro
+
+  ;; matvec_q4_k_q8_k on a wide Q8_K buffer (widen_q8_k); same arguments, bit-identical outputs.
+  (func $matvec_q4_k_q8_kw (export "matvec_q4_k_q8_kw")
+    (param $w_ptr i32) (param $x_ptr i32) (param $out_ptr i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (local $nb i32) (local $stride i32) (local $xb i32) (local $xd i32) (local $row i32) (local $wp i32) (local $xp i32)
+    (local $b i32) (local $u0 i32) (local $u1 i32) (local $u2 i32) (local $dx f32) (local $acc f32)
+    (local $scv v128) (local $mn v128) (local $sacc v128) (local $accm v128)
+    (local $qa v128) (local $pa v128) (local $pb v128)
+    (local.set $nb (i32.shr_u (local.get $cols) (i32.const 8)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const 144)))
+    (local.set $xd (i32.add (i32.add (local.get $x_ptr) (i32.shl (local.get $cols) (i32.const 1))) (i32.shl (local.get $nb) (i32.const 5))))
+    (local.set $row (local.get $r0))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $row) (local.get $r1)))
+        (local.set $wp (i32.add (local.get $w_ptr) (i32.mul (local.get $row) (local.get $stride))))
+        (local.set $xp (local.get $x_ptr))
+        (local.set $xb (i32.add (local.get $x_ptr) (i32.shl (local.get $cols) (i32.const 1))))
+        (local.set $acc (f32.const 0))
+        (local.set $accm (v128.const i32x4 0 0 0 0))
+        (local.set $b (i32.const 0))
+        (block $sb_done
+          (loop $sbs
+            (br_if $sb_done (i32.ge_u (local.get $b) (local.get $nb)))
+;;@Q4K_SCALES
+            (local.set $sacc (v128.const i32x4 0 0 0 0))
+;;@Q4K_W_PAIR Q0=16 Q1=32 X0=0 X0o=16 X1=32 X1o=48 X2=64 X2o=80 X3=96 X3o=112 SA=0 SB=1
+;;@Q4K_W_PAIR Q0=48 Q1=64 X0=128 X0o=144 X1=160 X1o=176 X2=192 X2o=208 X3=224 X3o=240 SA=2 SB=3
+;;@Q4K_W_PAIR Q0=80 Q1=96 X0=256 X0o=272 X1=288 X1o=304 X2=320 X2o=336 X3=352 X3o=368 SA=4 SB=5
+;;@Q4K_W_PAIR Q0=112 Q1=128 X0=384 X0o=400 X1=416 X1o=432 X2=448 X2o=464 X3=480 X3o=496 SA=6 SB=7
+;;@Q4K_FINISH
+            (local.set $wp (i32.add (local.get $wp) (i32.const 144)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 512)))
+            (local.set $xb (i32.add (local.get $xb) (i32.const 32)))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $sbs)))
+        (f32.store (i32.add (local.get $out_ptr) (i32.shl (local.get $row) (i32.const 2)))
+          (f32.sub (local.get $acc) (call $hsum_f32 (local.get $accm))))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br $rows))))
+
+;; $sacc += sc_g * sum(q6 * q8) for the 16 values in $q (bytes 0..63) and the wide group at $xp+{X} (+{X16} odd).
+;;#macro Q6K_W_DOT
+        (local.set $sacc (i32x4.add (local.get $sacc)
+          (i32x4.mul
+            (i32x4.add
+              (i32x4.dot_i16x8_s (v128.and (local.get $q) (v128.const i16x8 255 255 255 255 255 255 255 255))
+                                 (v128.load offset={X} (local.get $xp)))
+              (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $q) (i32.const 8)) (v128.load offset={X16} (local.get $xp))))
+            (i32x4.splat (i32.load8_s offset={G} (local.get $wp))))))
+;;#endmacro
+
+;;#macro Q6K_W_QUAD
+        (local.set $qa (v128.load offset={QA} align=1 (local.get $wp)))
+        (local.set $qb (v128.load offset={QB} align=1 (local.get $wp)))
+        (local.set $qh (v128.load offset={QH} align=1 (local.get $wp)))
+        (local.set $q (v128.or (v128.and (local.get $qa) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
+          (v128.and (i16x8.shl (local.get $qh) (i32.const 4)) (v128.const i8x16 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48))))
+;;@Q6K_W_DOT X={X1} X16={X1o} G={G1}
+        (local.set $q (v128.or (v128.and (local.get $qb) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
+          (v128.and (i16x8.shl (local.get $qh) (i32.const 2)) (v128.const i8x16 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48))))
+;;@Q6K_W_DOT X={X2} X16={X2o} G={G2}
+        (local.set $q (v128.or
+          (v128.and (i16x8.shr_u (local.get $qa) (i32.const 4)) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
+          (v128.and (local.get $qh) (v128.const i8x16 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48))))
+;;@Q6K_W_DOT X={X3} X16={X3o} G={G3}
+        (local.set $q (v128.or
+          (v128.and (i16x8.shr_u (local.get $qb) (i32.const 4)) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
+          (v128.and (i16x8.shr_u (local.get $qh) (i32.const 2)) (v128.const i8x16 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48))))
+;;@Q6K_W_DOT X={X4} X16={X4o} G={G4}
+;;#endmacro
+
+  ;; matvec_q6_k_q8_k on a wide Q8_K buffer (widen_q8_k); same arguments, bit-identical outputs.
+  (func $matvec_q6_k_q8_kw (export "matvec_q6_k_q8_kw")
+    (param $w_ptr i32) (param $x_ptr i32) (param $out_ptr i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (local $nb i32) (local $stride i32) (local $xb i32) (local $xd i32) (local $row i32) (local $wp i32) (local $xp i32)
+    (local $b i32) (local $scv v128) (local $sacc v128) (local $acc f32)
+    (local $qa v128) (local $qb v128) (local $qh v128) (local $q v128)
+    (local.set $nb (i32.shr_u (local.get $cols) (i32.const 8)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const 210)))
+    (local.set $xd (i32.add (i32.add (local.get $x_ptr) (i32.shl (local.get $cols) (i32.const 1))) (i32.shl (local.get $nb) (i32.const 5))))
+    (local.set $row (local.get $r0))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $row) (local.get $r1)))
+        (local.set $wp (i32.add (local.get $w_ptr) (i32.mul (local.get $row) (local.get $stride))))
+        (local.set $xp (local.get $x_ptr))
+        (local.set $xb (i32.add (local.get $x_ptr) (i32.shl (local.get $cols) (i32.const 1))))
+        (local.set $acc (f32.const 0))
+        (local.set $b (i32.const 0))
+        (block $sb_done
+          (loop $sbs
+            (br_if $sb_done (i32.ge_u (local.get $b) (local.get $nb)))
+;;@Q6K_BSUM_TERM
+;;@Q6K_W_QUAD QA=0 QB=32 QH=128 X1=0 X1o=16 X2=64 X2o=80 X3=128 X3o=144 X4=192 X4o=208 G1=192 G2=194 G3=196 G4=198
+;;@Q6K_W_QUAD QA=16 QB=48 QH=144 X1=32 X1o=48 X2=96 X2o=112 X3=160 X3o=176 X4=224 X4o=240 G1=193 G2=195 G3=197 G4=199
+;;@Q6K_W_QUAD QA=64 QB=96 QH=160 X1=256 X1o=272 X2=320 X2o=336 X3=384 X3o=400 X4=448 X4o=464 G1=200 G2=202 G3=204 G4=206
+;;@Q6K_W_QUAD QA=80 QB=112 QH=176 X1=288 X1o=304 X2=352 X2o=368 X3=416 X3o=432 X4=480 X4o=496 G1=201 G2=203 G3=205 G4=207
+;;@Q6K_FINISH
+            (local.set $wp (i32.add (local.get $wp) (i32.const 210)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 512)))
+            (local.set $xb (i32.add (local.get $xb) (i32.const 32)))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $sbs)))
+        (f32.store (i32.add (local.get $out_ptr) (i32.shl (local.get $row) (i32.const 2)))
+          (local.get $acc))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br $rows))))
+
+  ;; ---------------------------------------------------------------- prefill: several tokens per weight pass
+
+  ;; matmul_*(w, x, out, rows_from, rows_to, cols, n_tok, x_stride, out_stride): for each token t < n_tok,
+  ;; out + t*out_stride receives the mat-vec of the activation buffer at x + t*x_stride (the matching Q8_0 or
+  ;; Q8_K buffer; strides in bytes), rows [rows_from, rows_to) only. Rows go in blocks of about 16 KiB of weights
+  ;; and every token runs over a block before the next one, so the weights come from memory once per call
+  ;; (the block stays in L1/L2 across tokens). Each token's rows are computed by the mat-vec kernel itself, so
+  ;; the outputs are bit-identical to n_tok separate mat-vecs.
+  (type $row_kernel (func (param i32 i32 i32 i32 i32 i32)))
+  (table $row_kernels 8 8 funcref)
+  (elem (table $row_kernels) (i32.const 0) func $matvec_q4_0_q8_0 $matvec_q8_0_q8_0 $matvec_q4_k_q8_k $matvec_q6_k_q8_k
+    $matvec_q4_0_q8_0w $matvec_q8_0_q8_0w $matvec_q4_k_q8_kw $matvec_q6_k_q8_kw)
+
+  (func $matmul (param $kind i32) (param $row_bytes i32)
+    (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (param $ntok i32) (param $xs i32) (param $os i32)
+    (local $blk i32) (local $rb i32) (local $re i32) (local $t i32)
+    ;; an even number of rows (the Q4_0 kernel pairs rows) of about 16 KiB
+    (local.set $blk (i32.and (i32.div_u (i32.const 16384) (local.get $row_bytes)) (i32.const -2)))
+    (if (i32.lt_u (local.get $blk) (i32.const 2)) (then (local.set $blk (i32.const 2))))
+    (local.set $rb (local.get $r0))
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.ge_u (local.get $rb) (local.get $r1)))
+        (local.set $re (i32.add (local.get $rb) (local.get $blk)))
+        (if (i32.gt_u (local.get $re) (local.get $r1)) (then (local.set $re (local.get $r1))))
+        (local.set $t (i32.const 0))
+        (block $tdone
+          (loop $toks
+            (br_if $tdone (i32.ge_u (local.get $t) (local.get $ntok)))
+            (call_indirect $row_kernels (type $row_kernel)
+              (local.get $w)
+              (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs)))
+              (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os)))
+              (local.get $rb) (local.get $re) (local.get $cols)
+              (local.get $kind))
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br $toks)))
+        (local.set $rb (local.get $re))
+        (br $blocks))))
+
+  (func (export "matmul_q4_0_q8_0")
+    (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (param $ntok i32) (param $xs i32) (param $os i32)
+    (call $matmul (i32.const 0) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
+      (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
+      (local.get $ntok) (local.get $xs) (local.get $os)))
+
+  (func (export "matmul_q8_0_q8_0")
+    (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (param $ntok i32) (param $xs i32) (param $os i32)
+    (call $matmul (i32.const 1) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 34))
+      (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
+      (local.get $ntok) (local.get $xs) (local.get $os)))
+
+  (func (export "matmul_q4_0_q8_0w")
+    (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (param $ntok i32) (param $xs i32) (param $os i32)
+    (call $matmul (i32.const 4) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
+      (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
+      (local.get $ntok) (local.get $xs) (local.get $os)))
+
+  (func (export "matmul_q8_0_q8_0w")
+    (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (param $ntok i32) (param $xs i32) (param $os i32)
+    (call $matmul (i32.const 5) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 34))
+      (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
+      (local.get $ntok) (local.get $xs) (local.get $os)))
+
+  (func (export "matmul_q4_k_q8_k")
+    (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (param $ntok i32) (param $xs i32) (param $os i32)
+    (call $matmul (i32.const 2) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 144))
+      (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
+      (local.get $ntok) (local.get $xs) (local.get $os)))
+
+  (func (export "matmul_q6_k_q8_k")
+    (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (param $ntok i32) (param $xs i32) (param $os i32)
+    (call $matmul (i32.const 3) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 210))
+      (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
+      (local.get $ntok) (local.get $xs) (local.get $os)))
+
+  (func (export "matmul_q4_k_q8_kw")
+    (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (param $ntok i32) (param $xs i32) (param $os i32)
+    (call $matmul (i32.const 6) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 144))
+      (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
+      (local.get $ntok) (local.get $xs) (local.get $os)))
+
+  (func (export "matmul_q6_k_q8_kw")
+    (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (param $ntok i32) (param $xs i32) (param $os i32)
+    (call $matmul (i32.const 7) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 210))
+      (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
+      (local.get $ntok) (local.get $xs) (local.get $os)))
 
   ;; ---------------------------------------------------------------- F32
 

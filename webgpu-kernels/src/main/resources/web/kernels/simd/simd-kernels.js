@@ -4,6 +4,7 @@
 //   const k = await loadSimdKernels({ threads: 2 });          // relaxed SIMD when the browser validates it
 //   const w = k.alloc(bytes);  k.u8().set(chunk, w + off);    // stream GGUF tensor bytes straight into memory
 //   k.quantizeQ8_0(xPtr, xq8Ptr, cols);  k.matvecQ4_0(w, xq8Ptr, outPtr, rows, cols);
+//   k.quantizeQ8_K(xPtr, xq8kPtr, cols); k.matvecQ4_K(w, xq8kPtr, outPtr, rows, cols);   // Q4_K / Q6_K weights
 //
 // Everything lives in one WebAssembly.Memory (shared when threads > 1): the caller keeps only offsets. Mat-vecs
 // are split by rows across the calling thread and threads-1 Workers that run the same module on the same
@@ -18,10 +19,17 @@ const VARIANT_FILES = {
   "relaxed-mt": "simd-kernels-relaxed-mt.wasm",
 };
 /** Row-range kernels that can be split across threads; the index is the op code the workers receive. */
-export const ROW_KERNELS = ["matvec_q4_0_q8_0", "matvec_q8_0_q8_0", "matvec_f32"];
+export const ROW_KERNELS = [
+  "matvec_q4_0_q8_0", "matvec_q8_0_q8_0", "matvec_f32", "matvec_q4_k_q8_k", "matvec_q6_k_q8_k",
+  "matmul_q4_0_q8_0", "matmul_q8_0_q8_0", "matmul_q4_k_q8_k", "matmul_q6_k_q8_k",
+  "matvec_q4_0_q8_0w", "matvec_q8_0_q8_0w", "matmul_q4_0_q8_0w", "matmul_q8_0_q8_0w",
+  "matvec_q4_k_q8_kw", "matvec_q6_k_q8_kw", "matmul_q4_k_q8_kw", "matmul_q6_k_q8_kw",
+];
 const PAGE = 65536;
 // Control block (Int32Array over a SharedArrayBuffer), shared with simd-kernels-worker.js.
-export const GEN = 0, CLAIM = 1, FINISHED = 2, OP = 3, ARG = 4, ROWS = 8, CHUNK = 9, CHUNKS = 10, CTRL_INTS = 16;
+// ARGX..ARGX+2 carry the prefill mat-muls' extra arguments (n_tok, x_stride, out_stride).
+export const GEN = 0, CLAIM = 1, FINISHED = 2, OP = 3, ARG = 4, ROWS = 8, CHUNK = 9, CHUNKS = 10, ARGX = 11,
+  CTRL_INTS = 16;
 
 /** Claims and runs chunks of job `gen` until none is left (called by the caller and by every Worker). */
 export function runChunks(c, gen, fn) {
@@ -33,7 +41,7 @@ export function runChunks(c, gen, fn) {
     if (Atomics.compareExchange(c, CLAIM, v, v + 1) !== v) continue;
     // the claimed chunk keeps this job unfinished, so its arguments cannot change until we report it
     const from = i * c[CHUNK], to = Math.min(c[ROWS], from + c[CHUNK]);
-    fn(c[ARG], c[ARG + 1], c[ARG + 2], from, to, c[ARG + 3]);
+    fn(c[ARG], c[ARG + 1], c[ARG + 2], from, to, c[ARG + 3], c[ARGX], c[ARGX + 1], c[ARGX + 2]);
     Atomics.add(c, FINISHED, 1);
     Atomics.notify(c, FINISHED);
   }
@@ -41,6 +49,15 @@ export function runChunks(c, gen, fn) {
 
 /** Bytes of a Q8 activation buffer for n values (n a multiple of 32). */
 export const q8Bytes = (n) => (n / 32) * 40;
+
+/** Bytes of a Q8_K activation buffer for n values (n a multiple of 256): qs | i16 bsums | f32 d, 292 per 256. */
+export const q8KBytes = (n) => (n / 256) * 292;
+
+/** Bytes of a wide Q8 activation buffer (widenQ8_0) for n values: i16 qs | f32 d | i32 sum, 72 per 32. */
+export const q8WideBytes = (n) => (n / 32) * 72;
+
+/** Bytes of a wide Q8_K activation buffer (widenQ8_K) for n values: i16 qs | i16 bsums | f32 d, 548 per 256. */
+export const q8KWideBytes = (n) => (n / 256) * 548;
 
 /** True when the page may share memory with Workers (needs COOP/COEP: crossOriginIsolated). */
 export const threadsAvailable = () =>
@@ -124,6 +141,65 @@ export class SimdKernels {
   matvecQ4_0(wPtr, xq8Ptr, outPtr, rows, cols) { this._rows(0, wPtr, xq8Ptr, outPtr, rows, cols, 32); }
   matvecQ8_0(wPtr, xq8Ptr, outPtr, rows, cols) { this._rows(1, wPtr, xq8Ptr, outPtr, rows, cols, 32); }
   matvecF32(wPtr, xPtr, outPtr, rows, cols) { this._rows(2, wPtr, xPtr, outPtr, rows, cols, 1); }
+
+  /**
+   * Plain-SIMD fast path for Q4_0/Q8_0: widenQ8_0 turns a Q8 activation buffer (quantizeQ8_0) into the wide
+   * i16 layout (q8WideBytes(n) bytes) that matvecQ4_0W / matvecQ8_0W / matmulQ4_0W / matmulQ8_0W read. Outputs are
+   * bit-identical to matvecQ4_0 / matvecQ8_0; on the relaxed build those remain the faster choice.
+   */
+  widenQ8_0(xqPtr, xwPtr, n) {
+    if (n % 32) throw new RangeError("widenQ8_0: n must be a multiple of 32");
+    this.exports.widen_q8_0(xqPtr, xwPtr, n);
+  }
+  matvecQ4_0W(wPtr, xwPtr, outPtr, rows, cols) { this._rows(9, wPtr, xwPtr, outPtr, rows, cols, 32); }
+  matvecQ8_0W(wPtr, xwPtr, outPtr, rows, cols) { this._rows(10, wPtr, xwPtr, outPtr, rows, cols, 32); }
+  matmulQ4_0W(w, xw, out, rows, cols, nTok, xStride = q8WideBytes(cols), outStride = rows * 4) {
+    this._rows(11, w, xw, out, rows, cols, 32, nTok, xStride, outStride);
+  }
+  matmulQ8_0W(w, xw, out, rows, cols, nTok, xStride = q8WideBytes(cols), outStride = rows * 4) {
+    this._rows(12, w, xw, out, rows, cols, 32, nTok, xStride, outStride);
+  }
+
+  /** Same plain-SIMD fast path for Q4_K/Q6_K: Q8_K buffer (quantizeQ8_K) -> wide buffer (q8KWideBytes(n)). */
+  widenQ8_K(xqPtr, xwPtr, n) {
+    if (n % 256) throw new RangeError("widenQ8_K: n must be a multiple of 256");
+    this.exports.widen_q8_k(xqPtr, xwPtr, n);
+  }
+  matvecQ4_KW(wPtr, xwPtr, outPtr, rows, cols) { this._rows(13, wPtr, xwPtr, outPtr, rows, cols, 256); }
+  matvecQ6_KW(wPtr, xwPtr, outPtr, rows, cols) { this._rows(14, wPtr, xwPtr, outPtr, rows, cols, 256); }
+  matmulQ4_KW(w, xw, out, rows, cols, nTok, xStride = q8KWideBytes(cols), outStride = rows * 4) {
+    this._rows(15, w, xw, out, rows, cols, 256, nTok, xStride, outStride);
+  }
+  matmulQ6_KW(w, xw, out, rows, cols, nTok, xStride = q8KWideBytes(cols), outStride = rows * 4) {
+    this._rows(16, w, xw, out, rows, cols, 256, nTok, xStride, outStride);
+  }
+
+  /** Q8_K activations for the K-quant mat-vecs (ggml's quantize_row_q8_K_ref); n a multiple of 256. */
+  quantizeQ8_K(xPtr, yPtr, n) {
+    if (n % 256) throw new RangeError("quantizeQ8_K: n must be a multiple of 256");
+    this.exports.quantize_q8_k(xPtr, yPtr, n);
+  }
+  /** Q4_K / Q6_K weights x a Q8_K activation buffer (quantizeQ8_K); cols a multiple of 256. */
+  matvecQ4_K(wPtr, xq8kPtr, outPtr, rows, cols) { this._rows(3, wPtr, xq8kPtr, outPtr, rows, cols, 256); }
+  matvecQ6_K(wPtr, xq8kPtr, outPtr, rows, cols) { this._rows(4, wPtr, xq8kPtr, outPtr, rows, cols, 256); }
+
+  /**
+   * Prefill: nTok mat-vecs against the same weights in one pass over them. Token t reads the activation buffer at
+   * xqPtr + t*xStride (Q8_0 buffers for Q4_0/Q8_0, Q8_K for Q4_K/Q6_K; default stride: q8Bytes/q8KBytes(cols))
+   * and writes rows floats at outPtr + t*outStride (default rows*4). Outputs equal nTok separate mat-vecs bit for bit.
+   */
+  matmulQ4_0(w, xq, out, rows, cols, nTok, xStride = q8Bytes(cols), outStride = rows * 4) {
+    this._rows(5, w, xq, out, rows, cols, 32, nTok, xStride, outStride);
+  }
+  matmulQ8_0(w, xq, out, rows, cols, nTok, xStride = q8Bytes(cols), outStride = rows * 4) {
+    this._rows(6, w, xq, out, rows, cols, 32, nTok, xStride, outStride);
+  }
+  matmulQ4_K(w, xq, out, rows, cols, nTok, xStride = q8KBytes(cols), outStride = rows * 4) {
+    this._rows(7, w, xq, out, rows, cols, 256, nTok, xStride, outStride);
+  }
+  matmulQ6_K(w, xq, out, rows, cols, nTok, xStride = q8KBytes(cols), outStride = rows * 4) {
+    this._rows(8, w, xq, out, rows, cols, 256, nTok, xStride, outStride);
+  }
   rmsnorm(xPtr, wPtr, outPtr, n, eps) { this.exports.rmsnorm(xPtr, wPtr, outPtr, n, eps); }
   swiglu(gatePtr, upPtr, outPtr, n) { this.exports.swiglu(gatePtr, upPtr, outPtr, n); }
   softmax(ptr, n) { this.exports.softmax(ptr, n); }
@@ -142,11 +218,11 @@ export class SimdKernels {
    * word packs (job generation << 16 | next chunk), so a late Worker can never claim a chunk of a newer job
    * with the arguments of an older one; the caller returns when every chunk is finished.
    */
-  _rows(op, w, x, out, rows, cols, colMultiple) {
+  _rows(op, w, x, out, rows, cols, colMultiple, nTok = 0, xStride = 0, outStride = 0) {
     if (cols % colMultiple) throw new RangeError(`${ROW_KERNELS[op]}: cols must be a multiple of ${colMultiple}`);
     const fn = this.exports[ROW_KERNELS[op]];
     if (this.workers.length === 0 || rows < 2 * this.minRowsPerThread) {
-      fn(w, x, out, 0, rows, cols);
+      fn(w, x, out, 0, rows, cols, nTok, xStride, outStride);
       return;
     }
     const c = this.ctrl;
@@ -155,6 +231,7 @@ export class SimdKernels {
     const gen = (c[GEN] + 1) & 0xffff;
     c[OP] = op;
     c[ARG] = w; c[ARG + 1] = x; c[ARG + 2] = out; c[ARG + 3] = cols;
+    c[ARGX] = nTok; c[ARGX + 1] = xStride; c[ARGX + 2] = outStride;
     c[ROWS] = rows; c[CHUNK] = chunk; c[CHUNKS] = chunks;
     Atomics.store(c, FINISHED, 0);
     Atomics.store(c, CLAIM, gen << 16);

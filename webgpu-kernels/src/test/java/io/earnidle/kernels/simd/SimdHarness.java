@@ -94,6 +94,24 @@ final class SimdHarness implements AutoCloseable {
     return (Map<String, Object>) r;
   }
 
+  /**
+   * Loads {@code page} and waits up to {@code max} for the promise named {@code readyGlobal}, polling in 30 s
+   * script calls (one long script call would hit the WebDriver HTTP client's read timeout).
+   */
+  @SuppressWarnings("unchecked")
+  Map<String, Object> openAndPoll(String page, String readyGlobal, Duration max) {
+    driver.get(baseUrl() + page);
+    long deadline = System.nanoTime() + max.toNanos();
+    while (System.nanoTime() < deadline) {
+      Object r = driver.executeAsyncScript(
+          "const [g, done] = arguments;"
+              + "Promise.race([window[g], new Promise((r) => setTimeout(() => r(null), 30000))]).then(done);",
+          readyGlobal);
+      if (r != null) return (Map<String, Object>) r;
+    }
+    throw new IllegalStateException(page + " did not finish within " + max);
+  }
+
   /** Calls {@code window.simdHarness[fn](arg)}; rejections come back as {@code {error: ...}}. */
   @SuppressWarnings("unchecked")
   Map<String, Object> call(String fn, Map<String, Object> arg) {

@@ -89,12 +89,16 @@ class SimdKernelsTest {
     // amax 127 => d = 1, id = 1: x.5 values are exact ties; roundf rounds them away from zero
     float[] ties = {127f, -127f, 2.5f, -2.5f, 0.5f, -0.5f, 1.5f, -1.5f, 126.5f, -126.5f, 3.49f, -3.51f};
     for (int j = 0; j < QK; j++) x[4 * QK + j] = ties[j % ties.length];
-    byte[] expected = GgmlReference.quantizeQ8Activations(x);
+    assertQuantizesExactly(variant, "quantizeQ8_0", x, GgmlReference.quantizeQ8Activations(x));
+  }
+
+  /** Runs quantizer {@code fn} on x into outputs poisoned three ways; every run must give exactly {@code expected}. */
+  private void assertQuantizesExactly(String variant, String fn, float[] x, byte[] expected) {
     for (int poison : new int[] {0xff, 0x00, 0x7f}) {
       Map<String, Object> res = run(variant, 1,
           List.of(input("x", floatBytes(x)), output("xq", expected.length, poison)),
-          List.of(call("quantizeQ8_0", "$x", "$xq", x.length)), "xq");
-      assertArrayEquals(expected, out(res, "xq"), "quantized bytes (poison " + poison + ")");
+          List.of(call(fn, "$x", "$xq", x.length)), "xq");
+      assertArrayEquals(expected, out(res, "xq"), fn + " bytes (poison " + poison + ")");
     }
   }
 
@@ -128,7 +132,12 @@ class SimdKernelsTest {
   }
 
   private void checkQuantizedMatvec(String fn, byte[] w, float[] x, int rows, int cols, int misalign, QuantRef ref) {
-    byte[] xqExpected = GgmlReference.quantizeQ8Activations(x);
+    checkQuantizedMatvec("quantizeQ8_0", GgmlReference.quantizeQ8Activations(x), 2e-6, fn, w, x, rows, cols,
+        misalign, ref);
+  }
+
+  private void checkQuantizedMatvec(String quantFn, byte[] xqExpected, double relTol, String fn, byte[] w, float[] x,
+      int rows, int cols, int misalign, QuantRef ref) {
     double[] mag = new double[rows];
     double[] expected = ref.matvec(w, xqExpected, rows, cols, mag);
     byte[] baseline = null;
@@ -137,23 +146,169 @@ class SimdKernelsTest {
       int threads = (Integer) combo[1];
       Map<String, Object> wIn = input("w", w);
       wIn.put("misalign", misalign);
-      Map<String, Object> res = run(variant, threads,
-          List.of(wIn, input("x", floatBytes(x)), output("xq", xqExpected.length, 0xff), output("y", rows * 4, 0xff)),
-          List.of(call("quantizeQ8_0", "$x", "$xq", cols), call(fn, "$w", "$xq", "$y", rows, cols)),
-          "xq", "y");
+      // every quantized format also runs the plain-SIMD wide path (widen_q8_0/widen_q8_k + *_w kernel), which
+      // must give the same bytes
+      boolean wide = true;
+      boolean kq = quantFn.equals("quantizeQ8_K");
+      List<Map<String, Object>> buffers = new ArrayList<>(List.of(wIn, input("x", floatBytes(x)),
+          output("xq", xqExpected.length, 0xff), output("y", rows * 4, 0xff)));
+      List<Map<String, Object>> calls = new ArrayList<>(List.of(call(quantFn, "$x", "$xq", cols),
+          call(fn, "$w", "$xq", "$y", rows, cols)));
+      if (wide) {
+        buffers.add(output("xw", kq ? cols / 256 * 548 : cols / QK * 72, 0xff));
+        buffers.add(output("yw", rows * 4, 0xff));
+        calls.add(call(kq ? "widenQ8_K" : "widenQ8_0", "$xq", "$xw", cols));
+        calls.add(call(fn + "W", "$w", "$xw", "$yw", rows, cols));
+      }
+      Map<String, Object> res = run(variant, threads, buffers, calls,
+          wide ? new String[] {"xq", "y", "yw"} : new String[] {"xq", "y"});
       String what = fn + " " + variant + " threads=" + threads;
       assertEquals(threads, ((Number) res.get("threads")).intValue(), what);
       assertArrayEquals(xqExpected, out(res, "xq"), what + ": activation quantization");
       byte[] yBytes = out(res, "y");
+      if (wide) assertArrayEquals(yBytes, out(res, "yw"), what + ": wide (i16) path differs");
       float[] y = floats(yBytes);
       for (int r = 0; r < rows; r++) {
-        double tol = 2e-6 * mag[r] + 1e-6;
+        double tol = relTol * mag[r] + 1e-6;
         int row = r;
         assertTrue(Float.isFinite(y[r]) && Math.abs(y[r] - expected[r]) <= tol,
             () -> what + ": y[" + row + "] = " + y[row] + ", expected " + expected[row] + " (tol " + tol + ")");
       }
       if (baseline == null) baseline = yBytes;
       else assertArrayEquals(baseline, yBytes, what + " is not bit-identical to plain/1 thread");
+    }
+  }
+
+  // ------------------------------------------------------------------ K-quants (Q8_K activations)
+
+  @ParameterizedTest(name = "quantize_q8_k {0}")
+  @ValueSource(strings = {"plain", "relaxed"})
+  void quantizeQ8KMatchesGgmlReferenceExactly(String variant) {
+    requirePage();
+    SplittableRandom rnd = new SplittableRandom(0x08CL);
+    int nb = 7, n = nb * 256;
+    float[] x = new float[n];
+    double[] mags = {1e-3, 1.0, 300.0, 1e-7, 0.05, 7.0, 2.0};
+    for (int b = 0; b < nb; b++) {
+      for (int j = 0; j < 256; j++) x[b * 256 + j] = (float) ((rnd.nextDouble() * 2 - 1) * mags[b]);
+    }
+    for (int j = 0; j < 256; j++) x[256 + j] = 0f; // block 1 all zero: d = 0, qs = 0, bsums = 0
+    // block 2: max = -127 => iscale = 1: x.5 values are exact ties, nearest_int rounds them to even
+    float[] ties = {-127f, 2.5f, -2.5f, 0.5f, -0.5f, 1.5f, -1.5f, 126.5f, -126.5f, 3.5f, 100f, -0.49f};
+    for (int j = 0; j < 256; j++) x[2 * 256 + j] = ties[j % ties.length];
+    // block 5: +7 first (index 3), -7 later (index 200): the first one sets the sign of the scale
+    x[5 * 256 + 3] = 7f;
+    x[5 * 256 + 200] = -7f;
+    // block 6: the only maximum is in the last lane of the last vector
+    x[6 * 256 + 255] = -2.5f;
+    assertQuantizesExactly(variant, "quantizeQ8_K", x, GgmlReference.quantizeQ8KActivations(x));
+  }
+
+  @ParameterizedTest(name = "matvec_q4_k_q8_k rows={0} cols={1} misalign={2}")
+  @CsvSource({"1,256,0", "9,512,0", "67,2048,3", "130,2048,0", "33,8192,1"})
+  void matvecQ4KMatchesReferenceAndAllVariantsAgree(int rows, int cols, int misalign) {
+    requirePage();
+    SplittableRandom rnd = new SplittableRandom(0x4CL * rows + cols);
+    byte[] w = GgmlReference.randomKBlocks(rnd, rows * cols / 256, GgmlReference.Q4_K_BYTES, new int[] {0, 2},
+        0.0005, 0.004);
+    float[] x = randomFloats(rnd, cols, 2.0);
+    checkQuantizedMatvec("quantizeQ8_K", GgmlReference.quantizeQ8KActivations(x), 1e-5, "matvecQ4_K", w, x, rows,
+        cols, misalign, GgmlReference::matvecQ4K);
+  }
+
+  @ParameterizedTest(name = "matvec_q6_k_q8_k rows={0} cols={1} misalign={2}")
+  @CsvSource({"1,256,0", "9,512,0", "67,2048,5", "130,2048,0", "33,8192,2"})
+  void matvecQ6KMatchesReferenceAndAllVariantsAgree(int rows, int cols, int misalign) {
+    requirePage();
+    SplittableRandom rnd = new SplittableRandom(0x6CL * rows + cols);
+    // random bytes: every 6-bit value and every i8 scale, -128 included
+    byte[] w = GgmlReference.randomKBlocks(rnd, rows * cols / 256, GgmlReference.Q6_K_BYTES, new int[] {208},
+        0.0001, 0.001);
+    w[192] = (byte) -128;
+    float[] x = randomFloats(rnd, cols, 3.0);
+    checkQuantizedMatvec("quantizeQ8_K", GgmlReference.quantizeQ8KActivations(x), 1e-5, "matvecQ6_K", w, x, rows,
+        cols, misalign, GgmlReference::matvecQ6K);
+  }
+
+  // ------------------------------------------------------------------ prefill mat-muls
+
+  /**
+   * matmul over nTok tokens (activation buffers back to back, outputs with a poisoned gap between tokens) equals
+   * nTok separate mat-vecs of the same build bit for bit, matches the reference, and all four builds agree.
+   */
+  @ParameterizedTest(name = "{0} rows={1} cols={2} tokens={3}")
+  @CsvSource({"Q4_0,67,512,3", "Q8_0,67,512,2", "Q4_K,67,512,3", "Q6_K,45,768,4", "Q4_0,130,2048,5",
+      "Q4_K,20,8192,2"})
+  void prefillMatmulEqualsPerTokenMatvecs(String type, int rows, int cols, int nTok) {
+    requirePage();
+    SplittableRandom rnd = new SplittableRandom(type.hashCode() * 31L + rows * 7L + nTok);
+    boolean k = type.endsWith("_K");
+    byte[] w = switch (type) {
+      case "Q4_0" -> GgmlReference.randomBlocks(rnd, rows * cols / QK, Q4_0_BYTES, 0.002, 0.03, true);
+      case "Q8_0" -> GgmlReference.randomBlocks(rnd, rows * cols / QK, Q8_0_BYTES, 0.0005, 0.004, true);
+      case "Q4_K" -> GgmlReference.randomKBlocks(rnd, rows * cols / 256, GgmlReference.Q4_K_BYTES, new int[] {0, 2},
+          0.0005, 0.004);
+      default -> GgmlReference.randomKBlocks(rnd, rows * cols / 256, GgmlReference.Q6_K_BYTES, new int[] {208},
+          0.0001, 0.001);
+    };
+    QuantRef ref = switch (type) {
+      case "Q4_0" -> GgmlReference::matvecQ4_0;
+      case "Q8_0" -> GgmlReference::matvecQ8_0;
+      case "Q4_K" -> GgmlReference::matvecQ4K;
+      default -> GgmlReference::matvecQ6K;
+    };
+    int xqBytes = k ? cols / 256 * GgmlReference.Q8_K_BYTES : cols / QK * 40;
+    int xStride = xqBytes + 16, outStride = rows * 4 + 32; // gaps: the kernels must honour the strides
+    byte[] xqAll = new byte[xStride * nTok];
+    double[][] expected = new double[nTok][], mags = new double[nTok][];
+    for (int t = 0; t < nTok; t++) {
+      float[] x = randomFloats(rnd, cols, 2.0);
+      byte[] xq = k ? GgmlReference.quantizeQ8KActivations(x) : GgmlReference.quantizeQ8Activations(x);
+      System.arraycopy(xq, 0, xqAll, t * xStride, xq.length);
+      mags[t] = new double[rows];
+      expected[t] = ref.matvec(w, xq, rows, cols, mags[t]);
+    }
+    List<Map<String, Object>> calls = new ArrayList<>();
+    calls.add(call("matmul" + type, "$w", "$xq", "$y", rows, cols, nTok, xStride, outStride));
+    boolean wide = true; // the plain-SIMD wide path too (widen each token, then matmul*W)
+    int xwStride = (k ? cols / 256 * 548 : cols / QK * 72) + 48;
+    if (wide) {
+      for (int t = 0; t < nTok; t++) {
+        calls.add(call(k ? "widenQ8_K" : "widenQ8_0", "$xq+" + t * xStride, "$xw+" + t * xwStride, cols));
+      }
+      calls.add(call("matmul" + type + "W", "$w", "$xw", "$yw", rows, cols, nTok, xwStride, outStride));
+    }
+    for (int t = 0; t < nTok; t++) {
+      calls.add(call("matvec" + type, "$w", "$xq+" + t * xStride, "$single+" + t * outStride, rows, cols));
+    }
+    byte[] baseline = null;
+    for (Object[] combo : COMBOS) {
+      String what = "matmul" + type + " " + combo[0] + " threads=" + combo[1];
+      List<Map<String, Object>> buffers = new ArrayList<>(List.of(input("w", w), input("xq", xqAll),
+          output("y", outStride * nTok, 0xff), output("single", outStride * nTok, 0xff)));
+      if (wide) {
+        buffers.add(output("xw", xwStride * nTok, 0xff));
+        buffers.add(output("yw", outStride * nTok, 0xff));
+      }
+      Map<String, Object> res = run((String) combo[0], (Integer) combo[1], buffers, calls,
+          wide ? new String[] {"y", "single", "yw"} : new String[] {"y", "single"});
+      byte[] y = out(res, "y");
+      if (wide) assertArrayEquals(y, out(res, "yw"), what + ": wide (i16) mat-mul differs");
+      assertArrayEquals(out(res, "single"), y, what + ": differs from per-token mat-vecs (or wrote into a gap)");
+      for (int t = 0; t < nTok; t++) {
+        float[] yt = floats(java.util.Arrays.copyOfRange(y, t * outStride, t * outStride + rows * 4));
+        for (int r = 0; r < rows; r++) {
+          double tol = 1e-5 * mags[t][r] + 1e-6;
+          int tok = t, row = r;
+          assertTrue(Math.abs(yt[r] - expected[t][r]) <= tol,
+              () -> what + ": token " + tok + " y[" + row + "] = " + yt[row] + ", expected " + expected[tok][row]);
+        }
+        for (int i = t * outStride + rows * 4; i < (t + 1) * outStride; i++) {
+          assertEquals((byte) 0xff, y[i], what + ": gap byte " + i + " was written");
+        }
+      }
+      if (baseline == null) baseline = y;
+      else assertArrayEquals(baseline, y, what + " is not bit-identical to plain/1 thread");
     }
   }
 
