@@ -1,5 +1,7 @@
 package io.earnidle.node.browser;
 
+import io.earnidle.node.browser.engine.BrowserEngines;
+import io.earnidle.node.engine.EngineChoice;
 import io.earnidle.node.loop.NodeHost;
 import io.earnidle.node.loop.NodeLoop;
 import org.teavm.jso.JSBody;
@@ -7,10 +9,12 @@ import org.teavm.jso.JSFunctor;
 import org.teavm.jso.JSObject;
 import org.teavm.jso.typedarrays.Int8Array;
 
+import java.util.List;
+
 /**
  * {@link NodeHost} on top of the Web Worker global scope: fetch (streamed bodies with Range), Cache Storage,
  * setTimeout and a MessageChannel for zero-delay yields, performance.now, postMessage, crypto, navigator.gpu (only
- * asked when the loop allows the GPU).
+ * asked when the loop allows the GPU), and the accelerated engines ({@link BrowserEngines}: WebGPU, WASM SIMD).
  */
 final class BrowserHost implements NodeHost {
     static final String ENGINE = "jvm-wasm-gc";
@@ -217,6 +221,22 @@ final class BrowserHost implements NodeHost {
     @Override
     public void probeGpu(DoneCallback cb) {
         probeGpuJs(cb::done);
+    }
+
+    @Override
+    public void loadEngine(byte[] gguf, List<EngineChoice> candidates, EngineCallback cb) {
+        if (candidates.isEmpty()) {
+            cb.loaded(null, List.of());
+            return;
+        }
+        // the bytes go to the browser as a Blob and stream into the kernel memory / GPU buffers like a download
+        BrowserEngines.loadBytes(candidates, gguf, 0, null, (loaded, error) -> {
+            if (loaded == null) {
+                cb.loaded(null, List.of(error == null ? "no engine loaded" : error));
+            } else {
+                cb.loaded(loaded.engine(), loaded.fallbacks());
+            }
+        });
     }
 
     @Override

@@ -39,6 +39,11 @@ public interface Engine {
     /** Structural counters of the last decoded token and totals (engine-specific keys), for status/JSON. */
     Map<String, Object> counters();
 
+    /** CPU threads a step keeps busy (the node's duty cycle charges a step's time once per thread). */
+    default int threads() {
+        return 1;
+    }
+
     /** Frees device resources; the engine is unusable afterwards. */
     void close();
 }

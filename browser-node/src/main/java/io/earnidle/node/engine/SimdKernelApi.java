@@ -14,6 +14,11 @@ public interface SimdKernelApi {
     /** Report name, e.g. "wasm-simd", "wasm-simd-relaxed-mt2". */
     String variant();
 
+    /** Threads the mat-vecs run on (the caller plus helper workers). */
+    default int threads() {
+        return 1;
+    }
+
     /** Reserves {@code bytes} (64-byte aligned); returns the offset. */
     int alloc(int bytes);
 

@@ -160,6 +160,11 @@ public final class SimdLlama implements Engine {
     }
 
     @Override
+    public int threads() {
+        return k.threads();
+    }
+
+    @Override
     public LlamaConfig config() {
         return c;
     }

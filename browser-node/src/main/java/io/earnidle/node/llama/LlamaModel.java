@@ -404,7 +404,7 @@ public final class LlamaModel {
     }
 
     /** Index of the earliest occurrence of any stop string in {@code text}, or -1. */
-    static int firstStop(String text, java.util.List<String> stops) {
+    public static int firstStop(String text, java.util.List<String> stops) {
         int best = -1;
         for (String s : stops) {
             int i = text.indexOf(s);

@@ -17,6 +17,7 @@ public final class DutyCycle {
     public static final double WINDOW_MS = 5_000;
 
     private double share;
+    private int parallelism = 1;
     private double owedMs;
     private double lastEndMs = Double.NaN;
     // busy intervals inside the window, as a ring of [start, end)
@@ -39,13 +40,21 @@ public final class DutyCycle {
 
     public void setShare(double share) {
         this.share = clampShare(share);
-        if (this.share >= 1.0) {
+        if (this.share >= 1.0 && parallelism == 1) {
             owedMs = 0;
         }
     }
 
     public double share() {
         return share;
+    }
+
+    /**
+     * Threads a slice keeps busy (a multi-threaded engine): the rest owed and {@link #busyFraction} count a slice's
+     * time once per thread, so the share stays a share of ONE core.
+     */
+    public void setParallelism(int threads) {
+        parallelism = Math.max(1, threads);
     }
 
     /**
@@ -59,11 +68,12 @@ public final class DutyCycle {
             owedMs -= Math.max(0, startMs - lastEndMs);
         }
         lastEndMs = endMs;
-        if (share >= 1.0) {
+        if (share >= 1.0 && parallelism == 1) {
             owedMs = 0;
             return 0;
         }
-        owedMs = Math.max(-MAX_CREDIT_MS, owedMs + busy * (1 - share) / share);
+        double rest = parallelism == 1 ? busy * (1 - share) / share : busy * (parallelism / share - 1);
+        owedMs = Math.max(-MAX_CREDIT_MS, owedMs + rest);
         return owedMs >= MIN_SLEEP_MS ? owedMs : 0;
     }
 
@@ -121,6 +131,6 @@ public final class DutyCycle {
             int k = (head + i) % starts.length;
             busy += Math.max(0, Math.min(ends[k], nowMs) - Math.max(starts[k], windowStart));
         }
-        return Math.min(1.0, busy / wall);
+        return Math.min(1.0, busy * parallelism / wall);
     }
 }

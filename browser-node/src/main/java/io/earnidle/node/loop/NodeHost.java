@@ -1,5 +1,10 @@
 package io.earnidle.node.loop;
 
+import io.earnidle.node.engine.Engine;
+import io.earnidle.node.engine.EngineChoice;
+
+import java.util.List;
+
 /** What the node loop needs from its platform (the browser worker, or a test double on the JVM). */
 public interface NodeHost {
     /** {@code status} is the HTTP status, or 0 for a network error (then {@code body} describes it). */
@@ -52,6 +57,23 @@ public interface NodeHost {
     /** Asks the platform for a WebGPU adapter; only called when the visitor allows the GPU. */
     void probeGpu(DoneCallback cb);
 
+    /** An engine load ended: {@code engine} null when no candidate could load the model ({@code notes} say why). */
+    interface EngineCallback {
+        void loaded(Engine engine, List<String> notes);
+    }
+
+    /**
+     * Loads a verified model file into the first of {@code candidates} (accelerated engines, best first: WebGPU,
+     * WASM SIMD) that works; the engine copies the bytes into its own memory, so the caller may drop {@code gguf}
+     * afterwards. {@code notes} name the candidates that failed and why. Only asks for a WebGPU adapter when
+     * {@code candidates} contains WEBGPU. The default (a platform without accelerated engines) loads nothing: the
+     * loop then runs the pure-Java engine on the bytes.
+     */
+    default void loadEngine(byte[] gguf, List<EngineChoice> candidates,
+                            EngineCallback cb) {
+        cb.loaded(null, List.of());
+    }
+
     /** Runs {@code task} after {@code delayMs}; 0 yields to the event loop (other messages run first). */
     void schedule(long delayMs, Runnable task);
 
@@ -66,6 +88,6 @@ public interface NodeHost {
     /** A random seed for backoff jitter. */
     long randomSeed();
 
-    /** Engine name reported with results, e.g. "jvm-wasm-gc". */
+    /** Name of the platform's pure-Java engine ("jvm-wasm-gc" in the browser), reported until a model is loaded. */
     String engine();
 }

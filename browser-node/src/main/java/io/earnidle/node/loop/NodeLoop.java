@@ -1,17 +1,28 @@
 package io.earnidle.node.loop;
 
-import io.earnidle.node.llama.Generation;
+import io.earnidle.node.engine.Engine;
+import io.earnidle.node.engine.EngineChoice;
+import io.earnidle.node.engine.EngineGeneration;
+import io.earnidle.node.engine.JvmEngine;
 import io.earnidle.node.llama.GenerationResult;
 import io.earnidle.node.llama.LlamaModel;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * The node's control loop, written against {@link NodeHost} callbacks: register, poll with backoff + jitter,
- * download the model (streamed, throttled, resumable, verified, kept in the persistent cache), generate step by step
- * under the CPU share, submit with an Idempotency-Key (same key on retries), and report status.
+ * download the model (streamed, throttled, resumable, verified, kept in the persistent cache), load it into the best
+ * engine the platform has ({@link NodeHost#loadEngine}: WebGPU when limits.gpu allows it, else WASM SIMD, else the
+ * pure-Java engine), generate step by step under the CPU share, submit with an Idempotency-Key (same key on retries),
+ * and report status (with the engine's name).
+ *
+ * <p>Once an accelerated engine owns the model's bytes (kernel memory, GPU buffers), the loop keeps no Java copy: a
+ * later job for the same model reuses the engine; anything else (another model, the GPU switched off under a WebGPU
+ * engine, a lower memory limit) drops it and reloads from the persistent cache or the network.
  *
  * <p>Single-threaded: every method runs on the host's event loop, and long work is cut into short slices with a
  * yield between them, so pause/stop/limits messages are handled within a slice (milliseconds). A job that cannot
@@ -65,7 +76,15 @@ public final class NodeLoop {
 
     // the job being worked on
     private JobSpec job;
-    private Generation generation;
+    private EngineGeneration generation;
+    /** The engine whose step is in flight (asynchronous engines), even for a generation cancelled meanwhile. */
+    private Engine engineInFlight;
+    /** Runs once {@link #engineInFlight} is idle again (a new job on an engine still finishing a cancelled step). */
+    private Runnable whenEngineIdle;
+    private double sliceStartMs;
+    private boolean inStep;
+    private boolean stepSync;
+    private String stepError;
     private boolean finishing;
     private boolean submitting;
     private double jobBusyMs;
@@ -78,7 +97,13 @@ public final class NodeLoop {
     private String cachedModelId;
     private String cachedModelSha;
     private long cachedModelBytes;
-    private LlamaModel cachedModel;
+    private Engine cachedEngine;
+    /** Why better engines were not used for the cached model ("webgpu: no adapter", ...). */
+    private List<String> engineNotes = List.of();
+    /** The engine of the last model loaded (reported once that engine is gone, e.g. after a stop). */
+    private String lastEngineName;
+    /** Accelerated engines that failed during a job this session: not tried again. */
+    private final java.util.Set<EngineChoice> failedEngines = java.util.EnumSet.noneOf(EngineChoice.class);
     private Download download;
     private long sessionDownloadBytes;
 
@@ -271,11 +296,22 @@ public final class NodeLoop {
         limits.update(update);
         duty.setShare(limits.cpuShare());
         if (!limits.gpu()) {
-            gpuAvailable = null; // never use the GPU the visitor turned off (no GPU engine runs now either)
+            gpuAvailable = null; // never use the GPU the visitor turned off
+            if (cachedEngine != null && usesGpu(cachedEngine)) {
+                // the model is reloaded (from the persistent cache) into a CPU engine for the next job
+                if (generation != null) {
+                    String id = job.jobId();
+                    cancelWork();
+                    dropCachedModel();
+                    afterIdle("the GPU was switched off: job " + id + " cancelled, not submitted");
+                } else {
+                    dropCachedModel();
+                }
+            }
         }
         maybeProbeGpu();
         long mem = limits.memoryBytes();
-        if (mem >= 0 && cachedModel != null && cachedModelBytes > mem && generation == null) {
+        if (mem >= 0 && cachedEngine != null && cachedModelBytes > mem && generation == null) {
             dropCachedModel();
         }
         reconsider();
@@ -416,6 +452,7 @@ public final class NodeLoop {
     private void afterIdle(String msg) {
         duty.idle();
         if (stopped) {
+            dropCachedModel(); // frees the engine's memory (kernel memory, GPU buffers): a stopped node does not restart
             status("stopped", msg);
         } else if (pausedReason() != null) {
             status("paused", msg);
@@ -527,9 +564,9 @@ public final class NodeLoop {
         jobBusyMs = 0;
         jobSteps = 0;
         decodeStartMs = Double.NaN;
-        if (j.modelId().equals(cachedModelId) && cachedModel != null
+        if (j.modelId().equals(cachedModelId) && cachedEngine != null
                 && (j.modelSha256() == null || j.modelSha256().equals(cachedModelSha))) {
-            execute(cachedModel);
+            execute(cachedEngine);
             return;
         }
         dropCachedModel(); // keep at most one model in memory
@@ -772,37 +809,93 @@ public final class NodeLoop {
         }
     }
 
+    private static boolean usesGpu(Engine e) {
+        return "webgpu".equals(e.name());
+    }
+
+    /** The accelerated engines to try, best first (the pure-Java engine is the loop's own fallback). */
+    private List<EngineChoice> engineCandidates() {
+        List<EngineChoice> c = new ArrayList<>(EngineChoice.candidates("auto",
+                limits.gpu() && !Boolean.FALSE.equals(gpuAvailable)));
+        c.remove(EngineChoice.JVM);
+        c.removeAll(failedEngines);
+        return c;
+    }
+
+    /**
+     * Hands the verified model bytes to the best engine: an accelerated engine copies them into its own memory (and
+     * this loop then holds no reference to the array), the pure-Java fallback wraps the array itself.
+     */
     private void loadModel(JobSpec j, byte[] data, String how) {
-        LlamaModel model;
-        try {
-            model = LlamaModel.load(ByteBuffer.wrap(data));
-        } catch (RuntimeException e) {
-            failJob("model " + j.modelId() + " " + how + " does not load: " + message(e));
-            return;
-        }
-        cachedModelId = j.modelId();
-        cachedModelSha = j.modelSha256();
-        cachedModelBytes = data.length;
-        cachedModel = model;
-        execute(model);
+        int ep = epoch;
+        status("downloading", "model " + j.modelId() + " " + how + ": loading it into the engine");
+        host.loadEngine(data, engineCandidates(), (accelerated, notes) -> {
+            Engine engine = accelerated;
+            if (engine != null && usesGpu(engine) && !limits.gpu()) {
+                engine.close(); // the GPU was switched off while the engine loaded
+                engine = null;
+                if (ep == epoch) {
+                    loadModel(j, data, how);
+                }
+                return;
+            }
+            if (engine == null) {
+                try {
+                    engine = new JvmEngine(LlamaModel.load(ByteBuffer.wrap(data)), host.engine());
+                } catch (RuntimeException e) {
+                    if (ep == epoch) {
+                        failJob("model " + j.modelId() + " " + how + " does not load: " + message(e));
+                    }
+                    return;
+                }
+            }
+            if (ep != epoch && (job != null || cachedEngine != null || stopped)) {
+                engine.close(); // cancelled while loading, and something newer is under way (or the node stopped)
+                return;
+            }
+            cachedModelId = j.modelId();
+            cachedModelSha = j.modelSha256();
+            cachedModelBytes = data.length;
+            cachedEngine = engine;
+            lastEngineName = engine.name();
+            engineNotes = notes == null ? List.of() : List.copyOf(notes);
+            if (ep == epoch) {
+                execute(engine); // else: cancelled while loading; the engine is kept for the next job
+            }
+        });
     }
 
     private void dropCachedModel() {
-        cachedModel = null;
+        if (cachedEngine != null) {
+            cachedEngine.close();
+        }
+        cachedEngine = null;
         cachedModelId = null;
         cachedModelSha = null;
         cachedModelBytes = 0;
+        engineNotes = List.of();
     }
 
     // ---- generation, a slice at a time ------------------------------------------------------------------------
 
-    private void execute(LlamaModel model) {
+    private void execute(Engine engine) {
+        if (engineInFlight == engine) {
+            // a cancelled job's step is still running on this engine: start when it ends
+            int ep = epoch;
+            whenEngineIdle = () -> {
+                if (ep == epoch && job != null && generation == null) {
+                    execute(engine);
+                }
+            };
+            return;
+        }
         try {
-            generation = new Generation(model, job.toRequest());
+            generation = new EngineGeneration(engine, job.toRequest(), false);
         } catch (RuntimeException e) {
             failJob(message(e));
             return;
         }
+        duty.setParallelism(engine.threads());
         tokensPerS = null;
         status("running", null);
         lastStatusMs = host.nowMs();
@@ -811,27 +904,82 @@ public final class NodeLoop {
     }
 
     private void slice(int ep) {
-        if (ep != epoch || generation == null) {
+        if (ep != epoch || generation == null || generation.inFlight()) {
             return;
         }
-        Generation g = generation;
-        double t0 = host.nowMs();
-        double end = t0;
-        try {
-            do {
-                boolean wasPrefill = g.prefilled() < g.promptLength();
-                g.step();
-                jobSteps++;
-                end = host.nowMs();
-                if (wasPrefill && g.prefilled() == g.promptLength()) {
-                    decodeStartMs = end;
+        sliceStartMs = host.nowMs();
+        runSteps(ep, generation);
+    }
+
+    /**
+     * Runs steps until the slice is used up: a loop for synchronous engines; an asynchronous engine's callback
+     * continues the slice (a cancel in the meantime makes it a no-op).
+     */
+    private void runSteps(int ep, EngineGeneration g) {
+        while (true) {
+            boolean wasPrefill = g.prefilled() < g.promptLength();
+            Engine e = g.engine();
+            inStep = true;
+            stepSync = false;
+            engineInFlight = e;
+            g.step(error -> {
+                if (engineInFlight == e) {
+                    engineInFlight = null;
                 }
-            } while (!g.done() && end - t0 < DutyCycle.SLICE_MS);
-        } catch (RuntimeException e) {
-            generation = null;
-            failJob(message(e));
-            return;
+                stepError = error;
+                if (inStep) {
+                    stepSync = true;
+                    return;
+                }
+                if (whenEngineIdle != null && engineInFlight == null) {
+                    Runnable r = whenEngineIdle;
+                    whenEngineIdle = null;
+                    host.schedule(0, r);
+                }
+                if (afterStep(ep, g, wasPrefill)) {
+                    runSteps(ep, g);
+                }
+            });
+            inStep = false;
+            if (!stepSync || !afterStep(ep, g, wasPrefill)) {
+                return;
+            }
         }
+    }
+
+    /** Accounts for a finished step; true when the slice goes on with another step. */
+    private boolean afterStep(int ep, EngineGeneration g, boolean wasPrefill) {
+        if (ep != epoch || generation != g) {
+            return false; // cancelled while the step ran
+        }
+        if (stepError != null) {
+            generation = null;
+            Engine e = g.engine();
+            if (usesGpu(e)) {
+                failedEngines.add(EngineChoice.WEBGPU); // e.g. the device was lost: the next job reloads on the CPU
+            } else if (e.name().startsWith("wasm-simd")) {
+                failedEngines.add(EngineChoice.WASM_SIMD);
+            }
+            if (e == cachedEngine) {
+                dropCachedModel();
+            }
+            failJob(stepError + " (engine " + e.name() + ")");
+            return false;
+        }
+        jobSteps++;
+        double end = host.nowMs();
+        if (wasPrefill && g.prefilled() == g.promptLength()) {
+            decodeStartMs = end;
+        }
+        if (!g.done() && end - sliceStartMs < DutyCycle.SLICE_MS) {
+            return true;
+        }
+        endSlice(ep, g, end);
+        return false;
+    }
+
+    private void endSlice(int ep, EngineGeneration g, double end) {
+        double t0 = sliceStartMs;
         jobBusyMs += end - t0;
         double sleep = duty.afterSlice(t0, end);
         if (!Double.isNaN(decodeStartMs) && end > decodeStartMs && g.tokensDone() > 1) {
@@ -841,7 +989,7 @@ public final class NodeLoop {
             GenerationResult result = g.result();
             generation = null;
             finishing = false;
-            submitResult(result);
+            submitResult(result, g.engine().name());
             return;
         }
         if (end - lastStatusMs >= STATUS_EVERY_MS) {
@@ -851,7 +999,7 @@ public final class NodeLoop {
         host.schedule((long) Math.floor(sleep), () -> slice(ep));
     }
 
-    private void submitResult(GenerationResult result) {
+    private void submitResult(GenerationResult result, String engineName) {
         Map<String, Object> timing = new LinkedHashMap<>();
         timing.put("prefill_ms", result.prefillMs());
         timing.put("decode_ms", result.decodeMs());
@@ -861,7 +1009,7 @@ public final class NodeLoop {
         body.put("text", result.text());
         body.put("token_ids", result.tokenIds());
         body.put("token_count", result.tokenIds().length);
-        body.put("engine", host.engine());
+        body.put("engine", engineName);
         body.put("timing", timing);
         submitting = true;
         submit(job, Json.write(body), host.newIdempotencyKey(), 1);
@@ -940,6 +1088,20 @@ public final class NodeLoop {
         }
     }
 
+    /**
+     * The engine of the running job, else of the model in memory, else the last one used, else (no model loaded
+     * yet) the platform's pure-Java engine.
+     */
+    public String engineName() {
+        if (generation != null) {
+            return generation.engine().name();
+        }
+        if (cachedEngine != null) {
+            return cachedEngine.name();
+        }
+        return lastEngineName != null ? lastEngineName : host.engine();
+    }
+
     private void status(String newState, String msg) {
         status(newState, msg, host.nowMs());
     }
@@ -955,7 +1117,7 @@ public final class NodeLoop {
         m.put("balance_micro_usdc", balance);
         m.put("pending_micro_usdc", pending);
         m.put("last_payout_micro_usdc", lastPayout);
-        m.put("engine", host.engine());
+        m.put("engine", engineName());
         m.put("job_id", job == null ? null : job.jobId());
         m.put("message", msg);
         if (generation != null) {
@@ -981,6 +1143,7 @@ public final class NodeLoop {
         m.put("cpu_share", duty.share());
         m.put("paused_reason", stopped ? null : pausedReason());
         m.put("gpu_available", gpuAvailable);
+        m.put("engine_notes", engineNotes.isEmpty() ? null : engineNotes);
         m.put("session_download_bytes", sessionDownloadBytes);
         host.postStatus(Json.write(m));
     }

@@ -83,9 +83,8 @@ class BrowserLimitsTest {
         js().executeScript("startNode('/node/spy-worker.js', JSON.parse(arguments[0]));", start);
     }
 
-    @SuppressWarnings("unchecked")
     private List<Map<String, Object>> statuses() {
-        return new ArrayList<>((List<Map<String, Object>>) js().executeScript("return window.statuses;"));
+        return stub.statuses();
     }
 
     private double sentAt(String type) {
@@ -97,25 +96,11 @@ class BrowserLimitsTest {
 
     private Map<String, Object> awaitStatus(long timeoutMs, String what, Predicate<Map<String, Object>> p)
             throws InterruptedException {
-        long deadline = System.currentTimeMillis() + timeoutMs;
-        while (System.currentTimeMillis() < deadline) {
-            for (Map<String, Object> s : statuses()) {
-                if ("worker-error".equals(s.get("type"))) {
-                    fail("worker error: " + s);
-                }
-                if (p.test(s)) {
-                    return s;
-                }
-            }
-            Thread.sleep(50);
-        }
-        fail("no status " + what + " in " + timeoutMs + " ms; last: " + lastStatuses(4));
-        return null;
+        return stub.awaitStatus(timeoutMs, what, p);
     }
 
     private List<Map<String, Object>> lastStatuses(int n) {
-        List<Map<String, Object>> st = statuses();
-        return st.subList(Math.max(0, st.size() - n), st.size());
+        return stub.lastStatuses(n);
     }
 
     private static double num(Object o) {
@@ -205,6 +190,7 @@ class BrowserLimitsTest {
 
     @Test
     void theCpuShareIsHeldByDutyCycling() throws Exception {
+        // no kernels served: the pure-Java engine (the fallback where WASM SIMD is unavailable)
         stub.repeatJob = stub.job("jl", "long", PROMPT, 600);
         openPageAndStart("{\"cpu_share\":0.3,\"gpu\":true}", null);
         awaitStatus(120_000, "running", running("jl", 3));
@@ -212,7 +198,22 @@ class BrowserLimitsTest {
         @SuppressWarnings("unchecked")
         List<Object> spy = (List<Object>) js().executeScript("return window.gpuSpy;");
         assertEquals(List.of("requestAdapter"), spy, "with gpu on, the node asks for an adapter (the spy works)");
+        assertSharesHeld("jvm-wasm-gc");
+    }
 
+    @Test
+    void theCpuShareIsHeldOnTheWasmSimdEngine() throws Exception {
+        stub.serveKernels = true;
+        stub.repeatJob = stub.job("jl", "long", PROMPT, 600);
+        openPageAndStart("{\"cpu_share\":0.3,\"gpu\":false}", null);
+        Map<String, Object> running = awaitStatus(120_000, "running", running("jl", 3));
+        String engine = (String) running.get("engine");
+        assertTrue(engine.startsWith("wasm-simd"), engine);
+        assertSharesHeld(engine);
+    }
+
+    /** At a 30 % then a 70 % share: the reported busy fraction and the worker thread's CPU time hold the share. */
+    private void assertSharesHeld(String engine) throws Exception {
         for (double share : new double[] {0.3, 0.7}) {
             if (share != 0.3) {
                 send("{\"type\":\"limits\",\"limits\":{\"cpu_share\":" + share + "}}");
@@ -228,9 +229,10 @@ class BrowserLimitsTest {
             List<Map<String, Object>> st = statuses();
             Map<String, Object> last = st.get(st.size() - 1);
             assertEquals("running", last.get("state"), "still working: " + last);
+            assertEquals(engine, last.get("engine"));
             double busy = num(last.get("busy_fraction"));
-            System.out.printf("cpu_share %.2f: reported busy_fraction %.3f, worker thread CPU %.3f of a core%n",
-                    share, busy, threadShare);
+            System.out.printf("%s, cpu_share %.2f: reported busy_fraction %.3f, worker thread CPU %.3f of a core%n",
+                    engine, share, busy, threadShare);
             assertEquals(share, busy, 0.1, "busy fraction within 10% of the share");
             assertTrue(threadShare <= share + 0.1, "the worker thread used " + threadShare + " of a core");
             assertTrue(threadShare > 0.05, "the worker thread did work: " + threadShare);

@@ -76,6 +76,11 @@ final class NodeStub implements AutoCloseable {
     volatile String repeatJob;
     /** Model files are written 32 KiB at a time with a short pause, so the browser sees several chunks. */
     volatile boolean servePaced;
+    /**
+     * Serve {@code /kernels/} (the WASM-SIMD module and the WebGPU runner, from the classpath) as the backend does;
+     * off, the accelerated engines cannot load and the node falls back to the pure-Java engine.
+     */
+    volatile boolean serveKernels;
     final ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
     private ChromeDriver driver;
     private Path userDataDir;
@@ -129,7 +134,7 @@ final class NodeStub implements AutoCloseable {
             send(ex, 200, "text/html; charset=utf-8", PAGE.getBytes(StandardCharsets.UTF_8));
         } else if (path.equals("/node/spy-worker.js")) {
             send(ex, 200, "text/javascript", SPY_WORKER.getBytes(StandardCharsets.UTF_8));
-        } else if (path.startsWith("/node/") && !path.contains("..")) {
+        } else if ((path.startsWith("/node/") || serveKernels && path.startsWith("/kernels/")) && !path.contains("..")) {
             try (InputStream in = getClass().getClassLoader().getResourceAsStream("web" + path)) {
                 if (in == null) {
                     send(ex, 404, "text/plain", "missing".getBytes());
@@ -236,6 +241,36 @@ final class NodeStub implements AutoCloseable {
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(new File(chromedriver)).usingAnyFreePort().build();
         return new ChromeDriver(service, options);
+    }
+
+    /** The statuses the page received from the worker so far (each with the page's receive time {@code t}). */
+    @SuppressWarnings("unchecked")
+    List<Map<String, Object>> statuses() {
+        return new ArrayList<>((List<Map<String, Object>>) driver.executeScript("return window.statuses;"));
+    }
+
+    List<Map<String, Object>> lastStatuses(int n) {
+        List<Map<String, Object>> st = statuses();
+        return st.subList(Math.max(0, st.size() - n), st.size());
+    }
+
+    /** The first status matching {@code p}, waiting up to {@code timeoutMs}; fails on a worker error or timeout. */
+    Map<String, Object> awaitStatus(long timeoutMs, String what, java.util.function.Predicate<Map<String, Object>> p)
+            throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (System.currentTimeMillis() < deadline) {
+            for (Map<String, Object> s : statuses()) {
+                if ("worker-error".equals(s.get("type"))) {
+                    org.junit.jupiter.api.Assertions.fail("worker error: " + s);
+                }
+                if (p.test(s)) {
+                    return s;
+                }
+            }
+            Thread.sleep(50);
+        }
+        return org.junit.jupiter.api.Assertions.fail("no status " + what + " in " + timeoutMs + " ms; last: "
+                + lastStatuses(4));
     }
 
     Path userDataDir() {

@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * emulation of the Q8-activation kernels (Q4_0 / Q8_0 on wasm: 1e-3), greedy ids equal to the JVM reference up to
  * the first step whose reference top-2 gap is below 0.02, and the WebGPU structural counters.
  */
-class BrowserEnginesTest {
+public class BrowserEnginesTest {
     static final int[] PROMPT = {1, 17, 42, 99, 5};
     static final int MAX_TOKENS = 8;
 
@@ -50,10 +50,15 @@ class BrowserEnginesTest {
     }
 
     /** Reference: greedy ids with the top-2 gap of the logits each was chosen from, and the first logits. */
-    record Reference(int[] ids, double[] gaps, float[] first) {
+    public record Reference(int[] ids, double[] gaps, float[] first) {
     }
 
     static Reference reference(Engine e) {
+        return reference(e, new GenerationRequest(null, PROMPT, false, MAX_TOKENS, Sampling.greedy()));
+    }
+
+    /** Greedy ids of {@code request} on {@code e}, with the top-2 logit gap of every step. */
+    public static Reference reference(Engine e, GenerationRequest request) {
         List<float[]> steps = new ArrayList<>();
         Engine recording = new Engine() {
             public String name() {
@@ -90,8 +95,7 @@ class BrowserEnginesTest {
             }
         };
         EngineGenerator.Outcome[] box = new EngineGenerator.Outcome[1];
-        EngineGenerator.generate(recording, new GenerationRequest(null, PROMPT, false, MAX_TOKENS, Sampling.greedy()),
-                true, o -> box[0] = o);
+        EngineGenerator.generate(recording, request, true, o -> box[0] = o);
         double[] gaps = new double[steps.size()];
         for (int i = 0; i < gaps.length; i++) {
             float[] l = steps.get(i);
@@ -147,7 +151,7 @@ class BrowserEnginesTest {
     }
 
     /** Greedy ids must equal the reference's up to (and including) the first step with a top-2 gap below 0.02. */
-    static void assertGreedyAgrees(Reference ref, int[] got, String what) {
+    public static void assertGreedyAgrees(Reference ref, int[] got, String what) {
         for (int i = 0; i < ref.ids().length; i++) {
             assertEquals(ref.ids()[i], got[i], what + ": greedy id " + i);
             if (ref.gaps()[i] < 0.02) {

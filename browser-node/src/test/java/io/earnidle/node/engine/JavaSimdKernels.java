@@ -16,7 +16,7 @@ import java.nio.file.Path;
  * exactly as ggml's quantize_row_q8_0_ref (f16 scale), integer block dot products scaled per block like the SIMD
  * kernels, f32 elsewhere. It is the JVM Q8-activation reference the browser's wasm engine is compared against.
  */
-final class JavaSimdKernels implements SimdKernelApi {
+public final class JavaSimdKernels implements SimdKernelApi {
     final ByteBuffer mem;
     private int top = 1024;
 
@@ -25,7 +25,7 @@ final class JavaSimdKernels implements SimdKernelApi {
     }
 
     /** Loads a GGUF file into a fresh emulated memory and builds the engine over it. */
-    static SimdLlama load(Path gguf, int extraBytes) throws java.io.IOException {
+    public static SimdLlama load(Path gguf, int extraBytes) throws java.io.IOException {
         byte[] file = Files.readAllBytes(gguf);
         JavaSimdKernels k = new JavaSimdKernels(file.length + extraBytes + 4096);
         int base = k.alloc(file.length);

@@ -160,6 +160,22 @@ class NodeLoopLimitsTest {
             double bf = d.busyFraction(now);
             assertEquals(share, bf, 0.02, "share " + share);
         }
+        // a 4-thread engine: wall-clock busy time is a quarter of the share, the CPU used (and reported) the share
+        for (double share : new double[] {0.3, 1.0}) {
+            DutyCycle d = new DutyCycle(share);
+            d.setParallelism(4);
+            double now = 0;
+            double busy = 0;
+            for (int i = 0; i < 20_000; i++) {
+                double start = now;
+                now += 3.7;
+                busy += 3.7;
+                double sleep = d.afterSlice(start, now);
+                now += sleep > 0 ? Math.floor(sleep) + 1.3 : 0.02;
+            }
+            assertEquals(share / 4, busy / now, 0.01, "wall busy at share " + share);
+            assertEquals(share, d.busyFraction(now), 0.03, "reported CPU share " + share);
+        }
         DutyCycle d = new DutyCycle(0.5);
         assertEquals(0, d.busyFraction(100));
         d.afterSlice(0, 10);

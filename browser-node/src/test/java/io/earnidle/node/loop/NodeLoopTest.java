@@ -101,7 +101,7 @@ class NodeLoopTest {
      * A deterministic single-threaded host with a virtual clock: scheduled tasks run in due-time order when the test
      * pumps them, and each step of work advances the clock by {@link #stepCostMs}.
      */
-    static final class FakeHost implements NodeHost {
+    static class FakeHost implements NodeHost {
         record Task(double due, long seq, Runnable r) {
         }
 

@@ -20,6 +20,9 @@ final class BrowserSimdKernels implements SimdKernelApi {
     @JSBody(params = "g", script = "return g.variant;")
     private static native String variant(JSObject g);
 
+    @JSBody(params = "g", script = "return g.k.threads > 1 ? g.k.threads : 1;")
+    private static native int threads(JSObject g);
+
     @JSBody(params = {"g", "n", "a"}, script = "return g.k.alloc(n, a);")
     private static native int alloc(JSObject g, int n, int a);
 
@@ -79,6 +82,11 @@ final class BrowserSimdKernels implements SimdKernelApi {
     @Override
     public String variant() {
         return variant(g);
+    }
+
+    @Override
+    public int threads() {
+        return threads(g);
     }
 
     @Override

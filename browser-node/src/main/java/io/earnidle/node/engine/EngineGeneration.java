@@ -1,0 +1,245 @@
+package io.earnidle.node.engine;
+
+import io.earnidle.node.llama.ContextLengthExceededException;
+import io.earnidle.node.llama.GenerationRequest;
+import io.earnidle.node.llama.GenerationResult;
+import io.earnidle.node.llama.LlamaModel;
+import io.earnidle.node.llama.Sampler;
+import io.earnidle.node.llama.Sampling;
+import io.earnidle.node.tokenizer.Tokenizer;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * {@link io.earnidle.node.llama.LlamaModel#generate} semantics (prefill, sampling chain, EOS/EOT, stop strings) over
+ * any {@link Engine}, one forward pass per {@link #step}: the node loop runs a few steps per work slice and can drop
+ * the generation between two steps (pause/stop). A step may complete asynchronously (WebGPU); its callback runs
+ * exactly once, before {@code step} returns for synchronous engines. Greedy requests without repetition penalty ask
+ * the engine for the argmax only; everything else asks for the logits and samples in Java.
+ *
+ * <p>Timings: prefill is the time from the first step to the end of the last prompt step, decode the time from
+ * there to the end (wall time of the steps, including an asynchronous engine's device time).
+ */
+public final class EngineGeneration {
+    public interface StepDone {
+        /** {@code error} is null when the step succeeded. */
+        void done(String error);
+    }
+
+    private final Engine engine;
+    private final Sampling sampling;
+    private final Sampler sampler;
+    private final int[] prompt;
+    private final int maxTokens;
+    private final boolean wantFirstLogits;
+    private final boolean argmaxOnly;
+    private final int[] history;
+    private final int[] out;
+    private int pos;
+    private int n;
+    private boolean inFlight;
+    private boolean finished;
+    private boolean stoppedOnEog;
+    private String stopText;
+    private float[] firstLogits;
+    private long startNanos = -1;
+    private long prefillEndNanos = -1;
+    private long endNanos = -1;
+
+    /**
+     * Validates the request and prepares the engine's state (KV cache) for it.
+     *
+     * @throws IllegalArgumentException         a bad prompt or max_tokens
+     * @throws ContextLengthExceededException   prompt + max_tokens beyond the model's context
+     */
+    public EngineGeneration(Engine engine, GenerationRequest r, boolean wantFirstLogits) {
+        if (r.maxTokens() < 1) {
+            throw new IllegalArgumentException("max_tokens must be >= 1, got " + r.maxTokens());
+        }
+        this.engine = engine;
+        this.prompt = promptIds(engine, r);
+        long total = (long) prompt.length + r.maxTokens();
+        if (total > engine.config().contextLength()) {
+            throw new ContextLengthExceededException("prompt of " + prompt.length + " tokens plus max_tokens "
+                    + r.maxTokens() + " exceeds the context length " + engine.config().contextLength());
+        }
+        this.sampling = r.sampling() == null ? Sampling.greedy() : r.sampling();
+        this.sampler = new Sampler(sampling);
+        this.maxTokens = r.maxTokens();
+        this.wantFirstLogits = wantFirstLogits;
+        this.argmaxOnly = sampling.temperature() == 0f
+                && (sampling.repeatPenalty() == 1f || sampling.repeatLastN() == 0);
+        this.history = new int[(int) total];
+        System.arraycopy(prompt, 0, history, 0, prompt.length);
+        this.out = new int[maxTokens];
+        engine.begin((int) total);
+    }
+
+    /** Token ids of the request's prompt, validated (as LlamaModel.promptIds). */
+    public static int[] promptIds(Engine engine, GenerationRequest r) {
+        if ((r.prompt() == null) == (r.promptIds() == null)) {
+            throw new IllegalArgumentException("exactly one of prompt and prompt_ids must be given");
+        }
+        Tokenizer tok = engine.tokenizer();
+        int[] ids = r.prompt() != null ? tok.encode(r.prompt(), r.addBos()) : r.promptIds().clone();
+        if (ids.length == 0) {
+            throw new IllegalArgumentException("the prompt is empty");
+        }
+        int vocab = engine.config().vocabSize();
+        for (int id : ids) {
+            if (id < 0 || id >= vocab) {
+                throw new IllegalArgumentException("prompt token id " + id + " outside the vocabulary of " + vocab);
+            }
+        }
+        return ids;
+    }
+
+    public Engine engine() {
+        return engine;
+    }
+
+    public int[] promptIdsUsed() {
+        return prompt.clone();
+    }
+
+    public int promptLength() {
+        return prompt.length;
+    }
+
+    public int maxTokens() {
+        return maxTokens;
+    }
+
+    /** Prompt tokens already run through the engine. */
+    public int prefilled() {
+        return Math.min(pos, prompt.length);
+    }
+
+    /** Tokens generated so far. */
+    public int tokensDone() {
+        return n;
+    }
+
+    /** Forward passes still needed at most (prefill left plus decode left). */
+    public int stepsLeft() {
+        return finished ? 0 : (prompt.length - prefilled()) + (maxTokens - n);
+    }
+
+    public boolean done() {
+        return finished;
+    }
+
+    /** A step was issued and its result has not arrived yet (asynchronous engines). */
+    public boolean inFlight() {
+        return inFlight;
+    }
+
+    /** The first generated position's logits, when asked for at construction (null otherwise). */
+    public float[] firstLogits() {
+        return firstLogits;
+    }
+
+    /**
+     * Runs one forward pass (and the sampling that follows it); {@code done} is called exactly once, with an error
+     * message when the engine failed (the generation is then finished without a result).
+     */
+    public void step(StepDone done) {
+        if (finished) {
+            done.done("generation already finished");
+            return;
+        }
+        if (inFlight) {
+            done.done("a step is already in flight");
+            return;
+        }
+        if (startNanos < 0) {
+            startNanos = System.nanoTime();
+        }
+        int token = pos < prompt.length ? prompt[pos] : out[n - 1];
+        int output;
+        if (pos < prompt.length - 1) {
+            output = Engine.OUT_NONE;
+        } else if (pos == prompt.length - 1 && wantFirstLogits) {
+            output = Engine.OUT_LOGITS;
+        } else {
+            output = argmaxOnly ? Engine.OUT_ARGMAX : Engine.OUT_LOGITS;
+        }
+        inFlight = true;
+        try {
+            engine.step(token, pos, output, (argmax, logits, error) -> {
+                inFlight = false;
+                String e = error != null ? error : handle(argmax, logits);
+                if (e != null) {
+                    finished = true;
+                }
+                done.done(e);
+            });
+        } catch (RuntimeException e) {
+            inFlight = false;
+            finished = true;
+            done.done(String.valueOf(e.getMessage()));
+        }
+    }
+
+    /** Applies a step's output; returns an error message or null. */
+    private String handle(int argmax, float[] logits) {
+        pos++;
+        if (pos < prompt.length) {
+            return null;
+        }
+        if (pos == prompt.length) {
+            prefillEndNanos = System.nanoTime();
+            if (wantFirstLogits && logits != null) {
+                firstLogits = logits.clone();
+            }
+        }
+        int next;
+        try {
+            next = logits != null ? sampler.sample(logits, history, prompt.length + n) : argmax;
+        } catch (RuntimeException e) {
+            return String.valueOf(e.getMessage());
+        }
+        if (next < 0 || next >= engine.config().vocabSize()) {
+            return "the engine returned token id " + next + " outside the vocabulary";
+        }
+        out[n++] = next;
+        history[prompt.length + n - 1] = next;
+        Tokenizer tok = engine.tokenizer();
+        if (tok.isEndOfGeneration(next)) {
+            stoppedOnEog = true;
+            finish();
+            return null;
+        }
+        List<String> stops = sampling.stop();
+        if (!stops.isEmpty()) {
+            String sofar = tok.decode(Arrays.copyOf(out, n));
+            int cut = LlamaModel.firstStop(sofar, stops);
+            if (cut >= 0) {
+                stopText = sofar.substring(0, cut);
+                finish();
+                return null;
+            }
+        }
+        if (n == maxTokens) {
+            finish();
+        }
+        return null;
+    }
+
+    private void finish() {
+        finished = true;
+        endNanos = System.nanoTime();
+    }
+
+    /** The result, once {@link #done()} without an error. */
+    public GenerationResult result() {
+        if (!finished || endNanos < 0) {
+            throw new IllegalStateException("generation not finished");
+        }
+        int[] ids = Arrays.copyOf(out, n);
+        String text = stopText != null ? stopText
+                : engine.tokenizer().decode(stoppedOnEog ? Arrays.copyOf(ids, n - 1) : ids);
+        return new GenerationResult(ids, text, (prefillEndNanos - startNanos) / 1e6, (endNanos - prefillEndNanos) / 1e6);
+    }
+}
