@@ -6,6 +6,8 @@ importScripts("engine/cpu-glue.js");
 
 self.onmessage = function (event) {
   var req = event.data;
+  // optional "simd_relaxed": false forces the plain SIMD128 kernels (the wide path), true the relaxed build
+  if (req && typeof req.simd_relaxed === "boolean") self.EarnIdleSimdRelaxed = req.simd_relaxed;
   TeaVM.wasmGC.load("app.wasm").then(function (teavm) {
     var ex = teavm.exports;
     if (typeof ex.runInference !== "function" && teavm.instance) ex = teavm.instance.exports;

@@ -166,8 +166,8 @@
   }
 
   /**
-   * Loads the kernels and streams `url` into their memory. opts: {threads ("auto" | n), relaxed ("auto"|bool),
-   * kernelsUrl}. progress(loaded, total) is called per chunk. Resolves to {glue, base, size}.
+   * Loads the kernels and streams `url` into their memory. opts: {threads ("auto" | n), relaxed ("auto"|bool; when
+   * absent, self.EarnIdleSimdRelaxed if a boolean, as the infer worker sets it), kernelsUrl}. progress(loaded, total) is called per chunk. Resolves to {glue, base, size}.
    */
   async function load(opts, url, progress) {
     const mod = await import(opts.kernelsUrl || new URL("../../kernels/simd/simd-kernels.js", self.location.href).href);
@@ -178,7 +178,9 @@
     if (!r.ok) throw new Error("model download failed: HTTP " + r.status);
     const total = Number(r.headers.get("Content-Length") || 0);
     const k = await mod.loadSimdKernels({
-      threads, relaxed: opts.relaxed === undefined ? "auto" : opts.relaxed,
+      threads,
+      relaxed: opts.relaxed !== undefined ? opts.relaxed
+        : typeof self.EarnIdleSimdRelaxed === "boolean" ? self.EarnIdleSimdRelaxed : "auto",
       initialBytes: (total || 16 * 2 ** 20) + 32 * 2 ** 20, maximumBytes: opts.maximumBytes || 2 ** 32 - 65536,
     });
     let base = total ? k.alloc(total) : k.alloc(0);

@@ -7,8 +7,10 @@ package io.earnidle.node.engine;
  * Only offsets, sizes and small vectors cross this interface; weights, KV cache and activations stay in the memory.
  *
  * <p>Formats: Q4_0 and Q8_0 weights run the integer SIMD mat-vecs against Q8_0-quantized activations
- * ({@link #quantizeQ8_0}, as llama.cpp does); F32 weights run the f32 SIMD mat-vec; every other GGUF type (F16, BF16,
- * Q4_1, Q4_K, Q6_K) runs {@link #matvecDequant}: each row dequantized to f32 scratch, then the SIMD f32 dot product.
+ * ({@link #quantizeQ8_0}, as llama.cpp does); Q4_K and Q6_K weights (cols a multiple of 256) run the integer SIMD
+ * mat-vecs against Q8_K-quantized activations ({@link #quantizeQ8_K}); F32 weights run the f32 SIMD mat-vec; every
+ * other case (F16, BF16, Q4_1, K-quants with other widths) runs {@link #matvecDequant}: each row dequantized to f32
+ * scratch, then the SIMD f32 dot product.
  */
 public interface SimdKernelApi {
     /** Report name, e.g. "wasm-simd", "wasm-simd-relaxed-mt2". */
@@ -38,6 +40,18 @@ public interface SimdKernelApi {
     void matvecQ8_0(int w, int xq8, int out, int rows, int cols);
 
     void matvecF32(int w, int x, int out, int rows, int cols);
+
+    /**
+     * Q8_K activation buffer ({@code n/256*292} bytes: i8 qs[n] | i16 bsums[n/16] | f32 d[n/256]) from n f32 at x,
+     * as ggml's quantize_row_q8_K_ref; n a multiple of 256.
+     */
+    void quantizeQ8_K(int x, int y, int n);
+
+    /** Q4_K rows (144-byte super-blocks) times a Q8_K activation buffer; cols a multiple of 256. */
+    void matvecQ4_K(int w, int xq8k, int out, int rows, int cols);
+
+    /** Q6_K rows (210-byte super-blocks) times a Q8_K activation buffer; cols a multiple of 256. */
+    void matvecQ6_K(int w, int xq8k, int out, int rows, int cols);
 
     /** Reserves scratch for {@link #matvecDequant} rows of up to {@code maxCols} values (once, at load). */
     void reserveRowScratch(int maxCols);

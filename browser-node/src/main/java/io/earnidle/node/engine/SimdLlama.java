@@ -30,7 +30,7 @@ public final class SimdLlama implements Engine {
     private final Layer[] layers;
     private final double[] invFreq;
     // activations
-    private final int x, xb, xq8, q, att, tmp, hb, hb2, hq8, logits, cosSin;
+    private final int x, xb, xq8, xq8k, q, att, tmp, hb, hb2, hq8, hq8k, logits, cosSin;
     private final int scratchMark;
     private int capacity;
     private int[] kCache = new int[0];
@@ -102,12 +102,14 @@ public final class SimdLlama implements Engine {
         x = k.alloc(4 * dim);
         xb = k.alloc(4 * widest);
         xq8 = k.alloc(q8Bytes(widest));
+        xq8k = k.alloc(q8KBytes(widest));
         q = k.alloc(4 * qDim);
         att = k.alloc(4 * qDim);
         tmp = k.alloc(4 * dim);
         hb = k.alloc(4 * hid);
         hb2 = k.alloc(4 * hid);
         hq8 = k.alloc(q8Bytes(hid));
+        hq8k = k.alloc(q8KBytes(hid));
         logits = k.alloc(4 * vocab);
         cosSin = k.alloc(4 * c.headDim());
         k.reserveRowScratch(widest);
@@ -116,6 +118,10 @@ public final class SimdLlama implements Engine {
 
     private static int q8Bytes(int n) {
         return (n + 31) / 32 * 40;
+    }
+
+    private static int q8KBytes(int n) {
+        return (n + 255) / 256 * 292;
     }
 
     private static GgufTensorInfo tensor(GgufFile f, String name, long... ne) {
@@ -198,8 +204,11 @@ public final class SimdLlama implements Engine {
         capacity = positions;
     }
 
-    /** y = W·x; {@code xq} is the Q8 buffer for x, filled lazily ({@code quantized[0]} tells). */
-    private void matVec(Mat w, int xPtr, int xq, boolean[] quantized, int out) {
+    /**
+     * y = W·x; {@code xq} / {@code xqk} are the Q8_0 / Q8_K buffers for x, filled lazily ({@code quantized[0]} /
+     * {@code quantized[1]} tell: a Q4_K_M layer mixes Q4_K and Q6_K matrices on one input).
+     */
+    private void matVec(Mat w, int xPtr, int xq, int xqk, boolean[] quantized, int out) {
         switch (w.type) {
             case F32 -> k.matvecF32(w.ptr, xPtr, out, w.rows, w.cols);
             case Q4_0, Q8_0 -> {
@@ -211,6 +220,21 @@ public final class SimdLlama implements Engine {
                     k.matvecQ4_0(w.ptr, xq, out, w.rows, w.cols);
                 } else {
                     k.matvecQ8_0(w.ptr, xq, out, w.rows, w.cols);
+                }
+            }
+            case Q4_K, Q6_K -> {
+                if (w.cols % 256 != 0) {
+                    k.matvecDequant(w.type.id(), w.ptr, xPtr, out, w.rows, w.cols);
+                    return;
+                }
+                if (!quantized[1]) {
+                    k.quantizeQ8_K(xPtr, xqk, w.cols);
+                    quantized[1] = true;
+                }
+                if (w.type == GgmlType.Q4_K) {
+                    k.matvecQ4_K(w.ptr, xqk, out, w.rows, w.cols);
+                } else {
+                    k.matvecQ6_K(w.ptr, xqk, out, w.rows, w.cols);
                 }
             }
             default -> k.matvecDequant(w.type.id(), w.ptr, xPtr, out, w.rows, w.cols);
@@ -258,30 +282,30 @@ public final class SimdLlama implements Engine {
         }
         k.writeFloats(cosSin, table, hd);
         k.dequantRow(tokenEmbd.type.id(), tokenEmbd.ptr, token, dim, x);
-        boolean[] qx = new boolean[1];
+        boolean[] qx = new boolean[2];
         for (int l = 0; l < layers.length; l++) {
             Layer y = layers[l];
             int kPos = kCache[l] + 4 * pos * kvDim;
             int vPos = vCache[l] + 4 * pos * kvDim;
             k.rmsnorm(x, y.attnNorm, xb, dim, eps);
-            qx[0] = false;
-            matVec(y.wq, xb, xq8, qx, q);
-            matVec(y.wk, xb, xq8, qx, kPos);
-            matVec(y.wv, xb, xq8, qx, vPos);
+            clear(qx);
+            matVec(y.wq, xb, xq8, xq8k, qx, q);
+            matVec(y.wk, xb, xq8, xq8k, qx, kPos);
+            matVec(y.wv, xb, xq8, xq8k, qx, vPos);
             k.rope(q, c.heads(), hd, cosSin);
             k.rope(kPos, c.kvHeads(), hd, cosSin);
             k.attention(q, kCache[l], vCache[l], att, scores, c.heads(), c.kvHeads(), hd, pos + 1,
                     (float) (1.0 / Math.sqrt(hd)));
-            qx[0] = false;
-            matVec(y.wo, att, xq8, qx, tmp);
+            clear(qx);
+            matVec(y.wo, att, xq8, xq8k, qx, tmp);
             k.add(x, tmp, dim);
             k.rmsnorm(x, y.ffnNorm, xb, dim, eps);
-            qx[0] = false;
-            matVec(y.gate, xb, xq8, qx, hb);
-            matVec(y.up, xb, xq8, qx, hb2);
+            clear(qx);
+            matVec(y.gate, xb, xq8, xq8k, qx, hb);
+            matVec(y.up, xb, xq8, xq8k, qx, hb2);
             k.swiglu(hb, hb2, hb, hid);
-            qx[0] = false;
-            matVec(y.down, hb, hq8, qx, tmp);
+            clear(qx);
+            matVec(y.down, hb, hq8, hq8k, qx, tmp);
             k.add(x, tmp, dim);
         }
         steps++;
@@ -290,9 +314,14 @@ public final class SimdLlama implements Engine {
         }
         tokens++;
         k.rmsnorm(x, outputNorm, xb, dim, eps);
-        qx[0] = false;
-        matVec(output, xb, xq8, qx, logits);
+        clear(qx);
+        matVec(output, xb, xq8, xq8k, qx, logits);
         return outputMode == OUT_ARGMAX ? k.argmax(logits, c.vocabSize()) : -1;
+    }
+
+    private static void clear(boolean[] quantized) {
+        quantized[0] = false;
+        quantized[1] = false;
     }
 
     /** Copies the logits of the last step with output (tests). */

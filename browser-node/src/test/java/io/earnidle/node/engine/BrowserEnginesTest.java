@@ -24,13 +24,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The wasm-SIMD and WebGPU engines in headless Chromium (the path of {@code earnidle infer --engine wasm|webgpu}) on
  * tiny synthesized models: first-step logits against the JVM (exact f32 paths: 1e-3 max-abs) or against the JVM
- * emulation of the Q8-activation kernels (Q4_0 / Q8_0 on wasm: 1e-3), greedy ids equal to the JVM reference up to
+ * emulation of the Q8-activation kernels (Q4_0 / Q8_0 on Q8_0 and Q4_K / Q6_K on Q8_K activations on wasm: 1e-3), greedy ids equal to the JVM reference up to
  * the first step whose reference top-2 gap is below 0.02, and the WebGPU structural counters.
  */
 public class BrowserEnginesTest {
@@ -45,7 +46,7 @@ public class BrowserEnginesTest {
         for (String t : new String[] {"f32", "f16", "q8_0", "q4_0", "q4_1"}) {
             ModelSynthesizer.write(dir.resolve(t + ".gguf"), SynthShape.TINY, SynthFileType.named(t), 11, null);
         }
-        // tiny-k: rows fit K-quant super-blocks (Q4_K + Q6_K, the fallback path on wasm)
+        // tiny-k: rows fit K-quant super-blocks (Q4_K + Q6_K: the Q8_K integer kernels on wasm)
         ModelSynthesizer.write(dir.resolve("q4_k_m.gguf"), SynthShape.TINY_K, SynthFileType.named("q4_k_m"), 11, null);
     }
 
@@ -116,8 +117,12 @@ public class BrowserEnginesTest {
 
     @SuppressWarnings("unchecked")
     static Map<String, Object> runInBrowser(Path model, String engine, int maxBinding) throws Exception {
+        return runInBrowser(model, engine, maxBinding, "");
+    }
+
+    static Map<String, Object> runInBrowser(Path model, String engine, int maxBinding, String extra) throws Exception {
         String req = "{\"engine\":\"" + engine + "\",\"prompt_ids\":[1,17,42,99,5],\"max_tokens\":" + MAX_TOKENS
-                + ",\"logits\":true" + (maxBinding > 0 ? ",\"max_binding_bytes\":" + maxBinding : "") + "}";
+                + ",\"logits\":true" + (maxBinding > 0 ? ",\"max_binding_bytes\":" + maxBinding : "") + extra + "}";
         Map<String, Object> r = Json.obj(Json.parse(BrowserInfer.run(model, req, 240)), "result");
         assertEquals(null, r.get("error"), "browser error");
         return r;
@@ -160,13 +165,30 @@ public class BrowserEnginesTest {
         }
     }
 
+    @ParameterizedTest(name = "wasm plain vs relaxed {0}")
+    @CsvSource({"q4_0", "q8_0", "q4_k_m"})
+    void plainSimdRunsTheWidePathBitIdenticalToRelaxed(String type) throws Exception {
+        Path model = dir.resolve(type + ".gguf");
+        Map<String, Object> relaxed = runInBrowser(model, "wasm", 0, ",\"simd_relaxed\":true");
+        Map<String, Object> plain = runInBrowser(model, "wasm", 0, ",\"simd_relaxed\":false");
+        assertTrue(((String) relaxed.get("engine")).startsWith("wasm-simd-relaxed"), String.valueOf(relaxed.get("engine")));
+        String pe = (String) plain.get("engine");
+        assertTrue(pe.startsWith("wasm-simd") && !pe.contains("relaxed"), pe);
+        // the wide plain-SIMD kernels (widenQ8_0/widenQ8_K + matvec*W) equal the relaxed byte kernels bit for bit
+        assertArrayEquals(floats(relaxed.get("logits")), floats(plain.get("logits")), 0f, type);
+        assertArrayEquals(ints(relaxed.get("ids")), ints(plain.get("ids")), type);
+        Reference ref = reference(JavaSimdKernels.load(model, 8 << 20));
+        assertTrue(maxAbs(ref.first(), floats(plain.get("logits"))) <= 1e-3, type);
+    }
+
     @ParameterizedTest(name = "wasm {0}")
     @CsvSource({"f32", "f16", "q4_1", "q8_0", "q4_k_m"})
     void wasmSimdEngineMatchesTheReference(String type) throws Exception {
         Path model = dir.resolve(type + ".gguf");
         Map<String, Object> r = runInBrowser(model, "wasm", 0);
-        // Q4_0/Q8_0 run the integer kernels on Q8_0 activations (llama.cpp's numerics), other types f32: the JVM
-        // emulation of the kernel API computes both the same way (and equals the JVM engine for f32: SimdLlamaJvmTest)
+        // Q4_0/Q8_0 (Q4_K/Q6_K) run the integer kernels on Q8_0 (Q8_K) activations (llama.cpp's numerics), other
+        // types f32: the JVM emulation of the kernel API computes both the same way (and equals the JVM engine for
+        // f32: SimdLlamaJvmTest)
         Reference ref = reference(JavaSimdKernels.load(model, 8 << 20));
         if (type.equals("f32")) {
             Reference jvm = reference(new JvmEngine(LlamaModel.load(model), "jvm"));

@@ -13,8 +13,8 @@ import java.nio.file.Path;
 
 /**
  * JVM emulation of the WASM SIMD kernel API over a heap ByteBuffer "linear memory": Q8_0 activation quantization
- * exactly as ggml's quantize_row_q8_0_ref (f16 scale), integer block dot products scaled per block like the SIMD
- * kernels, f32 elsewhere. It is the JVM Q8-activation reference the browser's wasm engine is compared against.
+ * exactly as ggml's quantize_row_q8_0_ref (f16 scale), Q8_K as quantize_row_q8_K_ref, integer block dot products
+ * scaled per block in the SIMD kernels' float order (Q4_0/Q8_0/Q4_K/Q6_K), f32 elsewhere. It is the JVM Q8-activation reference the browser's wasm engine is compared against.
  */
 public final class JavaSimdKernels implements SimdKernelApi {
     final ByteBuffer mem;
@@ -138,6 +138,141 @@ public final class JavaSimdKernels implements SimdKernelApi {
     @Override
     public void matvecQ8_0(int w, int xq8, int out, int rows, int cols) {
         matvecQ(w, xq8, out, rows, cols, false);
+    }
+
+    /** ggml's nearest_int: float add of 1.5*2^23, then the mantissa bits (round half to even). */
+    private static int nearestInt(float v) {
+        float val = v + 12582912.f;
+        return (Float.floatToRawIntBits(val) & 0x007fffff) - 0x00400000;
+    }
+
+    /** quantize_row_q8_K_ref: i8 qs[n] | i16 bsums[n/16] | f32 d[n/256]. */
+    @Override
+    public void quantizeQ8_K(int x, int y, int n) {
+        int nb = n / 256;
+        for (int b = 0; b < nb; b++) {
+            float max = 0f;
+            float amax = 0f;
+            for (int j = 0; j < 256; j++) {
+                float v = f(x + 4 * (b * 256 + j));
+                if (Math.abs(v) > amax) {
+                    amax = Math.abs(v);
+                    max = v;
+                }
+            }
+            if (amax == 0f) {
+                for (int j = 0; j < 256; j++) {
+                    mem.put(y + b * 256 + j, (byte) 0);
+                }
+                for (int g = 0; g < 16; g++) {
+                    mem.putShort(y + n + 32 * b + 2 * g, (short) 0);
+                }
+                f(y + n + 32 * nb + 4 * b, 0f);
+                continue;
+            }
+            float iscale = -127f / max;
+            for (int g = 0; g < 16; g++) {
+                int sum = 0;
+                for (int i = 0; i < 16; i++) {
+                    int j = b * 256 + 16 * g + i;
+                    int qv = Math.min(127, nearestInt(iscale * f(x + 4 * j)));
+                    mem.put(y + j, (byte) qv);
+                    sum += qv;
+                }
+                mem.putShort(y + n + 32 * b + 2 * g, (short) sum);
+            }
+            f(y + n + 32 * nb + 4 * b, 1f / iscale);
+        }
+    }
+
+    /** ggml's get_scale_min_k4 over the 12 packed bytes at p: {scale, min} of sub-block j. */
+    private int[] scaleMinK4(int p, int j) {
+        if (j < 4) {
+            return new int[] {mem.get(p + j) & 63, mem.get(p + j + 4) & 63};
+        }
+        int d = (mem.get(p + j + 4) & 0xF) | (((mem.get(p + j - 4) & 0xff) >> 6) << 4);
+        int m = ((mem.get(p + j + 4) & 0xff) >> 4) | (((mem.get(p + j) & 0xff) >> 6) << 4);
+        return new int[] {d, m};
+    }
+
+    /**
+     * Exact integer sums per super-block, then the kernel's float sequence: acc += f32(S)·(d·d_x); four min lanes
+     * (lane i: m_i·(bsum_2i + bsum_2i+1) + m_i+4·(bsum_2i+8 + bsum_2i+9)) accumulate f32(lane)·(dmin·d_x); row =
+     * acc − ((l0 + l1) + (l2 + l3)).
+     */
+    @Override
+    public void matvecQ4_K(int w, int xq8k, int out, int rows, int cols) {
+        int nb = cols / 256;
+        int xb = xq8k + cols;
+        int xd = xb + 32 * nb;
+        for (int r = 0; r < rows; r++) {
+            float acc = 0f;
+            float[] accm = new float[4];
+            for (int b = 0; b < nb; b++) {
+                int p = w + (r * nb + b) * 144;
+                float dx = f(xd + 4 * b);
+                int s = 0;
+                int[] mins = new int[8];
+                for (int j = 0; j < 8; j++) {
+                    int[] sm = scaleMinK4(p + 4, j);
+                    mins[j] = sm[1];
+                    int dot = 0;
+                    for (int l = 0; l < 32; l++) {
+                        int qb = mem.get(p + 16 + 32 * (j / 2) + l) & 0xff;
+                        int nib = (j % 2 == 0) ? (qb & 15) : (qb >> 4);
+                        dot += nib * mem.get(xq8k + b * 256 + 32 * j + l);
+                    }
+                    s += sm[0] * dot;
+                }
+                acc += (float) s * (Half.toFloat(mem.getShort(p)) * dx);
+                float dm = Half.toFloat(mem.getShort(p + 2)) * dx;
+                for (int i = 0; i < 4; i++) {
+                    int bs = xb + 32 * b;
+                    int lane = mins[i] * (mem.getShort(bs + 2 * (2 * i)) + mem.getShort(bs + 2 * (2 * i + 1)))
+                            + mins[i + 4] * (mem.getShort(bs + 2 * (2 * i + 8)) + mem.getShort(bs + 2 * (2 * i + 9)));
+                    accm[i] += (float) lane * dm;
+                }
+            }
+            f(out + 4 * r, acc - ((accm[0] + accm[1]) + (accm[2] + accm[3])));
+        }
+    }
+
+    /** Exact i32 T = Σ_g sc_g·Σ (q6 − 32)·q8 per super-block, then acc += f32(T)·(d·d_x). */
+    @Override
+    public void matvecQ6_K(int w, int xq8k, int out, int rows, int cols) {
+        int nb = cols / 256;
+        int xd = xq8k + cols + 32 * nb;
+        int[] v = new int[256];
+        for (int r = 0; r < rows; r++) {
+            float acc = 0f;
+            for (int b = 0; b < nb; b++) {
+                int p = w + (r * nb + b) * 210;
+                for (int half = 0; half < 2; half++) {
+                    int ql = p + 64 * half;
+                    int qh = p + 128 + 32 * half;
+                    int o = 128 * half;
+                    for (int l = 0; l < 32; l++) {
+                        int lo0 = mem.get(ql + l) & 0xff;
+                        int lo1 = mem.get(ql + l + 32) & 0xff;
+                        int h = mem.get(qh + l) & 0xff;
+                        v[o + l] = ((lo0 & 15) | ((h & 3) << 4)) - 32;
+                        v[o + l + 32] = ((lo1 & 15) | (((h >> 2) & 3) << 4)) - 32;
+                        v[o + l + 64] = ((lo0 >> 4) | (((h >> 4) & 3) << 4)) - 32;
+                        v[o + l + 96] = ((lo1 >> 4) | (((h >> 6) & 3) << 4)) - 32;
+                    }
+                }
+                int t = 0;
+                for (int g = 0; g < 16; g++) {
+                    int dot = 0;
+                    for (int i = 0; i < 16; i++) {
+                        dot += v[16 * g + i] * mem.get(xq8k + b * 256 + 16 * g + i);
+                    }
+                    t += mem.get(p + 192 + g) * dot;
+                }
+                acc += (float) t * (Half.toFloat(mem.getShort(p + 208)) * f(xd + 4 * b));
+            }
+            f(out + 4 * r, acc);
+        }
     }
 
     @Override

@@ -61,4 +61,79 @@ class SimdLlamaJvmTest {
             assertTrue(d < (type.startsWith("q4_0") || type.startsWith("q8") ? 0.25 : 1e-4), type + " max abs " + d);
         }
     }
+
+    @Test
+    void kQuantsRunTheQ8KKernelsCloseToTheExactComputation() throws Exception {
+        for (String type : new String[] {"q4_k_m", "q6_k"}) {
+            Path f = dir.resolve(type + ".gguf");
+            ModelSynthesizer.write(f, SynthShape.TINY_K, SynthFileType.named(type), 7, null);
+            EngineGenerator.Outcome ref = run(new JvmEngine(LlamaModel.load(f), "jvm"), 4, Sampling.greedy());
+            EngineGenerator.Outcome got = run(JavaSimdKernels.load(f, 8 << 20), 4, Sampling.greedy());
+            double d = maxAbs(ref.firstLogits(), got.firstLogits());
+            // Q8_K activations (as llama.cpp): close to, but not equal to, the exact f32 computation
+            assertTrue(d > 0 && d < 0.25, type + " max abs " + d);
+        }
+    }
+
+    @Test
+    void q8KKernelsMatchTheDequantizedDotProduct() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(3);
+        int cols = 512;
+        int rows = 3;
+        JavaSimdKernels k = new JavaSimdKernels(1 << 20);
+        float[] xv = new float[cols];
+        for (int i = 0; i < cols; i++) {
+            xv[i] = (float) rnd.nextDouble(-2, 2);
+        }
+        int x = k.alloc(4 * cols);
+        k.writeFloats(x, xv, cols);
+        int xq = k.alloc(cols / 256 * 292);
+        k.quantizeQ8_K(x, xq, cols);
+        // dequantized activations: qs * d per super-block; bsums are the sums of runs of 16
+        float[] xd = new float[cols];
+        for (int i = 0; i < cols; i++) {
+            xd[i] = k.mem.get(xq + i) * k.mem.getFloat(xq + cols + 32 * (cols / 256) + 4 * (i / 256));
+            assertTrue(Math.abs(xd[i] - xv[i]) <= 2.0 / 127 * 0.51 + 1e-6, "q8_k rounding at " + i);
+        }
+        for (int g = 0; g < cols / 16; g++) {
+            int sum = 0;
+            for (int i = 0; i < 16; i++) {
+                sum += k.mem.get(xq + 16 * g + i);
+            }
+            assertEquals(sum, k.mem.getShort(xq + cols + 2 * g));
+        }
+        for (io.earnidle.node.gguf.GgmlType t : new io.earnidle.node.gguf.GgmlType[] {
+                io.earnidle.node.gguf.GgmlType.Q4_K, io.earnidle.node.gguf.GgmlType.Q6_K}) {
+            int rowBytes = (int) t.byteSize(cols);
+            int w = k.alloc(rows * rowBytes);
+            for (int i = 0; i < rows * rowBytes; i++) {
+                k.mem.put(w + i, (byte) rnd.nextInt(256));
+            }
+            int blockBytes = rowBytes / (cols / 256);
+            int dOff = t == io.earnidle.node.gguf.GgmlType.Q4_K ? 0 : 208;
+            for (int b = 0; b < rows * cols / 256; b++) { // finite, modest f16 scales (and Q4_K dmin)
+                k.mem.putShort(w + b * blockBytes + dOff, io.earnidle.node.gguf.Half.fromFloat((float) rnd.nextDouble(0.001, 0.01)));
+                if (dOff == 0) {
+                    k.mem.putShort(w + b * blockBytes + 2, io.earnidle.node.gguf.Half.fromFloat((float) rnd.nextDouble(0.001, 0.01)));
+                }
+            }
+            int out = k.alloc(4 * rows);
+            if (t == io.earnidle.node.gguf.GgmlType.Q4_K) {
+                k.matvecQ4_K(w, xq, out, rows, cols);
+            } else {
+                k.matvecQ6_K(w, xq, out, rows, cols);
+            }
+            int xdp = k.alloc(4 * cols);
+            k.writeFloats(xdp, xd, cols);
+            int ref = k.alloc(4 * rows);
+            k.matvecDequant(t.id(), w, xdp, ref, rows, cols);
+            float[] a = new float[rows];
+            float[] e = new float[rows];
+            k.readFloats(out, a, rows);
+            k.readFloats(ref, e, rows);
+            for (int r = 0; r < rows; r++) {
+                assertEquals(e[r], a[r], 1e-4 * Math.max(1, Math.abs(e[r])), t + " row " + r);
+            }
+        }
+    }
 }

@@ -9,13 +9,49 @@ import org.teavm.jso.typedarrays.Float32Array;
  * {@link SimdKernelApi} over the JS glue object of {@code web/node/engine/cpu-glue.js} (which wraps the loader's
  * synchronous {@code SimdKernels}). Every call passes offsets and sizes only, except the small vectors of
  * {@link #writeFloats} / {@link #readFloats} (RoPE table, logits when sampling).
+ *
+ * <p>When the loader picked the plain SIMD128 build ({@code relaxed === false}), each quantized activation buffer is
+ * also widened (widenQ8_0 / widenQ8_K) into one wide buffer per format reserved at load, and the mat-vecs on that
+ * buffer run the wide kernels ({@code matvec*W}), whose outputs are bit-identical to the byte kernels but faster
+ * without relaxed SIMD. A mat-vec on any other buffer (or wider than the reservation) uses the byte kernel.
  */
 final class BrowserSimdKernels implements SimdKernelApi {
     private final JSObject g;
+    private final boolean wide;
+    private int wide8;
+    private int wide8Cap;
+    private int wide8Src = -1;
+    private int wide8N;
+    private int wideK;
+    private int wideKCap;
+    private int wideKSrc = -1;
+    private int wideKN;
 
     BrowserSimdKernels(JSObject glue) {
         this.g = glue;
+        this.wide = plain(glue);
     }
+
+    @JSBody(params = "g", script = "return g.k.relaxed === false;")
+    private static native boolean plain(JSObject g);
+
+    @JSBody(params = {"g", "x", "y", "n"}, script = "g.k.widenQ8_0(x, y, n);")
+    private static native void widen8(JSObject g, int x, int y, int n);
+
+    @JSBody(params = {"g", "x", "y", "n"}, script = "g.k.widenQ8_K(x, y, n);")
+    private static native void widenK(JSObject g, int x, int y, int n);
+
+    @JSBody(params = {"g", "w", "x", "o", "r", "c"}, script = "g.k.matvecQ4_0W(w, x, o, r, c);")
+    private static native void q4w(JSObject g, int w, int x, int o, int r, int c);
+
+    @JSBody(params = {"g", "w", "x", "o", "r", "c"}, script = "g.k.matvecQ8_0W(w, x, o, r, c);")
+    private static native void q8w(JSObject g, int w, int x, int o, int r, int c);
+
+    @JSBody(params = {"g", "w", "x", "o", "r", "c"}, script = "g.k.matvecQ4_KW(w, x, o, r, c);")
+    private static native void q4kw(JSObject g, int w, int x, int o, int r, int c);
+
+    @JSBody(params = {"g", "w", "x", "o", "r", "c"}, script = "g.k.matvecQ6_KW(w, x, o, r, c);")
+    private static native void q6kw(JSObject g, int w, int x, int o, int r, int c);
 
     @JSBody(params = "g", script = "return g.variant;")
     private static native String variant(JSObject g);
@@ -46,6 +82,15 @@ final class BrowserSimdKernels implements SimdKernelApi {
 
     @JSBody(params = {"g", "w", "x", "o", "r", "c"}, script = "g.k.matvecQ8_0(w, x, o, r, c);")
     private static native void q8(JSObject g, int w, int x, int o, int r, int c);
+
+    @JSBody(params = {"g", "x", "y", "n"}, script = "g.k.quantizeQ8_K(x, y, n);")
+    private static native void quantizeK(JSObject g, int x, int y, int n);
+
+    @JSBody(params = {"g", "w", "x", "o", "r", "c"}, script = "g.k.matvecQ4_K(w, x, o, r, c);")
+    private static native void q4k(JSObject g, int w, int x, int o, int r, int c);
+
+    @JSBody(params = {"g", "w", "x", "o", "r", "c"}, script = "g.k.matvecQ6_K(w, x, o, r, c);")
+    private static native void q6k(JSObject g, int w, int x, int o, int r, int c);
 
     @JSBody(params = {"g", "w", "x", "o", "r", "c"}, script = "g.k.matvecF32(w, x, o, r, c);")
     private static native void f32(JSObject g, int w, int x, int o, int r, int c);
@@ -118,16 +163,73 @@ final class BrowserSimdKernels implements SimdKernelApi {
     @Override
     public void quantizeQ8_0(int x, int y, int n) {
         quantize(g, x, y, n);
+        wide8Src = -1;
+        if (wide && n <= wide8Cap && n % 32 == 0) {
+            widen8(g, y, wide8, n);
+            wide8Src = y;
+            wide8N = n;
+        }
+    }
+
+    /** The wide copy of Q8_0 buffer {@code xq8} quantized from {@code cols} values, or -1. */
+    private int wide8(int xq8, int cols) {
+        return xq8 == wide8Src && cols == wide8N ? wide8 : -1;
     }
 
     @Override
     public void matvecQ4_0(int w, int xq8, int out, int rows, int cols) {
-        q4(g, w, xq8, out, rows, cols);
+        int xw = wide8(xq8, cols);
+        if (xw >= 0) {
+            q4w(g, w, xw, out, rows, cols);
+        } else {
+            q4(g, w, xq8, out, rows, cols);
+        }
     }
 
     @Override
     public void matvecQ8_0(int w, int xq8, int out, int rows, int cols) {
-        q8(g, w, xq8, out, rows, cols);
+        int xw = wide8(xq8, cols);
+        if (xw >= 0) {
+            q8w(g, w, xw, out, rows, cols);
+        } else {
+            q8(g, w, xq8, out, rows, cols);
+        }
+    }
+
+    @Override
+    public void quantizeQ8_K(int x, int y, int n) {
+        quantizeK(g, x, y, n);
+        wideKSrc = -1;
+        if (wide && n <= wideKCap && n % 256 == 0) {
+            widenK(g, y, wideK, n);
+            wideKSrc = y;
+            wideKN = n;
+        }
+    }
+
+    /** The wide copy of Q8_K buffer {@code xq8k} quantized from {@code cols} values, or -1. */
+    private int wideK(int xq8k, int cols) {
+        return xq8k == wideKSrc && cols == wideKN ? wideK : -1;
+    }
+
+    @Override
+    public void matvecQ4_K(int w, int xq8k, int out, int rows, int cols) {
+        int xw = wideK(xq8k, cols);
+        if (xw >= 0) {
+            q4kw(g, w, xw, out, rows, cols);
+        } else {
+            q4k(g, w, xq8k, out, rows, cols);
+        }
+    }
+
+    @Override
+    public void matvecQ6_K(int w, int xq8k, int out, int rows, int cols) {
+        int xw = wideK(xq8k, cols);
+        if (xw >= 0) {
+            q6kw(g, w, xw, out, rows, cols);
+        } else {
+            q6k(g, w, xq8k, out, rows, cols);
+        }
     }
 
     @Override
@@ -138,6 +240,12 @@ final class BrowserSimdKernels implements SimdKernelApi {
     @Override
     public void reserveRowScratch(int maxCols) {
         reserve(g, maxCols);
+        if (wide) { // at load, before the KV cache: the wide buffers live as long as the model
+            wide8Cap = maxCols / 32 * 32;
+            wide8 = alloc(wide8Cap / 32 * 72);
+            wideKCap = maxCols / 256 * 256;
+            wideK = alloc(wideKCap / 256 * 548);
+        }
     }
 
     @Override
