@@ -102,28 +102,12 @@ public record TokenizerFiles(String[] tokens, int[] types, String[] merges, int 
         return out;
     }
 
+    /** The export's escaping, undone by the tokenizer's own parser; a bad escape is a bad file. */
     static String unescape(String s, String where) throws IOException {
-        if (s.indexOf('\\') < 0) {
-            return s;
+        try {
+            return io.earnidle.node.tokenizer.Tokenizer.unescape(s, where);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
         }
-        StringBuilder b = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
-            char ch = s.charAt(i);
-            if (ch != '\\') {
-                b.append(ch);
-                continue;
-            }
-            if (++i >= s.length()) {
-                throw new IOException(where + ": dangling backslash");
-            }
-            switch (s.charAt(i)) {
-                case '\\' -> b.append('\\');
-                case 'n' -> b.append('\n');
-                case 'r' -> b.append('\r');
-                case 't' -> b.append('\t');
-                default -> throw new IOException(where + ": unknown escape \\" + s.charAt(i));
-            }
-        }
-        return b.toString();
     }
 }
