@@ -56,30 +56,39 @@ public final class Utf8 {
         return sb.toString();
     }
 
+    /**
+     * Writes the UTF-8 bytes of one code point at out[n] and returns the index after them; a lone surrogate is
+     * written as U+FFFD (as JavaScript's TextEncoder does).
+     */
+    public static int put(int cp, byte[] out, int n) {
+        if (cp >= 0xD800 && cp <= 0xDFFF) {
+            cp = 0xFFFD;
+        }
+        if (cp < 0x80) {
+            out[n++] = (byte) cp;
+        } else if (cp < 0x800) {
+            out[n++] = (byte) (0xC0 | (cp >> 6));
+            out[n++] = (byte) (0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            out[n++] = (byte) (0xE0 | (cp >> 12));
+            out[n++] = (byte) (0x80 | ((cp >> 6) & 0x3F));
+            out[n++] = (byte) (0x80 | (cp & 0x3F));
+        } else {
+            out[n++] = (byte) (0xF0 | (cp >> 18));
+            out[n++] = (byte) (0x80 | ((cp >> 12) & 0x3F));
+            out[n++] = (byte) (0x80 | ((cp >> 6) & 0x3F));
+            out[n++] = (byte) (0x80 | (cp & 0x3F));
+        }
+        return n;
+    }
+
     public static byte[] encode(String s) {
         byte[] out = new byte[s.length() * 3];
         int n = 0;
         for (int i = 0; i < s.length(); ) {
             int cp = s.codePointAt(i);
             i += Character.charCount(cp);
-            if (cp >= 0xD800 && cp <= 0xDFFF) {
-                cp = 0xFFFD; // lone surrogate
-            }
-            if (cp < 0x80) {
-                out[n++] = (byte) cp;
-            } else if (cp < 0x800) {
-                out[n++] = (byte) (0xC0 | (cp >> 6));
-                out[n++] = (byte) (0x80 | (cp & 0x3F));
-            } else if (cp < 0x10000) {
-                out[n++] = (byte) (0xE0 | (cp >> 12));
-                out[n++] = (byte) (0x80 | ((cp >> 6) & 0x3F));
-                out[n++] = (byte) (0x80 | (cp & 0x3F));
-            } else {
-                out[n++] = (byte) (0xF0 | (cp >> 18));
-                out[n++] = (byte) (0x80 | ((cp >> 12) & 0x3F));
-                out[n++] = (byte) (0x80 | ((cp >> 6) & 0x3F));
-                out[n++] = (byte) (0x80 | (cp & 0x3F));
-            }
+            n = put(cp, out, n);
         }
         byte[] r = new byte[n];
         System.arraycopy(out, 0, r, 0, n);

@@ -379,25 +379,7 @@ public final class Tokenizer {
     private static int utf8(int[] cps, int from, int to, byte[] out) {
         int n = 0;
         for (int k = from; k < to; k++) {
-            int cp = cps[k];
-            if (cp >= 0xD800 && cp <= 0xDFFF) {
-                cp = 0xFFFD;
-            }
-            if (cp < 0x80) {
-                out[n++] = (byte) cp;
-            } else if (cp < 0x800) {
-                out[n++] = (byte) (0xC0 | (cp >> 6));
-                out[n++] = (byte) (0x80 | (cp & 0x3F));
-            } else if (cp < 0x10000) {
-                out[n++] = (byte) (0xE0 | (cp >> 12));
-                out[n++] = (byte) (0x80 | ((cp >> 6) & 0x3F));
-                out[n++] = (byte) (0x80 | (cp & 0x3F));
-            } else {
-                out[n++] = (byte) (0xF0 | (cp >> 18));
-                out[n++] = (byte) (0x80 | ((cp >> 12) & 0x3F));
-                out[n++] = (byte) (0x80 | ((cp >> 6) & 0x3F));
-                out[n++] = (byte) (0x80 | (cp & 0x3F));
-            }
+            n = io.earnidle.node.gguf.Utf8.put(cps[k], out, n);
         }
         return n;
     }
