@@ -1,6 +1,7 @@
 package io.earnidle.node.engine;
 
 import io.earnidle.node.llama.LlamaConfig;
+import io.earnidle.node.llama.Sampling;
 import io.earnidle.node.tokenizer.Tokenizer;
 
 import java.util.Map;
@@ -17,6 +18,13 @@ public interface Engine {
     int OUT_ARGMAX = 1;
     /** Step output: the full logits (sampling, repetition penalty, --logits-out); argmax is filled too. */
     int OUT_LOGITS = 2;
+    /**
+     * Step output: a token drawn on the device with the settings and uniform number given to {@link #nextDraw}
+     * (only when {@link #samplesOnDevice} said yes); the id comes as {@code argmax}. An engine that cannot finish
+     * the draw on the device (say the nucleus is wider than its candidate buffer) answers with the logits instead
+     * ({@code argmax} -1) and the caller draws with the same uniform number.
+     */
+    int OUT_SAMPLE = 3;
 
     /** Result of a step: {@code argmax} is -1 for OUT_NONE; {@code logits} is null unless OUT_LOGITS. */
     interface StepCallback {
@@ -35,6 +43,38 @@ public interface Engine {
 
     /** Runs {@code token} at position {@code pos} (positions fed in order from 0). */
     void step(int token, int pos, int output, StepCallback cb);
+
+    /**
+     * Most prompt tokens one {@link #prefill} call takes; 1 means the engine prefills token by token. Engines whose
+     * batched prefill is not bit-identical to token-by-token steps say so in {@link #counters()}.
+     */
+    default int maxPrefillBatch() {
+        return 1;
+    }
+
+    /**
+     * Runs {@code tokens[0 .. count)} at positions {@code pos .. pos+count-1} as one batch; {@code output} (as for
+     * {@link #step}) applies to the last of them. The default runs one token and accepts only {@code count == 1}.
+     */
+    default void prefill(int[] tokens, int count, int pos, int output, StepCallback cb) {
+        if (count != 1) {
+            throw new IllegalArgumentException(name() + " prefills one token per call, asked for " + count);
+        }
+        step(tokens[0], pos, output, cb);
+    }
+
+    /** Whether this engine draws tokens with {@code s} on the device ({@link #OUT_SAMPLE}). */
+    default boolean samplesOnDevice(Sampling s) {
+        return false;
+    }
+
+    /**
+     * Settings for the next {@link #OUT_SAMPLE} step: {@code u} in [0, 1) is the caller's seeded uniform draw,
+     * {@code history[0 .. historyLength)} the tokens so far (repetition penalty), as {@link io.earnidle.node.llama.Sampler}.
+     */
+    default void nextDraw(Sampling s, double u, int[] history, int historyLength) {
+        throw new UnsupportedOperationException(name() + " does not sample on the device");
+    }
 
     /** Structural counters of the last decoded token and totals (engine-specific keys), for status/JSON. */
     Map<String, Object> counters();

@@ -16,7 +16,13 @@ import java.util.List;
  * any {@link Engine}, one forward pass per {@link #step}: the node loop runs a few steps per work slice and can drop
  * the generation between two steps (pause/stop). A step may complete asynchronously (WebGPU); its callback runs
  * exactly once, before {@code step} returns for synchronous engines. Greedy requests without repetition penalty ask
- * the engine for the argmax only; everything else asks for the logits and samples in Java.
+ * the engine for the argmax only; sampled requests are drawn on the device when the engine can
+ * ({@link Engine#samplesOnDevice}, with the uniform number from this generation's seeded {@link Sampler}, so the
+ * random stream is the same either way); everything else asks for the logits and samples in Java.
+ *
+ * <p>Prefill goes in batches when the engine has a batched prefill ({@link Engine#maxPrefillBatch}): the first
+ * call runs one token, later calls as many as fit {@link #setPrefillCallMs the time budget of one call} at the
+ * measured speed, so that a pause or stop between two steps still lands quickly.
  *
  * <p>Timings: prefill is the time from the first step to the end of the last prompt step, decode the time from
  * there to the end (wall time of the steps, including an asynchronous engine's device time).
@@ -34,6 +40,10 @@ public final class EngineGeneration {
     private final int maxTokens;
     private final boolean wantFirstLogits;
     private final boolean argmaxOnly;
+    private final boolean deviceSampling;
+    private double prefillCallMs = 150;
+    private int prefillBatch = 1;
+    private double pendingU;
     private final int[] history;
     private final int[] out;
     private int pos;
@@ -70,6 +80,7 @@ public final class EngineGeneration {
         this.wantFirstLogits = wantFirstLogits;
         this.argmaxOnly = sampling.temperature() == 0f
                 && (sampling.repeatPenalty() == 1f || sampling.repeatLastN() == 0);
+        this.deviceSampling = !argmaxOnly && engine.samplesOnDevice(sampling);
         this.history = new int[(int) total];
         System.arraycopy(prompt, 0, history, 0, prompt.length);
         this.out = new int[maxTokens];
@@ -121,9 +132,31 @@ public final class EngineGeneration {
         return n;
     }
 
-    /** Forward passes still needed at most (prefill left plus decode left). */
+    /** Engine calls still needed at most (prefill calls left at the current batch size, plus decode left). */
     public int stepsLeft() {
-        return finished ? 0 : (prompt.length - prefilled()) + (maxTokens - n);
+        if (finished) {
+            return 0;
+        }
+        int left = prompt.length - prefilled();
+        return (left + prefillBatch - 1) / prefillBatch + (maxTokens - n);
+    }
+
+    /** Prompt tokens the next prefill call may take at most (1 until a first call has been timed). */
+    public int prefillBatch() {
+        return prefillBatch;
+    }
+
+    /** Time budget of one batched prefill call, in ms (default 150). */
+    public void setPrefillCallMs(double ms) {
+        if (!(ms > 0)) {
+            throw new IllegalArgumentException("prefill call budget must be > 0 ms, got " + ms);
+        }
+        prefillCallMs = ms;
+    }
+
+    /** Whether sampled tokens are drawn on the device. */
+    public boolean samplesOnDevice() {
+        return deviceSampling;
     }
 
     public boolean done() {
@@ -156,25 +189,43 @@ public final class EngineGeneration {
         if (startNanos < 0) {
             startNanos = System.nanoTime();
         }
-        int token = pos < prompt.length ? prompt[pos] : out[n - 1];
+        int count = pos < prompt.length ? Math.min(prefillBatch, prompt.length - pos) : 1;
+        int last = pos + count - 1;
         int output;
-        if (pos < prompt.length - 1) {
+        if (last < prompt.length - 1) {
             output = Engine.OUT_NONE;
-        } else if (pos == prompt.length - 1 && wantFirstLogits) {
+        } else if (last == prompt.length - 1 && wantFirstLogits) {
             output = Engine.OUT_LOGITS;
+        } else if (argmaxOnly) {
+            output = Engine.OUT_ARGMAX;
+        } else if (deviceSampling) {
+            output = Engine.OUT_SAMPLE;
         } else {
-            output = argmaxOnly ? Engine.OUT_ARGMAX : Engine.OUT_LOGITS;
+            output = Engine.OUT_LOGITS;
         }
         inFlight = true;
+        long t0 = System.nanoTime();
         try {
-            engine.step(token, pos, output, (argmax, logits, error) -> {
+            if (output == Engine.OUT_SAMPLE) {
+                pendingU = sampling.temperature() == 0f ? 0 : sampler.nextUniform();
+                engine.nextDraw(sampling, pendingU, history, prompt.length + n);
+            }
+            Engine.StepCallback cb = (argmax, logits, error) -> {
                 inFlight = false;
-                String e = error != null ? error : handle(argmax, logits);
+                if (error == null && pos < prompt.length) {
+                    adaptPrefillBatch(count, (System.nanoTime() - t0) / 1e6);
+                }
+                String e = error != null ? error : handle(count, output, argmax, logits);
                 if (e != null) {
                     finished = true;
                 }
                 done.done(e);
-            });
+            };
+            if (pos < prompt.length) {
+                engine.prefill(Arrays.copyOfRange(prompt, pos, pos + count), count, pos, output, cb);
+            } else {
+                engine.step(out[n - 1], pos, output, cb);
+            }
         } catch (RuntimeException e) {
             inFlight = false;
             finished = true;
@@ -182,9 +233,16 @@ public final class EngineGeneration {
         }
     }
 
+    /** Sizes the next prefill call from the speed of the last one (ms for {@code count} tokens). */
+    private void adaptPrefillBatch(int count, double ms) {
+        int max = Math.max(1, engine.maxPrefillBatch());
+        double perToken = Math.max(ms, 1e-3) / count;
+        prefillBatch = (int) Math.max(1, Math.min(max, Math.floor(prefillCallMs / perToken)));
+    }
+
     /** Applies a step's output; returns an error message or null. */
-    private String handle(int argmax, float[] logits) {
-        pos++;
+    private String handle(int count, int output, int argmax, float[] logits) {
+        pos += count;
         if (pos < prompt.length) {
             return null;
         }
@@ -196,7 +254,13 @@ public final class EngineGeneration {
         }
         int next;
         try {
-            next = logits != null ? sampler.sample(logits, history, prompt.length + n) : argmax;
+            if (logits == null) {
+                next = argmax;
+            } else if (output == Engine.OUT_SAMPLE) {
+                next = sampler.sample(logits, history, prompt.length + n, pendingU); // the engine's fallback
+            } else {
+                next = sampler.sample(logits, history, prompt.length + n);
+            }
         } catch (RuntimeException e) {
             return String.valueOf(e.getMessage());
         }

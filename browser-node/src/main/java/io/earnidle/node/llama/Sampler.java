@@ -47,6 +47,19 @@ public final class Sampler {
      * the repetition penalty. The logits array is not modified.
      */
     public int sample(float[] logits, int[] history, int historyLength) {
+        return sample(logits, history, historyLength, s.temperature() == 0f ? 0 : nextUniform());
+    }
+
+    /** The next seeded uniform number in [0, 1): the one {@link #sample(float[], int[], int)} would draw. */
+    public double nextUniform() {
+        return rng.nextDouble();
+    }
+
+    /**
+     * As {@link #sample(float[], int[], int)} with the uniform number {@code u} given (drawn by {@link #nextUniform}
+     * when the temperature is above 0; ignored for greedy). Engines that sample on the device get the same u.
+     */
+    public int sample(float[] logits, int[] history, int historyLength, double u01) {
         if (s.repeatPenalty() != 1f && s.repeatLastN() > 0 && history != null && historyLength > 0) {
             logits = penalize(logits, history, historyLength, s.repeatPenalty(), s.repeatLastN());
         }
@@ -92,7 +105,7 @@ public final class Sampler {
         for (int i = 0; i < keep; i++) {
             total += p[i];
         }
-        double u = rng.nextDouble() * total;
+        double u = u01 * total;
         double acc = 0;
         for (int i = 0; i < keep; i++) {
             acc += p[i];
