@@ -179,7 +179,8 @@ public final class ModelSynthesizer {
         int bos;
         int eos;
         if (tok != null) {
-            tokens = tok.tokens();
+            // a real Llama 3.2 GGUF carries the Llama 3.1+ names of the added tokens (<|eom_id|>, <|python_tag|>, ...)
+            tokens = io.earnidle.node.tokenizer.Llama3Specials.renamedTo31(tok.tokens());
             types = tok.types();
             merges = tok.merges();
             bos = tok.bosId();

@@ -39,6 +39,8 @@ public final class Tokenizer {
     private final int bosId;
     private final int eosId;
     private final int eotId;
+    private final int eomId;
+    private final int endOfTextId;
     private final Map<String, int[]> cache = new HashMap<>();
 
     public Tokenizer(String[] tokens, int[] tokenTypes, String[] merges, int bosId, int eosId) {
@@ -96,6 +98,10 @@ public final class Tokenizer {
         this.eosId = eosId;
         Integer eot = ids.get("<|eot_id|>");
         this.eotId = eot == null ? -1 : eot;
+        Integer eom = ids.get("<|eom_id|>");
+        this.eomId = eom == null ? -1 : eom;
+        Integer eot30 = ids.get("<|end_of_text|>");
+        this.endOfTextId = eot30 == null ? -1 : eot30;
     }
 
     private static boolean isSpecialType(int type) {
@@ -283,9 +289,9 @@ public final class Tokenizer {
         return tokenTypes[id] == TYPE_CONTROL;
     }
 
-    /** True for ids that end generation (EOS, and {@code <|eot_id|>} when present). */
+    /** True for ids that end generation: EOS, and {@code <|eot_id|>}, {@code <|eom_id|>}, {@code <|end_of_text|>} when present (as llama.cpp). */
     public boolean isEndOfGeneration(int id) {
-        return id == eosId || id == eotId;
+        return id >= 0 && (id == eosId || id == eotId || id == eomId || id == endOfTextId);
     }
 
     /**

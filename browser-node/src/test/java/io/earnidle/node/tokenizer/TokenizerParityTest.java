@@ -70,13 +70,7 @@ class TokenizerParityTest {
         // tokens renumbered). The byte-level part is identical; tok31 carries the 3.1 names.
         List<String> tokenLines = Tokenizer.lines(read(dir.resolve("tokens.txt")));
         List<String> specialLines = new ArrayList<>();
-        List<String> names31 = new ArrayList<>(List.of("<|begin_of_text|>", "<|end_of_text|>",
-                "<|reserved_special_token_0|>", "<|reserved_special_token_1|>", "<|finetune_right_pad_id|>",
-                "<|reserved_special_token_2|>", "<|start_header_id|>", "<|end_header_id|>", "<|eom_id|>",
-                "<|eot_id|>", "<|python_tag|>"));
-        for (int k = 3; k <= 247; k++) {
-            names31.add("<|reserved_special_token_" + k + "|>");
-        }
+        List<String> names31 = List.of(Llama3Specials.names31());
         assertEquals(256, names31.size());
         for (int k = 0; k < 256; k++) {
             tokenLines.set(128000 + k, names31.get(k));
@@ -326,6 +320,9 @@ class TokenizerParityTest {
         assertTrue(tok.isEndOfGeneration(128009));
         assertTrue(tok.isEndOfGeneration(128001));
         assertFalse(tok.isEndOfGeneration(128000));
+        assertFalse(tok.isEndOfGeneration(128008)); // 3.0: <|reserved_special_token_4|>
+        assertTrue(tok31.isEndOfGeneration(128008)); // 3.1+: <|eom_id|>
+        assertFalse(tok31.isEndOfGeneration(128010)); // <|python_tag|>
         assertEquals("<|eot_id|>", tok.decode(new int[] {128009}));
     }
 

@@ -28,6 +28,27 @@ class TokenizerTest {
     }
 
     @Test
+    void llama30AddedTokensAreRenamedToTheLlama31Names() {
+        String[] v30 = new String[128256];
+        for (int i = 0; i < v30.length; i++) {
+            v30[i] = "t" + i;
+        }
+        v30[128004] = "<|reserved_special_token_2|>";
+        String[] v31 = Llama3Specials.renamedTo31(v30);
+        assertEquals("<|finetune_right_pad_id|>", v31[128004]);
+        assertEquals("<|eom_id|>", v31[128008]);
+        assertEquals("<|eot_id|>", v31[128009]);
+        assertEquals("<|python_tag|>", v31[128010]);
+        assertEquals("<|reserved_special_token_3|>", v31[128011]);
+        assertEquals("<|reserved_special_token_247|>", v31[128255]);
+        assertEquals("t127999", v31[127999]);
+        assertEquals("<|reserved_special_token_2|>", v30[128004], "the input is not modified");
+        String[] other = {"a", "b"};
+        assertSame(other, Llama3Specials.renamedTo31(other));
+        assertSame(v31, Llama3Specials.renamedTo31(v31), "already 3.1: unchanged");
+    }
+
+    @Test
     void preTokenizerFollowsTheLlama3Regex() {
         assertEquals(List.of("Hello", " world", ",", " this", " is", " a", " test", "."),
                 PreTokenizer.split("Hello world, this is a test."));
