@@ -38,10 +38,15 @@ final class TestSupport {
     private TestSupport() {
     }
 
-    /** Root config: the given keys over the classpath application.yaml, data under {@code dataDir}. */
+    /**
+     * Root config: the given keys over the classpath application.yaml, data under {@code dataDir}. The store is the
+     * embedded H2 file there, or, when the system property {@code earnidle.test.store} is {@code postgres} (the
+     * backend's second surefire run), a PostgreSQL database of its own on the test run's {@link PostgresCluster}.
+     */
     static Config config(Path dataDir, Map<String, String> extra) {
         Map<String, String> m = new HashMap<>(extra);
         m.put("earnidle.data-dir", dataDir.toString());
+        m.putAll(PostgresCluster.storeConfig(dataDir));
         return Config.builder()
                 .disableEnvironmentVariablesSource()
                 .disableSystemPropertiesSource()

@@ -8,6 +8,7 @@ import java.util.function.BooleanSupplier;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.earnidle.backend.EarnIdleServer;
+import io.earnidle.backend.PostgresCluster;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import org.junit.jupiter.api.AfterAll;
@@ -38,7 +39,7 @@ class PublisherApiTest {
         Config config = Config.builder()
                 .disableEnvironmentVariablesSource()
                 .disableSystemPropertiesSource()
-                .sources(ConfigSources.create(Map.of(
+                .sources(ConfigSources.create(PostgresCluster.storeConfig(dataDir)), ConfigSources.create(Map.of(
                         "server.host", "127.0.0.1",
                         "server.port", "0",
                         "earnidle.data-dir", dataDir.toString(),
