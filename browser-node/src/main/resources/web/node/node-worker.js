@@ -9,7 +9,7 @@ importScripts("app.wasm-runtime.js");
 var nodeExports = null;
 var loading = false;
 var pendingControls = [];
-var CONTROL_TYPES = ["pause", "resume", "stop", "limits", "visibility", "power"];
+var CONTROL_TYPES = ["pause", "resume", "stop", "limits", "visibility", "power", "link"];
 
 function workerStatus(state, message) {
   self.postMessage({

@@ -489,10 +489,16 @@
       S.verifiedAddress = v.address;
       $("verify-sign").disabled = false;
       if (S.afterVerify === "relink") {
-        // The running session was registered without a wallet: start a fresh one that is linked at birth.
-        if (S.worker) { stopWorker(); }
+        // The running session was registered without a wallet: the node links it (POST /api/wallets/sessions),
+        // so what it earned so far moves to the wallet too, and it keeps running.
         S.afterVerify = "session";
-        startSession();
+        if (S.worker) {
+          S.worker.postMessage({type: "link", wallet_token: S.walletToken});
+          $("session-wallet").textContent = S.signer.address;
+          show("session");
+        } else {
+          startSession();
+        }
         openPayouts();
       } else {
         startSession();
@@ -604,6 +610,8 @@
       if (typeof st.pending_micro_usdc === "number") { S.earnings.pending = st.pending_micro_usdc; }
       showEarnings();
     }
+    if (st.wallet_linked && S.walletToken && !S.linkedSeen) { S.linkedSeen = true; showError("message", ""); refreshWallet(); }
+    if (st.link_error) { showError("message", st.link_error); }
     if (typeof st.last_payout_micro_usdc === "number" && st.last_payout_micro_usdc > 0) {
       $("last-payout").textContent = formatMicroUsdc(st.last_payout_micro_usdc) + " USDC";
     }

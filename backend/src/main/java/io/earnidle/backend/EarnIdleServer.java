@@ -47,7 +47,7 @@ public final class EarnIdleServer implements AutoCloseable {
     }
 
     /** Backend internals, for tests in this module. */
-    Backend backend() {
+    public Backend backend() {
         return backend;
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.earnidle.backend.EarnIdleServer;
+import io.earnidle.backend.db.Database;
 import io.earnidle.backend.payouts.LocalChain;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
@@ -218,6 +219,63 @@ class WalletJourneyTest {
             assertTrue(chain.chain().receipt(txHash).orElseThrow().isStatusOK());
             assertFalse(driver.findElement(By.id("withdraw-error")).isDisplayed());
         }
+    }
+
+    @Test
+    void aWalletAddedAfterSkippingClaimsWhatTheSessionEarned() throws Exception {
+        try (HostPage host = HostPage.serve("127.0.0.2", Widget.hostHtml(api, PLACEMENT, "", ""));
+             Chromium chromium = Chromium.start()) {
+            ChromeDriver driver = chromium.driver;
+            WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
+            WebDriverWait slow = new WebDriverWait(driver, Duration.ofSeconds(60));
+            driver.get(host.url());
+            Widget.enter(driver, wait, PLACEMENT);
+            Widget.startWithoutWallet(wait);
+            assertEquals("not linked", driver.findElement(By.id("session-wallet")).getText());
+
+            // the anonymous session earns
+            awaitCompleted(postJob(), Duration.ofSeconds(180));
+            slow.until(ExpectedConditions.textToBe(By.id("jobs-completed"), "1"));
+            slow.until(d -> Long.parseLong(d.findElement(By.id("balance")).getAttribute("data-micro-usdc")) > 0);
+            long earned = Long.parseLong(driver.findElement(By.id("balance")).getAttribute("data-micro-usdc"));
+
+            // then the visitor adds a wallet from the payouts screen and verifies it
+            driver.findElement(By.id("to-payouts")).click();
+            wait.until(ExpectedConditions.elementToBeClickable(By.id("payouts-add-wallet"))).click();
+            wait.until(ExpectedConditions.elementToBeClickable(By.id("wallet-create"))).click();
+            List<String> words = wait.until(ExpectedConditions.numberOfElementsToBe(
+                    By.cssSelector("#phrase-words li"), 12)).stream().map(WebElement::getText).toList();
+            driver.findElement(By.id("phrase-continue")).click();
+            wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm-word-2")));
+            for (int i = 0; i < 3; i++) {
+                WebElement input = driver.findElement(By.id("confirm-word-" + i));
+                input.sendKeys(words.get(Integer.parseInt(input.getAttribute("data-position")) - 1));
+            }
+            driver.findElement(By.id("confirm-submit")).click();
+            wait.until(d -> d.findElement(By.id("verify-address")).getText().matches("0x[0-9a-fA-F]{40}"));
+            String address = driver.findElement(By.id("verify-address")).getText();
+            driver.findElement(By.id("verify-sign")).click();
+
+            // the running session is linked, not replaced: what it earned is the wallet's now
+            slow.until(d -> Long.parseLong(d.findElement(By.id("wallet-balance")).getAttribute("data-micro-usdc"))
+                    == earned);
+            assertEquals(address, driver.findElement(By.id("payout-wallet")).getText());
+            List<String> linked = linkedSessions(address);
+            assertEquals(1, linked.size(), "the anonymous session is linked: " + linked);
+
+            // and the same session's next job is credited to the wallet directly
+            awaitCompleted(postJob(), Duration.ofSeconds(180));
+            slow.until(d -> Long.parseLong(d.findElement(By.id("wallet-balance")).getAttribute("data-micro-usdc"))
+                    > earned);
+            assertEquals(linked, linkedSessions(address), "the same session earned it");
+            assertEquals("2", driver.findElement(By.id("jobs-completed")).getAttribute("textContent"), "same session");
+        }
+    }
+
+    /** The node sessions the backend has linked to {@code address}. */
+    private static List<String> linkedSessions(String address) {
+        return Database.list(server.backend().database().execute(), "w-linked-sessions", address.toLowerCase())
+                .stream().map(r -> Database.str(r, "id")).toList();
     }
 
     private static String postJob() throws IOException, InterruptedException {

@@ -55,6 +55,9 @@ public final class NodeLoop {
     private String message;
     private String sessionId;
     private String sessionToken;
+    /** Whether the session is linked to a wallet (registered with one, or linked later). */
+    private boolean walletLinked;
+    private String linkError;
     private long jobsCompleted;
     private long balance;
     private long pending;
@@ -239,7 +242,10 @@ public final class NodeLoop {
         register();
     }
 
-    /** Handles a control message from the page (JSON text): pause, resume, stop, limits, visibility, power. */
+    /**
+     * Handles a control message from the page (JSON text): pause, resume, stop, limits, visibility, power, link
+     * ({@code wallet_token}: a wallet verified after the session started claims it).
+     */
     public void control(String json) {
         Map<String, Object> m;
         try {
@@ -261,10 +267,39 @@ public final class NodeLoop {
                 setVisible(!Boolean.FALSE.equals(m.get("visible")));
             } else if ("power".equals(type)) {
                 setOnBattery(Boolean.TRUE.equals(m.get("on_battery")));
+            } else if ("link".equals(type)) {
+                linkWallet(Json.str(m, "wallet_token"));
             }
         } catch (IllegalArgumentException e) {
             status(state, "ignored " + type + " message: " + message(e));
         }
+    }
+
+    /**
+     * Links this session to the wallet of {@code token} ({@code POST /api/wallets/sessions}): what the session
+     * earned before, and everything after, goes to that wallet. Before registration the token is simply used to
+     * register. The session keeps running either way; a refused link is reported in the status.
+     */
+    public void linkWallet(String token) {
+        if (token == null || token.isEmpty()) {
+            throw new IllegalArgumentException("link needs a wallet_token");
+        }
+        walletToken = token;
+        if (sessionToken == null || walletLinked) {
+            return;
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("session_token", sessionToken);
+        host.request("POST", apiBase + "/api/wallets/sessions", token, null, Json.write(body), (code, text) -> {
+            if (code == 200) {
+                walletLinked = true;
+                linkError = null;
+                status(state, "session linked to the wallet");
+            } else {
+                linkError = "linking the session to the wallet failed: " + describe(code, text);
+                status(state, linkError);
+            }
+        });
     }
 
     public void pause() {
@@ -426,9 +461,13 @@ public final class NodeLoop {
                 Map<String, Object> r = Json.obj(Json.parse(text), "registration response");
                 sessionId = Json.str(r, "session_id");
                 sessionToken = Json.str(r, "session_token");
+                walletLinked = withWallet && walletToken != null;
                 long interval = r.get("poll_interval_ms") == null ? 1000 : Json.integer(r, "poll_interval_ms");
                 interval = Math.max(50, Math.min(interval, MAX_BACKOFF_MS));
                 backoff = new Backoff(interval, MAX_BACKOFF_MS, host.randomSeed());
+                if (!walletLinked && walletToken != null) {
+                    linkWallet(walletToken); // a wallet verified while the registration was in flight
+                }
             } catch (RuntimeException e) {
                 status("error", message(e));
                 if (halted()) {
@@ -1145,6 +1184,8 @@ public final class NodeLoop {
         m.put("gpu_available", gpuAvailable);
         m.put("engine_notes", engineNotes.isEmpty() ? null : engineNotes);
         m.put("session_download_bytes", sessionDownloadBytes);
+        m.put("wallet_linked", walletLinked);
+        m.put("link_error", linkError);
         host.postStatus(Json.write(m));
     }
 }

@@ -156,6 +156,10 @@ class NodeLoopTest {
                 } else {
                     later(0, () -> cb.done(204, ""));
                 }
+            } else if (url.endsWith("/api/wallets/sessions")) {
+                boolean ok = "wt_ok".equals(token);
+                later(0, () -> cb.done(ok ? 200 : 401, ok ? "{\"address\":\"0xabc\"}"
+                        : "{\"type\":\"https://earnidle.io/problems/unauthorized\",\"detail\":\"unknown wallet token\"}"));
             } else if (url.endsWith("/api/inference/result")) {
                 if (resultFailures-- > 0) {
                     later(0, () -> cb.done(0, "TypeError: Failed to fetch"));
@@ -361,6 +365,44 @@ class NodeLoopTest {
         int afterStop = host.requests.size();
         host.pump(20);
         assertEquals(afterStop, host.requests.size());
+    }
+
+    @Test
+    void aWalletVerifiedLaterClaimsTheRunningSession() {
+        FakeHost host = new FakeHost(ModelSynthesizer.tinyBytes(3));
+        host.pollsBeforeJob = 1000; // no job: the session idles and polls
+        NodeLoop loop = NodeLoop.fromStartMessage(host, "{\"type\":\"start\",\"apiBase\":\"http://h:1/\","
+                + "\"placementId\":\"p\",\"capabilities\":{},\"limits\":{}}");
+        loop.start();
+        host.pump(5);
+        Map<String, Object> before = Json.obj(Json.parse(host.statuses.get(host.statuses.size() - 1)), "s");
+        assertEquals(false, before.get("wallet_linked"));
+
+        loop.control("{\"type\":\"link\",\"wallet_token\":\"wt_bad\"}");
+        host.pump(5);
+        Map<String, Object> refused = Json.obj(Json.parse(host.statuses.get(host.statuses.size() - 1)), "s");
+        assertEquals(false, refused.get("wallet_linked"));
+        assertTrue(String.valueOf(refused.get("link_error")).contains("401"), refused.toString());
+
+        loop.control("{\"type\":\"link\",\"wallet_token\":\"wt_ok\"}");
+        host.pump(5);
+        List<String[]> links = host.requests.stream().filter(r -> r[1].equals("http://h:1/api/wallets/sessions")).toList();
+        assertEquals(2, links.size());
+        assertEquals("wt_ok", links.get(1)[2], "the wallet token is the bearer");
+        assertEquals(Map.of("session_token", "nst_1"), Json.parse(links.get(1)[4]), "the node's own session is claimed");
+        Map<String, Object> linked = Json.obj(Json.parse(host.statuses.get(host.statuses.size() - 1)), "s");
+        assertEquals(true, linked.get("wallet_linked"));
+        assertNull(linked.get("link_error"));
+        assertEquals("ns_1", linked.get("session_id"), "the same session keeps running");
+        assertEquals(1, host.count("/api/nodes"), "no second registration");
+        long polls = host.count("/api/inference/job");
+        host.pump(5);
+        assertTrue(host.count("/api/inference/job") > polls, "polling goes on");
+        loop.control("{\"type\":\"link\",\"wallet_token\":\"wt_ok\"}");
+        host.pump(5);
+        assertEquals(2, host.count("/api/wallets/sessions"), "an already linked session is not linked again");
+        loop.stop();
+        host.pump(20);
     }
 
     @Test
