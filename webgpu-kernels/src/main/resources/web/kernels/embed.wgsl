@@ -1,4 +1,4 @@
-// Embedding lookup (ggml get_rows) from raw GGUF bytes: y[t, :] = dequant(W row ids[id_off + t])
+// Embedding lookup (ggml get_rows) from raw GGUF bytes: y[y_tok + t, :] = dequant(W row ids[id_off + t])
 // for n_tok tokens, any weight format of quant_common.wgsl (FMT0). The token id is read from a GPU
 // buffer, so the id written by argmax.wgsl feeds the next step without a CPU round trip.
 // Bindings (group 0): 0 = W (u32 bytes), 1 = ids (u32), 3 = y, 4 = params. One workgroup per token.
@@ -10,6 +10,7 @@ struct Params {
   n_tok: u32,
   w_off: u32,  // byte offset of row 0
   id_off: u32,
+  y_tok: u32,  // first output row (a batch whose ids fall in several row-split parts: one dispatch per run)
 }
 
 override WG_SIZE: u32 = 64u;
@@ -33,6 +34,6 @@ fn main(
   let n = params.n;
   let row = params.w_off + ids[params.id_off + t] * row_bytes(FMT0, n);
   for (var i = lid; i < n; i += WG_SIZE) {
-    y[t * n + i] = dequant(FMT0, row, i);
+    y[(params.y_tok + t) * n + i] = dequant(FMT0, row, i);
   }
 }

@@ -15,10 +15,14 @@ const KERNEL_FILES = {
   elementwise: "elementwise.wgsl",
   argmax: "argmax.wgsl",
   embed: "embed.wgsl",
+  sample: "sample.wgsl",
   // include-only files (//#include NAME)
   quant_common: "quant_common.wgsl",
   rope_common: "rope_common.wgsl",
 };
+
+/** Candidate buffer of sample.wgsl (CAP): top-k sets up to this size are drawn entirely on the GPU. */
+export const SAMPLE_CAP = 1024;
 
 /** ggml_type ids of the weight formats the kernels decode (quant_common.wgsl). */
 export const FORMATS = Object.freeze({ f32: 0, f16: 1, q4_0: 2, q4_1: 3, q8_0: 8, q4_k: 12, q6_k: 14 });
@@ -377,11 +381,13 @@ export class KernelBatch {
     this.reads = [];
     this.dispatches = 0;
     this.submitted = false;
+    this.workgroupSizes = {}; // kernel -> workgroup size chosen from the device limits (last dispatch of each)
   }
 
-  /** Records one dispatch; the params uniform goes to binding `paramsAt`. */
-  #dispatch(pipeline, entries, params, groups, label, paramsAt = 4) {
+  /** Records one dispatch; the params uniform goes to binding `paramsAt`; `wg` (its workgroup size) is reported. */
+  #dispatch(pipeline, entries, params, groups, label, paramsAt = 4, wg = undefined) {
     if (this.submitted) throw new Error("batch already submitted");
+    if (wg !== undefined) this.workgroupSizes[label] = wg;
     const grid = Array.isArray(groups) ? groups : this.runner.grid(groups);
     this.ops.push({ kind: "dispatch", pipeline, entries, params, grid, label, paramsAt });
     this.dispatches++;
@@ -423,24 +429,35 @@ export class KernelBatch {
     const entries = [bind(0, spec.w), bind(1, spec.x), bind(3, spec.y)];
     if (spec.norm) entries.push(bind(2, spec.norm.weight));
     const groups = epi === "glu" ? Math.ceil(segs[0].rows / R) : segs.reduce((a, sg) => a + Math.ceil(sg.rows / R), 0);
-    this.#dispatch(pipeline, entries, params, groups, "matvec");
+    this.#dispatch(pipeline, entries, params, groups, "matvec", 4, wg);
   }
 
   /**
-   * Prefill mat-mul (matmul.wgsl): Y[t, row] (+)= W[row,:] · X[t,:]. spec: {w, x, y, format, inDim,
-   * rows, nTok, wOffset (bytes), xOffset, xStride (default inDim), yOffset, yStride (default rows),
-   * add}.
+   * Prefill mat-mul (matmul.wgsl): Y[t, row] (+)= W[row,:] · norm(X[t,:]). spec: {w, x, y, inDim, nTok, xOffset,
+   * xStride (default inDim), yStride (default: the rows of all segments), add, norm?: {weight (f32 buffer), offset
+   * (bytes), eps} (RMSNorm of each X row fused in), segments: [{format, offset (bytes), rows, out (element offset of
+   * Y[0, row 0])}] (1..3, same in_dim)} — or, for one matrix, format, wOffset, rows, yOffset instead of segments.
    */
   async matmul(spec) {
-    const fmt = formatId(spec.format);
-    rowBytes(fmt, spec.inDim);
-    const pipeline = await this.runner.pipeline("matmul", null, { FMT0: fmt, ADD: !!spec.add });
+    const segs = spec.segments ?? [{ format: spec.format, offset: spec.wOffset ?? 0, rows: spec.rows, out: spec.yOffset ?? 0 }];
+    if (segs.length < 1 || segs.length > 3) throw new Error("matmul: 1 to 3 segments");
+    const fmts = segs.map((sg) => formatId(sg.format));
+    fmts.forEach((f) => rowBytes(f, spec.inDim));
+    if (spec.norm && spec.norm.offset % 4 !== 0) throw new Error("matmul: norm offset must be 4-byte aligned");
+    const pipeline = await this.runner.pipeline("matmul", null, {
+      FMT0: fmts[0], FMT1: fmts[1] ?? 0, FMT2: fmts[2] ?? 0, ADD: !!spec.add, NORM: !!spec.norm,
+    });
+    const v4 = (f) => [0, 1, 2, 3].map((i) => U(segs[i] ? f(segs[i]) : 0));
     const params = packParams([
-      U(spec.inDim), U(spec.nTok), U(spec.rows), U(spec.wOffset ?? 0),
-      U(spec.xStride ?? spec.inDim), U(spec.yStride ?? spec.rows), U(spec.yOffset ?? 0), U(spec.xOffset ?? 0),
+      U(spec.inDim), U(spec.nTok), U(segs.length), U(spec.xStride ?? spec.inDim),
+      U(spec.yStride ?? segs.reduce((a, sg) => a + sg.rows, 0)), U(spec.xOffset ?? 0),
+      U(spec.norm ? spec.norm.offset / 4 : 0), F(spec.norm?.eps ?? 0),
+      ...v4((sg) => sg.offset), ...v4((sg) => sg.rows), ...v4((sg) => sg.out ?? 0),
     ]);
-    this.#dispatch(pipeline, [bind(0, spec.w), bind(1, spec.x), bind(3, spec.y)], params,
-      [Math.ceil(spec.rows / 32), Math.ceil(spec.nTok / 32), 1], "matmul");
+    const entries = [bind(0, spec.w), bind(1, spec.x), bind(3, spec.y)];
+    if (spec.norm) entries.push(bind(2, spec.norm.weight));
+    const tiles = segs.reduce((a, sg) => a + Math.ceil(sg.rows / 32), 0);
+    this.#dispatch(pipeline, entries, params, [tiles, Math.ceil(spec.nTok / 32), 1], "matmul", 4, 256);
   }
 
   #attnParams(s) {
@@ -475,7 +492,7 @@ export class KernelBatch {
     const pipeline = await this.runner.pipeline("attention", wg, { FUSED_ROPE: fused });
     const entries = [bind(0, spec.qkv), bind(1, spec.kCache), bind(2, spec.vCache), bind(4, spec.out)];
     if (fused) entries.push(bind(3, spec.freqs ?? this.#noFreqs()));
-    this.#dispatch(pipeline, entries, this.#attnParams(spec), (spec.nTok ?? 1) * spec.nHead, "attention", 5);
+    this.#dispatch(pipeline, entries, this.#attnParams(spec), (spec.nTok ?? 1) * spec.nHead, "attention", 5, wg);
   }
 
   /** RoPE + KV append for nTok tokens (rope_kv.wgsl); spec as attention (no out / kqScale). */
@@ -483,7 +500,7 @@ export class KernelBatch {
     const wg = spec.workgroupSize || pickWorkgroupSize(this.device, spec.headDim / 2);
     const pipeline = await this.runner.pipeline("rope_kv", wg);
     const entries = [bind(0, spec.qkv), bind(1, spec.kCache), bind(2, spec.vCache), bind(3, spec.freqs ?? this.#noFreqs())];
-    this.#dispatch(pipeline, entries, this.#attnParams(spec), (spec.nTok ?? 1) * (spec.nHead + spec.nKvHead), "rope_kv", 5);
+    this.#dispatch(pipeline, entries, this.#attnParams(spec), (spec.nTok ?? 1) * (spec.nHead + spec.nKvHead), "rope_kv", 5, wg);
   }
 
   /** RMSNorm (rmsnorm_f32.wgsl) of `rows` rows: {x, weight, y, n, rows, eps, workgroupSize}. */
@@ -498,7 +515,7 @@ export class KernelBatch {
     const wg = spec.workgroupSize || pickWorkgroupSize(this.device, spec.n);
     const pipeline = await this.runner.pipeline("elementwise", wg, { [op]: true });
     const params = packParams([U(spec.n), U(spec.aOff ?? 0), U(spec.bOff ?? 0), U(spec.yOff ?? 0)]);
-    this.#dispatch(pipeline, entries, params, Math.ceil(spec.n / wg), op.toLowerCase());
+    this.#dispatch(pipeline, entries, params, Math.ceil(spec.n / wg), op.toLowerCase(), 4, wg);
   }
 
   /** y[yOff+i] = silu(a[aOff+i]) * b[bOff+i], i < n. */
@@ -516,17 +533,37 @@ export class KernelBatch {
     const wg = spec.workgroupSize || pickWorkgroupSize(this.device, spec.n, 2);
     const pipeline = await this.runner.pipeline("argmax", wg);
     const params = packParams([U(spec.n), U(spec.off ?? 0), U(spec.outIdx ?? 0), U(0)]);
-    this.#dispatch(pipeline, [bind(0, spec.logits), bind(3, spec.out)], params, 1, "argmax");
+    this.#dispatch(pipeline, [bind(0, spec.logits), bind(3, spec.out)], params, 1, "argmax", 4, wg);
   }
 
-  /** Embedding rows: y[t,:] = dequant(W row ids[idOff+t]); {w, ids, y, format, n, nTok, wOffset (bytes), idOff}. */
+  /**
+   * Token draw with the Sampler's chain (sample.wgsl): out[outIdx] (u32) = the token id, or 0xFFFFFFFF when the kept
+   * set is not bounded by the kernel's candidate buffer (the caller samples the logits on the CPU). spec: {logits,
+   * penIds (u32 buffer of distinct ids to penalize), nPen, scratch (n f32), out, outIdx, n, temperature (0 = greedy),
+   * topK (0 = all), topP, minP, penalty, u (in [0, 1))}.
+   */
+  async sample(spec) {
+    const wg = spec.workgroupSize || pickWorkgroupSize(this.device, 256, 1, 2 * 4 * SAMPLE_CAP + 32);
+    const pipeline = await this.runner.pipeline("sample", wg);
+    const n = spec.n, greedy = !(spec.temperature > 0);
+    const k = greedy ? 1 : (!(spec.topK > 0) || spec.topK > n ? n : spec.topK);
+    const params = packParams([
+      U(n), U(spec.nPen ?? 0), U(k), U(spec.outIdx ?? 0),
+      F(spec.penalty ?? 1), F(greedy ? 1 : 1 / spec.temperature), F(greedy ? 1 : spec.topP ?? 1), F(greedy ? 0 : spec.minP ?? 0),
+      F(spec.u ?? 0), U(0), U(0), U(0),
+    ]);
+    this.#dispatch(pipeline, [bind(0, spec.logits), bind(1, spec.penIds), bind(2, spec.scratch), bind(3, spec.out)],
+      params, 1, "sample", 4, wg);
+  }
+
+  /** Embedding rows: y[yTok+t,:] = dequant(W row ids[idOff+t]); {w, ids, y, format, n, nTok, wOffset (bytes), idOff, yTok}. */
   async embed(spec) {
     const fmt = formatId(spec.format);
     rowBytes(fmt, spec.n);
     const wg = spec.workgroupSize || pickWorkgroupSize(this.device, spec.n);
     const pipeline = await this.runner.pipeline("embed", wg, { FMT0: fmt });
-    const params = packParams([U(spec.n), U(spec.nTok ?? 1), U(spec.wOffset ?? 0), U(spec.idOff ?? 0)]);
-    this.#dispatch(pipeline, [bind(0, spec.w), bind(1, spec.ids), bind(3, spec.y)], params, spec.nTok ?? 1, "embed");
+    const params = packParams([U(spec.n), U(spec.nTok ?? 1), U(spec.wOffset ?? 0), U(spec.idOff ?? 0), U(spec.yTok ?? 0)]);
+    this.#dispatch(pipeline, [bind(0, spec.w), bind(1, spec.ids), bind(3, spec.y)], params, spec.nTok ?? 1, "embed", 4, wg);
   }
 
   /** Buffer-to-buffer copy, recorded in order (it ends the current compute pass). */
@@ -545,7 +582,7 @@ export class KernelBatch {
 
   /**
    * Encodes everything into one command encoder, submits once, then maps the read-backs.
-   * Returns {dispatches, passes, submits: 1, readBytes, reads: [ArrayBuffer...]}.
+   * Returns {dispatches, passes, submits: 1, readBytes, reads: [ArrayBuffer...], workgroupSizes}.
    */
   async submit() {
     if (this.submitted) throw new Error("batch already submitted");
@@ -600,7 +637,7 @@ export class KernelBatch {
       r.staging.destroy();
       readBytes += r.bytes;
     }
-    return { dispatches: this.dispatches, passes, submits: 1, readBytes, reads };
+    return { dispatches: this.dispatches, passes, submits: 1, readBytes, reads, workgroupSizes: this.workgroupSizes };
   }
 }
 
@@ -643,4 +680,43 @@ export async function encodeDecodeLayer(batch, layer, hp, state) {
   await batch.matvec({
     w: layer.w, x: state.ffn, y: state.x, inDim: hp.nFf, segments: [seg(layer.wDown, hp.nEmbd, 0)], epilogue: "add",
   });
+}
+
+/**
+ * Records the prefill of `state.nTok` tokens through one Llama layer into `batch` — 7 dispatches, each weight read
+ * once per 32-token tile (matmul.wgsl):
+ *   1. matmul NORM (attn_norm fused) over Q|K|V (3 segments) -> qkv rows [nTok, qDim + 2 kvDim]
+ *   2. rope_kv: RoPE on q (in place) and k, K/V appended to the caches at pos .. pos + nTok - 1
+ *   3. attention, causal over the cache (token t sees positions 0 .. pos + t)
+ *   4. matmul ADD: x += attn_output · attn
+ *   5. matmul NORM (ffn_norm fused) over gate|up (2 segments) -> gu = [gate rows | up rows]
+ *   6. swiglu -> ffn = silu(gate) * up
+ *   7. matmul ADD: x += ffn_down · ffn
+ * layer, hp: as encodeDecodeLayer. state: {x [nTok, nEmbd] (residual rows), qkv, attn, gu (2 nTok nFf), ffn
+ * (scratch rows), kCache, vCache, kvStride?, cacheOff, pos (of the first token), nTok, freqs?, freqsOffset?}.
+ */
+export async function encodePrefillLayer(batch, layer, hp, state) {
+  const qDim = hp.nHead * hp.headDim;
+  const kvDim = hp.nKvHead * hp.headDim;
+  const n = state.nTok;
+  const seg = (t, rows, out) => ({ format: t.format, offset: t.offset, rows, out });
+  await batch.matmul({ w: layer.w, x: state.x, y: state.qkv, inDim: hp.nEmbd, nTok: n,
+    segments: [seg(layer.wq, qDim, 0), seg(layer.wk, kvDim, qDim), seg(layer.wv, kvDim, qDim + kvDim)],
+    norm: { weight: layer.w, offset: layer.attnNorm, eps: hp.eps } });
+  const attn = {
+    qkv: state.qkv, kCache: state.kCache, vCache: state.vCache, headDim: hp.headDim, nHead: hp.nHead,
+    nKvHead: hp.nKvHead, nTok: n, pos0: state.pos, kvStride: state.kvStride, cacheOff: state.cacheOff ?? 0,
+    freqBase: hp.freqBase, freqs: state.freqs, freqsOffset: state.freqsOffset,
+  };
+  await batch.ropeKv(attn);
+  await batch.attention({ ...attn, out: state.attn });
+  await batch.matmul({ w: layer.w, x: state.attn, y: state.x, inDim: qDim, nTok: n, add: true,
+    segments: [seg(layer.wo, hp.nEmbd, 0)] });
+  const upOff = n * hp.nFf; // gate rows [0, n·nFf), up rows after them (stride nFf)
+  await batch.matmul({ w: layer.w, x: state.x, y: state.gu, inDim: hp.nEmbd, nTok: n, yStride: hp.nFf,
+    segments: [seg(layer.wGate, hp.nFf, 0), seg(layer.wUp, hp.nFf, upOff)],
+    norm: { weight: layer.w, offset: layer.ffnNorm, eps: hp.eps } });
+  await batch.swiglu({ a: state.gu, b: state.gu, bOff: upOff, y: state.ffn, n: n * hp.nFf });
+  await batch.matmul({ w: layer.w, x: state.ffn, y: state.x, inDim: hp.nFf, nTok: n, add: true,
+    segments: [seg(layer.wDown, hp.nEmbd, 0)] });
 }

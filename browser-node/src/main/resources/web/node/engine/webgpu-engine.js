@@ -9,7 +9,15 @@
 // output-norm-fused LM head (one dispatch per part) + argmax; greedy reads back 4 bytes (the token id); a step that
 // needs logits (sampling, repetition penalty, --logits-out) reads back the vocab's f32 logits instead; prefill
 // positions before the last read back nothing.
+// Sampling (output 3, settings from nextDraw()): sample.wgsl draws the token on the GPU with the Sampler's chain and
+// the caller's uniform number; 4 bytes are read back. When the kept set is wider than the kernel's candidate buffer
+// it answers 0xFFFFFFFF and the engine reads the (unpenalized) logits back instead, for the caller to sample.
+// Batched prefill (prefill()): up to MAX_PREFILL tokens in ONE submit: embed + 7 dispatches per layer
+// (runner.encodePrefillLayer: tiled mat-muls that read each weight once per 32-token tile, batched RoPE + KV append,
+// causal attention) + the head on the last token. Not bit-identical to token-by-token steps (other summation
+// orders): the kernel tests bound it at 1e-4 of the RMS against the double reference.
 const STAGING = 64 * 2 ** 20;
+const MAX_PREFILL = 64;
 
 export async function createWebGpuEngine(opts) {
   const runnerMod = await import(opts.kernelsUrl || new URL("../../kernels/runner.js", self.location.href).href);
@@ -49,8 +57,11 @@ class WebGpuEngine {
     this.counters = { dispatches_per_token: 0, dispatches_per_layer: 0, submits_per_token: 0,
       bytes_read_back_per_token: 0, weight_bytes_per_token: 0, lm_head_parts: 0, embed_parts: 0,
       max_storage_binding_bytes: device.limits.maxStorageBufferBindingSize, reduction: runner.reduction,
+      prefill_max_batch: MAX_PREFILL, prefill_batches: 0, prefill_tokens: 0, prefill_dispatches_per_layer: 0,
+      prefill_submits_per_batch: 0, prefill_bit_identical: 0, file_bytes: 0, sampled_on_device: 0, sample_fallbacks: 0,
       adapter: [this.info.vendor, this.info.architecture, this.info.description].filter(Boolean).join(" "),
-      tokens: 0 };
+      tokens: 0, workgroup_sizes: "", prefill_weight_bytes_per_token: 0 };
+    this.wgSizes = {};
   }
 
   /** Streams the model; resolves to the header bytes (Int8Array) for the Java parser. */
@@ -110,6 +121,7 @@ class WebGpuEngine {
     flush();
     staging = null;
     this.fileSize = pos;
+    this.counters.file_bytes = pos;
     if (total && pos !== total) throw new Error("model body has " + pos + " bytes, Content-Length " + total);
     await this.device.queue.onSubmittedWorkDone();
     return new Int8Array(headBytes.buffer, 0, head.dataOffset);
@@ -180,6 +192,8 @@ class WebGpuEngine {
     this.ffn = f(hp.nFf);
     this.logits = f(hp.vocab);
     this.argmaxOut = f(4);
+    this.sampleScratch = f(hp.vocab);
+    this.penIds = this.runner.createBuffer(16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
     this.ids = this.runner.createBuffer(16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
     this.capacity = 0;
   }
@@ -194,13 +208,84 @@ class WebGpuEngine {
     this.capacity = positions;
   }
 
+  /**
+   * Settings of the next output-3 step: {temperature, topK, topP, minP, penalty, u, penIds (distinct ids to
+   * penalize: Int32Array)}.
+   */
+  nextDraw(d) {
+    const n = d.penIds ? d.penIds.length : 0;
+    if (n > 0) {
+      if (this.penIds.size < 4 * n) {
+        this.penIds.destroy();
+        this.penIds = this.runner.createBuffer(4 * n, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+      }
+      this.device.queue.writeBuffer(this.penIds, 0, Uint32Array.from(d.penIds));
+    }
+    this.draw = { ...d, nPen: n };
+  }
+
+  #part(token) {
+    const part = this.embd.parts.find((p) => token >= p.firstRow && token < p.firstRow + p.rows);
+    if (!part) throw new Error(`token id ${token} outside the vocabulary`);
+    return part;
+  }
+
+  /** Scratch rows of the batched prefill (allocated on the first batch). */
+  #prefillBuffers() {
+    if (this.pf) return this.pf;
+    const hp = this.hp, B = MAX_PREFILL, f = (n) => this.runner.createBuffer(4 * B * n);
+    const qDim = hp.nHead * hp.headDim, kvDim = hp.nKvHead * hp.headDim;
+    this.pf = { x: f(hp.nEmbd), qkv: f(qDim + 2 * kvDim), attn: f(qDim), gu: f(2 * hp.nFf), ffn: f(hp.nFf),
+      ids: this.runner.createBuffer(4 * B, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST) };
+    return this.pf;
+  }
+
+  /**
+   * Runs tokens[0 .. count) at positions pos .. pos+count-1 in one submit; output (as step) for the last token.
+   * Resolves {argmax, logits}.
+   */
+  async prefill(tokens, count, pos, output) {
+    const lost = this.lostRef && this.lostRef();
+    if (lost) throw new Error(lost);
+    if (count < 1 || count > MAX_PREFILL) throw new Error(`prefill batch of ${count} tokens (1..${MAX_PREFILL})`);
+    if (pos + count > this.capacity) throw new Error(`positions ${pos}..${pos + count - 1} outside the KV cache of ${this.capacity}`);
+    const hp = this.hp, pf = this.#prefillBuffers();
+    const parts = Array.from({ length: count }, (_, t) => this.#part(tokens[t]));
+    this.device.queue.writeBuffer(pf.ids, 0, Uint32Array.from({ length: count }, (_, t) => tokens[t] - parts[t].firstRow));
+    const batch = this.runner.batch();
+    for (let t0 = 0; t0 < count;) { // one embed per run of tokens in the same row-split part
+      let t1 = t0 + 1;
+      while (t1 < count && parts[t1] === parts[t0]) t1++;
+      await batch.embed({ w: parts[t0].buf, ids: pf.ids, y: pf.x, format: parts[t0].format, n: hp.nEmbd,
+        nTok: t1 - t0, idOff: t0, yTok: t0 });
+      t0 = t1;
+    }
+    const d0 = batch.dispatches;
+    for (let l = 0; l < this.layers.length; l++) {
+      await this.mod.encodePrefillLayer(batch, this.layers[l], hp, {
+        x: pf.x, qkv: pf.qkv, attn: pf.attn, gu: pf.gu, ffn: pf.ffn,
+        kCache: this.kCache[l], vCache: this.vCache[l], cacheOff: 0, pos, nTok: count,
+        freqs: this.freqs || undefined, freqsOffset: 0,
+      });
+    }
+    const perLayer = (batch.dispatches - d0) / this.layers.length;
+    if (output !== 0) batch.copy(pf.x, 4 * (count - 1) * hp.nEmbd, this.x, 0, 4 * hp.nEmbd);
+    const r = await this.#finish(batch, output, this.layerWeightBytes + count * this.embd.rowBytes);
+    Object.assign(this.counters, { prefill_batches: this.counters.prefill_batches + 1,
+      prefill_tokens: this.counters.prefill_tokens + count, prefill_dispatches_per_layer: perLayer,
+      // layer weights are read once per 32-token tile of the mat-muls (plus the embedding rows)
+      prefill_weight_bytes_per_token: Math.round((Math.ceil(count / 32) * this.layerWeightBytes + count * this.embd.rowBytes) / count),
+      prefill_submits_per_batch: r.submits, tokens: this.counters.tokens + (output !== 0 ? 1 : 0) });
+    return r.out;
+  }
+
   /** output: 0 none, 1 argmax (4-byte read-back), 2 logits. Resolves {argmax, logits}. */
   async step(token, pos, output) {
     const lost = this.lostRef && this.lostRef();
     if (lost) throw new Error(lost);
     if (pos >= this.capacity) throw new Error(`position ${pos} outside the KV cache of ${this.capacity}`);
     const hp = this.hp;
-    const part = this.embd.parts.find((p) => token >= p.firstRow && token < p.firstRow + p.rows);
+    const part = this.#part(token);
     this.device.queue.writeBuffer(this.ids, 0, new Uint32Array([token - part.firstRow, 0, 0, 0]));
     const batch = this.runner.batch();
     await batch.embed({ w: part.buf, ids: this.ids, y: this.x, format: part.format, n: hp.nEmbd, nTok: 1 });
@@ -212,7 +297,19 @@ class WebGpuEngine {
       });
     }
     const perLayer = (batch.dispatches - d0) / this.layers.length;
-    let argIdx = -1, logIdx = -1, weightBytes = this.layerWeightBytes + this.embd.rowBytes;
+    const r = await this.#finish(batch, output, this.layerWeightBytes + this.embd.rowBytes);
+    if (output !== 0) {
+      Object.assign(this.counters, { dispatches_per_token: r.dispatches, dispatches_per_layer: perLayer,
+        submits_per_token: r.submits, bytes_read_back_per_token: r.readBytes, weight_bytes_per_token: r.weightBytes,
+        tokens: this.counters.tokens + 1 });
+    }
+    return r.out;
+  }
+
+  /** Records the head (output norm + LM head on this.x, then argmax or logits) when output != 0, submits once. */
+  async #finish(batch, output, weightBytes) {
+    const hp = this.hp;
+    let argIdx = -1, logIdx = -1;
     if (output !== 0) {
       for (const p of this.output.parts) {
         await batch.matvec({ w: p.buf, x: this.x, y: this.logits, inDim: hp.nEmbd,
@@ -223,20 +320,39 @@ class WebGpuEngine {
       if (output === 1) {
         await batch.argmax({ logits: this.logits, out: this.argmaxOut, n: hp.vocab });
         argIdx = batch.read(this.argmaxOut, 0, 4);
+      } else if (output === 3) {
+        const d = this.draw;
+        if (!d) throw new Error("sampling step without nextDraw settings");
+        this.draw = null;
+        await batch.sample({ logits: this.logits, penIds: this.penIds, nPen: d.nPen, scratch: this.sampleScratch,
+          out: this.argmaxOut, n: hp.vocab, temperature: d.temperature, topK: d.topK, topP: d.topP, minP: d.minP,
+          penalty: d.penalty, u: d.u });
+        argIdx = batch.read(this.argmaxOut, 0, 4);
       } else {
         logIdx = batch.read(this.logits, 0, 4 * hp.vocab);
       }
     }
     const r = await batch.submit();
-    if (output !== 0) {
-      Object.assign(this.counters, { dispatches_per_token: r.dispatches, dispatches_per_layer: perLayer,
-        submits_per_token: r.submits, bytes_read_back_per_token: r.readBytes, weight_bytes_per_token: weightBytes,
-        tokens: this.counters.tokens + 1 });
-    }
-    return {
+    Object.assign(this.wgSizes, r.workgroupSizes);
+    this.counters.workgroup_sizes = Object.keys(this.wgSizes).sort().map((k) => `${k}=${this.wgSizes[k]}`).join(" ");
+    const res = { dispatches: r.dispatches, submits: r.submits, readBytes: r.readBytes, weightBytes, out: {
       argmax: argIdx >= 0 ? new Uint32Array(r.reads[argIdx])[0] : -1,
       logits: logIdx >= 0 ? new Float32Array(r.reads[logIdx]) : null,
-    };
+    } };
+    if (output === 3) {
+      if (res.out.argmax === 0xFFFFFFFF) { // kept set wider than the GPU's candidates: the caller samples the logits
+        const fb = this.runner.batch();
+        const i = fb.read(this.logits, 0, 4 * hp.vocab);
+        const f = await fb.submit();
+        res.out = { argmax: -1, logits: new Float32Array(f.reads[i]) };
+        res.submits += f.submits;
+        res.readBytes += f.readBytes;
+        this.counters.sample_fallbacks++;
+      } else {
+        this.counters.sampled_on_device++;
+      }
+    }
+    return res;
   }
 
   close() {
