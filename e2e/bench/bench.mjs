@@ -32,6 +32,7 @@ function parseArgs(argv) {
       case "--runs": a.runs = posInt(v(), k); break;
       case "--prompt-tokens": a.promptTokens = posInt(v(), k); break;
       case "--decode-tokens": a.decodeTokens = posInt(v(), k); break;
+      case "--wllama-decode-tokens": a.wllamaDecodeTokens = posInt(v(), k); break;
       case "--engines": a.engines = v().split(",").filter(Boolean); break;
       case "--quants": a.quants = v().split(",").filter(Boolean); break;
       case "--out": a.out = path.resolve(v()); break;
@@ -56,7 +57,24 @@ function parseArgs(argv) {
   a.runs ??= a.quick ? 1 : 3;
   a.promptTokens ??= a.quick ? 16 : 128;
   a.decodeTokens ??= a.quick ? 4 : 64;
+  // wllama decodes ~1 token/s on 2 cores: fewer decode tokens keep a 3-run bench within ~40 min (its decode rate is
+  // per token; a shorter context only favours wllama)
+  a.wllamaDecodeTokens ??= a.decodeTokens;
   return a;
+}
+
+/**
+ * What the wllama wasm binary holds: counts of the SIMD opcodes of llama.cpp's hand-written WASM quant kernels
+ * (ggml-cpu/arch/wasm/quants.c: i32x4.dot_i16x8_s in the q4_0/q8_0 and K-quant dots). wllama 3.8.1 ships none: its
+ * build leaves arch/wasm out (probably ggml-cpu's CMake arch detection under Emscripten), so every quantized dot is
+ * ggml's generic C.
+ */
+export function wasmSimdProbe(file) {
+  let d;
+  try { d = fs.readFileSync(file); } catch { return null; }
+  const count = (bytes) => { let n = 0, i = -1; const b = Buffer.from(bytes); while ((i = d.indexOf(b, i + 1)) >= 0) n++; return n; };
+  return { file: path.basename(file), bytes: d.length, i32x4_dot_i16x8_s: count([0xfd, 0xba, 0x01]),
+    i16x8_extend_low_i8x16_s: count([0xfd, 0x87, 0x01]) };
 }
 
 function posInt(s, k) {
@@ -162,9 +180,11 @@ async function main() {
       node_llama_cpp: pkgVersion("node-llama-cpp"), llama_cpp: null,
       git_commit: sh("git", ["-C", REPO, "rev-parse", "--short=12", "HEAD"]),
       git_dirty: (sh("git", ["-C", REPO, "status", "--porcelain", "--untracked-files=no"]) || "") !== "",
+      wllama_build: wasmSimdProbe(path.join(HERE, "node_modules/@wllama/wllama/esm/wasm/wllama.wasm")),
     },
     settings: {
       prompt_tokens: prompt.tokens, decode_tokens: args.decodeTokens, runs: args.runs, warmup,
+      wllama_decode_tokens: args.wllamaDecodeTokens,
       prompt_text: prompt.text, banned_token_count: bannedIds.length, n_ctx: 512, gpu_mode: args.gpu,
       chromium_flags: args.gpu ? "GPU_FLAGS (lib/chromium.mjs)" : "HEADLESS_FLAGS (lib/chromium.mjs, contract flags)",
     },
@@ -206,13 +226,15 @@ async function main() {
           const r = await runVariant(v, v.not_speed
             ? { ...ctxBase, model, prompt: structuralPrompt, warmup: null, decodeTokens: 2,
                 timeoutMs: Math.min(ctxBase.timeoutMs, 900_000) }
-            : { ...ctxBase, model });
+            : { ...ctxBase, model, decodeTokens: v.engine === "wllama" ? args.wllamaDecodeTokens : ctxBase.decodeTokens });
           const rec = { quant: model.quant, variant: v.id, round, ok: r.ok, at: new Date().toISOString(),
             loadavg: os.loadavg()[0] };
           if (r.ok) {
             Object.assign(rec, { load_ms: r.load_ms, ttft_ms: r.ttft_ms, prefill_tok_s: r.prefill_tok_s,
               decode_tok_s: r.decode_tok_s, prompt_tokens: r.prompt_tokens, generated_tokens: r.generated_tokens,
-              decode_ms: r.decode_ms, memory: r.memory, raw: r.raw });
+              decode_ms: r.decode_ms, memory: r.memory,
+              // our engines' counter: bytes of weights read per generated token (compare the file size)
+              weight_bytes_per_token: r.raw?.counters?.weight_bytes_per_token ?? null, raw: r.raw });
             if (v.engine === "wllama") results.versions.wllama_libllama ??= r.raw.libllama;
             if (v.engine === "native") results.versions.llama_cpp ??= r.raw.llama_cpp_release;
           } else {

@@ -60,6 +60,8 @@ export function aggregate(results) {
           : m === "max_process_mib" ? r.memory?.max_process_hwm_mib ?? null : r[m])));
       }
       row.generated_tokens = median(ok.map((r) => r.generated_tokens));
+      row.weight_bytes_per_token = median(ok.map((r) => r.weight_bytes_per_token ?? r.raw?.counters?.weight_bytes_per_token ?? null));
+      row.prefill_weight_bytes_per_token = median(ok.map((r) => r.raw?.counters?.prefill_weight_bytes_per_token ?? null));
       row.mem_vs_file = row.peak_mem_mib != null ? row.peak_mem_mib / (model.bytes / 1048576) : null;
       rows.push(row);
     }
@@ -128,7 +130,10 @@ export function renderMarkdown(results, { resultsPath, imgRel = "img" } = {}) {
     + ` the measured generation every run loads the model and generates ${s.warmup.tokens} token(s) from`
     + ` "${s.warmup.text}" (warm-up); ${s.runs} run(s) per engine, engines alternated round by round`
     + ` (order rotated each round); ${s.banned_token_count} tokens banned for every engine (invalid UTF-8 alone,`
-    + " end-of-generation and other special tokens) so each run decodes the full length.");
+    + " end-of-generation and other special tokens) so each run decodes the full length."
+    + (s.wllama_decode_tokens != null && s.wllama_decode_tokens !== s.decode_tokens
+      ? ` wllama decodes ${s.wllama_decode_tokens} tokens instead (\`--wllama-decode-tokens\`, to keep the bench's`
+        + " duration in bounds; its decode tok/s is per token, and the shorter context only favours it)." : ""));
   L.push("");
   L.push("## Results (medians)", "");
   L.push("| model | engine | threads | load ms | TTFT ms | prefill tok/s | decode tok/s | peak memory MiB | × file | largest process MiB | runs ok |");
@@ -149,7 +154,8 @@ export function renderMarkdown(results, { resultsPath, imgRel = "img" } = {}) {
     L.push("¹ WebGPU on this machine runs on SwiftShader (a CPU emulation of a GPU): recorded to show it works, not a"
       + " speed figure; run once per model (first round only).", "");
   }
-  const short = rows.filter((r) => r.ok && r.generated_tokens != null && r.generated_tokens < s.decode_tokens);
+  const asked = (r) => (r.engine === "wllama" ? s.wllama_decode_tokens ?? s.decode_tokens : s.decode_tokens);
+  const short = rows.filter((r) => r.ok && r.generated_tokens != null && r.generated_tokens < asked(r) && !r.not_speed);
   if (short.length) {
     L.push("Stopped early (fewer generated tokens than asked; decode tok/s is per generated token): "
       + short.map((r) => `${r.quant} ${r.variant} (${r.generated_tokens})`).join(", ") + ".", "");
@@ -161,6 +167,32 @@ export function renderMarkdown(results, { resultsPath, imgRel = "img" } = {}) {
       L.push(`- ${r.quant} ${r.variant}: ${esc(r.errors[0].split("\n").slice(0, 3).join(" ")).slice(0, 400)}`);
     }
     L.push("");
+  }
+  const traffic = rows.filter((r) => r.ok && r.weight_bytes_per_token != null);
+  if (traffic.length) {
+    L.push("## Weight traffic per token (our engines)", "");
+    L.push("Bytes of weights each generated token reads (the engines' `weight_bytes_per_token` counter: every layer",
+      "tensor, the LM head and one embedding row) against the GGUF file size. llama.cpp (wllama, native) does not",
+      "report it; a one-token forward pass reads every weight once there too.", "");
+    L.push("| model | engine | threads | weight MiB / token | file MiB | / file | prefill weight MiB / token |", "|---|---|---|---|---|---|---|");
+    for (const r of traffic) {
+      const fileMib = results.models.find((x) => x.quant === r.quant).bytes / 1048576;
+      L.push(`| ${r.quant} | ${r.label} | ${r.threads ?? "—"} | ${fmt(r.weight_bytes_per_token / 1048576, 1)} |`
+        + ` ${fmt(fileMib, 1)} | ${fmt(r.weight_bytes_per_token / 1048576 / fileMib, 3)} |`
+        + ` ${r.prefill_weight_bytes_per_token != null ? fmt(r.prefill_weight_bytes_per_token / 1048576, 1) : "—"} |`);
+    }
+    L.push("");
+  }
+  const wb = ver.wllama_build;
+  if (wb) {
+    L.push(`wllama's wasm (\`${wb.file}\`, ${fmt(wb.bytes / 1048576, 1)} MiB) holds ${wb.i32x4_dot_i16x8_s}`
+      + " `i32x4.dot_i16x8_s` instructions"
+      + (wb.i32x4_dot_i16x8_s === 0
+        ? ": llama.cpp's hand-written WASM SIMD quant kernels (ggml-cpu/arch/wasm/quants.c, which use that instruction"
+          + " in their Q4_0/Q8_0 and K-quant dots) are not in this build, so its quantized dot products are ggml's generic C"
+          + " code, auto-vectorized by the compiler where it can. The wllama rows show llama.cpp in the browser as wllama"
+          + " ships it, not what llama.cpp's WASM SIMD kernels could do; native llama.cpp is the stronger anchor."
+        : "."), "");
   }
   L.push("## Targets (issue 4, our WASM SIMD engine, equal threads)", "");
   L.push("| model | threads | target | measured | status |", "|---|---|---|---|---|");
@@ -215,6 +247,19 @@ const METHOD = `## How it is measured
   node-llama-cpp's \`sequence.evaluate\` with \`temperature: 0\` and the same tokens banned (\`TokenBias\`);
   our engines through \`./earnidle infer --engine wasm|webgpu\` (headless Chromium, memory of the Chromium
   processes under it).
+- wllama's configuration was audited (issue 4): it loads its only build, \`esm/wasm/wllama.wasm\` (SIMD128,
+  memory64, JSPI, pthreads; the package has no non-SIMD build, the "compat" build is another package); the page is
+  cross-origin isolated and wllama reports \`multithread: true\` with 2 threads; \`n_batch\` is 512 (the whole
+  prompt in one batch). Its own counters (\`engine_timings\` in the results file) agree with the wall clock, and its
+  prompt pass, which samples nothing, costs 1.15 s per token against 1.59 s per decoded token (Q4_0, 1 thread,
+  2026-11-22), so sampling over the 128K vocabulary, the 1,608-entry logit bias and the per-token JSON are not where
+  most of the time goes (a paired run without the logit bias was within noise). The time is in the quantized dot
+  products: the 8.4 MiB wasm binary contains no \`i32x4.dot_i16x8_s\` (our kernels: 128–136), the instruction that
+  llama.cpp's WASM SIMD quant kernels (ggml-cpu/arch/wasm/quants.c) use in their Q4_0/Q8_0 and K-quant dots, so those
+  kernels are not compiled in and ggml's generic C code runs instead, auto-vectorized where the compiler can. This
+  is llama.cpp in the browser as wllama 3.8.1 ships it, not what llama.cpp's WASM kernels could do; native llama.cpp
+  is the stronger anchor. wllama streams the first token's text together with the second's, so its decode rate over
+  n tokens counts n − 1 tokens in n − 2 intervals: up to 1/(n − 2) in wllama's favour (1.6% at 64 tokens).
 
 ## Reproduce
 
@@ -225,7 +270,8 @@ node e2e/bench/report.mjs --results bench/results/FILE.json   # regenerate this 
 \`\`\`
 
 Options: \`--runs N\`, \`--quants q4_0,q4_k_m\`, \`--engines wasm-1t,wllama-1t,...\`, \`--prompt-tokens N\`,
-\`--decode-tokens N\`. Models are synthesized into \`data/bench/\` when missing
+\`--decode-tokens N\`, \`--wllama-decode-tokens N\` (wllama only; a 3-run bench with 64 wllama decode tokens takes
+about 47 min on 2 cores, with 16 about 38 min). Models are synthesized into \`data/bench/\` when missing
 (\`./earnidle model synth --shape llama-3.2-1b --type q4_0|q4_k_m --seed 1\`).
 
 ## On a machine with a GPU
@@ -238,7 +284,8 @@ Options: \`--runs N\`, \`--quants q4_0,q4_k_m\`, \`--engines wasm-1t,wllama-1t,.
 \`--enable-unsafe-swiftshader\`), records the adapter (\`navigator.gpu\` adapter info) and \`nvidia-smi\` output
 under \`machine.gpu\` in the results file, adds llama.cpp's own WebGPU backend (wllama with all layers offloaded,
 row \`wllama-webgpu\`) as the GPU anchor, and labels our WebGPU row as a speed figure. It fails fast if the adapter
-it gets is a fallback (software) adapter.
+it gets is a fallback (software) adapter. Our engines' Chromium (\`./earnidle infer\`) gets the same extra flags
+through \`EARNIDLE_CHROMIUM_EXTRA_FLAGS\` (read by \`BrowserInfer\`, space-separated).
 `;
 
 // ---------- charts ----------

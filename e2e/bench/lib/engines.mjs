@@ -40,9 +40,15 @@ function runProcess(cmd, args, { cwd, env, sampler, timeoutMs }) {
     child.stdout.on("data", (d) => { stdout += d; });
     child.stderr.on("data", (d) => { stderr = (stderr + d).slice(-8000); });
     const s = sampler ? new TreeMemorySampler(child.pid, sampler).start() : null;
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    // SIGTERM first so `earnidle infer` (exec'd java) runs its shutdown hook and kills its Chromium; then SIGKILL
+    let kill9 = null;
+    const timer = setTimeout(() => {
+      child.kill("SIGTERM");
+      kill9 = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    }, timeoutMs);
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(kill9);
       resolve({ code, signal, stdout, stderr, memory: s ? s.stop() : null });
     });
   });

@@ -75,11 +75,29 @@ public final class BrowserInfer {
             List<String> cmd = new ArrayList<>();
             cmd.add(chrome.toString());
             cmd.addAll(FLAGS);
+            // e.g. a hardware WebGPU adapter on a GPU machine (e2e/bench/gpu-bench.sh): space-separated extra flags
+            String extra = System.getenv("EARNIDLE_CHROMIUM_EXTRA_FLAGS");
+            if (extra != null && !extra.isBlank()) {
+                cmd.addAll(List.of(extra.trim().split("\\s+")));
+            }
             cmd.add("--user-data-dir=" + profile);
             cmd.add("http://127.0.0.1:" + server.getAddress().getPort() + "/node/infer.html");
             p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile())
                     .start();
             Process proc = p;
+            // a SIGTERM'd infer (the bench's per-run timeout) must not leave its Chromium running
+            Thread reaper = new Thread(() -> {
+                proc.descendants().forEach(ProcessHandle::destroyForcibly);
+                proc.destroyForcibly();
+            });
+            Runtime.getRuntime().addShutdownHook(reaper);
+            proc.onExit().thenRun(() -> {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(reaper);
+                } catch (IllegalStateException ignored) {
+                    // already shutting down
+                }
+            });
             proc.onExit().thenRun(() -> result.completeExceptionally(
                     new IOException("Chromium exited with status " + proc.exitValue() + " before the result came")));
             return result.get(timeoutSeconds, TimeUnit.SECONDS);

@@ -6,28 +6,19 @@ import io.earnidle.node.gguf.Quantizer;
 import io.earnidle.node.llama.ops.JavaTensorOps;
 import io.earnidle.node.llama.ops.TensorOps;
 import io.earnidle.node.llama.ops.WeightMatrix;
-import io.earnidle.node.loop.Json;
-import io.earnidle.node.synth.ModelSynthesizer;
+import io.earnidle.node.llama.LlamaCppOracle.Case;
+import io.earnidle.node.llama.LlamaCppOracle.Reference;
 import io.earnidle.node.synth.SynthFileType;
-import io.earnidle.node.synth.SynthShape;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -50,8 +41,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * The tolerances are measured maxima with about 2x margin; docs/engine.md lists the measured numbers.
  */
 class LlamaCppAgreementTest {
-    private static final Path NODE_DIR = moduleDir().resolve("src/test/node");
-    private static final Path WORK = moduleDir().resolve("target/llama-cpp-agreement");
+    private static final Path WORK = LlamaCppOracle.moduleDir().resolve("target/llama-cpp-agreement");
     private static final int GREEDY = 16;
     private static final float NEAR_TIE = 0.02f;
 
@@ -71,150 +61,19 @@ class LlamaCppAgreementTest {
             SynthFileType.Q4_0, SynthFileType.Q4_K_M, SynthFileType.Q6_K);
     private static final double EMULATED_TOL = 1e-4;
 
-    /** The four attention/output/RoPE variants every type is run with. */
-    private static final int[][] VARIANTS = {
-        // heads, kv heads, tied, llama3 rope
-        {4, 4, 0, 0},
-        {4, 2, 1, 1},
-        {8, 2, 0, 1},
-        {8, 1, 1, 0},
-    };
-
-    record Case(SynthFileType type, int heads, int kvHeads, boolean tied, boolean rope, long seed) {
-        String file() {
-            return type.name().toLowerCase() + "-h" + heads + "kv" + kvHeads + (tied ? "-tied" : "-untied")
-                    + (rope ? "-rope" : "") + ".gguf";
-        }
-
-        @Override
-        public String toString() {
-            return type.name().toLowerCase() + " heads " + heads + "/" + kvHeads + (tied ? " tied" : " untied")
-                    + (rope ? " llama3-rope" : "");
-        }
-    }
-
-    record Reference(float[] logits, int[] greedy, float[] gaps) {
-    }
-
     record Measured(Case c, double engineDiff, int engineCompared, double emulatedDiff) {
     }
 
-    private static final Map<String, Reference> REFS = new LinkedHashMap<>();
-    private static final Map<Case, int[]> PROMPTS = new LinkedHashMap<>();
+    private static Map<Case, LlamaCppOracle.Oracle> ORACLE = Map.of();
     private static final Map<Case, Measured> RESULTS = new ConcurrentHashMap<>();
 
-    private static Path moduleDir() {
-        String base = System.getProperty("basedir");
-        return base != null ? Path.of(base) : Path.of("").toAbsolutePath();
-    }
-
     static List<Case> cases() {
-        List<Case> out = new ArrayList<>();
-        long seed = 1000;
-        for (SynthFileType t : SynthFileType.values()) {
-            for (int[] v : VARIANTS) {
-                out.add(new Case(t, v[0], v[1], v[2] == 1, v[3] == 1, seed++));
-            }
-        }
-        return out;
-    }
-
-    /** dim 256 and FFN 512: every matrix row fits the 256-value K-quant super-blocks (no fallback types). */
-    static SynthShape shape(Case c) {
-        return new SynthShape("agreement", 256, 512, 2, c.heads(), c.kvHeads(), 0, 64, 500000f, c.rope(), c.tied());
+        return LlamaCppOracle.cases();
     }
 
     @BeforeAll
     static void runLlamaCpp() throws Exception {
-        if (!Files.isDirectory(NODE_DIR.resolve("node_modules/node-llama-cpp"))
-                || !Files.isDirectory(NODE_DIR.resolve("node_modules/@node-llama-cpp/linux-x64"))) {
-            fail("node-llama-cpp is not installed: run `NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --omit=optional` in "
-                    + NODE_DIR);
-        }
-        Files.createDirectories(WORK);
-        long t0 = System.nanoTime();
-        List<Object> jobs = new ArrayList<>();
-        for (Case c : cases()) {
-            Path p = WORK.resolve(c.file());
-            ModelSynthesizer.write(p, shape(c), c.type(), c.seed(), null);
-            int vocab = ModelSynthesizer.vocabulary().length;
-            SplitMix64 rng = new SplitMix64(c.seed() * 31 + 7);
-            int[] prompt = new int[8 + (int) (c.seed() % 9)];
-            for (int i = 0; i < prompt.length; i++) {
-                prompt[i] = (int) (rng.nextDouble() * vocab);
-            }
-            PROMPTS.put(c, prompt);
-            Map<String, Object> job = new LinkedHashMap<>();
-            job.put("model", p.toString());
-            List<Object> ids = new ArrayList<>();
-            for (int id : prompt) {
-                ids.add(id);
-            }
-            job.put("prompt_ids", ids);
-            job.put("greedy", GREEDY);
-            jobs.add(job);
-        }
-        long t1 = System.nanoTime();
-        Path jobsFile = WORK.resolve("jobs.json");
-        Files.writeString(jobsFile, Json.write(jobs));
-        String out = node(List.of("llama-ref.mjs", "--jobs", jobsFile.toString(), "--threads", "1"));
-        long t2 = System.nanoTime();
-        for (String line : out.split("\n")) {
-            if (line.isBlank()) {
-                continue;
-            }
-            Map<String, Object> o = Json.obj(Json.parse(line), "llama-ref output");
-            REFS.put(Json.str(o, "model"), new Reference(floats(o.get("logits")), ints(o.get("greedy_ids")),
-                    floats(o.get("top2_gaps"))));
-        }
-        assertEquals(jobs.size(), REFS.size(), "llama-ref answered " + REFS.size() + " of " + jobs.size() + " jobs");
-        System.out.printf("LlamaCppAgreementTest: synthesized %d models in %.1f s, llama.cpp ran them in %.1f s%n",
-                jobs.size(), (t1 - t0) / 1e9, (t2 - t1) / 1e9);
-    }
-
-    private static float[] floats(Object o) {
-        List<?> l = (List<?>) o;
-        float[] a = new float[l.size()];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = (float) ((Number) l.get(i)).doubleValue();
-        }
-        return a;
-    }
-
-    private static int[] ints(Object o) {
-        List<?> l = (List<?>) o;
-        int[] a = new int[l.size()];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = ((Number) l.get(i)).intValue();
-        }
-        return a;
-    }
-
-    private static String node(List<String> args) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(System.getenv().getOrDefault("NODE", "node"));
-        cmd.addAll(args);
-        Path err = Files.createTempFile(WORK, "node-err", ".txt");
-        Process p = new ProcessBuilder(cmd).directory(NODE_DIR.toFile()).redirectError(err.toFile()).start();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Thread reader = new Thread(() -> {
-            try (InputStream in = p.getInputStream()) {
-                in.transferTo(out);
-            } catch (IOException ignored) {
-                // the exit status reports the failure
-            }
-        });
-        reader.start();
-        p.getOutputStream().close();
-        if (!p.waitFor(300, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail("node " + args + " did not finish in 300 s");
-        }
-        reader.join();
-        String errText = Files.readString(err);
-        Files.deleteIfExists(err);
-        assertEquals(0, p.exitValue(), () -> "node " + String.join(" ", args) + " failed: " + errText);
-        return out.toString(StandardCharsets.UTF_8);
+        ORACLE = LlamaCppOracle.run(WORK, cases(), GREEDY);
     }
 
     /** The top-2 gap of llama.cpp below which a greedy step counts as a near tie (and the comparison stops). */
@@ -225,10 +84,11 @@ class LlamaCppAgreementTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void matchesLlamaCpp(Case c) throws Exception {
-        Path p = WORK.resolve(c.file());
-        Reference ref = REFS.get(p.toString());
-        assertNotNull(ref, "no llama.cpp result for " + p);
-        int[] prompt = PROMPTS.get(c);
+        LlamaCppOracle.Oracle o = ORACLE.get(c);
+        assertNotNull(o, "no llama.cpp result for " + c);
+        Path p = o.model();
+        Reference ref = o.ref();
+        int[] prompt = o.prompt();
 
         LlamaModel engine = LlamaModel.load(p);
         assertEquals(c.tied(), engine.tiedOutput());
@@ -237,7 +97,7 @@ class LlamaCppAgreementTest {
         assertEquals(ref.logits().length, engine.vocabSize());
         Run e = run(engine, prompt);
         double engineDiff = maxDiff(e.logits, ref.logits());
-        int engineCompared = compareGreedy(c + " engine", e.ids, ref, tie(c.type()));
+        int engineCompared = LlamaCppOracle.compareGreedy(c + " engine", e.ids, ref, tie(c.type()));
         double emulatedDiff = maxDiff(run(LlamaModel.load(p, new LlamaCppActivations()), prompt).logits, ref.logits());
         RESULTS.put(c, new Measured(c, engineDiff, engineCompared, emulatedDiff));
         assertTrue(engineDiff <= ENGINE_TOL.get(c.type()), c + ": engine max |logit - llama.cpp| = " + engineDiff
@@ -262,25 +122,6 @@ class LlamaCppAgreementTest {
             m = Math.max(m, Math.abs((double) a[i] - ref[i]));
         }
         return m;
-    }
-
-    /**
-     * Greedy ids must equal llama.cpp's at every step before llama.cpp's first top-2 gap below {@code tie} (the
-     * engine may stop earlier at an end-of-generation token, which is then compared too). Returns the steps compared.
-     */
-    private static int compareGreedy(String what, int[] ids, Reference ref, double tie) {
-        int n = 0;
-        for (int i = 0; i < Math.min(ids.length, ref.greedy().length); i++) {
-            if (ref.gaps()[i] < tie) {
-                break;
-            }
-            int step = i;
-            assertEquals(ref.greedy()[i], ids[i], () -> what + ": greedy step " + step + " differs from llama.cpp "
-                    + "(gap " + ref.gaps()[step] + "); llama.cpp " + java.util.Arrays.toString(ref.greedy())
-                    + ", ours " + java.util.Arrays.toString(ids));
-            n++;
-        }
-        return n;
     }
 
     @AfterAll

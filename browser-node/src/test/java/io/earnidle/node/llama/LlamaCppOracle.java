@@ -1,0 +1,217 @@
+package io.earnidle.node.llama;
+
+import io.earnidle.node.loop.Json;
+import io.earnidle.node.synth.ModelSynthesizer;
+import io.earnidle.node.synth.SynthFileType;
+import io.earnidle.node.synth.SynthShape;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * llama.cpp as the oracle of the agreement tests ({@link LlamaCppAgreementTest} for the JVM engine,
+ * {@code BrowserLlamaCppAgreementTest} for the browser engines): the 32 synthesized models (every tensor type x four
+ * head/KV-head, tied/untied and llama3-RoPE variants), their seeded prompts, and llama.cpp's first-step logits,
+ * greedy ids and top-2 gaps from {@code src/test/node/llama-ref.mjs --jobs} (node-llama-cpp's CPU build, one node
+ * process for all models).
+ */
+public final class LlamaCppOracle {
+    static final Path NODE_DIR = moduleDir().resolve("src/test/node");
+
+    /** The four attention/output/RoPE variants every type is run with. */
+    private static final int[][] VARIANTS = {
+        // heads, kv heads, tied, llama3 rope
+        {4, 4, 0, 0},
+        {4, 2, 1, 1},
+        {8, 2, 0, 1},
+        {8, 1, 1, 0},
+    };
+
+    private LlamaCppOracle() {
+    }
+
+    public record Case(SynthFileType type, int heads, int kvHeads, boolean tied, boolean rope, long seed) {
+        public String file() {
+            return type.name().toLowerCase() + "-h" + heads + "kv" + kvHeads + (tied ? "-tied" : "-untied")
+                    + (rope ? "-rope" : "") + ".gguf";
+        }
+
+        @Override
+        public String toString() {
+            return type.name().toLowerCase() + " heads " + heads + "/" + kvHeads + (tied ? " tied" : " untied")
+                    + (rope ? " llama3-rope" : "");
+        }
+    }
+
+    /** llama.cpp's answer for one model: first-step logits, greedy ids and the top-2 gap of each greedy step. */
+    public record Reference(float[] logits, int[] greedy, float[] gaps) {
+    }
+
+    /** A synthesized model file, its prompt and llama.cpp's answer. */
+    public record Oracle(Case c, Path model, int[] prompt, Reference ref) {
+    }
+
+    static Path moduleDir() {
+        String base = System.getProperty("basedir");
+        return base != null ? Path.of(base) : Path.of("").toAbsolutePath();
+    }
+
+    /** All 32 cases: 8 file types x 4 variants, each with its own seed. */
+    public static List<Case> cases() {
+        List<Case> out = new ArrayList<>();
+        long seed = 1000;
+        for (SynthFileType t : SynthFileType.values()) {
+            for (int[] v : VARIANTS) {
+                out.add(new Case(t, v[0], v[1], v[2] == 1, v[3] == 1, seed++));
+            }
+        }
+        return out;
+    }
+
+    /** dim 256 and FFN 512: every matrix row fits the 256-value K-quant super-blocks (no fallback types). */
+    public static SynthShape shape(Case c) {
+        return new SynthShape("agreement", 256, 512, 2, c.heads(), c.kvHeads(), 0, 64, 500000f, c.rope(), c.tied());
+    }
+
+    /** The seeded prompt of {@code c}: 8 to 16 ids drawn from the whole vocabulary. */
+    public static int[] prompt(Case c) {
+        int vocab = ModelSynthesizer.vocabulary().length;
+        SplitMix64 rng = new SplitMix64(c.seed() * 31 + 7);
+        int[] prompt = new int[8 + (int) (c.seed() % 9)];
+        for (int i = 0; i < prompt.length; i++) {
+            prompt[i] = (int) (rng.nextDouble() * vocab);
+        }
+        return prompt;
+    }
+
+    /**
+     * Synthesizes every case of {@code cases} into {@code work} and runs them all through llama.cpp with
+     * {@code greedy} greedy steps; the map keeps the order of {@code cases}.
+     */
+    public static Map<Case, Oracle> run(Path work, List<Case> cases, int greedy) throws Exception {
+        if (!Files.isDirectory(NODE_DIR.resolve("node_modules/node-llama-cpp"))
+                || !Files.isDirectory(NODE_DIR.resolve("node_modules/@node-llama-cpp/linux-x64"))) {
+            fail("node-llama-cpp is not installed: run `NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --omit=optional` in "
+                    + NODE_DIR);
+        }
+        Files.createDirectories(work);
+        long t0 = System.nanoTime();
+        List<Object> jobs = new ArrayList<>();
+        Map<Case, int[]> prompts = new LinkedHashMap<>();
+        for (Case c : cases) {
+            Path p = work.resolve(c.file());
+            ModelSynthesizer.write(p, shape(c), c.type(), c.seed(), null);
+            int[] prompt = prompt(c);
+            prompts.put(c, prompt);
+            Map<String, Object> job = new LinkedHashMap<>();
+            job.put("model", p.toString());
+            List<Object> ids = new ArrayList<>();
+            for (int id : prompt) {
+                ids.add(id);
+            }
+            job.put("prompt_ids", ids);
+            job.put("greedy", greedy);
+            jobs.add(job);
+        }
+        long t1 = System.nanoTime();
+        Path jobsFile = work.resolve("jobs.json");
+        Files.writeString(jobsFile, Json.write(jobs));
+        String out = node(work, List.of("llama-ref.mjs", "--jobs", jobsFile.toString(), "--threads", "1"));
+        long t2 = System.nanoTime();
+        Map<String, Reference> byModel = new LinkedHashMap<>();
+        for (String line : out.split("\n")) {
+            if (line.isBlank()) {
+                continue;
+            }
+            Map<String, Object> o = Json.obj(Json.parse(line), "llama-ref output");
+            byModel.put(Json.str(o, "model"), new Reference(floats(o.get("logits")), ints(o.get("greedy_ids")),
+                    floats(o.get("top2_gaps"))));
+        }
+        assertEquals(jobs.size(), byModel.size(), "llama-ref answered " + byModel.size() + " of " + jobs.size()
+                + " jobs");
+        Map<Case, Oracle> res = new LinkedHashMap<>();
+        for (Case c : cases) {
+            Path p = work.resolve(c.file());
+            res.put(c, new Oracle(c, p, prompts.get(c), byModel.get(p.toString())));
+        }
+        System.out.printf("llama.cpp oracle: synthesized %d models in %.1f s, llama.cpp ran them in %.1f s%n",
+                jobs.size(), (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+        return res;
+    }
+
+    static float[] floats(Object o) {
+        List<?> l = (List<?>) o;
+        float[] a = new float[l.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) ((Number) l.get(i)).doubleValue();
+        }
+        return a;
+    }
+
+    static int[] ints(Object o) {
+        List<?> l = (List<?>) o;
+        int[] a = new int[l.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = ((Number) l.get(i)).intValue();
+        }
+        return a;
+    }
+
+    private static String node(Path work, List<String> args) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(System.getenv().getOrDefault("NODE", "node"));
+        cmd.addAll(args);
+        Path err = Files.createTempFile(work, "node-err", ".txt");
+        Process p = new ProcessBuilder(cmd).directory(NODE_DIR.toFile()).redirectError(err.toFile()).start();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Thread reader = new Thread(() -> {
+            try (InputStream in = p.getInputStream()) {
+                in.transferTo(out);
+            } catch (IOException ignored) {
+                // the exit status reports the failure
+            }
+        });
+        reader.start();
+        p.getOutputStream().close();
+        if (!p.waitFor(300, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail("node " + args + " did not finish in 300 s");
+        }
+        reader.join();
+        String errText = Files.readString(err);
+        Files.deleteIfExists(err);
+        assertEquals(0, p.exitValue(), () -> "node " + String.join(" ", args) + " failed: " + errText);
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Greedy ids must equal llama.cpp's at every step before llama.cpp's first top-2 gap below {@code tie} (an engine
+     * may stop earlier at an end-of-generation token, which is then compared too). Returns the steps compared.
+     */
+    public static int compareGreedy(String what, int[] ids, Reference ref, double tie) {
+        int n = 0;
+        for (int i = 0; i < Math.min(ids.length, ref.greedy().length); i++) {
+            if (ref.gaps()[i] < tie) {
+                break;
+            }
+            int step = i;
+            assertEquals(ref.greedy()[i], ids[i], () -> what + ": greedy step " + step + " differs from llama.cpp "
+                    + "(gap " + ref.gaps()[step] + "); llama.cpp " + java.util.Arrays.toString(ref.greedy())
+                    + ", ours " + java.util.Arrays.toString(ids));
+            n++;
+        }
+        return n;
+    }
+}
