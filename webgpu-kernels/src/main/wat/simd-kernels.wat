@@ -148,14 +148,17 @@
 ;; {OUT} = i32x4 whose lane total is sum_j nib_j * y_j over the Q4_0 block at $wp+{W} (nibbles unsigned 0..15;
 ;; the "-8" is applied later with the activation block sum) and the activation block at $xp+{X}.
 ;; The lane split differs between variants, lane totals do not.
+;; (hi nibbles as i16 shift + mask: V8 lowers i8x16.shr_u to a shift plus a rebuilt mask, 5 instructions)
 ;;#macro BLK_Q4_0
         (local.set $q (v128.load offset={W} align=1 (local.get $wp)))
         (local.set $lo (v128.and (local.get $q) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15)))
-        (local.set $hi (i8x16.shr_u (local.get $q) (i32.const 4)))
+        (local.set $hi (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15)))
         (local.set $y0 (v128.load offset={X} (local.get $xp)))
         (local.set $y1 (v128.load offset={X16} (local.get $xp)))
 ;;#if RELAXED
-        ;; the second operand (0..15) fits relaxed_dot's 7-bit requirement: exact and deterministic everywhere
+        ;; the second operand (0..15) fits relaxed_dot's 7-bit requirement: exact and deterministic everywhere.
+        ;; (Kept as i32 dot-add: Chromium lowers it to one AVX-VNNI vpdpbusd where the CPU has it; the i16 form is
+        ;; faster only without VNNI.)
         (local.set {OUT}
           (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $y1) (local.get $hi)
             (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $y0) (local.get $lo) (v128.const i32x4 0 0 0 0))))
@@ -175,7 +178,7 @@
 ;;#macro BLK_Q4_0_Y
         (local.set $q (v128.load offset={W} align=1 (local.get {P})))
         (local.set $lo (v128.and (local.get $q) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15)))
-        (local.set $hi (i8x16.shr_u (local.get $q) (i32.const 4)))
+        (local.set $hi (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15)))
 ;;#if RELAXED
         (local.set {OUT}
           (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get {Y1}) (local.get $hi)
@@ -232,8 +235,8 @@
                 (v128.and (local.get $w0) (v128.const i8x16 127 127 127 127 127 127 127 127 127 127 127 127 127 127 127 127))
                 (v128.const i32x4 0 0 0 0)))
             (i32x4.shl
-              (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $y1) (i8x16.shr_u (local.get $w1) (i32.const 7))
-                (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $y0) (i8x16.shr_u (local.get $w0) (i32.const 7))
+              (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $y1) (v128.and (i16x8.shr_u (local.get $w1) (i32.const 7)) (v128.const i8x16 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1))
+                (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $y0) (v128.and (i16x8.shr_u (local.get $w0) (i32.const 7)) (v128.const i8x16 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1))
                   (v128.const i32x4 0 0 0 0)))
               (i32.const 7))))
 ;;#else
@@ -1450,7 +1453,7 @@
       (br $l))))
 
   ;; in-place softmax of n >= 1 values: e^(x - max) / sum
-  (func (export "softmax") (param $x i32) (param $n i32)
+  (func $softmax (export "softmax") (param $x i32) (param $n i32)
     (local $i i32) (local $n4 i32) (local $mx f32) (local $mv v128) (local $sv v128) (local $sum f32)
     (local $e f32) (local $inv f32) (local $v v128)
     (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
@@ -1518,7 +1521,7 @@
       (br $l))))
 
   ;; out[d] = sum_p probs[p] * v[p][d] for d in [0, head_dim) (head_dim a multiple of 4); v_stride in bytes.
-  (func (export "attn_values")
+  (func $attn_values (export "attn_values")
     (param $probs i32) (param $v i32) (param $out i32) (param $n_pos i32) (param $head_dim i32) (param $v_stride i32)
     (local $p i32) (local $d i32) (local $pv v128) (local $bytes i32)
     (local.set $bytes (i32.shl (local.get $head_dim) (i32.const 2)))
@@ -1541,4 +1544,173 @@
       (local.set $v (i32.add (local.get $v) (local.get $v_stride)))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $lp))))
+;; ---------------------------------------------------------------- decode-step helpers (one call per step)
+
+  ;; Causal GQA attention of heads [h0, h1) (a row-range kernel, so heads split across threads). p points to
+  ;; i32 q, k_cache, v_cache, out, scores, group (heads per KV head), head_dim, n_pos, kv_stride (bytes), f32 scale.
+  ;; Head h: scores at scores + 4*h*n_pos (each head its own scratch) = scale * q_h . k_p, in dot_f32's
+  ;; float order; then softmax and the weighted V sum of the single-head kernels, so the outputs equal the
+  ;; per-head attn_scores / softmax / attn_values calls bit for bit.
+  (func (export "attn_heads")
+    (param $p i32) (param $unused_x i32) (param $unused_out i32) (param $h0 i32) (param $h1 i32)
+    (local $h i32) (local $q i32) (local $kc i32) (local $sc i32) (local $hd i32) (local $np i32) (local $stride i32)
+    (local $scale f32) (local $kvo i32) (local $pos i32) (local $k i32) (local $i i32) (local $hd16 i32)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $qa i32)
+    (local.set $hd (i32.load offset=24 (local.get $p)))
+    (local.set $np (i32.load offset=28 (local.get $p)))
+    (local.set $stride (i32.load offset=32 (local.get $p)))
+    (local.set $scale (f32.load offset=36 (local.get $p)))
+    (local.set $hd16 (i32.and (local.get $hd) (i32.const -16)))
+    (local.set $h (local.get $h0))
+    (block $hdone (loop $heads
+      (br_if $hdone (i32.ge_u (local.get $h) (local.get $h1)))
+      (local.set $q (i32.add (i32.load offset=0 (local.get $p)) (i32.shl (i32.mul (local.get $h) (local.get $hd)) (i32.const 2))))
+      (local.set $kvo (i32.shl (i32.mul (i32.div_u (local.get $h) (i32.load offset=20 (local.get $p))) (local.get $hd))
+                               (i32.const 2)))
+      (local.set $sc (i32.add (i32.load offset=16 (local.get $p)) (i32.shl (i32.mul (local.get $h) (local.get $np)) (i32.const 2))))
+      (local.set $kc (i32.add (i32.load offset=4 (local.get $p)) (local.get $kvo)))
+      (local.set $pos (i32.const 0))
+      (block $pdone (loop $positions
+        (br_if $pdone (i32.ge_u (local.get $pos) (local.get $np)))
+        (if (i32.eq (local.get $hd16) (local.get $hd))
+          (then
+            ;; dot_f32's 16-value loop inlined (same accumulators, same order)
+            (local.set $s0 (v128.const i32x4 0 0 0 0))
+            (local.set $s1 (v128.const i32x4 0 0 0 0))
+            (local.set $s2 (v128.const i32x4 0 0 0 0))
+            (local.set $s3 (v128.const i32x4 0 0 0 0))
+            (local.set $i (i32.const 0))
+            (local.set $qa (local.get $q))
+            (local.set $k (local.get $kc))
+            (block $ddone (loop $dots
+              (br_if $ddone (i32.ge_u (local.get $i) (local.get $hd16)))
+              (local.set $s0 (f32x4.add (local.get $s0)
+                (f32x4.mul (v128.load offset=0 align=4 (local.get $qa)) (v128.load offset=0 align=4 (local.get $k)))))
+              (local.set $s1 (f32x4.add (local.get $s1)
+                (f32x4.mul (v128.load offset=16 align=4 (local.get $qa)) (v128.load offset=16 align=4 (local.get $k)))))
+              (local.set $s2 (f32x4.add (local.get $s2)
+                (f32x4.mul (v128.load offset=32 align=4 (local.get $qa)) (v128.load offset=32 align=4 (local.get $k)))))
+              (local.set $s3 (f32x4.add (local.get $s3)
+                (f32x4.mul (v128.load offset=48 align=4 (local.get $qa)) (v128.load offset=48 align=4 (local.get $k)))))
+              (local.set $qa (i32.add (local.get $qa) (i32.const 64)))
+              (local.set $k (i32.add (local.get $k) (i32.const 64)))
+              (local.set $i (i32.add (local.get $i) (i32.const 16)))
+              (br $dots)))
+            (f32.store (i32.add (local.get $sc) (i32.shl (local.get $pos) (i32.const 2)))
+              (f32.mul
+                (f32.add
+                  (call $hsum_f32 (f32x4.add (f32x4.add (local.get $s0) (local.get $s1)) (f32x4.add (local.get $s2) (local.get $s3))))
+                  (f32.const 0))
+                (local.get $scale))))
+          (else
+            (f32.store (i32.add (local.get $sc) (i32.shl (local.get $pos) (i32.const 2)))
+              (f32.mul (call $dot_f32 (local.get $q) (local.get $kc) (local.get $hd)) (local.get $scale)))))
+        (local.set $kc (i32.add (local.get $kc) (local.get $stride)))
+        (local.set $pos (i32.add (local.get $pos) (i32.const 1)))
+        (br $positions)))
+      (call $softmax (local.get $sc) (local.get $np))
+      (call $attn_values (local.get $sc) (i32.add (i32.load offset=8 (local.get $p)) (local.get $kvo))
+        (i32.add (i32.load offset=12 (local.get $p)) (i32.shl (i32.mul (local.get $h) (local.get $hd)) (i32.const 2)))
+        (local.get $np) (local.get $hd) (local.get $stride))
+      (local.set $h (i32.add (local.get $h) (i32.const 1)))
+      (br $heads))))
+
+  ;; RoPE (NORM: adjacent pairs) of n_heads heads at v by the table at cs (head_dim/2 cos, then head_dim/2 sin):
+  ;; (a, b) -> (a*cos - b*sin, a*sin + b*cos), every product and sum rounded to f32 as the scalar form does.
+  (func (export "rope") (param $v i32) (param $n_heads i32) (param $head_dim i32) (param $cs i32)
+    (local $h i32) (local $i i32) (local $half i32) (local $base i32) (local $x v128) (local $c v128) (local $s v128)
+    (local $a f32) (local $b f32) (local $cf f32) (local $sf f32)
+    (local.set $half (i32.shr_u (local.get $head_dim) (i32.const 1)))
+    (block $hdone (loop $heads
+      (br_if $hdone (i32.ge_u (local.get $h) (local.get $n_heads)))
+      (local.set $base (i32.add (local.get $v) (i32.shl (i32.mul (local.get $h) (local.get $head_dim)) (i32.const 2))))
+      (local.set $i (i32.const 0))
+      (block $pdone (loop $pairs
+        (br_if $pdone (i32.gt_u (i32.add (local.get $i) (i32.const 2)) (local.get $half)))
+        ;; two pairs: x = [a0 b0 a1 b1], c = [c0 c0 c1 c1], s = [s0 s0 s1 s1]
+        (local.set $x (v128.load align=4 (i32.add (local.get $base) (i32.shl (local.get $i) (i32.const 3)))))
+        (local.set $c (v128.load64_zero align=4 (i32.add (local.get $cs) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $c (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (local.get $c) (local.get $c)))
+        (local.set $s (v128.load64_zero align=4
+          (i32.add (local.get $cs) (i32.shl (i32.add (local.get $half) (local.get $i)) (i32.const 2)))))
+        (local.set $s (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (local.get $s) (local.get $s)))
+        ;; [a0c0 b0c0 a1c1 b1c1] + [-b0s0 a0s0 -b1s1 a1s1] (negation is exact)
+        (v128.store align=4 (i32.add (local.get $base) (i32.shl (local.get $i) (i32.const 3)))
+          (f32x4.add (f32x4.mul (local.get $x) (local.get $c))
+            (v128.xor
+              (f32x4.mul (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $x) (local.get $x)) (local.get $s))
+              (v128.const i32x4 0x80000000 0 0x80000000 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $pairs)))
+      (block $tdone (loop $tail
+        (br_if $tdone (i32.ge_u (local.get $i) (local.get $half)))
+        (local.set $a (f32.load (i32.add (local.get $base) (i32.shl (local.get $i) (i32.const 3)))))
+        (local.set $b (f32.load offset=4 (i32.add (local.get $base) (i32.shl (local.get $i) (i32.const 3)))))
+        (local.set $cf (f32.load (i32.add (local.get $cs) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $sf (f32.load (i32.add (local.get $cs) (i32.shl (i32.add (local.get $half) (local.get $i)) (i32.const 2)))))
+        (f32.store (i32.add (local.get $base) (i32.shl (local.get $i) (i32.const 3)))
+          (f32.sub (f32.mul (local.get $a) (local.get $cf)) (f32.mul (local.get $b) (local.get $sf))))
+        (f32.store offset=4 (i32.add (local.get $base) (i32.shl (local.get $i) (i32.const 3)))
+          (f32.add (f32.mul (local.get $a) (local.get $sf)) (f32.mul (local.get $b) (local.get $cf))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail)))
+      (local.set $h (i32.add (local.get $h) (i32.const 1)))
+      (br $heads))))
+
+  ;; y[i] += x[i] for n values (f32)
+  (func (export "add_f32") (param $y i32) (param $x i32) (param $n i32)
+    (local $i i32) (local $n4 i32)
+    (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $i) (local.get $n4)))
+      (v128.store align=4 (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2)))
+        (f32x4.add (v128.load align=4 (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2))))
+                   (v128.load align=4 (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l)))
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+      (f32.store (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2)))
+        (f32.add (f32.load (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2))))
+                 (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l))))
+
+  ;; Index of the largest of n >= 1 f32 at x, the lowest index on ties (as a scalar "v > best" scan from index 0;
+  ;; NaNs are skipped, and a NaN at index 0 gives 0).
+  (func (export "argmax_f32") (param $x i32) (param $n i32) (result i32)
+    (local $i i32) (local $n4 i32) (local $m v128) (local $mx f32) (local $v f32)
+    (local.set $mx (f32.load (local.get $x)))
+    (if (f32.ne (local.get $mx) (local.get $mx)) (then (return (i32.const 0))))
+    (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (local.set $m (f32x4.splat (local.get $mx)))
+    ;; pmax(m, v) = m < v ? v : m keeps m when v is NaN
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $i) (local.get $n4)))
+      (local.set $m (f32x4.pmax (local.get $m) (v128.load align=4 (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l)))
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $v (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2)))))
+      (if (f32.gt (local.get $v) (local.get $mx)) (then (local.set $mx (local.get $v))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+    (local.set $v (f32x4.extract_lane 0 (local.get $m)))
+    (if (f32.gt (local.get $v) (local.get $mx)) (then (local.set $mx (local.get $v))))
+    (local.set $v (f32x4.extract_lane 1 (local.get $m)))
+    (if (f32.gt (local.get $v) (local.get $mx)) (then (local.set $mx (local.get $v))))
+    (local.set $v (f32x4.extract_lane 2 (local.get $m)))
+    (if (f32.gt (local.get $v) (local.get $mx)) (then (local.set $mx (local.get $v))))
+    (local.set $v (f32x4.extract_lane 3 (local.get $m)))
+    (if (f32.gt (local.get $v) (local.get $mx)) (then (local.set $mx (local.get $v))))
+    ;; the first index holding the maximum (== also matches -0 for +0, as the scalar scan keeps the first zero)
+    (local.set $i (i32.const 0))
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+      (if (f32.eq (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2)))) (local.get $mx))
+        (then (return (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+    (i32.const 0))
 )

@@ -3,9 +3,8 @@
 //   - EarnIdleCpu.load(opts, url, progress) -> Promise<glue>: loads /kernels/simd/simd-kernels.js (threads when the
 //     worker is cross-origin isolated, relaxed SIMD when validated) and streams the GGUF body chunk by chunk straight
 //     into the kernel's linear memory (never a second copy), and
-//   - small helpers the SIMD module does not have: RoPE with a cos/sin table, residual add, per-head attention
-//     loop over the attn_scores / softmax / attn_values kernels, argmax, and the fallback row dequantizers
-//     (F16, BF16, Q4_1, Q4_K, Q6_K; also used for the embedding row) feeding the f32 SIMD dot product.
+//   - the fallback row dequantizers (F16, BF16, Q4_1, Q4_K, Q6_K; also used for the embedding row) feeding the
+//     f32 SIMD dot product; RoPE, residual add, attention and argmax forward to the kernel module.
 "use strict";
 (function () {
   const F = Math.fround;
@@ -133,11 +132,15 @@
         f[(out >> 2) + r] = this.ex.dot_f32(s, x, cols);
       }
     }
-    add(y, x, n) {
-      const f = this.f32(), a = y >> 2, b = x >> 2;
-      for (let i = 0; i < n; i++) f[a + i] = f[a + i] + f[b + i];
+    // add, rope, attention and argmax run in the kernel module (one call each; attention splits heads over the
+    // threads); the JS forms below are the references they equal bit for bit (jsRope, jsAttention, jsArgmax)
+    add(y, x, n) { this.k.add(y, x, n); }
+    rope(v, nHeads, headDim, cs) { this.k.rope(v, nHeads, headDim, cs); }
+    attention(q, kc, vc, out, scores, nHead, nKv, hd, nPos, scale) {
+      this.k.attention(q, kc, vc, out, scores, nHead, nKv, hd, nPos, scale);
     }
-    rope(v, nHeads, headDim, cs) {
+    argmax(ptr, n) { return this.k.argmax(ptr, n); }
+    jsRope(v, nHeads, headDim, cs) {
       const f = this.f32(), half = headDim >> 1, c = cs >> 2;
       for (let h = 0; h < nHeads; h++) {
         const base = (v >> 2) + h * headDim;
@@ -148,7 +151,7 @@
         }
       }
     }
-    attention(q, kc, vc, out, scores, nHead, nKv, hd, nPos, scale) {
+    jsAttention(q, kc, vc, out, scores, nHead, nKv, hd, nPos, scale) {
       const group = nHead / nKv, stride = 4 * nKv * hd;
       for (let h = 0; h < nHead; h++) {
         const kvo = 4 * Math.floor(h / group) * hd;
@@ -157,7 +160,7 @@
         this.ex.attn_values(scores, vc + kvo, out + 4 * h * hd, nPos, hd, stride);
       }
     }
-    argmax(ptr, n) {
+    jsArgmax(ptr, n) {
       const f = this.f32(), o = ptr >> 2;
       let best = 0;
       for (let i = 1; i < n; i++) if (f[o + i] > f[o + best]) best = i;
@@ -185,10 +188,7 @@
     });
     let base = total ? k.alloc(total) : k.alloc(0);
     let size = 0;
-    const reader = r.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
+    const put = (value) => {
       if (!total || size + value.length > total) {
         if (total) throw new Error("model body longer than its Content-Length " + total);
         k.alloc(value.length, 1); // contiguous: nothing else allocates while streaming
@@ -196,6 +196,26 @@
       k.u8().set(value, base + size);
       size += value.length;
       if (progress) progress(size, total || size);
+    };
+    // A BYOB reader fills one reused 4 MiB buffer: the default reader allocates a fresh chunk per read, and those
+    // (~180 MB for a 700 MB model, measured) stay in the heap until a GC after the download.
+    let byob = null;
+    try { byob = r.body.getReader({ mode: "byob" }); } catch (e) { byob = null; }
+    if (byob) {
+      let buf = new ArrayBuffer(4 << 20);
+      for (;;) {
+        const { done, value } = await byob.read(new Uint8Array(buf));
+        if (value) buf = value.buffer; // the buffer comes back (transferred) with the bytes read
+        if (done) break;
+        put(value);
+      }
+    } else {
+      const reader = r.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        put(value);
+      }
     }
     if (total && size !== total) throw new Error("model body has " + size + " bytes, Content-Length " + total);
     const head = parseGgufHeader(k.u8().subarray(base, base + size));

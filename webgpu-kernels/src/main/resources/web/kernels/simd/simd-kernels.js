@@ -24,8 +24,14 @@ export const ROW_KERNELS = [
   "matmul_q4_0_q8_0", "matmul_q8_0_q8_0", "matmul_q4_k_q8_k", "matmul_q6_k_q8_k",
   "matvec_q4_0_q8_0w", "matvec_q8_0_q8_0w", "matmul_q4_0_q8_0w", "matmul_q8_0_q8_0w",
   "matvec_q4_k_q8_kw", "matvec_q6_k_q8_kw", "matmul_q4_k_q8_kw", "matmul_q6_k_q8_kw",
+  "attn_heads",
 ];
+const ATTN_OP = 17;
+/** The attention arguments block (inside the first, never allocated KiB of the memory). */
+const ATTN_PARAMS = 512;
 const PAGE = 65536;
+/** How long the calling thread spins on a split job's last chunks before it sleeps in Atomics.wait. */
+const CALLER_SPIN_MS = 0.2;
 // Control block (Int32Array over a SharedArrayBuffer), shared with simd-kernels-worker.js.
 // ARGX..ARGX+2 carry the prefill mat-muls' extra arguments (n_tok, x_stride, out_stride).
 export const GEN = 0, CLAIM = 1, FINISHED = 2, OP = 3, ARG = 4, ROWS = 8, CHUNK = 9, CHUNKS = 10, ARGX = 11,
@@ -207,6 +213,24 @@ export class SimdKernels {
   attnScores(qPtr, kPtr, outPtr, nPos, headDim, kStrideBytes, scale) {
     this.exports.attn_scores(qPtr, kPtr, outPtr, nPos, headDim, kStrideBytes, scale);
   }
+  /**
+   * Causal GQA attention of one query per head over positions [0, nPos) of an f32 KV cache (rows of
+   * nKvHead*headDim values): per head softmax(scale * q.k) . v; heads split across the threads. scoresPtr is
+   * nHead*nPos f32 of scratch (one run per head). Outputs equal per-head attnScores / softmax / attnValues.
+   */
+  attention(qPtr, kPtr, vPtr, outPtr, scoresPtr, nHead, nKvHead, headDim, nPos, scale) {
+    if (nHead % nKvHead || headDim % 4) throw new RangeError("attention: nHead % nKvHead and headDim % 4 must be 0");
+    const p = new Int32Array(this.memory.buffer, ATTN_PARAMS, 10);
+    p.set([qPtr, kPtr, vPtr, outPtr, scoresPtr, nHead / nKvHead, headDim, nPos, 4 * nKvHead * headDim]);
+    new Float32Array(this.memory.buffer, ATTN_PARAMS + 36, 1)[0] = scale;
+    this._rows(ATTN_OP, ATTN_PARAMS, 0, 0, nHead, 1, 1, 0, 0, 0, Math.max(1, Math.ceil(4096 / (nPos * headDim))));
+  }
+  /** RoPE (adjacent pairs) of nHeads heads at vPtr by the table at csPtr: headDim/2 cos, then headDim/2 sin. */
+  rope(vPtr, nHeads, headDim, csPtr) { this.exports.rope(vPtr, nHeads, headDim, csPtr); }
+  /** y[i] += x[i] (f32). */
+  add(yPtr, xPtr, n) { this.exports.add_f32(yPtr, xPtr, n); }
+  /** Index of the largest of n f32 (lowest index on ties; NaNs skipped). */
+  argmax(ptr, n) { return this.exports.argmax_f32(ptr, n); }
   attnValues(probsPtr, vPtr, outPtr, nPos, headDim, vStrideBytes) {
     if (headDim % 4) throw new RangeError("attnValues: headDim must be a multiple of 4");
     this.exports.attn_values(probsPtr, vPtr, outPtr, nPos, headDim, vStrideBytes);
@@ -218,15 +242,15 @@ export class SimdKernels {
    * word packs (job generation << 16 | next chunk), so a late Worker can never claim a chunk of a newer job
    * with the arguments of an older one; the caller returns when every chunk is finished.
    */
-  _rows(op, w, x, out, rows, cols, colMultiple, nTok = 0, xStride = 0, outStride = 0) {
+  _rows(op, w, x, out, rows, cols, colMultiple, nTok = 0, xStride = 0, outStride = 0, minRows = this.minRowsPerThread) {
     if (cols % colMultiple) throw new RangeError(`${ROW_KERNELS[op]}: cols must be a multiple of ${colMultiple}`);
     const fn = this.exports[ROW_KERNELS[op]];
-    if (this.workers.length === 0 || rows < 2 * this.minRowsPerThread) {
+    if (this.workers.length === 0 || rows < 2 * minRows) {
       fn(w, x, out, 0, rows, cols, nTok, xStride, outStride);
       return;
     }
     const c = this.ctrl;
-    const chunk = Math.max(this.minRowsPerThread, Math.ceil(rows / (8 * this.threads)));
+    const chunk = Math.max(minRows, Math.ceil(rows / (8 * this.threads)));
     const chunks = Math.ceil(rows / chunk);
     const gen = (c[GEN] + 1) & 0xffff;
     c[OP] = op;
@@ -238,8 +262,11 @@ export class SimdKernels {
     Atomics.store(c, GEN, gen);
     Atomics.notify(c, GEN);
     runChunks(c, gen, fn);
+    // the other threads' last chunks usually end within microseconds: spin a little before sleeping (a wake-up
+    // from Atomics.wait costs tens of microseconds, and a decode step waits here ~130 times)
+    const spinUntil = performance.now() + CALLER_SPIN_MS;
     for (let f; (f = Atomics.load(c, FINISHED)) < chunks;) {
-      if (this._canWait) Atomics.wait(c, FINISHED, f, 1);
+      if (this._canWait && performance.now() > spinUntil) Atomics.wait(c, FINISHED, f, 1);
     }
   }
 

@@ -41,7 +41,7 @@ public final class EngineGeneration {
     private final boolean wantFirstLogits;
     private final boolean argmaxOnly;
     private final boolean deviceSampling;
-    private double prefillCallMs = 150;
+    private double prefillCallMs = 500;
     private int prefillBatch = 1;
     private double pendingU;
     private final int[] history;
@@ -146,7 +146,7 @@ public final class EngineGeneration {
         return prefillBatch;
     }
 
-    /** Time budget of one batched prefill call, in ms (default 150). */
+    /** Time budget of one batched prefill call, in ms (default 500: a pause still lands within a second). */
     public void setPrefillCallMs(double ms) {
         if (!(ms > 0)) {
             throw new IllegalArgumentException("prefill call budget must be > 0 ms, got " + ms);

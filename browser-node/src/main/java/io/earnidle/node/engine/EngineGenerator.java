@@ -17,6 +17,9 @@ public final class EngineGenerator {
         void done(Outcome outcome);
     }
 
+    /** Prefill call budget when running to the end: large enough that batches reach the engine's maximum. */
+    static final double BATCH_CALL_MS = 30_000;
+
     private final EngineGeneration g;
     private final Done done;
     // callback hand-off
@@ -39,6 +42,7 @@ public final class EngineGenerator {
         EngineGeneration g;
         try {
             g = new EngineGeneration(engine, r, wantFirstLogits);
+            g.setPrefillCallMs(BATCH_CALL_MS); // runs to the end: nothing to pause between calls
         } catch (RuntimeException e) {
             done.done(new Outcome(null, null, null, String.valueOf(e.getMessage())));
             return;

@@ -53,6 +53,42 @@ public interface SimdKernelApi {
     /** Q6_K rows (210-byte super-blocks) times a Q8_K activation buffer; cols a multiple of 256. */
     void matvecQ6_K(int w, int xq8k, int out, int rows, int cols);
 
+    /**
+     * Prefill: {@code nTok} mat-vecs against the same Q4_0 weights in one pass over them. Token t reads the Q8_0
+     * buffer at {@code xq8 + t*xStride} and writes {@code rows} f32 at {@code out + t*outStride}. Must equal
+     * {@code nTok} calls of {@link #matvecQ4_0} bit for bit (the default is that loop).
+     */
+    default void matmulQ4_0(int w, int xq8, int out, int rows, int cols, int nTok, int xStride, int outStride) {
+        for (int t = 0; t < nTok; t++) {
+            matvecQ4_0(w, xq8 + t * xStride, out + t * outStride, rows, cols);
+        }
+    }
+
+    /** As {@link #matmulQ4_0} for Q8_0 weights. */
+    default void matmulQ8_0(int w, int xq8, int out, int rows, int cols, int nTok, int xStride, int outStride) {
+        for (int t = 0; t < nTok; t++) {
+            matvecQ8_0(w, xq8 + t * xStride, out + t * outStride, rows, cols);
+        }
+    }
+
+    /** As {@link #matmulQ4_0} for Q4_K weights on Q8_K buffers. */
+    default void matmulQ4_K(int w, int xq8k, int out, int rows, int cols, int nTok, int xStride, int outStride) {
+        for (int t = 0; t < nTok; t++) {
+            matvecQ4_K(w, xq8k + t * xStride, out + t * outStride, rows, cols);
+        }
+    }
+
+    /** As {@link #matmulQ4_0} for Q6_K weights on Q8_K buffers. */
+    default void matmulQ6_K(int w, int xq8k, int out, int rows, int cols, int nTok, int xStride, int outStride) {
+        for (int t = 0; t < nTok; t++) {
+            matvecQ6_K(w, xq8k + t * xStride, out + t * outStride, rows, cols);
+        }
+    }
+
+    /** Reserves what the mat-muls need for batches of up to {@code maxTokens} rows of up to {@code maxCols} (once, at load). */
+    default void reserveBatch(int maxTokens, int maxCols) {
+    }
+
     /** Reserves scratch for {@link #matvecDequant} rows of up to {@code maxCols} values (once, at load). */
     void reserveRowScratch(int maxCols);
 
@@ -75,7 +111,7 @@ public interface SimdKernelApi {
 
     /**
      * Causal GQA attention of one query over positions [0, nPos): per head softmax(scale·q·k) · v; caches are
-     * nPos rows of nKvHead·headDim f32; scores is nPos f32 scratch.
+     * nPos rows of nKvHead·headDim f32; scores is nHead·nPos f32 scratch (heads may run in parallel).
      */
     void attention(int q, int kCache, int vCache, int out, int scores, int nHead, int nKvHead, int headDim, int nPos,
                    float scale);

@@ -31,6 +31,10 @@ public final class SimdLlama implements Engine {
     private final double[] invFreq;
     // activations
     private final int x, xb, xq8, xq8k, q, att, tmp, hb, hb2, hq8, hq8k, logits, cosSin;
+    // prefill batch: the same buffers with one row per token (strides in bytes)
+    private static final int MAX_BATCH = 32;
+    private final int bx, bxb, bq, batt, btmp, bhb, bhb2, bxq8, bxq8k, bhq8, bhq8k, bCosSin;
+    private final int q8Stride, q8KStride, hq8Stride, hq8KStride;
     private final int scratchMark;
     private int capacity;
     private int[] kCache = new int[0];
@@ -113,6 +117,24 @@ public final class SimdLlama implements Engine {
         logits = k.alloc(4 * vocab);
         cosSin = k.alloc(4 * c.headDim());
         k.reserveRowScratch(widest);
+        int qIn = Math.max(dim, qDim);
+        q8Stride = q8Bytes(qIn);
+        q8KStride = q8KBytes(qIn);
+        hq8Stride = q8Bytes(hid);
+        hq8KStride = q8KBytes(hid);
+        bx = k.alloc(4 * dim * MAX_BATCH);
+        bxb = k.alloc(4 * dim * MAX_BATCH);
+        bq = k.alloc(4 * qDim * MAX_BATCH);
+        batt = k.alloc(4 * qDim * MAX_BATCH);
+        btmp = k.alloc(4 * dim * MAX_BATCH);
+        bhb = k.alloc(4 * hid * MAX_BATCH);
+        bhb2 = k.alloc(4 * hid * MAX_BATCH);
+        bxq8 = k.alloc(q8Stride * MAX_BATCH);
+        bxq8k = k.alloc(q8KStride * MAX_BATCH);
+        bhq8 = k.alloc(hq8Stride * MAX_BATCH);
+        bhq8k = k.alloc(hq8KStride * MAX_BATCH);
+        bCosSin = k.alloc(4 * c.headDim() * MAX_BATCH);
+        k.reserveBatch(MAX_BATCH, widest);
         scratchMark = k.mark();
     }
 
@@ -200,7 +222,7 @@ public final class SimdLlama implements Engine {
             kCache[l] = k.alloc((int) bytes);
             vCache[l] = k.alloc((int) bytes);
         }
-        scores = k.alloc(4 * positions);
+        scores = k.alloc(4 * positions * c.heads()); // one run per head: heads may run on different threads
         capacity = positions;
     }
 
@@ -239,6 +261,46 @@ public final class SimdLlama implements Engine {
             }
             default -> k.matvecDequant(w.type.id(), w.ptr, xPtr, out, w.rows, w.cols);
         }
+    }
+
+    @Override
+    public int maxPrefillBatch() {
+        return MAX_BATCH;
+    }
+
+    /**
+     * The batch runs the weights once per matrix (mat-mul kernels that equal per-token mat-vecs bit for bit) and
+     * everything else per token with the kernels of {@link #step}, so KV cache and logits do not depend on how the
+     * prompt was split into batches.
+     */
+    @Override
+    public void prefill(int[] tokens, int count, int pos, int outputMode, StepCallback cb) {
+        if (count == 1) {
+            step(tokens[0], pos, outputMode, cb);
+            return;
+        }
+        int argmax;
+        float[] out = null;
+        try {
+            if (count < 1 || count > tokens.length) {
+                throw new IllegalArgumentException("prefill of " + count + " tokens from an array of " + tokens.length);
+            }
+            argmax = -1;
+            for (int done = 0; done < count; done += MAX_BATCH) { // a longer call runs in batches of MAX_BATCH
+                int n = Math.min(MAX_BATCH, count - done);
+                argmax = forwardBatch(Arrays.copyOfRange(tokens, done, done + n), n, pos + done,
+                        done + n == count ? outputMode : OUT_NONE);
+            }
+            if (outputMode == OUT_LOGITS) {
+                out = new float[c.vocabSize()];
+                k.readFloats(logits, out, out.length);
+                argmax = Sampler.argmax(out);
+            }
+        } catch (RuntimeException e) {
+            cb.done(-1, null, String.valueOf(e.getMessage()));
+            return;
+        }
+        cb.done(argmax, out, null);
     }
 
     @Override
@@ -317,6 +379,129 @@ public final class SimdLlama implements Engine {
         clear(qx);
         matVec(output, xb, xq8, xq8k, qx, logits);
         return outputMode == OUT_ARGMAX ? k.argmax(logits, c.vocabSize()) : -1;
+    }
+
+    /** Tokens {@code tokens[0..n)} at positions pos..pos+n-1; output as {@link #forward} for the last one. */
+    int forwardBatch(int[] tokens, int n, int pos, int outputMode) {
+        if (n < 1 || n > MAX_BATCH || n > tokens.length) {
+            throw new IllegalArgumentException("prefill batch of " + n + " tokens (1.." + MAX_BATCH + ")");
+        }
+        for (int t = 0; t < n; t++) {
+            if (tokens[t] < 0 || tokens[t] >= c.vocabSize()) {
+                throw new IllegalArgumentException("token id " + tokens[t] + " outside the vocabulary of " + c.vocabSize());
+            }
+        }
+        if (pos < 0 || pos + n > capacity) {
+            throw new ContextLengthExceededException("positions " + pos + ".." + (pos + n - 1) + " outside the KV cache of "
+                    + capacity);
+        }
+        int dim = c.dim();
+        int hd = c.headDim();
+        int kvDim = c.kvDim();
+        int qDim = c.heads() * hd;
+        int hid = c.hiddenDim();
+        float eps = c.rmsEps();
+        float[] table = new float[hd * n];
+        int half = hd / 2;
+        for (int t = 0; t < n; t++) {
+            for (int i = 0; i < half; i++) {
+                double theta = (pos + t) * invFreq[i];
+                table[t * hd + i] = (float) DetMath.cos(theta);
+                table[t * hd + half + i] = (float) DetMath.sin(theta);
+            }
+        }
+        k.writeFloats(bCosSin, table, hd * n);
+        for (int t = 0; t < n; t++) {
+            k.dequantRow(tokenEmbd.type.id(), tokenEmbd.ptr, tokens[t], dim, bx + 4 * dim * t);
+        }
+        boolean[] qx = new boolean[2];
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        for (int l = 0; l < layers.length; l++) {
+            Layer y = layers[l];
+            int kPos = kCache[l] + 4 * pos * kvDim;
+            int vPos = vCache[l] + 4 * pos * kvDim;
+            for (int t = 0; t < n; t++) {
+                k.rmsnorm(bx + 4 * dim * t, y.attnNorm, bxb + 4 * dim * t, dim, eps);
+            }
+            clear(qx);
+            matMul(y.wq, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, bq, 4 * qDim);
+            matMul(y.wk, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, kPos, 4 * kvDim);
+            matMul(y.wv, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, vPos, 4 * kvDim);
+            for (int t = 0; t < n; t++) {
+                k.rope(bq + 4 * qDim * t, c.heads(), hd, bCosSin + 4 * hd * t);
+                k.rope(kPos + 4 * kvDim * t, c.kvHeads(), hd, bCosSin + 4 * hd * t);
+            }
+            for (int t = 0; t < n; t++) {
+                k.attention(bq + 4 * qDim * t, kCache[l], vCache[l], batt + 4 * qDim * t, scores, c.heads(),
+                        c.kvHeads(), hd, pos + t + 1, scale);
+            }
+            clear(qx);
+            matMul(y.wo, n, batt, 4 * qDim, bxq8, q8Stride, bxq8k, q8KStride, qx, btmp, 4 * dim);
+            k.add(bx, btmp, dim * n);
+            for (int t = 0; t < n; t++) {
+                k.rmsnorm(bx + 4 * dim * t, y.ffnNorm, bxb + 4 * dim * t, dim, eps);
+            }
+            clear(qx);
+            matMul(y.gate, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, bhb, 4 * hid);
+            matMul(y.up, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, bhb2, 4 * hid);
+            for (int t = 0; t < n; t++) {
+                k.swiglu(bhb + 4 * hid * t, bhb2 + 4 * hid * t, bhb + 4 * hid * t, hid);
+            }
+            clear(qx);
+            matMul(y.down, n, bhb, 4 * hid, bhq8, hq8Stride, bhq8k, hq8KStride, qx, btmp, 4 * dim);
+            k.add(bx, btmp, dim * n);
+        }
+        steps += n;
+        if (outputMode == OUT_NONE) {
+            return -1;
+        }
+        this.tokens++;
+        k.rmsnorm(bx + 4 * dim * (n - 1), outputNorm, xb, dim, eps);
+        clear(qx);
+        matVec(output, xb, xq8, xq8k, qx, logits);
+        return outputMode == OUT_ARGMAX ? k.argmax(logits, c.vocabSize()) : -1;
+    }
+
+    /**
+     * n mat-vecs of w: token t reads f32 at {@code xs + t*xStride}, writes at {@code out + t*outStride}. Q4_0/Q8_0
+     * and Q4_K/Q6_K run the mat-mul kernels on per-token quantized rows (filled lazily, as {@link #matVec}); other
+     * types run the per-token mat-vec.
+     */
+    private void matMul(Mat w, int n, int xs, int xStride, int xq, int xqStride, int xqk, int xqkStride,
+                        boolean[] quantized, int out, int outStride) {
+        boolean k8 = w.type == GgmlType.Q4_0 || w.type == GgmlType.Q8_0;
+        boolean kk = (w.type == GgmlType.Q4_K || w.type == GgmlType.Q6_K) && w.cols % 256 == 0;
+        if (k8) {
+            if (!quantized[0]) {
+                for (int t = 0; t < n; t++) {
+                    k.quantizeQ8_0(xs + t * xStride, xq + t * xqStride, w.cols);
+                }
+                quantized[0] = true;
+            }
+            if (w.type == GgmlType.Q4_0) {
+                k.matmulQ4_0(w.ptr, xq, out, w.rows, w.cols, n, xqStride, outStride);
+            } else {
+                k.matmulQ8_0(w.ptr, xq, out, w.rows, w.cols, n, xqStride, outStride);
+            }
+        } else if (kk) {
+            if (!quantized[1]) {
+                for (int t = 0; t < n; t++) {
+                    k.quantizeQ8_K(xs + t * xStride, xqk + t * xqkStride, w.cols);
+                }
+                quantized[1] = true;
+            }
+            if (w.type == GgmlType.Q4_K) {
+                k.matmulQ4_K(w.ptr, xqk, out, w.rows, w.cols, n, xqkStride, outStride);
+            } else {
+                k.matmulQ6_K(w.ptr, xqk, out, w.rows, w.cols, n, xqkStride, outStride);
+            }
+        } else {
+            boolean[] none = new boolean[2];
+            for (int t = 0; t < n; t++) {
+                clear(none);
+                matVec(w, xs + t * xStride, xq + t * xqStride, xqk + t * xqkStride, none, out + t * outStride);
+            }
+        }
     }
 
     private static void clear(boolean[] quantized) {

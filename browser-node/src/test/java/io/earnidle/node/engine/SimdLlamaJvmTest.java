@@ -75,6 +75,60 @@ class SimdLlamaJvmTest {
         }
     }
 
+    /** Logits of the last prompt position and of 3 decode steps, the prompt fed in batches of the given sizes. */
+    static float[][] prefillThenDecode(SimdLlama e, int[] prompt, int[] batches) {
+        e.begin(prompt.length + 4);
+        float[][] got = new float[4][];
+        int pos = 0;
+        for (int b : batches) {
+            int n = Math.min(b, prompt.length - pos);
+            boolean last = pos + n == prompt.length;
+            int p = pos;
+            e.prefill(java.util.Arrays.copyOfRange(prompt, pos, pos + n), n, pos, last ? Engine.OUT_LOGITS : Engine.OUT_NONE,
+                    (argmax, logits, error) -> {
+                        assertNull(error, error);
+                        if (last) {
+                            got[0] = logits;
+                        } else {
+                            assertEquals(-1, argmax, "no output before the last prompt position " + p);
+                        }
+                    });
+            pos += n;
+        }
+        assertEquals(prompt.length, pos);
+        for (int s = 1; s < 4; s++) {
+            int step = s;
+            e.step(7 * s + 3, pos++, Engine.OUT_LOGITS, (argmax, logits, error) -> got[step] = logits);
+        }
+        return got;
+    }
+
+    @Test
+    void batchedPrefillIsBitIdenticalToTokenByTokenSteps() throws Exception {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(11);
+        int[] prompt = new int[45];
+        for (int i = 0; i < prompt.length; i++) {
+            prompt[i] = rnd.nextInt(300);
+        }
+        int[] single = new int[prompt.length];
+        java.util.Arrays.fill(single, 1);
+        int[][] splits = {{32, 13}, {3, 1, 7, 9, 25}, {2, 30, 2, 11}, {1, 44}};
+        for (String type : new String[] {"q4_0", "q8_0", "f32", "f16", "q4_k_m", "q6_k"}) {
+            Path f = dir.resolve("batch-" + type + ".gguf");
+            ModelSynthesizer.write(f, type.contains("_k") ? SynthShape.TINY_K : SynthShape.TINY, SynthFileType.named(type),
+                    5, null);
+            SimdLlama e = JavaSimdKernels.load(f, 8 << 20);
+            assertEquals(32, e.maxPrefillBatch());
+            float[][] ref = prefillThenDecode(e, prompt, single);
+            for (int[] split : splits) {
+                float[][] got = prefillThenDecode(e, prompt, split);
+                for (int s = 0; s < ref.length; s++) {
+                    assertArrayEquals(ref[s], got[s], type + " split " + java.util.Arrays.toString(split) + " step " + s);
+                }
+            }
+        }
+    }
+
     @Test
     void q8KKernelsMatchTheDequantizedDotProduct() {
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(3);

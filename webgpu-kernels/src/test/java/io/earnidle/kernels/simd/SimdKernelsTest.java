@@ -495,6 +495,114 @@ class SimdKernelsTest {
     }
   }
 
+  // ------------------------------------------------------------------ decode-step helpers (one call per step)
+
+  /**
+   * attention (all heads in one call, split across the threads) equals the per-head attn_scores / softmax /
+   * attn_values calls bit for bit in every build, and is close to a double reference.
+   */
+  @ParameterizedTest(name = "attention heads={0}/{1} headDim={2} positions={3}")
+  @CsvSource({"32,8,64,160", "4,2,16,7", "8,1,32,1", "4,4,12,3", "6,3,64,40"})
+  void attentionOfAllHeadsEqualsPerHeadKernels(int heads, int kvHeads, int headDim, int nPos) {
+    requirePage();
+    SplittableRandom rnd = new SplittableRandom(heads * 1000L + nPos);
+    float[] q = randomFloats(rnd, heads * headDim, 1.0);
+    float[] k = randomFloats(rnd, nPos * kvHeads * headDim, 1.0);
+    float[] v = randomFloats(rnd, nPos * kvHeads * headDim, 1.0);
+    float scale = (float) (1 / Math.sqrt(headDim));
+    int stride = 4 * kvHeads * headDim, group = heads / kvHeads;
+    List<Map<String, Object>> calls = new ArrayList<>();
+    calls.add(call("attention", "$q", "$k", "$v", "$out", "$sc", heads, kvHeads, headDim, nPos, scale));
+    for (int h = 0; h < heads; h++) {
+      int kvo = 4 * (h / group) * headDim;
+      calls.add(call("raw:attn_scores", "$q+" + 4 * h * headDim, "$k+" + kvo, "$sc1", nPos, headDim, stride, scale));
+      calls.add(call("raw:softmax", "$sc1", nPos));
+      calls.add(call("raw:attn_values", "$sc1", "$v+" + kvo, "$single+" + 4 * h * headDim, nPos, headDim, stride));
+    }
+    byte[] baseline = null;
+    for (Object[] combo : COMBOS) {
+      String what = "attention " + combo[0] + " threads=" + combo[1];
+      Map<String, Object> res = run((String) combo[0], (Integer) combo[1],
+          List.of(input("q", floatBytes(q)), input("k", floatBytes(k)), input("v", floatBytes(v)),
+              output("out", 4 * heads * headDim, 0xff), output("sc", 4 * heads * nPos, 0xff),
+              output("sc1", 4 * nPos, 0xff), output("single", 4 * heads * headDim, 0xff)),
+          calls, "out", "single");
+      byte[] o = out(res, "out");
+      assertArrayEquals(out(res, "single"), o, what + ": differs from the per-head kernels");
+      if (baseline == null) baseline = o;
+      else assertArrayEquals(baseline, o, what + " is not bit-identical to plain/1 thread");
+    }
+    float[] got = floats(baseline);
+    for (int h = 0; h < heads; h++) {
+      double[] s = new double[nPos];
+      double max = Double.NEGATIVE_INFINITY, sum = 0;
+      for (int p = 0; p < nPos; p++) {
+        for (int d = 0; d < headDim; d++) s[p] += (double) q[h * headDim + d] * k[p * kvHeads * headDim + (h / group) * headDim + d];
+        s[p] *= scale;
+        max = Math.max(max, s[p]);
+      }
+      for (int p = 0; p < nPos; p++) sum += s[p] = Math.exp(s[p] - max);
+      for (int d = 0; d < headDim; d++) {
+        double acc = 0;
+        for (int p = 0; p < nPos; p++) acc += s[p] / sum * v[p * kvHeads * headDim + (h / group) * headDim + d];
+        assertClose(acc, got[h * headDim + d], 1e-5, 1e-6, "attention head " + h + " d " + d);
+      }
+    }
+  }
+
+  /** rope equals the scalar rotation with every product and sum rounded to f32 (Java float arithmetic), bit for bit. */
+  @ParameterizedTest(name = "rope heads={0} headDim={1}")
+  @CsvSource({"32,64", "8,64", "3,6", "2,2"})
+  void ropeEqualsScalarFloatRotation(int heads, int headDim) {
+    requirePage();
+    SplittableRandom rnd = new SplittableRandom(heads * 31L + headDim);
+    float[] x = randomFloats(rnd, heads * headDim, 50.0);
+    float[] cs = randomFloats(rnd, headDim, 1.0);
+    float[] expected = x.clone();
+    int half = headDim / 2;
+    for (int h = 0; h < heads; h++) {
+      for (int i = 0; i < half; i++) {
+        int j = h * headDim + 2 * i;
+        float a = x[j], b = x[j + 1], c = cs[i], s = cs[half + i];
+        expected[j] = a * c - b * s;
+        expected[j + 1] = a * s + b * c;
+      }
+    }
+    for (String variant : new String[] {"plain", "relaxed"}) {
+      Map<String, Object> res = run(variant, 1, List.of(input("x", floatBytes(x)), input("cs", floatBytes(cs))),
+          List.of(call("rope", "$x", heads, headDim, "$cs")), "x");
+      assertArrayEquals(floatBytes(expected), out(res, "x"), "rope " + variant);
+    }
+  }
+
+  @Test
+  void addAndArgmaxEqualScalarForms() {
+    requirePage();
+    SplittableRandom rnd = new SplittableRandom(99);
+    for (int n : new int[] {1, 3, 4, 37, 2048, 128256}) {
+      float[] y = randomFloats(rnd, n, 3.0), x = randomFloats(rnd, n, 3.0);
+      float[] sum = new float[n];
+      for (int i = 0; i < n; i++) sum[i] = y[i] + x[i];
+      // argmax inputs: ties (integers), a NaN, negative values only; lowest index wins a tie, NaNs are skipped
+      float[] l = new float[n];
+      for (int i = 0; i < n; i++) l[i] = (float) Math.floor(rnd.nextDouble(-20, 5)) - (n % 2 == 0 ? 0 : 30);
+      if (n > 5) l[5] = Float.NaN;
+      int best = 0;
+      for (int i = 1; i < n; i++) if (l[i] > l[best]) best = i;
+      for (String variant : new String[] {"plain", "relaxed"}) {
+        Map<String, Object> res = run(variant, 1,
+            List.of(input("y", floatBytes(y)), input("x", floatBytes(x)), input("l", floatBytes(l))),
+            List.of(call("add", "$y", "$x", n), call("argmax", "$l", n)), "y");
+        assertArrayEquals(floatBytes(sum), out(res, "y"), "add n=" + n + " " + variant);
+        assertEquals(best, ((Number) ((List<?>) res.get("returns")).get(1)).intValue(), "argmax n=" + n + " " + variant);
+      }
+    }
+    // a NaN at index 0 gives 0 (nothing compares greater), as the scalar scan
+    Map<String, Object> res = run("relaxed", 1, List.of(input("l", floatBytes(new float[] {Float.NaN, 1f, 2f, 3f, 4f}))),
+        List.of(call("argmax", "$l", 5)));
+    assertEquals(0, ((Number) ((List<?>) res.get("returns")).get(0)).intValue(), "argmax with NaN first");
+  }
+
   // ------------------------------------------------------------------ plumbing
 
   private Map<String, Object> run(String variant, int threads, List<Map<String, Object>> buffers,

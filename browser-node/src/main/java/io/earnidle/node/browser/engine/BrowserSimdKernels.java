@@ -26,6 +26,11 @@ final class BrowserSimdKernels implements SimdKernelApi {
     private int wideKCap;
     private int wideKSrc = -1;
     private int wideKN;
+    private int wideBatch8;
+    private int wideBatchK;
+    private int wideBatchTokens;
+    private int wideBatchCols;
+    private int wideBatchColsK;
 
     BrowserSimdKernels(JSObject glue) {
         this.g = glue;
@@ -52,6 +57,12 @@ final class BrowserSimdKernels implements SimdKernelApi {
 
     @JSBody(params = {"g", "w", "x", "o", "r", "c"}, script = "g.k.matvecQ6_KW(w, x, o, r, c);")
     private static native void q6kw(JSObject g, int w, int x, int o, int r, int c);
+
+    /** Prefill mat-mul {@code name} of the loader (matmulQ4_0, ..., matmulQ6_KW) over nTok tokens. */
+    @JSBody(params = {"g", "name", "w", "x", "o", "r", "c", "n", "xs", "os"},
+            script = "g.k[name](w, x, o, r, c, n, xs, os);")
+    private static native void matmul(JSObject g, String name, int w, int x, int o, int r, int c, int n, int xs,
+                                      int os);
 
     @JSBody(params = "g", script = "return g.variant;")
     private static native String variant(JSObject g);
@@ -229,6 +240,61 @@ final class BrowserSimdKernels implements SimdKernelApi {
             q6kw(g, w, xw, out, rows, cols);
         } else {
             q6k(g, w, xq8k, out, rows, cols);
+        }
+    }
+
+    @Override
+    public void reserveBatch(int maxTokens, int maxCols) {
+        if (wide) { // the plain build's mat-muls read wide (i16) rows: one per token, reserved with the model
+            wideBatchTokens = maxTokens;
+            wideBatchCols = maxCols / 32 * 32;
+            wideBatchColsK = maxCols / 256 * 256;
+            wideBatch8 = alloc(maxTokens * (wideBatchCols / 32 * 72));
+            wideBatchK = alloc(maxTokens * (wideBatchColsK / 256 * 548));
+        }
+    }
+
+    @Override
+    public void matmulQ4_0(int w, int xq8, int out, int rows, int cols, int nTok, int xStride, int outStride) {
+        matmul8("matmulQ4_0", w, xq8, out, rows, cols, nTok, xStride, outStride);
+    }
+
+    @Override
+    public void matmulQ8_0(int w, int xq8, int out, int rows, int cols, int nTok, int xStride, int outStride) {
+        matmul8("matmulQ8_0", w, xq8, out, rows, cols, nTok, xStride, outStride);
+    }
+
+    @Override
+    public void matmulQ4_K(int w, int xq8k, int out, int rows, int cols, int nTok, int xStride, int outStride) {
+        matmulK("matmulQ4_K", w, xq8k, out, rows, cols, nTok, xStride, outStride);
+    }
+
+    @Override
+    public void matmulQ6_K(int w, int xq8k, int out, int rows, int cols, int nTok, int xStride, int outStride) {
+        matmulK("matmulQ6_K", w, xq8k, out, rows, cols, nTok, xStride, outStride);
+    }
+
+    private void matmul8(String name, int w, int xq8, int out, int rows, int cols, int nTok, int xStride, int outStride) {
+        if (wide && nTok <= wideBatchTokens && cols <= wideBatchCols && cols % 32 == 0) {
+            int ws = cols / 32 * 72;
+            for (int t = 0; t < nTok; t++) {
+                widen8(g, xq8 + t * xStride, wideBatch8 + t * ws, cols);
+            }
+            matmul(g, name + "W", w, wideBatch8, out, rows, cols, nTok, ws, outStride);
+        } else {
+            matmul(g, name, w, xq8, out, rows, cols, nTok, xStride, outStride);
+        }
+    }
+
+    private void matmulK(String name, int w, int xq8k, int out, int rows, int cols, int nTok, int xStride, int outStride) {
+        if (wide && nTok <= wideBatchTokens && cols <= wideBatchColsK && cols % 256 == 0) {
+            int ws = cols / 256 * 548;
+            for (int t = 0; t < nTok; t++) {
+                widenK(g, xq8k + t * xStride, wideBatchK + t * ws, cols);
+            }
+            matmul(g, name + "W", w, wideBatchK, out, rows, cols, nTok, ws, outStride);
+        } else {
+            matmul(g, name, w, xq8k, out, rows, cols, nTok, xStride, outStride);
         }
     }
 
