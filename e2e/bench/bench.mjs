@@ -15,6 +15,7 @@ import { REPO, VARIANTS, GPU_VARIANTS, runVariant } from "./lib/engines.mjs";
 import { readGgufMetadata, bannedTokenIds } from "./lib/gguf.mjs";
 import { buildPrompt, WARMUP_TEXT } from "./lib/prompt.mjs";
 import { startServer } from "./lib/server.mjs";
+import { TreeMemorySampler } from "./lib/procmem.mjs";
 import { writeReport } from "./report.mjs";
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -111,9 +112,12 @@ async function probeBrowser(origin, gpu) {
   const browser = await Chromium.launch({ gpu });
   try {
     const version = await browser.send("Browser.getVersion");
+    const sampler = new TreeMemorySampler(browser.pid, { intervalMs: 250 }).start();
     const page = await browser.newPage(`${origin}/bench/probe.html`);
     const info = await page.evaluate("window.probe()");
-    return { product: version.product, ...info };
+    await new Promise((r) => setTimeout(r, 3000)); // settle: the idle browser's own memory, no engine loaded
+    const idle = sampler.stop();
+    return { product: version.product, ...info, idle_browser_mib: idle.peak_anon_shmem_mib };
   } finally {
     await browser.close();
   }
@@ -196,6 +200,7 @@ async function main() {
     const probe = await probeBrowser(srv.origin, args.gpu);
     results.versions.chromium = probe.product;
     results.settings.cross_origin_isolated = probe.cross_origin_isolated;
+    results.machine.idle_browser_mib = probe.idle_browser_mib;
     if (args.gpu) {
       results.machine.gpu = { webgpu_adapter: probe.webgpu, nvidia_smi: sh("nvidia-smi",
         ["--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"]) };

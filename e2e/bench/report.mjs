@@ -168,6 +168,23 @@ export function renderMarkdown(results, { resultsPath, imgRel = "img" } = {}) {
     }
     L.push("");
   }
+  const idle = results.machine?.idle_browser_mib;
+  const inBrowser = rows.filter((r) => r.ok && r.peak_mem_mib != null && r.engine !== "native");
+  if (typeof idle === "number" && inBrowser.length) {
+    L.push("## Memory above the idle browser", "");
+    L.push(`The same headless Chromium with only the probe page open holds ${fmtInt(idle)} MiB (RssAnon + RssShmem`,
+      "over all its processes, measured once at the start, no engine loaded). What each engine adds on top of it,",
+      "against the file size (the model itself should be about 1.0×):", "");
+    L.push("| model | engine | threads | peak MiB | above idle MiB | above idle × file |");
+    L.push("|---|---|---|---|---|---|");
+    for (const r of inBrowser) {
+      const fileMib = results.models.find((m) => m.quant === r.quant).bytes / 1048576;
+      const above = r.peak_mem_mib - idle;
+      L.push(`| ${r.quant} | ${esc(r.label)} | ${r.threads ?? "—"} | ${fmtInt(r.peak_mem_mib)} | ${fmtInt(above)} |`
+        + ` ${fmt(above / fileMib, 2)} |`);
+    }
+    L.push("");
+  }
   const traffic = rows.filter((r) => r.ok && r.weight_bytes_per_token != null);
   if (traffic.length) {
     L.push("## Weight traffic per token (our engines)", "");

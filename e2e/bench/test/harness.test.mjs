@@ -5,7 +5,7 @@ import fs from "node:fs";
 import test from "node:test";
 import { bannedTokenIds } from "../lib/gguf.mjs";
 import { normalizeOurs } from "../lib/engines.mjs";
-import { aggregate, median, targetRatios, defaultResultsFile } from "../report.mjs";
+import { aggregate, median, targetRatios, defaultResultsFile, renderMarkdown } from "../report.mjs";
 import os from "node:os";
 import path from "node:path";
 
@@ -66,4 +66,16 @@ test("default results file: newest full CPU run, else newest quick", () => {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("memory above the idle browser: only when the baseline was measured, browser engines only", () => {
+  assert.ok(!renderMarkdown(fixture, {}).includes("## Memory above the idle browser"));
+  const withIdle = structuredClone(fixture);
+  withIdle.machine.idle_browser_mib = 50;
+  const md = renderMarkdown(withIdle, {});
+  assert.ok(md.includes("holds 50 MiB"));
+  // q4_0 (100 MiB file in the fixture), ours at 1 thread: median peak 125 MiB -> 75 MiB above idle = 0.75x
+  assert.ok(md.includes("| q4_0 | Earn Idle WASM SIMD | 1 | 125 | 75 | 0.75 |"), md);
+  const section = md.slice(md.indexOf("## Memory above"), md.indexOf("## Targets"));
+  assert.ok(!section.includes("native"), "native llama.cpp is not a browser engine");
 });
