@@ -263,7 +263,8 @@ const METHOD = `## How it is measured
   \`n_gpu_layers: 0\`, flash attention off, the banned tokens as \`logit_bias\` -1000; native through
   node-llama-cpp's \`sequence.evaluate\` with \`temperature: 0\` and the same tokens banned (\`TokenBias\`);
   our engines through \`./earnidle infer --engine wasm|webgpu\` (headless Chromium, memory of the Chromium
-  processes under it).
+  processes under it). Our WASM SIMD engine takes the prompt in batches of up to 32 tokens (the integer mat-muls,
+  bit-identical to token-by-token steps), the first call one token; wllama and native take it in one batch.
 - wllama's configuration was audited (issue 4): it loads its only build, \`esm/wasm/wllama.wasm\` (SIMD128,
   memory64, JSPI, pthreads; the package has no non-SIMD build, the "compat" build is another package); the page is
   cross-origin isolated and wllama reports \`multithread: true\` with 2 threads; \`n_batch\` is 512 (the whole
