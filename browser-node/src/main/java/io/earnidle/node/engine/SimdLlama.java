@@ -13,6 +13,7 @@ import io.earnidle.node.tokenizer.Tokenizer;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.IntSupplier;
 
 /**
  * The Llama forward pass orchestrated in Java over a {@link SimdKernelApi}: the GGUF file lies in the kernel memory
@@ -279,36 +280,31 @@ public final class SimdLlama implements Engine {
             step(tokens[0], pos, outputMode, cb);
             return;
         }
-        int argmax;
-        float[] out = null;
-        try {
+        answer(outputMode, cb, () -> {
             if (count < 1 || count > tokens.length) {
                 throw new IllegalArgumentException("prefill of " + count + " tokens from an array of " + tokens.length);
             }
-            argmax = -1;
+            int argmax = -1;
             for (int done = 0; done < count; done += MAX_BATCH) { // a longer call runs in batches of MAX_BATCH
                 int n = Math.min(MAX_BATCH, count - done);
                 argmax = forwardBatch(Arrays.copyOfRange(tokens, done, done + n), n, pos + done,
                         done + n == count ? outputMode : OUT_NONE);
             }
-            if (outputMode == OUT_LOGITS) {
-                out = new float[c.vocabSize()];
-                k.readFloats(logits, out, out.length);
-                argmax = Sampler.argmax(out);
-            }
-        } catch (RuntimeException e) {
-            cb.done(-1, null, String.valueOf(e.getMessage()));
-            return;
-        }
-        cb.done(argmax, out, null);
+            return argmax;
+        });
     }
 
     @Override
     public void step(int token, int pos, int outputMode, StepCallback cb) {
+        answer(outputMode, cb, () -> forward(token, pos, outputMode));
+    }
+
+    /** Runs {@code pass} (returns the argmax or -1) and answers {@code cb}: the logits too for OUT_LOGITS. */
+    private void answer(int outputMode, StepCallback cb, IntSupplier pass) {
         int argmax;
         float[] out = null;
         try {
-            argmax = forward(token, pos, outputMode);
+            argmax = pass.getAsInt();
             if (outputMode == OUT_LOGITS) {
                 out = new float[c.vocabSize()];
                 k.readFloats(logits, out, out.length);
@@ -336,12 +332,7 @@ public final class SimdLlama implements Engine {
         int hid = c.hiddenDim();
         float eps = c.rmsEps();
         float[] table = new float[hd];
-        int half = hd / 2;
-        for (int i = 0; i < half; i++) {
-            double theta = pos * invFreq[i];
-            table[i] = (float) DetMath.cos(theta);
-            table[half + i] = (float) DetMath.sin(theta);
-        }
+        ropeTable(pos, table, 0);
         k.writeFloats(cosSin, table, hd);
         k.dequantRow(tokenEmbd.type.id(), tokenEmbd.ptr, token, dim, x);
         boolean[] qx = new boolean[2];
@@ -374,9 +365,24 @@ public final class SimdLlama implements Engine {
         if (outputMode == OUT_NONE) {
             return -1;
         }
+        return head(x, outputMode);
+    }
+
+    /** The cos/sin table of position {@code pos} (head_dim/2 cosines, then the sines) at {@code table[off ..]}. */
+    private void ropeTable(int pos, float[] table, int off) {
+        int half = invFreq.length;
+        for (int i = 0; i < half; i++) {
+            double theta = pos * invFreq[i];
+            table[off + i] = (float) DetMath.cos(theta);
+            table[off + half + i] = (float) DetMath.sin(theta);
+        }
+    }
+
+    /** Final norm and LM head on the hidden state at {@code xPtr}: the argmax (OUT_ARGMAX), else -1. */
+    private int head(int xPtr, int outputMode) {
         tokens++;
-        k.rmsnorm(x, outputNorm, xb, dim, eps);
-        clear(qx);
+        boolean[] qx = new boolean[2];
+        k.rmsnorm(xPtr, outputNorm, xb, c.dim(), c.rmsEps());
         matVec(output, xb, xq8, xq8k, qx, logits);
         return outputMode == OUT_ARGMAX ? k.argmax(logits, c.vocabSize()) : -1;
     }
@@ -402,13 +408,8 @@ public final class SimdLlama implements Engine {
         int hid = c.hiddenDim();
         float eps = c.rmsEps();
         float[] table = new float[hd * n];
-        int half = hd / 2;
         for (int t = 0; t < n; t++) {
-            for (int i = 0; i < half; i++) {
-                double theta = (pos + t) * invFreq[i];
-                table[t * hd + i] = (float) DetMath.cos(theta);
-                table[t * hd + half + i] = (float) DetMath.sin(theta);
-            }
+            ropeTable(pos + t, table, t * hd);
         }
         k.writeFloats(bCosSin, table, hd * n);
         for (int t = 0; t < n; t++) {
@@ -455,11 +456,7 @@ public final class SimdLlama implements Engine {
         if (outputMode == OUT_NONE) {
             return -1;
         }
-        this.tokens++;
-        k.rmsnorm(bx + 4 * dim * (n - 1), outputNorm, xb, dim, eps);
-        clear(qx);
-        matVec(output, xb, xq8, xq8k, qx, logits);
-        return outputMode == OUT_ARGMAX ? k.argmax(logits, c.vocabSize()) : -1;
+        return head(bx + 4 * dim * (n - 1), outputMode);
     }
 
     /**
