@@ -30,7 +30,7 @@ import java.util.stream.Stream;
  * engine code and POSTs the result JSON back. No WebDriver: a plain process with a temporary profile.
  */
 public final class BrowserInfer {
-    static final List<String> FLAGS = List.of("--headless=new", "--no-sandbox", "--disable-gpu-sandbox",
+    public static final List<String> FLAGS = List.of("--headless=new", "--no-sandbox", "--disable-gpu-sandbox",
             "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--disable-quic", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader");
 
@@ -38,7 +38,7 @@ public final class BrowserInfer {
     }
 
     /** The Chromium binary: $CHROME_BIN, else /usr/bin/chromium; a clear error when neither exists. */
-    static Path chromium() throws IOException {
+    public static Path chromium() throws IOException {
         String env = System.getenv("CHROME_BIN");
         Path p = Path.of(env != null && !env.isBlank() ? env : "/usr/bin/chromium");
         if (!Files.isExecutable(p)) {
@@ -69,64 +69,94 @@ public final class BrowserInfer {
             }
         });
         server.start();
-        Path profile = Files.createTempDirectory("earnidle-chromium-");
-        Process p = null;
-        try {
+        try (Browser browser = Browser.open(chrome, "http://127.0.0.1:" + server.getAddress().getPort() + "/node/infer.html")) {
+            Process proc = browser.process();
+            proc.onExit().thenRun(() -> result.completeExceptionally(
+                    new IOException("Chromium exited with status " + proc.exitValue() + " before the result came")));
+            try {
+                return result.get(timeoutSeconds, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                throw new IOException("no result from the browser within " + timeoutSeconds + " s");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            } catch (java.util.concurrent.ExecutionException e) {
+                String log = browser.logTail(2000);
+                throw new IOException(e.getCause().getMessage() + (log.isBlank() ? "" : "; Chromium said: " + log));
+            }
+        } finally {
+            server.stop(0);
+            pool.shutdownNow();
+        }
+    }
+
+    /**
+     * Headless Chromium ({@link #FLAGS}, plus the space-separated {@code EARNIDLE_CHROMIUM_EXTRA_FLAGS}, e.g. a hardware
+     * WebGPU adapter on a GPU machine) with a fresh temporary profile, opened on one URL. Closing it kills the browser
+     * and its children and deletes the profile; so does a SIGTERM of this JVM (the bench's per-run timeout).
+     */
+    public static final class Browser implements AutoCloseable {
+        private final Process process;
+        private final Path profile;
+        private final Thread reaper;
+
+        private Browser(Process process, Path profile) {
+            this.process = process;
+            this.profile = profile;
+            this.reaper = new Thread(() -> {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+            });
+            Runtime.getRuntime().addShutdownHook(reaper);
+        }
+
+        public static Browser open(Path chrome, String url) throws IOException {
+            Path profile = Files.createTempDirectory("earnidle-chromium-");
             List<String> cmd = new ArrayList<>();
             cmd.add(chrome.toString());
             cmd.addAll(FLAGS);
-            // e.g. a hardware WebGPU adapter on a GPU machine (e2e/bench/gpu-bench.sh): space-separated extra flags
             String extra = System.getenv("EARNIDLE_CHROMIUM_EXTRA_FLAGS");
             if (extra != null && !extra.isBlank()) {
                 cmd.addAll(List.of(extra.trim().split("\\s+")));
             }
             cmd.add("--user-data-dir=" + profile);
-            cmd.add("http://127.0.0.1:" + server.getAddress().getPort() + "/node/infer.html");
-            p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile())
-                    .start();
-            Process proc = p;
-            // a SIGTERM'd infer (the bench's per-run timeout) must not leave its Chromium running
-            Thread reaper = new Thread(() -> {
-                proc.descendants().forEach(ProcessHandle::destroyForcibly);
-                proc.destroyForcibly();
-            });
-            Runtime.getRuntime().addShutdownHook(reaper);
-            proc.onExit().thenRun(() -> {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(reaper);
-                } catch (IllegalStateException ignored) {
-                    // already shutting down
-                }
-            });
-            proc.onExit().thenRun(() -> result.completeExceptionally(
-                    new IOException("Chromium exited with status " + proc.exitValue() + " before the result came")));
-            return result.get(timeoutSeconds, TimeUnit.SECONDS);
-        } catch (TimeoutException e) {
-            throw new IOException("no result from the browser within " + timeoutSeconds + " s");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted");
-        } catch (java.util.concurrent.ExecutionException e) {
-            String log = "";
+            cmd.add(url);
             try {
-                log = Files.readString(profile.resolve("chromium.log"));
-            } catch (IOException ignored) {
-                // no log
+                return new Browser(new ProcessBuilder(cmd).redirectErrorStream(true)
+                        .redirectOutput(profile.resolve("chromium.log").toFile()).start(), profile);
+            } catch (IOException e) {
+                deleteTree(profile);
+                throw e;
             }
-            throw new IOException(e.getCause().getMessage() + (log.isBlank() ? "" : "; Chromium said: "
-                    + log.substring(Math.max(0, log.length() - 2000))));
-        } finally {
-            if (p != null) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                try {
-                    p.waitFor(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+        }
+
+        public Process process() {
+            return process;
+        }
+
+        /** The last {@code chars} characters of Chromium's output ("" when there is none). */
+        public String logTail(int chars) {
+            try {
+                String log = Files.readString(profile.resolve("chromium.log"));
+                return log.substring(Math.max(0, log.length() - chars));
+            } catch (IOException e) {
+                return "";
             }
-            server.stop(0);
-            pool.shutdownNow();
+        }
+
+        @Override
+        public void close() {
+            reaper.run();
+            try {
+                process.waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            try {
+                Runtime.getRuntime().removeShutdownHook(reaper);
+            } catch (IllegalStateException ignored) {
+                // already shutting down
+            }
             deleteTree(profile);
         }
     }
@@ -139,7 +169,7 @@ public final class BrowserInfer {
     }
 
     /** A classpath web file, or (kernels) a file under $EARNIDLE_KERNELS_DIR / webgpu-kernels/target/classes. */
-    private static URL resource(String path) throws IOException {
+    public static URL resource(String path) throws IOException {
         URL u = BrowserInfer.class.getClassLoader().getResource(path);
         if (u != null || !path.startsWith("web/kernels/")) {
             return u;
@@ -150,7 +180,8 @@ public final class BrowserInfer {
         return f.startsWith(dir.normalize()) && Files.isRegularFile(f) ? f.toUri().toURL() : null;
     }
 
-    private static void headers(HttpExchange ex, String type) {
+    /** Content-Type plus the COOP/COEP/CORP headers that make the page cross-origin isolated (wasm threads). */
+    public static void headers(HttpExchange ex, String type) {
         ex.getResponseHeaders().set("Content-Type", type);
         ex.getResponseHeaders().set("Cross-Origin-Opener-Policy", "same-origin");
         ex.getResponseHeaders().set("Cross-Origin-Embedder-Policy", "require-corp");
@@ -158,7 +189,8 @@ public final class BrowserInfer {
         ex.getResponseHeaders().set("Cache-Control", "no-store");
     }
 
-    private static final Map<String, String> TYPES = Map.of("html", "text/html; charset=utf-8",
+    /** Content types of the served web files, by extension. */
+    public static final Map<String, String> TYPES = Map.of("html", "text/html; charset=utf-8",
             "js", "text/javascript; charset=utf-8", "mjs", "text/javascript; charset=utf-8", "wasm", "application/wasm",
             "wgsl", "text/plain; charset=utf-8", "json", "application/json");
 

@@ -2,6 +2,7 @@ package io.earnidle.node.engine;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.earnidle.node.cli.BrowserInfer;
 import io.earnidle.node.llama.LlamaCppOracle;
 import io.earnidle.node.llama.LlamaCppOracle.Case;
 import io.earnidle.node.llama.LlamaCppOracle.Oracle;
@@ -22,7 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,7 +33,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -84,11 +83,6 @@ public class BrowserLlamaCppAgreementTest {
                     SynthFileType.Q4_1, 0.6,
                     SynthFileType.Q4_K_M, 0.6,
                     SynthFileType.Q6_K, 0.6)));
-
-    /** Chromium's flags as in {@code BrowserInfer} (headless, WebGPU on SwiftShader where there is no GPU). */
-    private static final List<String> FLAGS = List.of("--headless=new", "--no-sandbox", "--disable-gpu-sandbox",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-quic", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader");
 
     /** Drives infer-worker.js: next request, fresh worker, result back, until the server answers 204. */
     private static final String PAGE = """
@@ -171,9 +165,8 @@ public class BrowserLlamaCppAgreementTest {
 
     /** Serves the requests of {@code runs} to one headless Chromium and fills {@link #RESULTS}. */
     private static void runInOneBrowser(List<Run> runs, long timeoutS) throws Exception {
-        Path chrome = Path.of(System.getenv().getOrDefault("CHROME_BIN", "/usr/bin/chromium"));
-        assertTrue(Files.isExecutable(chrome), "headless Chromium is needed: " + chrome);
-        assertNotNull(resource("web/kernels/simd/simd-kernels.js"), "web/kernels (webgpu-kernels) not on the class path");
+        Path chrome = BrowserInfer.chromium(); // a clear error when Chromium is missing
+        assertNotNull(BrowserInfer.resource("web/kernels/simd/simd-kernels.js"), "web/kernels (webgpu-kernels) not on the class path");
         ConcurrentLinkedQueue<Integer> queue = new ConcurrentLinkedQueue<>();
         Map<Integer, Long> started = new ConcurrentHashMap<>();
         for (int i = 0; i < runs.size(); i++) {
@@ -189,7 +182,7 @@ public class BrowserLlamaCppAgreementTest {
                 if (path.equals("/agreement/next")) {
                     Integer i = queue.poll();
                     if (i == null) {
-                        headers(ex, "text/plain");
+                        BrowserInfer.headers(ex, "text/plain");
                         ex.sendResponseHeaders(204, -1);
                         done.complete(null);
                         return;
@@ -199,7 +192,7 @@ public class BrowserLlamaCppAgreementTest {
                 } else if (path.equals("/agreement/result")) {
                     int i = Integer.parseInt(ex.getRequestURI().getQuery().substring("id=".length()));
                     String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-                    headers(ex, "text/plain");
+                    BrowserInfer.headers(ex, "text/plain");
                     ex.sendResponseHeaders(204, -1);
                     if (i < 0) {
                         done.completeExceptionally(new IOException("agreement page: " + body));
@@ -212,16 +205,16 @@ public class BrowserLlamaCppAgreementTest {
                     send(ex, "text/html; charset=utf-8", PAGE.getBytes(StandardCharsets.UTF_8));
                 } else if (path.startsWith("/models/") && !path.contains("..")) {
                     Path f = WORK.resolve(path.substring("/models/".length()));
-                    headers(ex, "application/octet-stream");
+                    BrowserInfer.headers(ex, "application/octet-stream");
                     ex.sendResponseHeaders(200, Files.size(f));
                     try (InputStream in = Files.newInputStream(f); OutputStream out = ex.getResponseBody()) {
                         in.transferTo(out);
                     }
                 } else {
                     URL u = (path.startsWith("/node/") || path.startsWith("/kernels/")) && !path.contains("..")
-                            ? resource("web" + path) : null;
+                            ? BrowserInfer.resource("web" + path) : null;
                     if (u == null) {
-                        headers(ex, "text/plain");
+                        BrowserInfer.headers(ex, "text/plain");
                         ex.sendResponseHeaders(404, -1);
                         return;
                     }
@@ -230,24 +223,16 @@ public class BrowserLlamaCppAgreementTest {
                         b = in.readAllBytes();
                     }
                     String ext = path.substring(path.lastIndexOf('.') + 1);
-                    send(ex, TYPES.getOrDefault(ext, "application/octet-stream"), b);
+                    send(ex, BrowserInfer.TYPES.getOrDefault(ext, "application/octet-stream"), b);
                 }
             } catch (IOException | RuntimeException e) {
                 // the browser went away mid-response; the results (or the timeout) decide
             }
         });
         server.start();
-        Path profile = Files.createTempDirectory("earnidle-agreement-chromium-");
-        Process p = null;
-        try {
-            List<String> cmd = new ArrayList<>();
-            cmd.add(chrome.toString());
-            cmd.addAll(FLAGS);
-            cmd.add("--user-data-dir=" + profile);
-            cmd.add("http://127.0.0.1:" + server.getAddress().getPort() + "/node/agreement.html");
-            p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile())
-                    .start();
-            Process proc = p;
+        try (BrowserInfer.Browser browser = BrowserInfer.Browser.open(chrome,
+                "http://127.0.0.1:" + server.getAddress().getPort() + "/node/agreement.html")) {
+            Process proc = browser.process();
             proc.onExit().thenRun(() -> done.completeExceptionally(
                     new IOException("Chromium exited with status " + proc.exitValue())));
             try {
@@ -255,20 +240,11 @@ public class BrowserLlamaCppAgreementTest {
             } catch (java.util.concurrent.TimeoutException e) {
                 fail("the browser answered " + RESULTS.size() + " of " + runs.size() + " runs in " + timeoutS + " s");
             } catch (java.util.concurrent.ExecutionException e) {
-                String log = Files.readString(profile.resolve("chromium.log"));
-                fail(e.getCause().getMessage() + "; Chromium said: " + log.substring(Math.max(0, log.length() - 2000)));
+                fail(e.getCause().getMessage() + "; Chromium said: " + browser.logTail(2000));
             }
         } finally {
-            if (p != null) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                p.waitFor(10, TimeUnit.SECONDS);
-            }
             server.stop(0);
             pool.shutdownNow();
-            try (Stream<Path> s = Files.walk(profile)) {
-                s.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-            }
         }
     }
 
@@ -287,36 +263,10 @@ public class BrowserLlamaCppAgreementTest {
         return Json.write(m);
     }
 
-    private static final Map<String, String> TYPES = Map.of("html", "text/html; charset=utf-8",
-            "js", "text/javascript; charset=utf-8", "mjs", "text/javascript; charset=utf-8", "wasm", "application/wasm",
-            "wgsl", "text/plain; charset=utf-8", "json", "application/json");
-
-    /** COOP/COEP as BrowserInfer serves them: the page is cross-origin isolated (wasm threads). */
-    private static void headers(HttpExchange ex, String type) {
-        ex.getResponseHeaders().set("Content-Type", type);
-        ex.getResponseHeaders().set("Cross-Origin-Opener-Policy", "same-origin");
-        ex.getResponseHeaders().set("Cross-Origin-Embedder-Policy", "require-corp");
-        ex.getResponseHeaders().set("Cross-Origin-Resource-Policy", "same-origin");
-        ex.getResponseHeaders().set("Cache-Control", "no-store");
-    }
-
     private static void send(HttpExchange ex, String type, byte[] b) throws IOException {
-        headers(ex, type);
+        BrowserInfer.headers(ex, type);
         ex.sendResponseHeaders(200, b.length);
         ex.getResponseBody().write(b);
-    }
-
-    /** A classpath web file, or (kernels) one under $EARNIDLE_KERNELS_DIR, as BrowserInfer finds them. */
-    private static URL resource(String path) throws IOException {
-        URL u = BrowserLlamaCppAgreementTest.class.getClassLoader().getResource(path);
-        if (u != null || !path.startsWith("web/kernels/")) {
-            return u;
-        }
-        String env = System.getenv("EARNIDLE_KERNELS_DIR");
-        Path dir = env != null && !env.isBlank() ? Path.of(env)
-                : moduleDir().resolve("../webgpu-kernels/target/classes/web/kernels");
-        Path f = dir.resolve(path.substring("web/kernels/".length())).normalize();
-        return f.startsWith(dir.normalize()) && Files.isRegularFile(f) ? f.toUri().toURL() : null;
     }
 
     /**
