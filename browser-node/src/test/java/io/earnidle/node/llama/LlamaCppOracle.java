@@ -1,21 +1,17 @@
 package io.earnidle.node.llama;
 
+import io.earnidle.node.NodeScripts;
 import io.earnidle.node.loop.Json;
 import io.earnidle.node.synth.ModelSynthesizer;
 import io.earnidle.node.synth.SynthFileType;
 import io.earnidle.node.synth.SynthShape;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -28,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * process for all models).
  */
 public final class LlamaCppOracle {
-    static final Path NODE_DIR = moduleDir().resolve("src/test/node");
+    static final Path NODE_DIR = NodeScripts.DIR;
 
     /** The four attention/output/RoPE variants every type is run with. */
     private static final int[][] VARIANTS = {
@@ -128,7 +124,7 @@ public final class LlamaCppOracle {
         long t1 = System.nanoTime();
         Path jobsFile = work.resolve("jobs.json");
         Files.writeString(jobsFile, Json.write(jobs));
-        String out = node(work, List.of("llama-ref.mjs", "--jobs", jobsFile.toString(), "--threads", "1"));
+        String out = NodeScripts.run(List.of("llama-ref.mjs", "--jobs", jobsFile.toString(), "--threads", "1"), "");
         long t2 = System.nanoTime();
         Map<String, Reference> byModel = new LinkedHashMap<>();
         for (String line : out.split("\n")) {
@@ -169,32 +165,6 @@ public final class LlamaCppOracle {
         return a;
     }
 
-    private static String node(Path work, List<String> args) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(System.getenv().getOrDefault("NODE", "node"));
-        cmd.addAll(args);
-        Path err = Files.createTempFile(work, "node-err", ".txt");
-        Process p = new ProcessBuilder(cmd).directory(NODE_DIR.toFile()).redirectError(err.toFile()).start();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Thread reader = new Thread(() -> {
-            try (InputStream in = p.getInputStream()) {
-                in.transferTo(out);
-            } catch (IOException ignored) {
-                // the exit status reports the failure
-            }
-        });
-        reader.start();
-        p.getOutputStream().close();
-        if (!p.waitFor(300, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail("node " + args + " did not finish in 300 s");
-        }
-        reader.join();
-        String errText = Files.readString(err);
-        Files.deleteIfExists(err);
-        assertEquals(0, p.exitValue(), () -> "node " + String.join(" ", args) + " failed: " + errText);
-        return out.toString(StandardCharsets.UTF_8);
-    }
 
     /**
      * Greedy ids must equal llama.cpp's at every step before llama.cpp's first top-2 gap below {@code tie} (an engine

@@ -1,13 +1,11 @@
 package io.earnidle.node.tokenizer;
 
+import io.earnidle.node.NodeScripts;
 import io.earnidle.node.gguf.Utf8;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +15,6 @@ import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -28,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * the references use.
  */
 class TokenizerParityTest {
-    private static final Path NODE_DIR = moduleDir().resolve("src/test/node");
+    private static final Path NODE_DIR = NodeScripts.DIR;
     private static final Path OUT_DIR = moduleDir().resolve("target/tokenizer-parity");
     private static final int BOS = 128000;
 
@@ -86,34 +83,7 @@ class TokenizerParityTest {
 
     /** Runs node in the reference folder with stdin; returns stdout, failing on a non-zero exit. */
     static String node(List<String> args, String stdin) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(System.getenv().getOrDefault("NODE", "node"));
-        cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(NODE_DIR.toFile());
-        Path err = Files.createTempFile("node-err", ".txt");
-        pb.redirectError(err.toFile());
-        Process p = pb.start();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Thread reader = new Thread(() -> {
-            try (InputStream in = p.getInputStream()) {
-                in.transferTo(out);
-            } catch (IOException ignored) {
-                // the exit status reports the failure
-            }
-        });
-        reader.start();
-        try (OutputStream in = p.getOutputStream()) {
-            in.write(stdin.getBytes(StandardCharsets.UTF_8));
-        }
-        if (!p.waitFor(300, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail("node " + args + " did not finish in 300 s");
-        }
-        reader.join();
-        String errText = Files.readString(err);
-        Files.deleteIfExists(err);
-        assertEquals(0, p.exitValue(), () -> "node " + args.get(0) + " failed: " + errText);
-        return out.toString(StandardCharsets.UTF_8);
+        return NodeScripts.run(args, stdin);
     }
 
     // ------------------------------------------------------------------ corpus
