@@ -665,6 +665,229 @@
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
         (br $rows))))
 
+  ;; ---------------------------------------------------------------- Q4_0 in the 4-row interleaved layout ("x4")
+  ;;
+  ;; repack_q4_0x4 rearranges a Q4_0 matrix in place (rows a multiple of 4, cols a multiple of 128) so that one
+  ;; 16-byte load holds 4 bytes of each of 4 rows: the i32 lanes of a relaxed dot against 4 activation bytes
+  ;; broadcast to all lanes are then 4 rows' partial sums, and a block needs no horizontal reduction. Rows 4g..4g+3
+  ;; keep their bytes [4g*rowBytes, (4g+4)*rowBytes) and are stored as nb/2 super-blocks of 144 bytes, one per
+  ;; pair of blocks (2s, 2s+1):
+  ;;   +0: f16 d of block 2s for rows 0..3 | +8: f16 d of block 2s+1 for rows 0..3 |
+  ;;   +16 + 64*k + 16*m + 4*i: qs[4m .. 4m+3] of row i, block 2s+k   (k in 0..1, m in 0..3, i in 0..3).
+  ;; matvec_q4_0x4_q8_0 gives bit-identical outputs to matvec_q4_0_q8_0 on the original layout: the integer block
+  ;; sums are exact, and the float sequence is the same (accumulator j of a row holds the blocks b = j mod 4 in
+  ;; order, then (a0 + a1) + (a2 + a3) + 0) - only the lanes hold rows instead of block residues.
+
+  ;; In place; tmp_ptr: scratch of 4 rows (cols/32*72 bytes).
+  (func (export "repack_q4_0x4") (param $w_ptr i32) (param $rows i32) (param $cols i32) (param $tmp i32)
+    (local $nb i32) (local $gs i32) (local $g i32) (local $src i32) (local $dst i32) (local $b i32) (local $i i32)
+    (local $m i32) (local $rs i32) (local $blk i32)
+    (local.set $nb (i32.shr_u (local.get $cols) (i32.const 5)))
+    (local.set $rs (i32.mul (local.get $nb) (i32.const 18)))
+    (local.set $gs (i32.shl (local.get $rs) (i32.const 2)))
+    (local.set $g (local.get $w_ptr))
+    (block $done (loop $groups
+      (br_if $done (i32.ge_u (local.get $g) (i32.add (local.get $w_ptr) (i32.mul (local.get $rows) (local.get $rs)))))
+      (memory.copy (local.get $tmp) (local.get $g) (local.get $gs))
+      (local.set $b (i32.const 0))
+      (block $bdone (loop $blocks
+        (br_if $bdone (i32.ge_u (local.get $b) (local.get $nb)))
+        ;; destination of block b: super-block b/2, half b%2
+        (local.set $dst (i32.add (local.get $g) (i32.mul (i32.shr_u (local.get $b) (i32.const 1)) (i32.const 144))))
+        (local.set $i (i32.const 0))
+        (block $idone (loop $rowsl
+          (br_if $idone (i32.ge_u (local.get $i) (i32.const 4)))
+          (local.set $blk (i32.add (local.get $tmp)
+            (i32.add (i32.mul (local.get $i) (local.get $rs)) (i32.mul (local.get $b) (i32.const 18)))))
+          (i32.store16
+            (i32.add (local.get $dst) (i32.add (i32.shl (i32.and (local.get $b) (i32.const 1)) (i32.const 3))
+                                               (i32.shl (local.get $i) (i32.const 1))))
+            (i32.load16_u (local.get $blk)))
+          (local.set $m (i32.const 0))
+          (block $mdone (loop $chunks
+            (br_if $mdone (i32.ge_u (local.get $m) (i32.const 4)))
+            (i32.store
+              (i32.add (local.get $dst)
+                (i32.add (i32.add (i32.const 16) (i32.shl (i32.and (local.get $b) (i32.const 1)) (i32.const 6)))
+                         (i32.add (i32.shl (local.get $m) (i32.const 4)) (i32.shl (local.get $i) (i32.const 2)))))
+              (i32.load offset=2 align=1 (i32.add (local.get $blk) (i32.shl (local.get $m) (i32.const 2)))))
+            (local.set $m (i32.add (local.get $m) (i32.const 1)))
+            (br $chunks)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $rowsl)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $blocks)))
+      (local.set $g (i32.add (local.get $g) (local.get $gs)))
+      (br $groups))))
+
+  ;; Row `row` of an x4 matrix as f32 at out_ptr, the values of ggml's dequantize_row_q4_0 (d * (q - 8)).
+  (func (export "dequant_row_q4_0x4") (param $w_ptr i32) (param $row i32) (param $cols i32) (param $out i32)
+    (local $nb i32) (local $g i32) (local $i i32) (local $b i32) (local $j i32) (local $d f32) (local $q i32)
+    (local $sb i32) (local $o i32)
+    (local.set $nb (i32.shr_u (local.get $cols) (i32.const 5)))
+    (local.set $i (i32.and (local.get $row) (i32.const 3)))
+    (local.set $g (i32.add (local.get $w_ptr) (i32.mul (i32.shr_u (local.get $row) (i32.const 2)) (i32.mul (local.get $nb) (i32.const 72)))))
+    (block $bdone (loop $blocks
+      (br_if $bdone (i32.ge_u (local.get $b) (local.get $nb)))
+      (local.set $sb (i32.add (local.get $g) (i32.mul (i32.shr_u (local.get $b) (i32.const 1)) (i32.const 144))))
+      (local.set $d (call $h2f (i32.load16_u
+        (i32.add (local.get $sb) (i32.add (i32.shl (i32.and (local.get $b) (i32.const 1)) (i32.const 3))
+                                          (i32.shl (local.get $i) (i32.const 1)))))))
+      (local.set $o (i32.add (local.get $out) (i32.shl (local.get $b) (i32.const 7))))
+      (local.set $j (i32.const 0))
+      (block $jdone (loop $vals
+        (br_if $jdone (i32.ge_u (local.get $j) (i32.const 16)))
+        (local.set $q (i32.load8_u
+          (i32.add (local.get $sb)
+            (i32.add (i32.add (i32.const 16) (i32.shl (i32.and (local.get $b) (i32.const 1)) (i32.const 6)))
+                     (i32.add (i32.shl (i32.shr_u (local.get $j) (i32.const 2)) (i32.const 4))
+                              (i32.add (i32.shl (local.get $i) (i32.const 2)) (i32.and (local.get $j) (i32.const 3))))))))
+        (f32.store (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2)))
+          (f32.mul (f32.convert_i32_s (i32.sub (i32.and (local.get $q) (i32.const 15)) (i32.const 8))) (local.get $d)))
+        (f32.store offset=64 (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2)))
+          (f32.mul (f32.convert_i32_s (i32.sub (i32.shr_u (local.get $q) (i32.const 4)) (i32.const 8))) (local.get $d)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $vals)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $blocks))))
+
+;; f32x4 of the four f16 bits in the i32 lanes of local {H} (as H2F4)
+;;#macro H2F_LANES
+        (local.set {OUT}
+          (v128.or
+            (f32x4.mul
+              (i32x4.shl (v128.and (local.get {H}) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13))
+              (v128.const f32x4 0x1p112 0x1p112 0x1p112 0x1p112))
+            (i32x4.shl (v128.and (local.get {H}) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+;;#endmacro
+
+;; One block of 4 interleaved rows (64 bytes at $p) against the Q8 activation block at $xp (its sum at $xsp, its
+;; scale at $xdp): {ACC} += float(row sums - 8*sum) * (d_w * d_x) per row lane; then $p, $xp, $xsp, $xdp advance.
+;;#macro BLK_Q4_0X4
+;;#if RELAXED
+        (local.set $q (v128.load offset=0 (local.get $p)))
+        (local.set $ia
+          (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=16 (local.get $xp))
+            (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m15))
+            (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=0 (local.get $xp))
+              (v128.and (local.get $q) (local.get $m15)) (v128.const i32x4 0 0 0 0))))
+        (local.set $q (v128.load offset=16 (local.get $p)))
+        (local.set $ia
+          (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=20 (local.get $xp))
+            (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m15))
+            (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=4 (local.get $xp))
+              (v128.and (local.get $q) (local.get $m15)) (local.get $ia))))
+        (local.set $q (v128.load offset=32 (local.get $p)))
+        (local.set $ib
+          (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=24 (local.get $xp))
+            (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m15))
+            (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=8 (local.get $xp))
+              (v128.and (local.get $q) (local.get $m15)) (v128.const i32x4 0 0 0 0))))
+        (local.set $q (v128.load offset=48 (local.get $p)))
+        (local.set $ib
+          (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=28 (local.get $xp))
+            (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m15))
+            (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=12 (local.get $xp))
+              (v128.and (local.get $q) (local.get $m15)) (local.get $ib))))
+        (local.set $ia (i32x4.add (local.get $ia) (local.get $ib)))
+;;#else
+        ;; i16 lanes: rows 0-1 in the low-half products, rows 2-3 in the high-half; 8 products of at most
+        ;; 15 * 127 per lane sum below 2^15
+        (local.set $ia (v128.const i32x4 0 0 0 0))
+        (local.set $ib (v128.const i32x4 0 0 0 0))
+;;@X4_PLAIN_CHUNK Q=0 XL=0 XH=16
+;;@X4_PLAIN_CHUNK Q=16 XL=4 XH=20
+;;@X4_PLAIN_CHUNK Q=32 XL=8 XH=24
+;;@X4_PLAIN_CHUNK Q=48 XL=12 XH=28
+        (local.set $ia (i32x4.extadd_pairwise_i16x8_s (local.get $ia)))
+        (local.set $ib (i32x4.extadd_pairwise_i16x8_s (local.get $ib)))
+        (local.set $ia
+          (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $ia) (local.get $ib))
+                     (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $ia) (local.get $ib))))
+;;#endif
+        (local.set {ACC}
+          (f32x4.add (local.get {ACC})
+            (f32x4.mul
+              (f32x4.convert_i32x4_s
+                (i32x4.sub (local.get $ia) (i32x4.shl (v128.load32_splat (local.get $xsp)) (i32.const 3))))
+              (f32x4.mul (local.get {DW}) (v128.load32_splat (local.get $xdp))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 64)))
+        (local.set $xp (i32.add (local.get $xp) (i32.const 32)))
+        (local.set $xsp (i32.add (local.get $xsp) (i32.const 4)))
+        (local.set $xdp (i32.add (local.get $xdp) (i32.const 4)))
+;;#endmacro
+
+;; plain SIMD: one 16-byte chunk at $p+{Q} (4 bytes of each row) into the i16 sums $ia (rows 0-1) / $ib (rows 2-3)
+;;#macro X4_PLAIN_CHUNK
+        (local.set $q (v128.load offset={Q} (local.get $p)))
+        (local.set $lo (v128.and (local.get $q) (local.get $m15)))
+        (local.set $hi (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m15)))
+        (local.set $al (v128.load32_splat offset={XL} (local.get $xp)))
+        (local.set $ah (v128.load32_splat offset={XH} (local.get $xp)))
+        (local.set $ia (i16x8.add (local.get $ia)
+          (i16x8.add (i16x8.extmul_low_i8x16_s (local.get $lo) (local.get $al))
+                     (i16x8.extmul_low_i8x16_s (local.get $hi) (local.get $ah)))))
+        (local.set $ib (i16x8.add (local.get $ib)
+          (i16x8.add (i16x8.extmul_high_i8x16_s (local.get $lo) (local.get $al))
+                     (i16x8.extmul_high_i8x16_s (local.get $hi) (local.get $ah)))))
+;;#endmacro
+
+  ;; out[r] for rows [r0, r1) (multiples of 4) of an x4 matrix; arguments and outputs as matvec_q4_0_q8_0
+  ;; (cols a multiple of 128).
+  (func $matvec_q4_0x4_q8_0 (export "matvec_q4_0x4_q8_0")
+    (param $w_ptr i32) (param $x_ptr i32) (param $out_ptr i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (local $nb i32) (local $gs i32) (local $xd i32) (local $xs i32) (local $row i32)
+    (local $p i32) (local $pend i32) (local $xp i32) (local $xsp i32) (local $xdp i32)
+    (local $m15 v128) (local $hv v128) (local $h1 v128) (local $dw0 v128) (local $dw1 v128) (local $q v128) (local $ia v128) (local $ib v128)
+    (local $lo v128) (local $hi v128) (local $al v128) (local $ah v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local.set $m15 (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
+    (local.set $nb (i32.shr_u (local.get $cols) (i32.const 5)))
+    (local.set $gs (i32.mul (local.get $nb) (i32.const 72)))
+    (local.set $xd (i32.add (local.get $x_ptr) (i32.shl (local.get $nb) (i32.const 5))))
+    (local.set $xs (i32.add (local.get $xd) (i32.shl (local.get $nb) (i32.const 2))))
+    (local.set $row (local.get $r0))
+    (block $done
+      (loop $groups
+        (br_if $done (i32.ge_u (local.get $row) (local.get $r1)))
+        (local.set $p (i32.add (local.get $w_ptr) (i32.mul (i32.shr_u (local.get $row) (i32.const 2)) (local.get $gs))))
+        (local.set $pend (i32.add (local.get $p) (local.get $gs)))
+        (local.set $xp (local.get $x_ptr))
+        (local.set $xsp (local.get $xs))
+        (local.set $xdp (local.get $xd))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (block $bdone
+          (loop $blocks
+            (br_if $bdone (i32.ge_u (local.get $p) (local.get $pend)))
+            ;; blocks 4i, 4i+1 (one super-block), then 4i+2, 4i+3
+            (local.set $hv (v128.load (local.get $p)))
+            (local.set $h1 (i32x4.extend_high_i16x8_u (local.get $hv)))
+            (local.set $hv (i32x4.extend_low_i16x8_u (local.get $hv)))
+;;@H2F_LANES OUT=$dw0 H=$hv
+;;@H2F_LANES OUT=$dw1 H=$h1
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+;;@BLK_Q4_0X4 ACC=$a0 DW=$dw0
+;;@BLK_Q4_0X4 ACC=$a1 DW=$dw1
+            (local.set $hv (v128.load (local.get $p)))
+            (local.set $h1 (i32x4.extend_high_i16x8_u (local.get $hv)))
+            (local.set $hv (i32x4.extend_low_i16x8_u (local.get $hv)))
+;;@H2F_LANES OUT=$dw0 H=$hv
+;;@H2F_LANES OUT=$dw1 H=$h1
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+;;@BLK_Q4_0X4 ACC=$a2 DW=$dw0
+;;@BLK_Q4_0X4 ACC=$a3 DW=$dw1
+            (br $blocks)))
+        ;; the row sum in matvec_q4_0_q8_0's order: (acc0 + acc1) + (acc2 + acc3), plus its (empty) tail
+        (v128.store (i32.add (local.get $out_ptr) (i32.shl (local.get $row) (i32.const 2)))
+          (f32x4.add
+            (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3)))
+            (v128.const f32x4 0 0 0 0)))
+        (local.set $row (i32.add (local.get $row) (i32.const 4)))
+        (br $groups))))
+
   ;; ---------------------------------------------------------------- Q8_K activation quantization (K-quants)
   ;;
   ;; Q8_K activation buffer for n values (nb = n/256 super-blocks, nb*292 bytes, the size of ggml's block_q8_K):
@@ -1193,17 +1416,17 @@
   ;; (the block stays in L1/L2 across tokens). Each token's rows are computed by the mat-vec kernel itself, so
   ;; the outputs are bit-identical to n_tok separate mat-vecs.
   (type $row_kernel (func (param i32 i32 i32 i32 i32 i32)))
-  (table $row_kernels 8 8 funcref)
+  (table $row_kernels 9 9 funcref)
   (elem (table $row_kernels) (i32.const 0) func $matvec_q4_0_q8_0 $matvec_q8_0_q8_0 $matvec_q4_k_q8_k $matvec_q6_k_q8_k
-    $matvec_q4_0_q8_0w $matvec_q8_0_q8_0w $matvec_q4_k_q8_kw $matvec_q6_k_q8_kw)
+    $matvec_q4_0_q8_0w $matvec_q8_0_q8_0w $matvec_q4_k_q8_kw $matvec_q6_k_q8_kw $matvec_q4_0x4_q8_0)
 
   (func $matmul (param $kind i32) (param $row_bytes i32)
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
     (local $blk i32) (local $rb i32) (local $re i32) (local $t i32)
-    ;; an even number of rows (the Q4_0 kernel pairs rows) of about 16 KiB
-    (local.set $blk (i32.and (i32.div_u (i32.const 16384) (local.get $row_bytes)) (i32.const -2)))
-    (if (i32.lt_u (local.get $blk) (i32.const 2)) (then (local.set $blk (i32.const 2))))
+    ;; a multiple of 4 rows (the Q4_0 kernel pairs rows, the x4 kernel runs groups of 4) of about 16 KiB
+    (local.set $blk (i32.and (i32.div_u (i32.const 16384) (local.get $row_bytes)) (i32.const -4)))
+    (if (i32.lt_u (local.get $blk) (i32.const 4)) (then (local.set $blk (i32.const 4))))
     (local.set $rb (local.get $r0))
     (block $done
       (loop $blocks
@@ -1229,6 +1452,13 @@
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
     (call $matmul (i32.const 0) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
+      (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
+      (local.get $ntok) (local.get $xs) (local.get $os)))
+
+  (func (export "matmul_q4_0x4_q8_0")
+    (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (param $ntok i32) (param $xs i32) (param $os i32)
+    (call $matmul (i32.const 8) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 

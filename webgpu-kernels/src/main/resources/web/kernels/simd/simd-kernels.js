@@ -24,9 +24,9 @@ export const ROW_KERNELS = [
   "matmul_q4_0_q8_0", "matmul_q8_0_q8_0", "matmul_q4_k_q8_k", "matmul_q6_k_q8_k",
   "matvec_q4_0_q8_0w", "matvec_q8_0_q8_0w", "matmul_q4_0_q8_0w", "matmul_q8_0_q8_0w",
   "matvec_q4_k_q8_kw", "matvec_q6_k_q8_kw", "matmul_q4_k_q8_kw", "matmul_q6_k_q8_kw",
-  "attn_heads",
+  "attn_heads", "matvec_q4_0x4_q8_0", "matmul_q4_0x4_q8_0",
 ];
-const ATTN_OP = 17;
+const ATTN_OP = 17, Q4_0X4_MATVEC = 18, Q4_0X4_MATMUL = 19;
 /** The attention arguments block (inside the first, never allocated KiB of the memory). */
 const ATTN_PARAMS = 512;
 const PAGE = 65536;
@@ -64,6 +64,10 @@ export const q8WideBytes = (n) => (n / 32) * 72;
 
 /** Bytes of a wide Q8_K activation buffer (widenQ8_K) for n values: i16 qs | i16 bsums | f32 d, 548 per 256. */
 export const q8KWideBytes = (n) => (n / 256) * 548;
+
+function checkQ4_0X4(fn, rows, cols) {
+  if (rows % 4 || cols % 128) throw new RangeError(`${fn}: rows must be a multiple of 4 and cols of 128`);
+}
 
 /** True when the page may share memory with Workers (needs COOP/COEP: crossOriginIsolated). */
 export const threadsAvailable = () =>
@@ -206,6 +210,35 @@ export class SimdKernels {
   matmulQ6_K(w, xq, out, rows, cols, nTok, xStride = q8KBytes(cols), outStride = rows * 4) {
     this._rows(8, w, xq, out, rows, cols, 256, nTok, xStride, outStride);
   }
+
+  /**
+   * The 4-row interleaved Q4_0 layout ("x4", described in simd-kernels.wat): repackQ4_0X4 rearranges a Q4_0 matrix
+   * in place (rows a multiple of 4, cols of 128); matvecQ4_0X4 / matmulQ4_0X4 then compute what matvecQ4_0 /
+   * matmulQ4_0 compute on the original bytes, bit for bit, reading each weight byte once with no horizontal sums
+   * (about 1.5x the throughput with relaxed SIMD); dequantRowQ4_0X4 writes one row as f32 (the embedding lookup).
+   */
+  repackQ4_0X4(wPtr, rows, cols) {
+    checkQ4_0X4("repackQ4_0X4", rows, cols);
+    const m = this.mark();
+    try {
+      this.exports.repack_q4_0x4(wPtr, rows, cols, this.alloc((cols / 32) * 72));
+    } finally {
+      this.release(m);
+    }
+  }
+  matvecQ4_0X4(wPtr, xq8Ptr, outPtr, rows, cols) {
+    checkQ4_0X4("matvecQ4_0X4", rows, cols);
+    this._rows(Q4_0X4_MATVEC, wPtr, xq8Ptr, outPtr, rows, cols, 128);
+  }
+  matmulQ4_0X4(w, xq, out, rows, cols, nTok, xStride = q8Bytes(cols), outStride = rows * 4) {
+    checkQ4_0X4("matmulQ4_0X4", rows, cols);
+    this._rows(Q4_0X4_MATMUL, w, xq, out, rows, cols, 128, nTok, xStride, outStride);
+  }
+  dequantRowQ4_0X4(wPtr, row, cols, outPtr) {
+    checkQ4_0X4("dequantRowQ4_0X4", 4, cols);
+    this.exports.dequant_row_q4_0x4(wPtr, row, cols, outPtr);
+  }
+
   rmsnorm(xPtr, wPtr, outPtr, n, eps) { this.exports.rmsnorm(xPtr, wPtr, outPtr, n, eps); }
   swiglu(gatePtr, upPtr, outPtr, n) { this.exports.swiglu(gatePtr, upPtr, outPtr, n); }
   softmax(ptr, n) { this.exports.softmax(ptr, n); }
@@ -250,7 +283,8 @@ export class SimdKernels {
       return;
     }
     const c = this.ctrl;
-    const chunk = Math.max(minRows, Math.ceil(rows / (8 * this.threads)));
+    // chunks of a multiple of 4 rows: the x4 kernels run groups of 4 (any split gives the other kernels' rows)
+    const chunk = Math.ceil(Math.max(minRows, Math.ceil(rows / (8 * this.threads))) / 4) * 4;
     const chunks = Math.ceil(rows / chunk);
     const gen = (c[GEN] + 1) & 0xffff;
     c[OP] = op;

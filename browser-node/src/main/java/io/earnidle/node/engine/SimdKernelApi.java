@@ -85,6 +85,37 @@ public interface SimdKernelApi {
         }
     }
 
+    /**
+     * Whether the kernels have the 4-row interleaved Q4_0 layout: {@link #repackQ4_0x4} and the {@code *Q4_0x4} calls,
+     * which compute bit for bit what the original-layout calls compute, faster (the relaxed-SIMD build).
+     */
+    default boolean hasQ4_0x4() {
+        return false;
+    }
+
+    /**
+     * Rearranges a Q4_0 matrix in place into the 4-row interleaved layout ({@code rows} a multiple of 4, {@code cols}
+     * of 128); from then on only {@link #matvecQ4_0x4}, {@link #matmulQ4_0x4} and {@link #dequantRowQ4_0x4} read it.
+     */
+    default void repackQ4_0x4(int w, int rows, int cols) {
+        throw new UnsupportedOperationException("no 4-row interleaved Q4_0 kernels in " + variant());
+    }
+
+    /** {@link #matvecQ4_0} on a matrix repacked by {@link #repackQ4_0x4}; the same outputs bit for bit. */
+    default void matvecQ4_0x4(int w, int xq8, int out, int rows, int cols) {
+        throw new UnsupportedOperationException("no 4-row interleaved Q4_0 kernels in " + variant());
+    }
+
+    /** {@link #matmulQ4_0} on a matrix repacked by {@link #repackQ4_0x4}; the same outputs bit for bit. */
+    default void matmulQ4_0x4(int w, int xq8, int out, int rows, int cols, int nTok, int xStride, int outStride) {
+        throw new UnsupportedOperationException("no 4-row interleaved Q4_0 kernels in " + variant());
+    }
+
+    /** {@link #dequantRow} of Q4_0 on a matrix repacked by {@link #repackQ4_0x4}; the same values. */
+    default void dequantRowQ4_0x4(int w, int row, int cols, int out) {
+        throw new UnsupportedOperationException("no 4-row interleaved Q4_0 kernels in " + variant());
+    }
+
     /** Reserves what the mat-muls need for batches of up to {@code maxTokens} rows of up to {@code maxCols} (once, at load). */
     default void reserveBatch(int maxTokens, int maxCols) {
     }

@@ -45,8 +45,8 @@ public final class SimdLlama implements Engine {
     private long tokens;
     private long steps;
 
-    /** A weight matrix in the kernel memory. */
-    record Mat(int ptr, GgmlType type, int cols, int rows, long bytes) {
+    /** A weight matrix in the kernel memory; {@code x4}: a Q4_0 matrix the kernels repacked into their 4-row layout. */
+    record Mat(int ptr, GgmlType type, int cols, int rows, long bytes, boolean x4) {
     }
 
     record Layer(int attnNorm, Mat wq, Mat wk, Mat wv, Mat wo, int ffnNorm, Mat gate, Mat up, Mat down) {
@@ -159,9 +159,15 @@ public final class SimdLlama implements Engine {
         return t;
     }
 
-    private static Mat mat(GgufFile f, int base, String name, int cols, int rows) {
+    /** The matrix in place; Q4_0 is repacked into the kernels' 4-row interleaved layout where they have it. */
+    private Mat mat(GgufFile f, int base, String name, int cols, int rows) {
         GgufTensorInfo t = tensor(f, name, cols, rows);
-        return new Mat(ptr(base, t), t.type(), cols, rows, t.byteSize());
+        int p = ptr(base, t);
+        boolean x4 = t.type() == GgmlType.Q4_0 && k.hasQ4_0x4() && rows % 4 == 0 && cols % 128 == 0;
+        if (x4) {
+            k.repackQ4_0x4(p, rows, cols);
+        }
+        return new Mat(p, t.type(), cols, rows, t.byteSize(), x4);
     }
 
     private static int ptr(int base, GgufTensorInfo t) {
@@ -170,6 +176,15 @@ public final class SimdLlama implements Engine {
             throw new GgufFormatException("tensor " + t.name() + " lies beyond 2 GiB of kernel memory");
         }
         return (int) p;
+    }
+
+    /** Token {@code token}'s embedding row as f32 at {@code out}. */
+    private void embed(int token, int out) {
+        if (tokenEmbd.x4) {
+            k.dequantRowQ4_0x4(tokenEmbd.ptr, token, c.dim(), out);
+        } else {
+            k.dequantRow(tokenEmbd.type.id(), tokenEmbd.ptr, token, c.dim(), out);
+        }
     }
 
     /** An f32 vector: in place when the tensor is F32, else dequantized once into the kernel memory. */
@@ -183,9 +198,10 @@ public final class SimdLlama implements Engine {
         return out;
     }
 
+    /** The kernel build, with "+q4_0x4" when Q4_0 matrices run in the 4-row interleaved layout. */
     @Override
     public String name() {
-        return k.variant();
+        return k.variant() + (tokenEmbd.x4 || output.x4 || layers[0].wq.x4 ? "+q4_0x4" : "");
     }
 
     @Override
@@ -239,7 +255,9 @@ public final class SimdLlama implements Engine {
                     k.quantizeQ8_0(xPtr, xq, w.cols);
                     quantized[0] = true;
                 }
-                if (w.type == GgmlType.Q4_0) {
+                if (w.x4) {
+                    k.matvecQ4_0x4(w.ptr, xq, out, w.rows, w.cols);
+                } else if (w.type == GgmlType.Q4_0) {
                     k.matvecQ4_0(w.ptr, xq, out, w.rows, w.cols);
                 } else {
                     k.matvecQ8_0(w.ptr, xq, out, w.rows, w.cols);
@@ -334,7 +352,7 @@ public final class SimdLlama implements Engine {
         float[] table = new float[hd];
         ropeTable(pos, table, 0);
         k.writeFloats(cosSin, table, hd);
-        k.dequantRow(tokenEmbd.type.id(), tokenEmbd.ptr, token, dim, x);
+        embed(token, x);
         boolean[] qx = new boolean[2];
         for (int l = 0; l < layers.length; l++) {
             Layer y = layers[l];
@@ -413,7 +431,7 @@ public final class SimdLlama implements Engine {
         }
         k.writeFloats(bCosSin, table, hd * n);
         for (int t = 0; t < n; t++) {
-            k.dequantRow(tokenEmbd.type.id(), tokenEmbd.ptr, tokens[t], dim, bx + 4 * dim * t);
+            embed(tokens[t], bx + 4 * dim * t);
         }
         boolean[] qx = new boolean[2];
         float scale = (float) (1.0 / Math.sqrt(hd));
@@ -475,7 +493,9 @@ public final class SimdLlama implements Engine {
                 }
                 quantized[0] = true;
             }
-            if (w.type == GgmlType.Q4_0) {
+            if (w.x4) {
+                k.matmulQ4_0x4(w.ptr, xq, out, w.rows, w.cols, n, xqStride, outStride);
+            } else if (w.type == GgmlType.Q4_0) {
                 k.matmulQ4_0(w.ptr, xq, out, w.rows, w.cols, n, xqStride, outStride);
             } else {
                 k.matmulQ8_0(w.ptr, xq, out, w.rows, w.cols, n, xqStride, outStride);

@@ -48,6 +48,8 @@ public class BrowserEnginesTest {
         }
         // tiny-k: rows fit K-quant super-blocks (Q4_K + Q6_K: the Q8_K integer kernels on wasm)
         ModelSynthesizer.write(dir.resolve("q4_k_m.gguf"), SynthShape.TINY_K, SynthFileType.named("q4_k_m"), 11, null);
+        // Q4_0 at tiny-k widths (cols a multiple of 128): the relaxed build repacks it into the 4-row x4 layout
+        ModelSynthesizer.write(dir.resolve("q4_0-x4.gguf"), SynthShape.TINY_K, SynthFileType.named("q4_0"), 12, null);
     }
 
     /** Reference: greedy ids with the top-2 gap of the logits each was chosen from, and the first logits. */
@@ -166,15 +168,18 @@ public class BrowserEnginesTest {
     }
 
     @ParameterizedTest(name = "wasm plain vs relaxed {0}")
-    @CsvSource({"q4_0", "q8_0", "q4_k_m"})
+    @CsvSource({"q4_0", "q8_0", "q4_k_m", "q4_0-x4"})
     void plainSimdRunsTheWidePathBitIdenticalToRelaxed(String type) throws Exception {
         Path model = dir.resolve(type + ".gguf");
         Map<String, Object> relaxed = runInBrowser(model, "wasm", 0, ",\"simd_relaxed\":true");
         Map<String, Object> plain = runInBrowser(model, "wasm", 0, ",\"simd_relaxed\":false");
         assertTrue(((String) relaxed.get("engine")).startsWith("wasm-simd-relaxed"), String.valueOf(relaxed.get("engine")));
+        assertEquals(type.equals("q4_0-x4"), ((String) relaxed.get("engine")).endsWith("+q4_0x4"),
+            "x4 layout used exactly for the q4_0 model at tiny-k widths: " + relaxed.get("engine"));
         String pe = (String) plain.get("engine");
         assertTrue(pe.startsWith("wasm-simd") && !pe.contains("relaxed"), pe);
-        // the wide plain-SIMD kernels (widenQ8_0/widenQ8_K + matvec*W) equal the relaxed byte kernels bit for bit
+        // the wide plain-SIMD kernels (widenQ8_0/widenQ8_K + matvec*W) equal the relaxed byte kernels bit for bit, and
+        // so do the relaxed build's 4-row interleaved Q4_0 kernels (q4_0-x4: every matrix and the embedding repacked)
         assertArrayEquals(floats(relaxed.get("logits")), floats(plain.get("logits")), 0f, type);
         assertArrayEquals(ints(relaxed.get("ids")), ints(plain.get("ids")), type);
         Reference ref = reference(JavaSimdKernels.load(model, 8 << 20));

@@ -5,6 +5,7 @@ import static io.earnidle.kernels.simd.GgmlReference.Q8_0_BYTES;
 import static io.earnidle.kernels.simd.GgmlReference.QK;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -305,6 +306,62 @@ class SimdKernelsTest {
         }
         for (int i = t * outStride + rows * 4; i < (t + 1) * outStride; i++) {
           assertEquals((byte) 0xff, y[i], what + ": gap byte " + i + " was written");
+        }
+      }
+      if (baseline == null) baseline = y;
+      else assertArrayEquals(baseline, y, what + " is not bit-identical to plain/1 thread");
+    }
+  }
+
+  /**
+   * The 4-row interleaved Q4_0 layout: after repackQ4_0X4 the x4 mat-vec and mat-mul give the same bytes as the
+   * original-layout kernels on the original bytes (every build, 1 and 2 threads, row splits included), and
+   * dequantRowQ4_0X4 gives ggml's d * (q - 8) for any row.
+   */
+  @ParameterizedTest(name = "Q4_0 x4 rows={0} cols={1} tokens={2}")
+  @CsvSource({"4,128,1", "12,384,3", "132,2048,2", "64,8192,1"})
+  void q4_0x4LayoutGivesTheOriginalLayoutsOutputsBitForBit(int rows, int cols, int nTok) {
+    requirePage();
+    SplittableRandom rnd = new SplittableRandom(0x44L * rows + cols + nTok);
+    byte[] w = GgmlReference.randomBlocks(rnd, rows * cols / QK, Q4_0_BYTES, 0.002, 0.03, true);
+    int xqBytes = cols / QK * 40, xStride = xqBytes + 16, outStride = rows * 4 + 32;
+    byte[] xqAll = new byte[xStride * nTok];
+    for (int t = 0; t < nTok; t++) {
+      byte[] xq = GgmlReference.quantizeQ8Activations(randomFloats(rnd, cols, 2.0));
+      System.arraycopy(xq, 0, xqAll, t * xStride, xq.length);
+    }
+    int[] dequantRows = {0, rows / 2 + 1, rows - 1};
+    List<Map<String, Object>> calls = new ArrayList<>(List.of(
+        call("matvecQ4_0", "$w", "$xq", "$y", rows, cols),
+        call("matmulQ4_0", "$w", "$xq", "$m", rows, cols, nTok, xStride, outStride),
+        call("repackQ4_0X4", "$wx", rows, cols),
+        call("matvecQ4_0X4", "$wx", "$xq", "$yx", rows, cols),
+        call("matmulQ4_0X4", "$wx", "$xq", "$mx", rows, cols, nTok, xStride, outStride)));
+    for (int i = 0; i < dequantRows.length; i++) {
+      calls.add(call("dequantRowQ4_0X4", "$wx", dequantRows[i], cols, "$row+" + i * cols * 4));
+    }
+    byte[] baseline = null;
+    for (Object[] combo : COMBOS) {
+      String what = "Q4_0 x4 " + combo[0] + " threads=" + combo[1];
+      Map<String, Object> res = run((String) combo[0], (Integer) combo[1],
+          List.of(input("w", w), input("wx", w), input("xq", xqAll), output("y", rows * 4, 0xff),
+              output("yx", rows * 4, 0xff), output("m", outStride * nTok, 0xff), output("mx", outStride * nTok, 0xff),
+              output("row", dequantRows.length * cols * 4, 0xff)),
+          calls, "y", "yx", "m", "mx", "wx", "row");
+      byte[] y = out(res, "y");
+      assertArrayEquals(y, out(res, "yx"), what + ": x4 mat-vec differs from the original layout's");
+      assertArrayEquals(out(res, "m"), out(res, "mx"), what + ": x4 mat-mul differs (or wrote into a gap)");
+      assertArrayEquals(java.util.Arrays.copyOf(out(res, "m"), rows * 4), y, what + ": mat-mul token 0 != mat-vec");
+      assertFalse(java.util.Arrays.equals(w, out(res, "wx")), what + ": repack left the bytes as they were");
+      float[] got = floats(out(res, "row"));
+      for (int i = 0; i < dequantRows.length; i++) {
+        for (int j = 0; j < cols; j++) {
+          int p = (dequantRows[i] * (cols / QK) + j / QK) * Q4_0_BYTES;
+          float d = Float.float16ToFloat((short) ((w[p] & 0xff) | (w[p + 1] & 0xff) << 8));
+          int q = w[p + 2 + j % 16] & 0xff;
+          int nib = j % QK < 16 ? q & 15 : q >> 4;
+          assertEquals((float) (nib - 8) * d, got[i * cols + j],
+              what + ": dequantized row " + dequantRows[i] + " value " + j);
         }
       }
       if (baseline == null) baseline = y;

@@ -298,6 +298,41 @@ final class BrowserSimdKernels implements SimdKernelApi {
         }
     }
 
+    /** The relaxed-SIMD build runs Q4_0 in the 4-row interleaved layout (the plain build keeps its wide i16 path). */
+    @Override
+    public boolean hasQ4_0x4() {
+        return !wide;
+    }
+
+    @JSBody(params = {"g", "w", "r", "c"}, script = "g.k.repackQ4_0X4(w, r, c);")
+    private static native void repackX4(JSObject g, int w, int r, int c);
+
+    @JSBody(params = {"g", "w", "x", "o", "r", "c"}, script = "g.k.matvecQ4_0X4(w, x, o, r, c);")
+    private static native void q4x4(JSObject g, int w, int x, int o, int r, int c);
+
+    @JSBody(params = {"g", "w", "row", "c", "o"}, script = "g.k.dequantRowQ4_0X4(w, row, c, o);")
+    private static native void deqRowX4(JSObject g, int w, int row, int c, int o);
+
+    @Override
+    public void repackQ4_0x4(int w, int rows, int cols) {
+        repackX4(g, w, rows, cols);
+    }
+
+    @Override
+    public void matvecQ4_0x4(int w, int xq8, int out, int rows, int cols) {
+        q4x4(g, w, xq8, out, rows, cols);
+    }
+
+    @Override
+    public void matmulQ4_0x4(int w, int xq8, int out, int rows, int cols, int nTok, int xStride, int outStride) {
+        matmul(g, "matmulQ4_0X4", w, xq8, out, rows, cols, nTok, xStride, outStride);
+    }
+
+    @Override
+    public void dequantRowQ4_0x4(int w, int row, int cols, int out) {
+        deqRowX4(g, w, row, cols, out);
+    }
+
     @Override
     public void matvecF32(int w, int x, int out, int rows, int cols) {
         f32(g, w, x, out, rows, cols);
