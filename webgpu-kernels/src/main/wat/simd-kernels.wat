@@ -26,9 +26,12 @@
   (func $h2f (param $h i32) (result f32)
     (f32.reinterpret_i32
       (i32.or
-        (i32.reinterpret_f32
-          (f32.mul (f32.reinterpret_i32 (i32.shl (i32.and (local.get $h) (i32.const 0x7fff)) (i32.const 13)))
-                   (f32.const 0x1p112)))
+        (select
+          ;; zero or subnormal: m * 2^-24, exact (no subnormal operand: those take a slow microcode path)
+          (i32.reinterpret_f32 (f32.mul (f32.convert_i32_u (i32.and (local.get $h) (i32.const 0x3ff))) (f32.const 0x1p-24)))
+          ;; normal: the exponent rebiased from 15 to 127
+          (i32.add (i32.shl (i32.and (local.get $h) (i32.const 0x7fff)) (i32.const 13)) (i32.const 0x38000000))
+          (i32.eqz (i32.and (local.get $h) (i32.const 0x7c00))))
         (i32.shl (i32.and (local.get $h) (i32.const 0x8000)) (i32.const 16)))))
 
   ;; f32 -> f16 bits, round to nearest even (ggml's portable GGML_FP32_TO_FP16).
@@ -268,19 +271,46 @@
             (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $ab) (local.get $cd))))
 ;;#endmacro
 
+;; {OUT} = f32x4 of the f16 bits in the i32 lanes of local {H} (finite values), as $h2f: normal values by
+;; rebiasing the exponent; zero and subnormal ones as 2^-14 * (1 + m/1024) - 2^-14 = m * 2^-24, so that no
+;; subnormal f32 ever enters an arithmetic op (x86 takes a slow microcode assist for those: Q6_K scales of
+;; real-sized weights are subnormal f16).
+;;#macro H2F_LANES
+        (local.set {OUT}
+          (v128.or
+            (f32x4.sub
+              (i32x4.add
+                (i32x4.add (i32x4.shl (v128.and (local.get {H}) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13))
+                           (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))
+                (v128.and (i32x4.eq (v128.and (local.get {H}) (v128.const i32x4 0x7c00 0x7c00 0x7c00 0x7c00)) (v128.const i32x4 0 0 0 0))
+                          (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
+              (v128.and (i32x4.eq (v128.and (local.get {H}) (v128.const i32x4 0x7c00 0x7c00 0x7c00 0x7c00)) (v128.const i32x4 0 0 0 0))
+                        (v128.const f32x4 0x1p-14 0x1p-14 0x1p-14 0x1p-14)))
+            (i32x4.shl (v128.and (local.get {H}) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+;;#endmacro
+
 ;; {OUT} = f32x4 of the f16 scales at {P}+0, {P}+{S1}, {P}+{S2}, {P}+{S3}
 ;;#macro H2F4
         (local.set $hv (v128.load16_lane offset=0 0 (local.get {P}) (v128.const i32x4 0 0 0 0)))
         (local.set $hv (v128.load16_lane offset={S1} 2 (local.get {P}) (local.get $hv)))
         (local.set $hv (v128.load16_lane offset={S2} 4 (local.get {P}) (local.get $hv)))
         (local.set $hv (v128.load16_lane offset={S3} 6 (local.get {P}) (local.get $hv)))
-        (local.set {OUT}
-          (v128.or
-            (f32x4.mul
-              (i32x4.shl (v128.and (local.get $hv) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13))
-              (v128.const f32x4 0x1p112 0x1p112 0x1p112 0x1p112))
-            (i32x4.shl (v128.and (local.get $hv) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+;;@H2F_LANES OUT={OUT} H=$hv
 ;;#endmacro
+
+  ;; f16 bits -> f32 for n values (n a multiple of 4) from u16 at in_ptr to f32 at out_ptr, the kernels' vector
+  ;; conversion (H2F_LANES); f16_to_f32 is the scalar one ($h2f). Exported for the tests.
+  (func (export "f16_to_f32") (param $h i32) (result f32) (call $h2f (local.get $h)))
+  (func (export "f16_to_f32_array") (param $in i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $hv v128) (local $f v128)
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $hv (i32x4.extend_low_i16x8_u
+        (v128.load64_zero (i32.add (local.get $in) (i32.shl (local.get $i) (i32.const 1))))))
+;;@H2F_LANES OUT=$f H=$hv
+      (v128.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2))) (local.get $f))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l))))
 
   ;; ---------------------------------------------------------------- Q4_0 x Q8_0
 
@@ -750,16 +780,6 @@
         (br $vals)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $blocks))))
-
-;; f32x4 of the four f16 bits in the i32 lanes of local {H} (as H2F4)
-;;#macro H2F_LANES
-        (local.set {OUT}
-          (v128.or
-            (f32x4.mul
-              (i32x4.shl (v128.and (local.get {H}) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13))
-              (v128.const f32x4 0x1p112 0x1p112 0x1p112 0x1p112))
-            (i32x4.shl (v128.and (local.get {H}) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
-;;#endmacro
 
 ;; One block of 4 interleaved rows (64 bytes at $p) against the Q8 activation block at $xp (its sum at $xsp, its
 ;; scale at $xdp): {ACC} += float(row sums - 8*sum) * (d_w * d_x) per row lane; then $p, $xp, $xsp, $xdp advance.
