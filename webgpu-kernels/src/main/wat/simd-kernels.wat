@@ -908,6 +908,140 @@
         (local.set $row (i32.add (local.get $row) (i32.const 4)))
         (br $groups))))
 
+;; Token {T} of a 4-token pass: the 4 unpacked chunks ($l0..$l3 low nibbles, $h0..$h3 high) against the
+;; token's activation block ($x{T} + $bo; its sum and scale at + $nbs / + $nbd + $bs), into {ACC} (as BLK_Q4_0X4).
+;;#macro X4_TOKEN
+        (local.set $ia (i32.add (local.get $x{T}) (local.get $bo)))
+        (local.set $iv
+          (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=28 (local.get $ia)) (local.get $h3)
+          (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=12 (local.get $ia)) (local.get $l3)
+          (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=24 (local.get $ia)) (local.get $h2)
+          (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=8 (local.get $ia)) (local.get $l2)
+            (v128.const i32x4 0 0 0 0))))))
+        (local.set $iv
+          (i32x4.add
+            (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=20 (local.get $ia)) (local.get $h1)
+            (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=4 (local.get $ia)) (local.get $l1)
+            (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=16 (local.get $ia)) (local.get $h0)
+            (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load32_splat offset=0 (local.get $ia)) (local.get $l0)
+              (v128.const i32x4 0 0 0 0)))))
+            (local.get $iv)))
+        (local.set $ia (i32.add (local.get $x{T}) (local.get $bs)))
+        (local.set {ACC}
+          (f32x4.add (local.get {ACC})
+            (f32x4.mul
+              (f32x4.convert_i32x4_s
+                (i32x4.sub (local.get $iv)
+                  (i32x4.shl (v128.load32_splat (i32.add (local.get $ia) (local.get $nbs))) (i32.const 3))))
+              (f32x4.mul (local.get $dw) (v128.load32_splat (i32.add (local.get $ia) (local.get $nbd)))))))
+;;#endmacro
+
+;; One block (64 bytes at $p, scales in $dw) for the 4 tokens of a pass: unpack once, then each token.
+;;#macro X4_BLOCK4
+        (local.set $q (v128.load offset=0 (local.get $p)))
+        (local.set $l0 (v128.and (local.get $q) (local.get $m15)))
+        (local.set $h0 (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m15)))
+        (local.set $q (v128.load offset=16 (local.get $p)))
+        (local.set $l1 (v128.and (local.get $q) (local.get $m15)))
+        (local.set $h1 (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m15)))
+        (local.set $q (v128.load offset=32 (local.get $p)))
+        (local.set $l2 (v128.and (local.get $q) (local.get $m15)))
+        (local.set $h2 (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m15)))
+        (local.set $q (v128.load offset=48 (local.get $p)))
+        (local.set $l3 (v128.and (local.get $q) (local.get $m15)))
+        (local.set $h3 (v128.and (i16x8.shr_u (local.get $q) (i32.const 4)) (local.get $m15)))
+;;@X4_TOKEN T=0 ACC=$a0{J}
+;;@X4_TOKEN T=1 ACC=$a1{J}
+;;@X4_TOKEN T=2 ACC=$a2{J}
+;;@X4_TOKEN T=3 ACC=$a3{J}
+        (local.set $p (i32.add (local.get $p) (i32.const 64)))
+        (local.set $bo (i32.add (local.get $bo) (i32.const 32)))
+        (local.set $bs (i32.add (local.get $bs) (i32.const 4)))
+;;#endmacro
+
+;; the 4 rows of one token at $o+{O}, in matvec_q4_0x4_q8_0's order
+;;#macro X4_STORE
+        (v128.store offset={O} (local.get $o)
+          (f32x4.add
+            (f32x4.add (f32x4.add (local.get {A}0) (local.get {A}1)) (f32x4.add (local.get {A}2) (local.get {A}3)))
+            (v128.const f32x4 0 0 0 0)))
+;;#endmacro
+
+;;#if RELAXED
+  ;; 4 tokens (activation buffers at x + t*xs, outputs at out + t*os) over rows [r0, r1) of an x4 matrix: for each
+  ;; token the float sequence of matvec_q4_0x4_q8_0 (accumulator $a<token><j> holds blocks b = j mod 4).
+  (func $matmul4_q4_0x4
+    (param $w_ptr i32) (param $x_ptr i32) (param $out_ptr i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (param $xs i32) (param $os i32)
+    (local $nb i32) (local $gs i32) (local $nbd i32) (local $nbs i32) (local $row i32) (local $p i32) (local $pend i32)
+    (local $bo i32) (local $bs i32) (local $ia i32) (local $o i32)
+    (local $x0 i32) (local $x1 i32) (local $x2 i32) (local $x3 i32)
+    (local $m15 v128) (local $hv v128) (local $h1v v128) (local $dw v128) (local $dw1 v128) (local $q v128) (local $iv v128)
+    (local $l0 v128) (local $l1 v128) (local $l2 v128) (local $l3 v128)
+    (local $h0 v128) (local $h1 v128) (local $h2 v128) (local $h3 v128)
+    (local $a00 v128) (local $a01 v128) (local $a02 v128) (local $a03 v128)
+    (local $a10 v128) (local $a11 v128) (local $a12 v128) (local $a13 v128)
+    (local $a20 v128) (local $a21 v128) (local $a22 v128) (local $a23 v128)
+    (local $a30 v128) (local $a31 v128) (local $a32 v128) (local $a33 v128)
+    (local.set $m15 (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
+    (local.set $nb (i32.shr_u (local.get $cols) (i32.const 5)))
+    (local.set $gs (i32.mul (local.get $nb) (i32.const 72)))
+    (local.set $nbd (i32.shl (local.get $nb) (i32.const 5)))
+    (local.set $nbs (i32.mul (local.get $nb) (i32.const 36)))
+    (local.set $x0 (local.get $x_ptr))
+    (local.set $x1 (i32.add (local.get $x0) (local.get $xs)))
+    (local.set $x2 (i32.add (local.get $x1) (local.get $xs)))
+    (local.set $x3 (i32.add (local.get $x2) (local.get $xs)))
+    (local.set $row (local.get $r0))
+    (block $done
+      (loop $groups
+        (br_if $done (i32.ge_u (local.get $row) (local.get $r1)))
+        (local.set $p (i32.add (local.get $w_ptr) (i32.mul (i32.shr_u (local.get $row) (i32.const 2)) (local.get $gs))))
+        (local.set $pend (i32.add (local.get $p) (local.get $gs)))
+        (local.set $bo (i32.const 0))
+        (local.set $bs (i32.const 0))
+        (local.set $a00 (v128.const i32x4 0 0 0 0)) (local.set $a01 (v128.const i32x4 0 0 0 0))
+        (local.set $a02 (v128.const i32x4 0 0 0 0)) (local.set $a03 (v128.const i32x4 0 0 0 0))
+        (local.set $a10 (v128.const i32x4 0 0 0 0)) (local.set $a11 (v128.const i32x4 0 0 0 0))
+        (local.set $a12 (v128.const i32x4 0 0 0 0)) (local.set $a13 (v128.const i32x4 0 0 0 0))
+        (local.set $a20 (v128.const i32x4 0 0 0 0)) (local.set $a21 (v128.const i32x4 0 0 0 0))
+        (local.set $a22 (v128.const i32x4 0 0 0 0)) (local.set $a23 (v128.const i32x4 0 0 0 0))
+        (local.set $a30 (v128.const i32x4 0 0 0 0)) (local.set $a31 (v128.const i32x4 0 0 0 0))
+        (local.set $a32 (v128.const i32x4 0 0 0 0)) (local.set $a33 (v128.const i32x4 0 0 0 0))
+        (block $bdone
+          (loop $blocks
+            (br_if $bdone (i32.ge_u (local.get $p) (local.get $pend)))
+            (local.set $hv (v128.load (local.get $p)))
+            (local.set $h1v (i32x4.extend_high_i16x8_u (local.get $hv)))
+            (local.set $hv (i32x4.extend_low_i16x8_u (local.get $hv)))
+;;@H2F_LANES OUT=$dw H=$hv
+;;@H2F_LANES OUT=$dw1 H=$h1v
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+;;@X4_BLOCK4 J=0
+            (local.set $dw (local.get $dw1))
+;;@X4_BLOCK4 J=1
+            (local.set $hv (v128.load (local.get $p)))
+            (local.set $h1v (i32x4.extend_high_i16x8_u (local.get $hv)))
+            (local.set $hv (i32x4.extend_low_i16x8_u (local.get $hv)))
+;;@H2F_LANES OUT=$dw H=$hv
+;;@H2F_LANES OUT=$dw1 H=$h1v
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+;;@X4_BLOCK4 J=2
+            (local.set $dw (local.get $dw1))
+;;@X4_BLOCK4 J=3
+            (br $blocks)))
+        (local.set $o (i32.add (local.get $out_ptr) (i32.shl (local.get $row) (i32.const 2))))
+;;@X4_STORE A=$a0 O=0
+        (local.set $o (i32.add (local.get $o) (local.get $os)))
+;;@X4_STORE A=$a1 O=0
+        (local.set $o (i32.add (local.get $o) (local.get $os)))
+;;@X4_STORE A=$a2 O=0
+        (local.set $o (i32.add (local.get $o) (local.get $os)))
+;;@X4_STORE A=$a3 O=0
+        (local.set $row (i32.add (local.get $row) (i32.const 4)))
+        (br $groups))))
+;;#endif
+
   ;; ---------------------------------------------------------------- Q8_K activation quantization (K-quants)
   ;;
   ;; Q8_K activation buffer for n values (nb = n/256 super-blocks, nb*292 bytes, the size of ggml's block_q8_K):
@@ -1475,12 +1609,50 @@
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
+  ;; x4 prefill (relaxed build): rows in blocks of about 16 KiB of weights; within a block, tokens go 4 at a time
+  ;; through $matmul4_q4_0x4 (each weight chunk unpacked once for the 4 tokens), the rest one by one through the
+  ;; mat-vec. Every token's rows are the mat-vec's float sequence, so outputs equal n_tok mat-vecs bit for bit.
   (func (export "matmul_q4_0x4_q8_0")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
+;;#if RELAXED
+    (local $blk i32) (local $rb i32) (local $re i32) (local $t i32)
+    (local.set $blk (i32.and (i32.div_u (i32.const 16384) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18)))
+                             (i32.const -4)))
+    (if (i32.lt_u (local.get $blk) (i32.const 4)) (then (local.set $blk (i32.const 4))))
+    (local.set $rb (local.get $r0))
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.ge_u (local.get $rb) (local.get $r1)))
+        (local.set $re (i32.add (local.get $rb) (local.get $blk)))
+        (if (i32.gt_u (local.get $re) (local.get $r1)) (then (local.set $re (local.get $r1))))
+        (local.set $t (i32.const 0))
+        (block $quads_done
+          (loop $quads
+            (br_if $quads_done (i32.gt_u (i32.add (local.get $t) (i32.const 4)) (local.get $ntok)))
+            (call $matmul4_q4_0x4 (local.get $w)
+              (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs)))
+              (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os)))
+              (local.get $rb) (local.get $re) (local.get $cols) (local.get $xs) (local.get $os))
+            (local.set $t (i32.add (local.get $t) (i32.const 4)))
+            (br $quads)))
+        (block $tdone
+          (loop $toks
+            (br_if $tdone (i32.ge_u (local.get $t) (local.get $ntok)))
+            (call $matvec_q4_0x4_q8_0 (local.get $w)
+              (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs)))
+              (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os)))
+              (local.get $rb) (local.get $re) (local.get $cols))
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br $toks)))
+        (local.set $rb (local.get $re))
+        (br $blocks)))
+;;#else
     (call $matmul (i32.const 8) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
-      (local.get $ntok) (local.get $xs) (local.get $os)))
+      (local.get $ntok) (local.get $xs) (local.get $os))
+;;#endif
+  )
 
   (func (export "matmul_q8_0_q8_0")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
