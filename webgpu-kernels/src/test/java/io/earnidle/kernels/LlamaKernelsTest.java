@@ -467,25 +467,9 @@ class LlamaKernelsTest {
     int qDim = nHead * D, kvDim = nKv * D;
     float eps = 1e-5f;
     double base = 500000;
-    GgmlBlocks fq = GgmlBlocks.Q4_K, fk = GgmlBlocks.Q4_0, fv = GgmlBlocks.Q6_K, fo = GgmlBlocks.Q8_0;
-    GgmlBlocks fg = GgmlBlocks.Q4_1, fu = GgmlBlocks.Q4_K, fd = GgmlBlocks.Q6_K, fe = GgmlBlocks.Q8_0, fh = GgmlBlocks.Q6_K;
-    Blob L = new Blob();
-    float[] attnNorm = randomFloats(rnd, E);
-    float[] ffnNorm = randomFloats(rnd, E);
-    for (int i = 0; i < E; i++) {
-      attnNorm[i] += 1.5f;
-      ffnNorm[i] += 1.5f;
-    }
-    int oAttnNorm = L.add(floatBytes(attnNorm));
-    int oq = L.add(fq.random(rnd, qDim, E, 2 / Math.sqrt(E)));
-    int ok = L.add(fk.random(rnd, kvDim, E, 2 / Math.sqrt(E)));
-    int ov = L.add(fv.random(rnd, kvDim, E, 2 / Math.sqrt(E)));
-    int oo = L.add(fo.random(rnd, E, qDim, 1 / Math.sqrt(qDim)));
-    int oFfnNorm = L.add(floatBytes(ffnNorm));
-    int og = L.add(fg.random(rnd, FF, E, 2 / Math.sqrt(E)));
-    int ou = L.add(fu.random(rnd, FF, E, 2 / Math.sqrt(E)));
-    int od = L.add(fd.random(rnd, E, FF, 1 / Math.sqrt(FF)));
-    byte[] layer = L.bytes();
+    GgmlBlocks fe = GgmlBlocks.Q8_0, fh = GgmlBlocks.Q6_K;
+    TestLayer layer = new TestLayer(rnd, E, nHead, nKv, D, FF, eps, base, GgmlBlocks.Q4_K, GgmlBlocks.Q4_0,
+        GgmlBlocks.Q6_K, GgmlBlocks.Q8_0, GgmlBlocks.Q4_1, GgmlBlocks.Q4_K, GgmlBlocks.Q6_K);
     byte[] emb = fe.random(rnd, vocab, E, 1.0);
     Blob H = new Blob();
     float[] outNorm = randomFloats(rnd, E);
@@ -498,16 +482,12 @@ class LlamaKernelsTest {
     float[] vc = randomFloats(rnd, ctx * kvDim);
     for (int i = pos * kvDim; i < ctx * kvDim; i++) kc[i] = vc[i] = Float.NaN;
 
-    var batch = new GpuBatch().bytes("layer", layer).bytes("emb", emb).bytes("head", head).floats("ff", ff)
+    var batch = new GpuBatch().bytes("layer", layer.bytes).bytes("emb", emb).bytes("head", head).floats("ff", ff)
         .floats("k", kc).floats("v", vc).ints("ids", new int[] {token})
         .poisoned("x", E).poisoned("qkv", qDim + 2 * kvDim).poisoned("attn", qDim).poisoned("ffn", FF)
         .poisoned("logits", vocab).poisonedU32("id", 1)
         .op("embed", "w", "@emb", "ids", "@ids", "y", "@x", "format", fe.jsName(), "n", E)
-        .op("decodeLayer",
-            "layer", Map.of("w", "@layer", "attnNorm", oAttnNorm, "ffnNorm", oFfnNorm,
-                "wq", tensor(fq, oq), "wk", tensor(fk, ok), "wv", tensor(fv, ov), "wo", tensor(fo, oo),
-                "wGate", tensor(fg, og), "wUp", tensor(fu, ou), "wDown", tensor(fd, od)),
-            "hp", Map.of("nEmbd", E, "nHead", nHead, "nKvHead", nKv, "headDim", D, "nFf", FF, "eps", eps, "freqBase", base),
+        .op("decodeLayer", "layer", layer.spec("@layer"), "hp", layer.hyperParams(),
             "state", Map.of("x", "@x", "qkv", "@qkv", "attn", "@attn", "ffn", "@ffn", "kCache", "@k", "vCache", "@v",
                 "pos", pos, "freqs", "@ff"))
         .op("matvec", "w", "@head", "x", "@x", "y", "@logits", "inDim", E,
@@ -522,29 +502,14 @@ class LlamaKernelsTest {
 
     // ---- Java reference (double, same dequantised weights)
     double[] x = fe.dequant(emb, 0, vocab, E)[token].clone();
-    double[][] Wq = fq.dequant(layer, oq, qDim, E), Wk = fk.dequant(layer, ok, kvDim, E), Wv = fv.dequant(layer, ov, kvDim, E);
-    double[][] Wo = fo.dequant(layer, oo, E, qDim), Wg = fg.dequant(layer, og, FF, E), Wu = fu.dequant(layer, ou, FF, E);
-    double[][] Wd = fd.dequant(layer, od, E, FF), Wh = fh.dequant(head, oHead, vocab, E);
-    double[] xn = rmsNorm(x, attnNorm, eps);
-    double[] q = mul(Wq, xn), k = mul(Wk, xn), v = mul(Wv, xn);
-    for (int h = 0; h < nHead; h++) rope(q, h * D, D, pos, base, ff);
-    for (int h = 0; h < nKv; h++) rope(k, h * D, D, pos, base, ff);
+    double[][] Wh = fh.dequant(head, oHead, vocab, E);
     double[][] K = new double[pos + 1][], V = new double[pos + 1][];
     for (int j = 0; j < pos; j++) {
       K[j] = toDouble(kc, j * kvDim, kvDim);
       V[j] = toDouble(vc, j * kvDim, kvDim);
     }
-    K[pos] = k;
-    V[pos] = v;
-    double[] attn = new double[qDim];
-    for (int h = 0; h < nHead; h++) System.arraycopy(attend(q, h * D, K, V, h / (nHead / nKv), D, pos + 1, 1 / Math.sqrt(D)), 0, attn, h * D, D);
-    double[] o = mul(Wo, attn);
-    for (int i = 0; i < E; i++) x[i] += o[i];
-    double[] xn2 = rmsNorm(x, ffnNorm, eps);
-    double[] g = mul(Wg, xn2), u = mul(Wu, xn2), f = new double[FF];
-    for (int i = 0; i < FF; i++) f[i] = silu(g[i]) * u[i];
-    double[] dn = mul(Wd, f);
-    for (int i = 0; i < E; i++) x[i] += dn[i];
+    layer.forward(x, pos, K, V, ff);
+    double[] k = K[pos], v = V[pos];
     double[] logits = mul(Wh, rmsNorm(x, outNorm, eps));
 
     // ---- compare: tolerance 1e-4 of the vector's RMS (f32 through ~10 chained kernels)
@@ -607,25 +572,8 @@ class LlamaKernelsTest {
     int qDim = nHead * D, kvDim = nKv * D;
     float eps = 1e-5f;
     double base = 500000;
-    GgmlBlocks fq = GgmlBlocks.Q4_K, fk = GgmlBlocks.Q4_0, fv = GgmlBlocks.Q6_K, fo = GgmlBlocks.Q8_0;
-    GgmlBlocks fg = GgmlBlocks.Q4_1, fu = GgmlBlocks.F16, fd = GgmlBlocks.F32;
-    Blob L = new Blob();
-    float[] attnNorm = randomFloats(rnd, E);
-    float[] ffnNorm = randomFloats(rnd, E);
-    for (int i = 0; i < E; i++) {
-      attnNorm[i] += 1.5f;
-      ffnNorm[i] += 1.5f;
-    }
-    int oAttnNorm = L.add(floatBytes(attnNorm));
-    int oq = L.add(fq.random(rnd, qDim, E, 2 / Math.sqrt(E)));
-    int ok = L.add(fk.random(rnd, kvDim, E, 2 / Math.sqrt(E)));
-    int ov = L.add(fv.random(rnd, kvDim, E, 2 / Math.sqrt(E)));
-    int oo = L.add(fo.random(rnd, E, qDim, 1 / Math.sqrt(qDim)));
-    int oFfnNorm = L.add(floatBytes(ffnNorm));
-    int og = L.add(fg.random(rnd, FF, E, 2 / Math.sqrt(E)));
-    int ou = L.add(fu.random(rnd, FF, E, 2 / Math.sqrt(E)));
-    int od = L.add(fd.random(rnd, E, FF, 1 / Math.sqrt(FF)));
-    byte[] layer = L.bytes();
+    TestLayer layer = new TestLayer(rnd, E, nHead, nKv, D, FF, eps, base, GgmlBlocks.Q4_K, GgmlBlocks.Q4_0,
+        GgmlBlocks.Q6_K, GgmlBlocks.Q8_0, GgmlBlocks.Q4_1, GgmlBlocks.F16, GgmlBlocks.F32);
     float[] ff = new float[D / 2];
     for (int i = 0; i < ff.length; i++) ff[i] = (float) (1 + 7 * rnd.nextDouble());
     float[] kc = randomFloats(rnd, ctx * kvDim);
@@ -633,14 +581,10 @@ class LlamaKernelsTest {
     for (int i = pos0 * kvDim; i < ctx * kvDim; i++) kc[i] = vc[i] = Float.NaN;
     float[] x0 = randomFloats(rnd, nTok * E);
 
-    var batch = new GpuBatch().bytes("layer", layer).floats("ff", ff).floats("k", kc).floats("v", vc).floats("x", x0)
+    var batch = new GpuBatch().bytes("layer", layer.bytes).floats("ff", ff).floats("k", kc).floats("v", vc).floats("x", x0)
         .poisoned("qkv", nTok * (qDim + 2 * kvDim)).poisoned("attn", nTok * qDim).poisoned("gu", 2 * nTok * FF)
         .poisoned("ffn", nTok * FF)
-        .op("prefillLayer",
-            "layer", Map.of("w", "@layer", "attnNorm", oAttnNorm, "ffnNorm", oFfnNorm,
-                "wq", tensor(fq, oq), "wk", tensor(fk, ok), "wv", tensor(fv, ov), "wo", tensor(fo, oo),
-                "wGate", tensor(fg, og), "wUp", tensor(fu, ou), "wDown", tensor(fd, od)),
-            "hp", Map.of("nEmbd", E, "nHead", nHead, "nKvHead", nKv, "headDim", D, "nFf", FF, "eps", eps, "freqBase", base),
+        .op("prefillLayer", "layer", layer.spec("@layer"), "hp", layer.hyperParams(),
             "state", Map.ofEntries(Map.entry("x", "@x"), Map.entry("qkv", "@qkv"), Map.entry("attn", "@attn"),
                 Map.entry("gu", "@gu"), Map.entry("ffn", "@ffn"), Map.entry("kCache", "@k"),
                 Map.entry("vCache", "@v"), Map.entry("pos", pos0), Map.entry("nTok", nTok), Map.entry("freqs", "@ff")))
@@ -651,9 +595,6 @@ class LlamaKernelsTest {
     assertEquals(7, res.dispatches(), "dispatches of a prefill layer");
     assertEquals(1, res.submits());
 
-    double[][] Wq = fq.dequant(layer, oq, qDim, E), Wk = fk.dequant(layer, ok, kvDim, E), Wv = fv.dequant(layer, ov, kvDim, E);
-    double[][] Wo = fo.dequant(layer, oo, E, qDim), Wg = fg.dequant(layer, og, FF, E), Wu = fu.dequant(layer, ou, FF, E);
-    double[][] Wd = fd.dequant(layer, od, E, FF);
     double[][] K = new double[pos0 + nTok][], V = new double[pos0 + nTok][];
     for (int j = 0; j < pos0; j++) {
       K[j] = toDouble(kc, j * kvDim, kvDim);
@@ -664,21 +605,8 @@ class LlamaKernelsTest {
     for (int t = 0; t < nTok; t++) {
       int pos = pos0 + t;
       double[] x = toDouble(x0, t * E, E);
-      double[] xn = rmsNorm(x, attnNorm, eps);
-      double[] q = mul(Wq, xn), k = mul(Wk, xn), v = mul(Wv, xn);
-      for (int h = 0; h < nHead; h++) rope(q, h * D, D, pos, base, ff);
-      for (int h = 0; h < nKv; h++) rope(k, h * D, D, pos, base, ff);
-      K[pos] = k;
-      V[pos] = v;
-      double[] attn = new double[qDim];
-      for (int h = 0; h < nHead; h++) System.arraycopy(attend(q, h * D, K, V, h / (nHead / nKv), D, pos + 1, 1 / Math.sqrt(D)), 0, attn, h * D, D);
-      double[] o = mul(Wo, attn);
-      for (int i = 0; i < E; i++) x[i] += o[i];
-      double[] xn2 = rmsNorm(x, ffnNorm, eps);
-      double[] g = mul(Wg, xn2), u = mul(Wu, xn2), f = new double[FF];
-      for (int i = 0; i < FF; i++) f[i] = silu(g[i]) * u[i];
-      double[] dn = mul(Wd, f);
-      for (int i = 0; i < E; i++) x[i] += dn[i];
+      layer.forward(x, pos, K, V, ff);
+      double[] k = K[pos], v = V[pos];
       errX = Math.max(errX, maxRelErr(java.util.Arrays.copyOfRange(gx, t * E, (t + 1) * E), x));
       errK = Math.max(errK, maxRelErr(java.util.Arrays.copyOfRange(gk, t * kvDim, (t + 1) * kvDim), k));
       errV = Math.max(errV, maxRelErr(java.util.Arrays.copyOfRange(gv, t * kvDim, (t + 1) * kvDim), v));
@@ -861,6 +789,83 @@ class LlamaKernelsTest {
   }
 
   /** Tensors appended at 32-byte aligned offsets, like GGUF tensor data. */
+  /**
+   * One transformer layer in one buffer with mixed weight formats (attn_norm, q, k, v, o, ffn_norm, gate, up, down,
+   * random weights scaled by 1/sqrt(fan-in)), its runner spec, and its double-precision reference.
+   */
+  static final class TestLayer {
+    final int E, nHead, nKv, D, FF;
+    final float eps;
+    final double base;
+    final float[] attnNorm, ffnNorm;
+    final byte[] bytes;
+    private final GgmlBlocks[] f; // q, k, v, o, gate, up, down
+    private final int[] off;      // the same order
+    private final int oAttnNorm, oFfnNorm;
+    private final double[][][] w;
+
+    TestLayer(SplittableRandom rnd, int E, int nHead, int nKv, int D, int FF, float eps, double base,
+              GgmlBlocks... formats) {
+      this.E = E;
+      this.nHead = nHead;
+      this.nKv = nKv;
+      this.D = D;
+      this.FF = FF;
+      this.eps = eps;
+      this.base = base;
+      this.f = formats;
+      int qDim = nHead * D, kvDim = nKv * D;
+      attnNorm = randomFloats(rnd, E);
+      ffnNorm = randomFloats(rnd, E);
+      for (int i = 0; i < E; i++) {
+        attnNorm[i] += 1.5f;
+        ffnNorm[i] += 1.5f;
+      }
+      int[][] shape = {{qDim, E}, {kvDim, E}, {kvDim, E}, {E, qDim}, {FF, E}, {FF, E}, {E, FF}};
+      Blob b = new Blob();
+      off = new int[7];
+      oAttnNorm = b.add(floatBytes(attnNorm));
+      for (int i = 0; i < 4; i++) off[i] = b.add(f[i].random(rnd, shape[i][0], shape[i][1], (i < 3 ? 2 : 1) / Math.sqrt(shape[i][1])));
+      oFfnNorm = b.add(floatBytes(ffnNorm));
+      for (int i = 4; i < 7; i++) off[i] = b.add(f[i].random(rnd, shape[i][0], shape[i][1], (i < 6 ? 2 : 1) / Math.sqrt(shape[i][1])));
+      bytes = b.bytes();
+      w = new double[7][][];
+      for (int i = 0; i < 7; i++) w[i] = f[i].dequant(bytes, off[i], shape[i][0], shape[i][1]);
+    }
+
+    /** The runner's layer description, weights in buffer {@code buffer}. */
+    Map<String, Object> spec(String buffer) {
+      return Map.of("w", buffer, "attnNorm", oAttnNorm, "ffnNorm", oFfnNorm,
+          "wq", tensor(f[0], off[0]), "wk", tensor(f[1], off[1]), "wv", tensor(f[2], off[2]), "wo", tensor(f[3], off[3]),
+          "wGate", tensor(f[4], off[4]), "wUp", tensor(f[5], off[5]), "wDown", tensor(f[6], off[6]));
+    }
+
+    Map<String, Object> hyperParams() {
+      return Map.of("nEmbd", E, "nHead", nHead, "nKvHead", nKv, "headDim", D, "nFf", FF, "eps", eps, "freqBase", base);
+    }
+
+    /** The token at {@code pos} through the layer in double: x updated in place, K[pos] and V[pos] set. */
+    void forward(double[] x, int pos, double[][] K, double[][] V, float[] freqs) {
+      double[] xn = rmsNorm(x, attnNorm, eps);
+      double[] q = mul(w[0], xn), k = mul(w[1], xn), v = mul(w[2], xn);
+      for (int h = 0; h < nHead; h++) rope(q, h * D, D, pos, base, freqs);
+      for (int h = 0; h < nKv; h++) rope(k, h * D, D, pos, base, freqs);
+      K[pos] = k;
+      V[pos] = v;
+      double[] attn = new double[nHead * D];
+      for (int h = 0; h < nHead; h++) {
+        System.arraycopy(attend(q, h * D, K, V, h / (nHead / nKv), D, pos + 1, 1 / Math.sqrt(D)), 0, attn, h * D, D);
+      }
+      double[] o = mul(w[3], attn);
+      for (int i = 0; i < E; i++) x[i] += o[i];
+      double[] xn2 = rmsNorm(x, ffnNorm, eps);
+      double[] g = mul(w[4], xn2), u = mul(w[5], xn2), act = new double[FF];
+      for (int i = 0; i < FF; i++) act[i] = silu(g[i]) * u[i];
+      double[] dn = mul(w[6], act);
+      for (int i = 0; i < E; i++) x[i] += dn[i];
+    }
+  }
+
   static final class Blob {
     private final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
 
