@@ -1308,6 +1308,130 @@
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
         (br $rows))))
 
+;; Q4_K 4-token pass: sub-block pair {P} (bytes at $wp+16+32*{P}; sub-blocks 2P, 2P+1; activations at +64*{P})
+;; unpacked once, then each token: $sacc<t> += lanes of scale * sum(nibble * q8) (the same exact total as the
+;; mat-vec's REDUCE4 route).
+;;#macro Q4K4_PAIR
+        (local.set $qa (v128.load offset={QA} align=1 (local.get $wp)))
+        (local.set $qb (v128.load offset={QB} align=1 (local.get $wp)))
+        (local.set $lo (v128.and (local.get $qa) (local.get $m15)))
+        (local.set $lo2 (v128.and (local.get $qb) (local.get $m15)))
+        (local.set $hi (v128.and (i16x8.shr_u (local.get $qa) (i32.const 4)) (local.get $m15)))
+        (local.set $hi2 (v128.and (i16x8.shr_u (local.get $qb) (i32.const 4)) (local.get $m15)))
+        (local.set $sca (i32x4.splat (i8x16.extract_lane_u {SA} (local.get $scv))))
+        (local.set $scb (i32x4.splat (i8x16.extract_lane_u {SB} (local.get $scv))))
+;;@Q4K4_TOKEN T=0 X0={X0} X16={X16} X32={X32} X48={X48}
+;;@Q4K4_TOKEN T=1 X0={X0} X16={X16} X32={X32} X48={X48}
+;;@Q4K4_TOKEN T=2 X0={X0} X16={X16} X32={X32} X48={X48}
+;;@Q4K4_TOKEN T=3 X0={X0} X16={X16} X32={X32} X48={X48}
+;;#endmacro
+
+;;#macro Q4K4_TOKEN
+        (local.set $ia (i32.add (local.get $x{T}) (local.get $bo)))
+        (local.set $sacc{T} (i32x4.add (local.get $sacc{T})
+          (i32x4.add
+            (i32x4.mul (local.get $sca)
+              (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset={X16} (local.get $ia)) (local.get $lo2)
+                (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset={X0} (local.get $ia)) (local.get $lo)
+                  (v128.const i32x4 0 0 0 0))))
+            (i32x4.mul (local.get $scb)
+              (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset={X48} (local.get $ia)) (local.get $hi2)
+                (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset={X32} (local.get $ia)) (local.get $hi)
+                  (v128.const i32x4 0 0 0 0)))))))
+;;#endmacro
+
+;; Q4K_FINISH for token {T}: bsums at $x{T} + cols + $bb, d_x at $x{T} + $nbd + $bd; $dd, $dm = the block's f16
+;; d and dmin.
+;;#macro Q4K4_FINISH
+        (local.set $ia (i32.add (local.get $x{T}) (local.get $cols)))
+        (local.set $dx (f32.load (i32.add (i32.add (local.get $ia) (local.get $nbd)) (local.get $bd))))
+        (local.set $ia (i32.add (local.get $ia) (local.get $bb)))
+        (local.set $acc{T} (f32.add (local.get $acc{T})
+          (f32.mul (f32.convert_i32_s
+;;@HSUM_I32 V=$sacc{T}
+                   )
+                   (f32.mul (local.get $dd) (local.get $dx)))))
+        (local.set $accm{T} (f32x4.add (local.get $accm{T})
+          (f32x4.mul
+            (f32x4.convert_i32x4_s
+              (i32x4.add
+                (i32x4.dot_i16x8_s (v128.load offset=0 align=1 (local.get $ia))
+                  (i8x16.shuffle 0 1 0 1 2 3 2 3 4 5 4 5 6 7 6 7 (local.get $mn) (local.get $mn)))
+                (i32x4.dot_i16x8_s (v128.load offset=16 align=1 (local.get $ia))
+                  (i8x16.shuffle 8 9 8 9 10 11 10 11 12 13 12 13 14 15 14 15 (local.get $mn) (local.get $mn)))))
+            (f32x4.splat (f32.mul (local.get $dm) (local.get $dx))))))
+;;#endmacro
+
+;;#if RELAXED
+  ;; 4 tokens (Q8_K buffers at x + t*xs, outputs at out + t*os) over rows [r0, r1) of a Q4_K matrix: per token the
+  ;; float sequence of matvec_q4_k_q8_k.
+  (func $matmul4_q4_k
+    (param $w_ptr i32) (param $x_ptr i32) (param $out_ptr i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (param $xs i32) (param $os i32)
+    (local $nb i32) (local $stride i32) (local $nbd i32) (local $row i32) (local $wp i32) (local $b i32)
+    (local $bo i32) (local $bb i32) (local $bd i32) (local $ia i32) (local $u0 i32) (local $u1 i32) (local $u2 i32)
+    (local $x0 i32) (local $x1 i32) (local $x2 i32) (local $x3 i32) (local $o i32)
+    (local $dx f32) (local $dd f32) (local $dm f32)
+    (local $acc0 f32) (local $acc1 f32) (local $acc2 f32) (local $acc3 f32)
+    (local $m15 v128) (local $scv v128) (local $mn v128) (local $sca v128) (local $scb v128)
+    (local $qa v128) (local $qb v128) (local $lo v128) (local $lo2 v128) (local $hi v128) (local $hi2 v128)
+    (local $sacc0 v128) (local $sacc1 v128) (local $sacc2 v128) (local $sacc3 v128)
+    (local $accm0 v128) (local $accm1 v128) (local $accm2 v128) (local $accm3 v128)
+    (local.set $m15 (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
+    (local.set $nb (i32.shr_u (local.get $cols) (i32.const 8)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const 144)))
+    (local.set $nbd (i32.shl (local.get $nb) (i32.const 5)))
+    (local.set $x0 (local.get $x_ptr))
+    (local.set $x1 (i32.add (local.get $x0) (local.get $xs)))
+    (local.set $x2 (i32.add (local.get $x1) (local.get $xs)))
+    (local.set $x3 (i32.add (local.get $x2) (local.get $xs)))
+    (local.set $row (local.get $r0))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $row) (local.get $r1)))
+        (local.set $wp (i32.add (local.get $w_ptr) (i32.mul (local.get $row) (local.get $stride))))
+        (local.set $acc0 (f32.const 0)) (local.set $acc1 (f32.const 0))
+        (local.set $acc2 (f32.const 0)) (local.set $acc3 (f32.const 0))
+        (local.set $accm0 (v128.const i32x4 0 0 0 0)) (local.set $accm1 (v128.const i32x4 0 0 0 0))
+        (local.set $accm2 (v128.const i32x4 0 0 0 0)) (local.set $accm3 (v128.const i32x4 0 0 0 0))
+        (local.set $b (i32.const 0))
+        (local.set $bo (i32.const 0))
+        (local.set $bb (i32.const 0))
+        (local.set $bd (i32.const 0))
+        (block $sb_done
+          (loop $sbs
+            (br_if $sb_done (i32.ge_u (local.get $b) (local.get $nb)))
+;;@Q4K_SCALES
+            (local.set $sacc0 (v128.const i32x4 0 0 0 0)) (local.set $sacc1 (v128.const i32x4 0 0 0 0))
+            (local.set $sacc2 (v128.const i32x4 0 0 0 0)) (local.set $sacc3 (v128.const i32x4 0 0 0 0))
+;;@Q4K4_PAIR QA=16 QB=32 X0=0 X16=16 X32=32 X48=48 SA=0 SB=1
+;;@Q4K4_PAIR QA=48 QB=64 X0=64 X16=80 X32=96 X48=112 SA=2 SB=3
+;;@Q4K4_PAIR QA=80 QB=96 X0=128 X16=144 X32=160 X48=176 SA=4 SB=5
+;;@Q4K4_PAIR QA=112 QB=128 X0=192 X16=208 X32=224 X48=240 SA=6 SB=7
+            (local.set $dd (call $h2f (i32.load16_u offset=0 (local.get $wp))))
+            (local.set $dm (call $h2f (i32.load16_u offset=2 (local.get $wp))))
+;;@Q4K4_FINISH T=0
+;;@Q4K4_FINISH T=1
+;;@Q4K4_FINISH T=2
+;;@Q4K4_FINISH T=3
+            (local.set $wp (i32.add (local.get $wp) (i32.const 144)))
+            (local.set $bo (i32.add (local.get $bo) (i32.const 256)))
+            (local.set $bb (i32.add (local.get $bb) (i32.const 32)))
+            (local.set $bd (i32.add (local.get $bd) (i32.const 4)))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $sbs)))
+        (local.set $o (i32.add (local.get $out_ptr) (i32.shl (local.get $row) (i32.const 2))))
+        (f32.store (local.get $o) (f32.sub (local.get $acc0) (call $hsum_f32 (local.get $accm0))))
+        (local.set $o (i32.add (local.get $o) (local.get $os)))
+        (f32.store (local.get $o) (f32.sub (local.get $acc1) (call $hsum_f32 (local.get $accm1))))
+        (local.set $o (i32.add (local.get $o) (local.get $os)))
+        (f32.store (local.get $o) (f32.sub (local.get $acc2) (call $hsum_f32 (local.get $accm2))))
+        (local.set $o (i32.add (local.get $o) (local.get $os)))
+        (f32.store (local.get $o) (f32.sub (local.get $acc3) (call $hsum_f32 (local.get $accm3))))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br $rows))))
+;;#endif
+
 ;; $sacc += lanes of scale * sum(q6 * q8) for the 16 6-bit values in $q (0..63, the 7-bit operand of
 ;; relaxed_dot), activations at $xp+{X}, scale = the i8 at $wp+{G}: i16 pair sums (2*63*128 < 2^15; relaxed:
 ;; i16x8.relaxed_dot, plain: extmul), the scale applied by i32x4.dot_i16x8_s.
@@ -1570,9 +1694,18 @@
   ;; (the block stays in L1/L2 across tokens). Each token's rows are computed by the mat-vec kernel itself, so
   ;; the outputs are bit-identical to n_tok separate mat-vecs.
   (type $row_kernel (func (param i32 i32 i32 i32 i32 i32)))
+;;#if RELAXED
+  ;; 9, 10: the 4-token prefill kernels (type $row_kernel4), called by $matmul_by4
+  (type $row_kernel4 (func (param i32 i32 i32 i32 i32 i32 i32 i32)))
+  (table $row_kernels 11 11 funcref)
+  (elem (table $row_kernels) (i32.const 0) func $matvec_q4_0_q8_0 $matvec_q8_0_q8_0 $matvec_q4_k_q8_k $matvec_q6_k_q8_k
+    $matvec_q4_0_q8_0w $matvec_q8_0_q8_0w $matvec_q4_k_q8_kw $matvec_q6_k_q8_kw $matvec_q4_0x4_q8_0
+    $matmul4_q4_0x4 $matmul4_q4_k)
+;;#else
   (table $row_kernels 9 9 funcref)
   (elem (table $row_kernels) (i32.const 0) func $matvec_q4_0_q8_0 $matvec_q8_0_q8_0 $matvec_q4_k_q8_k $matvec_q6_k_q8_k
     $matvec_q4_0_q8_0w $matvec_q8_0_q8_0w $matvec_q4_k_q8_kw $matvec_q6_k_q8_kw $matvec_q4_0x4_q8_0)
+;;#endif
 
   (func $matmul (param $kind i32) (param $row_bytes i32)
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
@@ -1609,16 +1742,16 @@
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
-  ;; x4 prefill (relaxed build): rows in blocks of about 16 KiB of weights; within a block, tokens go 4 at a time
-  ;; through $matmul4_q4_0x4 (each weight chunk unpacked once for the 4 tokens), the rest one by one through the
-  ;; mat-vec. Every token's rows are the mat-vec's float sequence, so outputs equal n_tok mat-vecs bit for bit.
-  (func (export "matmul_q4_0x4_q8_0")
+;;#if RELAXED
+  ;; Prefill with a 4-token kernel (relaxed build): rows in blocks of about 16 KiB of weights; within a block, tokens
+  ;; go 4 at a time through kernel $k4 (table index; each weight chunk unpacked once for the 4 tokens), the rest one
+  ;; by one through the mat-vec $k1. The 4-token kernels keep each token's mat-vec float sequence, so outputs equal
+  ;; n_tok mat-vecs bit for bit.
+  (func $matmul_by4 (param $k4 i32) (param $k1 i32) (param $row_bytes i32)
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
-;;#if RELAXED
     (local $blk i32) (local $rb i32) (local $re i32) (local $t i32)
-    (local.set $blk (i32.and (i32.div_u (i32.const 16384) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18)))
-                             (i32.const -4)))
+    (local.set $blk (i32.and (i32.div_u (i32.const 16384) (local.get $row_bytes)) (i32.const -4)))
     (if (i32.lt_u (local.get $blk) (i32.const 4)) (then (local.set $blk (i32.const 4))))
     (local.set $rb (local.get $r0))
     (block $done
@@ -1630,29 +1763,37 @@
         (block $quads_done
           (loop $quads
             (br_if $quads_done (i32.gt_u (i32.add (local.get $t) (i32.const 4)) (local.get $ntok)))
-            (call $matmul4_q4_0x4 (local.get $w)
+            (call_indirect $row_kernels (type $row_kernel4) (local.get $w)
               (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs)))
               (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os)))
-              (local.get $rb) (local.get $re) (local.get $cols) (local.get $xs) (local.get $os))
+              (local.get $rb) (local.get $re) (local.get $cols) (local.get $xs) (local.get $os)
+              (local.get $k4))
             (local.set $t (i32.add (local.get $t) (i32.const 4)))
             (br $quads)))
         (block $tdone
           (loop $toks
             (br_if $tdone (i32.ge_u (local.get $t) (local.get $ntok)))
-            (call $matvec_q4_0x4_q8_0 (local.get $w)
+            (call_indirect $row_kernels (type $row_kernel) (local.get $w)
               (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs)))
               (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os)))
-              (local.get $rb) (local.get $re) (local.get $cols))
+              (local.get $rb) (local.get $re) (local.get $cols)
+              (local.get $k1))
             (local.set $t (i32.add (local.get $t) (i32.const 1)))
             (br $toks)))
         (local.set $rb (local.get $re))
-        (br $blocks)))
+        (br $blocks))))
+;;#endif
+
+  (func (export "matmul_q4_0x4_q8_0")
+    (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (param $ntok i32) (param $xs i32) (param $os i32)
+;;#if RELAXED
+    (call $matmul_by4 (i32.const 9) (i32.const 8) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
 ;;#else
     (call $matmul (i32.const 8) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
-      (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
-      (local.get $ntok) (local.get $xs) (local.get $os))
 ;;#endif
-  )
+      (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
+      (local.get $ntok) (local.get $xs) (local.get $os)))
 
   (func (export "matmul_q8_0_q8_0")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
@@ -1678,7 +1819,11 @@
   (func (export "matmul_q4_k_q8_k")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
+;;#if RELAXED
+    (call $matmul_by4 (i32.const 10) (i32.const 2) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 144))
+;;#else
     (call $matmul (i32.const 2) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 144))
+;;#endif
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
