@@ -1518,6 +1518,132 @@
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
         (br $rows))))
 
+;; Q6_K 4-token pass: the 64 values of Q6K_QUAD unpacked once into $q1..$q4 (scales in $g1..$g4), then each token.
+;;#macro Q6K4_QUAD
+        (local.set $qa (v128.load offset={QA} align=1 (local.get $wp)))
+        (local.set $qb (v128.load offset={QB} align=1 (local.get $wp)))
+        (local.set $qh (v128.load offset={QH} align=1 (local.get $wp)))
+        (local.set $q1 (v128.or (v128.and (local.get $qa) (local.get $m15))
+          (v128.and (i16x8.shl (local.get $qh) (i32.const 4)) (local.get $m48))))
+        (local.set $q2 (v128.or (v128.and (local.get $qb) (local.get $m15))
+          (v128.and (i16x8.shl (local.get $qh) (i32.const 2)) (local.get $m48))))
+        (local.set $q3 (v128.or (v128.and (i16x8.shr_u (local.get $qa) (i32.const 4)) (local.get $m15))
+          (v128.and (local.get $qh) (local.get $m48))))
+        (local.set $q4 (v128.or (v128.and (i16x8.shr_u (local.get $qb) (i32.const 4)) (local.get $m15))
+          (v128.and (i16x8.shr_u (local.get $qh) (i32.const 2)) (local.get $m48))))
+        (local.set $g1 (i16x8.splat (i32.load8_s offset={G1} (local.get $wp))))
+        (local.set $g2 (i16x8.splat (i32.load8_s offset={G2} (local.get $wp))))
+        (local.set $g3 (i16x8.splat (i32.load8_s offset={G3} (local.get $wp))))
+        (local.set $g4 (i16x8.splat (i32.load8_s offset={G4} (local.get $wp))))
+;;@Q6K4_TOKEN T=0 X1={X1} X2={X2} X3={X3} X4={X4}
+;;@Q6K4_TOKEN T=1 X1={X1} X2={X2} X3={X3} X4={X4}
+;;@Q6K4_TOKEN T=2 X1={X1} X2={X2} X3={X3} X4={X4}
+;;@Q6K4_TOKEN T=3 X1={X1} X2={X2} X3={X3} X4={X4}
+;;#endmacro
+
+;;#macro Q6K4_TOKEN
+        (local.set $ia (i32.add (local.get $x{T}) (local.get $bo)))
+        (local.set $sacc{T} (i32x4.add (local.get $sacc{T})
+          (i32x4.add
+            (i32x4.add
+              (i32x4.dot_i16x8_s (i16x8.relaxed_dot_i8x16_i7x16_s (v128.load offset={X1} (local.get $ia)) (local.get $q1)) (local.get $g1))
+              (i32x4.dot_i16x8_s (i16x8.relaxed_dot_i8x16_i7x16_s (v128.load offset={X2} (local.get $ia)) (local.get $q2)) (local.get $g2)))
+            (i32x4.add
+              (i32x4.dot_i16x8_s (i16x8.relaxed_dot_i8x16_i7x16_s (v128.load offset={X3} (local.get $ia)) (local.get $q3)) (local.get $g3))
+              (i32x4.dot_i16x8_s (i16x8.relaxed_dot_i8x16_i7x16_s (v128.load offset={X4} (local.get $ia)) (local.get $q4)) (local.get $g4))))))
+;;#endmacro
+
+;; Q6K_BSUM_TERM for token {T} (its bsums at $x{T} + cols + $bb; scales in $scv)
+;;#macro Q6K4_BSUM
+        (local.set $ia (i32.add (i32.add (local.get $x{T}) (local.get $cols)) (local.get $bb)))
+        (local.set $sacc{T}
+          (i32x4.sub (v128.const i32x4 0 0 0 0)
+            (i32x4.shl
+              (i32x4.add
+                (i32x4.dot_i16x8_s (v128.load offset=0 align=1 (local.get $ia)) (i16x8.extend_low_i8x16_s (local.get $scv)))
+                (i32x4.dot_i16x8_s (v128.load offset=16 align=1 (local.get $ia)) (i16x8.extend_high_i8x16_s (local.get $scv))))
+              (i32.const 5))))
+;;#endmacro
+
+;; Q6K_FINISH for token {T} (d_x at $x{T} + $nbd + $bd; $dd = the block's d)
+;;#macro Q6K4_FINISH
+        (local.set $acc{T} (f32.add (local.get $acc{T})
+          (f32.mul (f32.convert_i32_s
+;;@HSUM_I32 V=$sacc{T}
+                   )
+            (f32.mul (local.get $dd)
+                     (f32.load (i32.add (i32.add (local.get $x{T}) (local.get $nbd)) (local.get $bd)))))))
+;;#endmacro
+
+;;#if RELAXED
+  ;; 4 tokens (Q8_K buffers at x + t*xs, outputs at out + t*os) over rows [r0, r1) of a Q6_K matrix: per token the
+  ;; integer total and float sequence of matvec_q6_k_q8_k.
+  (func $matmul4_q6_k
+    (param $w_ptr i32) (param $x_ptr i32) (param $out_ptr i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (param $xs i32) (param $os i32)
+    (local $nb i32) (local $stride i32) (local $nbd i32) (local $row i32) (local $wp i32) (local $b i32)
+    (local $bo i32) (local $bb i32) (local $bd i32) (local $ia i32) (local $o i32)
+    (local $x0 i32) (local $x1 i32) (local $x2 i32) (local $x3 i32)
+    (local $dd f32) (local $acc0 f32) (local $acc1 f32) (local $acc2 f32) (local $acc3 f32)
+    (local $m15 v128) (local $m48 v128) (local $scv v128) (local $qa v128) (local $qb v128) (local $qh v128)
+    (local $q1 v128) (local $q2 v128) (local $q3 v128) (local $q4 v128)
+    (local $g1 v128) (local $g2 v128) (local $g3 v128) (local $g4 v128)
+    (local $sacc0 v128) (local $sacc1 v128) (local $sacc2 v128) (local $sacc3 v128)
+    (local.set $m15 (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
+    (local.set $m48 (v128.const i8x16 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48))
+    (local.set $nb (i32.shr_u (local.get $cols) (i32.const 8)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const 210)))
+    (local.set $nbd (i32.add (local.get $cols) (i32.shl (local.get $nb) (i32.const 5))))
+    (local.set $x0 (local.get $x_ptr))
+    (local.set $x1 (i32.add (local.get $x0) (local.get $xs)))
+    (local.set $x2 (i32.add (local.get $x1) (local.get $xs)))
+    (local.set $x3 (i32.add (local.get $x2) (local.get $xs)))
+    (local.set $row (local.get $r0))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $row) (local.get $r1)))
+        (local.set $wp (i32.add (local.get $w_ptr) (i32.mul (local.get $row) (local.get $stride))))
+        (local.set $acc0 (f32.const 0)) (local.set $acc1 (f32.const 0))
+        (local.set $acc2 (f32.const 0)) (local.set $acc3 (f32.const 0))
+        (local.set $b (i32.const 0))
+        (local.set $bo (i32.const 0))
+        (local.set $bb (i32.const 0))
+        (local.set $bd (i32.const 0))
+        (block $sb_done
+          (loop $sbs
+            (br_if $sb_done (i32.ge_u (local.get $b) (local.get $nb)))
+            (local.set $scv (v128.load offset=192 align=1 (local.get $wp)))
+;;@Q6K4_BSUM T=0
+;;@Q6K4_BSUM T=1
+;;@Q6K4_BSUM T=2
+;;@Q6K4_BSUM T=3
+;;@Q6K4_QUAD QA=0 QB=32 QH=128 X1=0 X2=32 X3=64 X4=96 G1=192 G2=194 G3=196 G4=198
+;;@Q6K4_QUAD QA=16 QB=48 QH=144 X1=16 X2=48 X3=80 X4=112 G1=193 G2=195 G3=197 G4=199
+;;@Q6K4_QUAD QA=64 QB=96 QH=160 X1=128 X2=160 X3=192 X4=224 G1=200 G2=202 G3=204 G4=206
+;;@Q6K4_QUAD QA=80 QB=112 QH=176 X1=144 X2=176 X3=208 X4=240 G1=201 G2=203 G3=205 G4=207
+            (local.set $dd (call $h2f (i32.load16_u offset=208 (local.get $wp))))
+;;@Q6K4_FINISH T=0
+;;@Q6K4_FINISH T=1
+;;@Q6K4_FINISH T=2
+;;@Q6K4_FINISH T=3
+            (local.set $wp (i32.add (local.get $wp) (i32.const 210)))
+            (local.set $bo (i32.add (local.get $bo) (i32.const 256)))
+            (local.set $bb (i32.add (local.get $bb) (i32.const 32)))
+            (local.set $bd (i32.add (local.get $bd) (i32.const 4)))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $sbs)))
+        (local.set $o (i32.add (local.get $out_ptr) (i32.shl (local.get $row) (i32.const 2))))
+        (f32.store (local.get $o) (local.get $acc0))
+        (local.set $o (i32.add (local.get $o) (local.get $os)))
+        (f32.store (local.get $o) (local.get $acc1))
+        (local.set $o (i32.add (local.get $o) (local.get $os)))
+        (f32.store (local.get $o) (local.get $acc2))
+        (local.set $o (i32.add (local.get $o) (local.get $os)))
+        (f32.store (local.get $o) (local.get $acc3))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br $rows))))
+;;#endif
+
   ;; ---------------------------------------------------------------- wide Q8_K activations (plain-SIMD fast path)
   ;;
   ;; Wide Q8_K buffer for n values (nb = n/256, nb*548 bytes), written by widen_q8_k from a Q8_K buffer:
@@ -1695,12 +1821,12 @@
   ;; the outputs are bit-identical to n_tok separate mat-vecs.
   (type $row_kernel (func (param i32 i32 i32 i32 i32 i32)))
 ;;#if RELAXED
-  ;; 9, 10: the 4-token prefill kernels (type $row_kernel4), called by $matmul_by4
+  ;; 9, 10, 11: the 4-token prefill kernels (type $row_kernel4), called by $matmul_by4
   (type $row_kernel4 (func (param i32 i32 i32 i32 i32 i32 i32 i32)))
-  (table $row_kernels 11 11 funcref)
+  (table $row_kernels 12 12 funcref)
   (elem (table $row_kernels) (i32.const 0) func $matvec_q4_0_q8_0 $matvec_q8_0_q8_0 $matvec_q4_k_q8_k $matvec_q6_k_q8_k
     $matvec_q4_0_q8_0w $matvec_q8_0_q8_0w $matvec_q4_k_q8_kw $matvec_q6_k_q8_kw $matvec_q4_0x4_q8_0
-    $matmul4_q4_0x4 $matmul4_q4_k)
+    $matmul4_q4_0x4 $matmul4_q4_k $matmul4_q6_k)
 ;;#else
   (table $row_kernels 9 9 funcref)
   (elem (table $row_kernels) (i32.const 0) func $matvec_q4_0_q8_0 $matvec_q8_0_q8_0 $matvec_q4_k_q8_k $matvec_q6_k_q8_k
@@ -1830,7 +1956,11 @@
   (func (export "matmul_q6_k_q8_k")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
+;;#if RELAXED
+    (call $matmul_by4 (i32.const 11) (i32.const 3) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 210))
+;;#else
     (call $matmul (i32.const 3) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 210))
+;;#endif
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 

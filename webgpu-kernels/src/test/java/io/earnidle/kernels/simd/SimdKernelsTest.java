@@ -287,7 +287,7 @@ class SimdKernelsTest {
    */
   @ParameterizedTest(name = "{0} rows={1} cols={2} tokens={3}")
   @CsvSource({"Q4_0,67,512,3", "Q8_0,67,512,2", "Q4_K,67,512,3", "Q6_K,45,768,4", "Q4_0,130,2048,5",
-      "Q4_K,20,8192,2", "Q4_K,67,512,6", "Q4_K,9,2048,9"})
+      "Q4_K,20,8192,2", "Q4_K,67,512,6", "Q4_K,9,2048,9", "Q6_K,13,2048,7"})
   void prefillMatmulEqualsPerTokenMatvecs(String type, int rows, int cols, int nTok) {
     requirePage();
     SplittableRandom rnd = new SplittableRandom(type.hashCode() * 31L + rows * 7L + nTok);
