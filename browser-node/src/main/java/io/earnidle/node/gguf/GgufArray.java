@@ -2,7 +2,8 @@ package io.earnidle.node.gguf;
 
 /**
  * A GGUF metadata array. {@code data} is byte[] (uint8/int8/bool), short[] (uint16/int16), int[] (int32),
- * long[] (uint32/uint64/int64), float[], double[], String[], or GgufArray[] for nested arrays.
+ * long[] (uint32/uint64/int64), float[], double[], {@link Utf8Strings} or String[] (strings; the reader gives
+ * Utf8Strings, which holds a vocabulary in one byte array), or GgufArray[] for nested arrays.
  */
 public record GgufArray(int elementType, Object data) {
     public int length() {
@@ -14,14 +15,27 @@ public record GgufArray(int elementType, Object data) {
             case float[] a -> a.length;
             case double[] a -> a.length;
             case String[] a -> a.length;
+            case Utf8Strings a -> a.size();
             case GgufArray[] a -> a.length;
             default -> throw new IllegalStateException("bad array data");
         };
     }
 
+    /** The strings as String objects (decoded anew on each call for a {@link Utf8Strings} array). */
     public String[] strings() {
         if (data instanceof String[] s) {
             return s;
+        }
+        return utf8Strings().toArray();
+    }
+
+    /** The strings in compact UTF-8 form (no copy when the array was read from a file). */
+    public Utf8Strings utf8Strings() {
+        if (data instanceof Utf8Strings s) {
+            return s;
+        }
+        if (data instanceof String[] s) {
+            return Utf8Strings.of(s);
         }
         throw new GgufFormatException("array of " + GgufValue.typeName(elementType) + " is not an array of strings");
     }

@@ -345,14 +345,51 @@ public final class GgufFile {
         }
 
         String string(String what) {
-            long len = i64("length of " + what);
-            if (len < 0 || len > buf.remaining()) {
-                throw new GgufFormatException("truncated file: " + what + " claims " + Long.toUnsignedString(len)
-                        + " bytes at offset " + buf.position() + " but only " + buf.remaining() + " remain");
-            }
-            byte[] b = new byte[(int) len];
+            byte[] b = new byte[stringLength(what, -1)];
             buf.get(b);
             return Utf8.decode(b, 0, b.length);
+        }
+
+        /** Reads a string's length prefix and checks that its bytes follow; {@code index} >= 0 names an element. */
+        private int stringLength(String what, long index) {
+            if (buf.remaining() < 8) {
+                need(8, "length of " + element(what, index));
+            }
+            long len = buf.getLong();
+            if (len < 0 || len > buf.remaining()) {
+                throw new GgufFormatException("truncated file: " + element(what, index) + " claims "
+                        + Long.toUnsignedString(len) + " bytes at offset " + buf.position() + " but only "
+                        + buf.remaining() + " remain");
+            }
+            return (int) len;
+        }
+
+        private static String element(String what, long index) {
+            return index < 0 ? what : what + "[" + index + "]";
+        }
+
+        /**
+         * Reads n strings into one UTF-8 array without a String per element: a first pass checks the lengths, a second
+         * copies the bytes. Invalid UTF-8 is replaced as {@link Utf8#decode} does, so the result equals decoding each.
+         */
+        private Utf8Strings strings(String key, int n) {
+            int start = buf.position();
+            int[] starts = new int[n + 1];
+            for (int i = 0; i < n; i++) {
+                int len = stringLength(key, i);
+                buf.position(buf.position() + len);
+                starts[i + 1] = starts[i] + len;
+            }
+            byte[] bytes = new byte[starts[n]];
+            buf.position(start);
+            boolean valid = true;
+            for (int i = 0; i < n; i++) {
+                buf.position(buf.position() + 8);
+                buf.get(bytes, starts[i], starts[i + 1] - starts[i]);
+                valid = valid && Utf8.isValid(bytes, starts[i], starts[i + 1]);
+            }
+            Utf8Strings s = new Utf8Strings(bytes, starts);
+            return valid ? s : Utf8Strings.of(s.toArray());
         }
 
         GgufValue value(int type, String key, int depth) {
@@ -448,9 +485,7 @@ public final class GgufFile {
                     return new GgufArray(et, a);
                 }
                 case GgufValue.STRING -> {
-                    String[] a = new String[n];
-                    for (int i = 0; i < n; i++) a[i] = string(key + "[" + i + "]");
-                    return new GgufArray(et, a);
+                    return new GgufArray(et, strings(key, n));
                 }
                 default -> {
                     GgufArray[] a = new GgufArray[n];

@@ -221,6 +221,7 @@ public final class GgufWriter {
             case float[] x -> { for (float s : x) b.i32(Float.floatToRawIntBits(s)); }
             case double[] x -> { for (double s : x) b.i64(Double.doubleToRawLongBits(s)); }
             case String[] x -> { for (String s : x) b.str(s); }
+            case Utf8Strings x -> { for (int i = 0; i < x.size(); i++) b.str(x.get(i)); }
             case GgufArray[] x -> { for (GgufArray s : x) writeArray(b, s); }
             default -> throw new IllegalArgumentException("bad array data");
         }

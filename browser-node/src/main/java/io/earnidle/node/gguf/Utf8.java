@@ -56,6 +56,35 @@ public final class Utf8 {
         return sb.toString();
     }
 
+    /** True if b[from, to) is well-formed UTF-8, i.e. {@link #decode} would replace nothing. */
+    public static boolean isValid(byte[] b, int from, int to) {
+        int i = from;
+        while (i < to) {
+            int c = b[i] & 0xFF;
+            if (c < 0x80) {
+                i++;
+                continue;
+            }
+            int need = c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : -1;
+            if (need < 0 || i + need >= to) {
+                return false;
+            }
+            int cp = c & (0x3F >> need);
+            for (int k = 1; k <= need; k++) {
+                if ((b[i + k] & 0xC0) != 0x80) {
+                    return false;
+                }
+                cp = (cp << 6) | (b[i + k] & 0x3F);
+            }
+            int min = need == 1 ? 0x80 : need == 2 ? 0x800 : 0x10000;
+            if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+                return false;
+            }
+            i += need + 1;
+        }
+        return true;
+    }
+
     /**
      * Writes the UTF-8 bytes of one code point at out[n] and returns the index after them; a lone surrogate is
      * written as U+FFFD (as JavaScript's TextEncoder does).

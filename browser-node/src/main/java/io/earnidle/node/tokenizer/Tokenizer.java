@@ -3,6 +3,7 @@ package io.earnidle.node.tokenizer;
 import io.earnidle.node.gguf.GgufFile;
 import io.earnidle.node.gguf.GgufFormatException;
 import io.earnidle.node.gguf.Utf8;
+import io.earnidle.node.gguf.Utf8Strings;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,17 +26,23 @@ public final class Tokenizer {
     public static final int TYPE_CONTROL = 3;
     public static final int TYPE_USER_DEFINED = 4;
 
-    private static final int CACHE_LIMIT = 1 << 16;
+    /** Pieces whose merges are remembered; a bound on memory (about 100 bytes a piece), not on correctness. */
+    private static final int CACHE_LIMIT = 1 << 12;
 
-    private final String[] tokens;
+    /** The vocabulary in its GGUF spelling (byte-level characters, specials as text), UTF-8 in one array. */
+    private final Utf8Strings tokens;
     private final int[] tokenTypes;
-    private final Map<String, Integer> ids;
-    /** Pair (left id, right id) to merge rank. */
-    private final LongIntMap mergeRanks;
-    /** Merge rank to the id of the merged token. */
+    /** Open addressing over the token bytes: a slot holds id + 1 of the first token with those bytes, 0 if empty. */
+    private final int[] idSlots;
+    /** Merge rank r joins tokens mergePairs[2r] (left) and mergePairs[2r + 1] (right) into mergeResult[r]. */
+    private final int[] mergePairs;
     private final int[] mergeResult;
+    /** Open addressing over (left, right): a slot holds the lowest rank + 1 of that pair, 0 if empty. */
+    private final int[] mergeSlots;
     private final int[] byteIds = new int[256];
     private final String[] specials; // sorted longest first
+    private final int[] specialIds; // the id of specials[k]
+    private final String specialFirstChars; // each distinct first char of the specials once
     private final int bosId;
     private final int eosId;
     private final int eotId;
@@ -44,89 +51,177 @@ public final class Tokenizer {
     private final Map<String, int[]> cache = new HashMap<>();
 
     public Tokenizer(String[] tokens, int[] tokenTypes, String[] merges, int bosId, int eosId) {
-        this.tokens = tokens.clone();
-        this.tokenTypes = tokenTypes == null ? new int[tokens.length] : tokenTypes.clone();
-        if (this.tokenTypes.length != tokens.length) {
-            throw new GgufFormatException("token_type has " + this.tokenTypes.length + " entries but there are "
-                    + tokens.length + " tokens");
-        }
-        ids = new HashMap<>(tokens.length * 2);
-        List<String> sp = new ArrayList<>();
-        for (int i = 0; i < tokens.length; i++) {
-            if (tokens[i] == null) {
-                throw new GgufFormatException("token " + i + " is missing");
+        this(Utf8Strings.of(nonNull(tokens, "token ", " is missing")),
+                tokenTypes == null ? null : tokenTypes.clone(),
+                Utf8Strings.of(nonNull(merges, "merge ", " is not 'LEFT RIGHT'")), bosId, eosId);
+    }
+
+    private static String[] nonNull(String[] a, String what, String problem) {
+        for (int i = 0; i < a.length; i++) {
+            if (a[i] == null) {
+                throw new GgufFormatException(what + i + problem);
             }
-            ids.putIfAbsent(tokens[i], i);
-            if (isSpecialType(this.tokenTypes[i]) && !tokens[i].isEmpty()) {
-                sp.add(tokens[i]);
+        }
+        return a;
+    }
+
+    /** Keeps {@code tokens} and {@code tokenTypes} (not copied); {@code merges} ("LEFT RIGHT", by rank) is not kept. */
+    private Tokenizer(Utf8Strings tokens, int[] tokenTypes, Utf8Strings merges, int bosId, int eosId) {
+        this.tokens = tokens;
+        int n = tokens.size();
+        this.tokenTypes = tokenTypes == null ? new int[n] : tokenTypes;
+        if (this.tokenTypes.length != n) {
+            throw new GgufFormatException("token_type has " + this.tokenTypes.length + " entries but there are "
+                    + n + " tokens");
+        }
+        int longest = 0;
+        for (int i = 0; i < n; i++) {
+            longest = Math.max(longest, tokens.length(i));
+        }
+        for (int i = 0; i < merges.size(); i++) {
+            longest = Math.max(longest, merges.length(i));
+        }
+        byte[] scratch = new byte[longest];
+        idSlots = new int[tableSize(n)];
+        List<String> sp = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int len = tokens.copy(i, scratch, 0);
+            int slot = idSlot(scratch, 0, len);
+            if (idSlots[slot] == 0) {
+                idSlots[slot] = i + 1;
+            }
+            if (isSpecialType(this.tokenTypes[i]) && len > 0) {
+                sp.add(tokens.get(i));
             }
         }
         sp.sort((a, b) -> b.length() != a.length() ? b.length() - a.length() : a.compareTo(b));
         this.specials = sp.toArray(new String[0]);
+        this.specialIds = new int[specials.length];
+        StringBuilder firsts = new StringBuilder();
+        for (int k = 0; k < specials.length; k++) {
+            specialIds[k] = tokenId(specials[k]);
+            if (firsts.indexOf(specials[k].substring(0, 1)) < 0) {
+                firsts.append(specials[k].charAt(0));
+            }
+        }
+        this.specialFirstChars = firsts.toString();
         for (int b = 0; b < 256; b++) {
-            Integer id = ids.get(String.valueOf(ByteLevel.byteToChar(b)));
-            if (id == null) {
+            int id = tokenId(String.valueOf(ByteLevel.byteToChar(b)));
+            if (id < 0) {
                 throw new GgufFormatException("vocabulary lacks the byte-level token for byte " + b);
             }
             byteIds[b] = id;
         }
-        mergeRanks = new LongIntMap(merges.length);
-        mergeResult = new int[merges.length];
-        for (int r = 0; r < merges.length; r++) {
-            String m = merges[r];
-            int space = m == null ? -1 : m.indexOf(' ');
-            if (space <= 0 || space == m.length() - 1 || m.indexOf(' ', space + 1) >= 0) {
+        int nMerges = merges.size();
+        mergePairs = new int[2 * nMerges];
+        mergeResult = new int[nMerges];
+        mergeSlots = new int[tableSize(nMerges)];
+        for (int r = 0; r < nMerges; r++) {
+            int len = merges.copy(r, scratch, 0);
+            int space = indexOfSpace(scratch, 0, len);
+            if (space <= 0 || space == len - 1 || indexOfSpace(scratch, space + 1, len) >= 0) {
                 throw new GgufFormatException("merge " + r + " is not 'LEFT RIGHT'");
             }
-            String left = m.substring(0, space);
-            String right = m.substring(space + 1);
-            Integer l = ids.get(left);
-            Integer rt = ids.get(right);
-            Integer res = ids.get(left + right);
-            if (l == null || rt == null || res == null) {
+            int l = idOf(scratch, 0, space);
+            int rt = idOf(scratch, space + 1, len);
+            System.arraycopy(scratch, space + 1, scratch, space, len - space - 1);
+            int res = idOf(scratch, 0, len - 1);
+            if (l < 0 || rt < 0 || res < 0) {
                 throw new GgufFormatException("merge " + r + " uses a token that is not in the vocabulary");
             }
-            long key = pair(l, rt);
-            if (mergeRanks.get(key) < 0) {
-                mergeRanks.put(key, r);
-            }
+            mergePairs[2 * r] = l;
+            mergePairs[2 * r + 1] = rt;
             mergeResult[r] = res;
+            int slot = mergeSlot(l, rt);
+            if (mergeSlots[slot] == 0) {
+                mergeSlots[slot] = r + 1;
+            }
         }
         checkId(bosId, "bos");
         checkId(eosId, "eos");
         this.bosId = bosId;
         this.eosId = eosId;
-        Integer eot = ids.get("<|eot_id|>");
-        this.eotId = eot == null ? -1 : eot;
-        Integer eom = ids.get("<|eom_id|>");
-        this.eomId = eom == null ? -1 : eom;
-        Integer eot30 = ids.get("<|end_of_text|>");
-        this.endOfTextId = eot30 == null ? -1 : eot30;
+        this.eotId = tokenId("<|eot_id|>");
+        this.eomId = tokenId("<|eom_id|>");
+        this.endOfTextId = tokenId("<|end_of_text|>");
+    }
+
+    /** A power of two at least 1.5 times {@code entries} (load factor at most 2/3). */
+    private static int tableSize(int entries) {
+        int size = 16;
+        while (size < entries + entries / 2) {
+            size <<= 1;
+        }
+        return size;
+    }
+
+    private static int indexOfSpace(byte[] b, int from, int to) {
+        for (int k = from; k < to; k++) {
+            if (b[k] == ' ') {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    /** The slot of idSlots that holds the token with bytes b[from, to), or the empty slot where it would go. */
+    private int idSlot(byte[] b, int from, int to) {
+        int mask = idSlots.length - 1;
+        int i = (Utf8Strings.hash(b, from, to) * 0x9E3779B9) >>> (32 - Integer.numberOfTrailingZeros(idSlots.length));
+        while (idSlots[i] != 0 && !tokens.equalsBytes(idSlots[i] - 1, b, from, to)) {
+            i = (i + 1) & mask;
+        }
+        return i;
+    }
+
+    /** The id of the token with bytes b[from, to), or -1. */
+    private int idOf(byte[] b, int from, int to) {
+        return idSlots[idSlot(b, from, to)] - 1;
+    }
+
+    /** The slot of mergeSlots that holds the pair (left, right), or the empty slot where it would go. */
+    private int mergeSlot(int left, int right) {
+        int mask = mergeSlots.length - 1;
+        long key = ((long) left << 32) | (right & 0xFFFFFFFFL);
+        int i = (int) ((key * 0x9E3779B97F4A7C15L) >>> (64 - Integer.numberOfTrailingZeros(mergeSlots.length)));
+        int s;
+        while ((s = mergeSlots[i]) != 0 && (mergePairs[2 * s - 2] != left || mergePairs[2 * s - 1] != right)) {
+            i = (i + 1) & mask;
+        }
+        return i;
+    }
+
+    /** The rank of the merge of (left, right), or -1. */
+    private int mergeRank(int left, int right) {
+        return mergeSlots[mergeSlot(left, right)] - 1;
     }
 
     private static boolean isSpecialType(int type) {
         return type == TYPE_CONTROL || type == TYPE_USER_DEFINED;
     }
 
-    private static long pair(int left, int right) {
-        return ((long) left << 32) | (right & 0xFFFFFFFFL);
-    }
-
     private void checkId(int id, String what) {
-        if (id < -1 || id >= tokens.length) {
-            throw new GgufFormatException(what + " token id " + id + " outside the vocabulary of " + tokens.length);
+        if (id < -1 || id >= vocabSize()) {
+            throw new GgufFormatException(what + " token id " + id + " outside the vocabulary of " + vocabSize());
         }
     }
 
+    /** Bytes held by the vocabulary, id and merge tables (array payloads; the merge cache is not counted). */
+    long tableBytes() {
+        return tokens.payloadBytes() + 4L * (tokenTypes.length + idSlots.length + mergeSlots.length
+                + 3L * mergeResult.length + byteIds.length + specialIds.length);
+    }
+
+    /** Builds the tokenizer from the file's metadata; it shares the file's token array (compact UTF-8), no copy. */
     public static Tokenizer fromGguf(GgufFile f) {
         String model = f.getString("tokenizer.ggml.model");
         if (!model.equals("gpt2")) {
             throw new GgufFormatException("tokenizer.ggml.model " + model + " not supported (only gpt2 byte-level BPE)");
         }
-        String[] tokens = f.getArray("tokenizer.ggml.tokens").strings();
+        Utf8Strings tokens = f.getArray("tokenizer.ggml.tokens").utf8Strings();
         int[] types = f.get("tokenizer.ggml.token_type") == null ? null : f.getArray("tokenizer.ggml.token_type").ints();
-        String[] merges = f.get("tokenizer.ggml.merges") == null ? new String[0]
-                : f.getArray("tokenizer.ggml.merges").strings();
+        Utf8Strings merges = f.get("tokenizer.ggml.merges") == null ? Utf8Strings.of(new String[0])
+                : f.getArray("tokenizer.ggml.merges").utf8Strings();
         return new Tokenizer(tokens, types, merges, f.getInt("tokenizer.ggml.bos_token_id", -1),
                 f.getInt("tokenizer.ggml.eos_token_id", -1));
     }
@@ -256,7 +351,7 @@ public final class Tokenizer {
     }
 
     public int vocabSize() {
-        return tokens.length;
+        return tokens.size();
     }
 
     public int mergeCount() {
@@ -276,13 +371,16 @@ public final class Tokenizer {
     }
 
     public String token(int id) {
-        return tokens[id];
+        return tokens.get(id);
     }
 
     /** The id of a vocabulary token (its byte-level / special spelling), or -1. */
     public int tokenId(String token) {
-        Integer id = ids.get(token);
-        return id == null ? -1 : id;
+        byte[] b = Utf8.encode(token);
+        if (!Utf8.decode(b, 0, b.length).equals(token)) {
+            return -1; // a lone surrogate (encoded as U+FFFD) is no token's text
+        }
+        return idOf(b, 0, b.length);
     }
 
     public boolean isControl(int id) {
@@ -314,11 +412,11 @@ public final class Tokenizer {
         int start = 0;
         int i = 0;
         while (i < text.length()) {
-            String sp = specials.length == 0 ? null : specialAt(text, i);
-            if (sp != null) {
+            int sp = specials.length == 0 ? -1 : specialAt(text, i);
+            if (sp >= 0) {
                 encodeOrdinary(text.substring(start, i), out);
-                out.add(ids.get(sp));
-                i += sp.length();
+                out.add(specialIds[sp]);
+                i += specials[sp].length();
                 start = i;
             } else {
                 i++;
@@ -328,14 +426,18 @@ public final class Tokenizer {
         return out.toArray();
     }
 
-    private String specialAt(String text, int i) {
+    /** The index in {@link #specials} of the special token written at text[i], or -1. */
+    private int specialAt(String text, int i) {
         char c = text.charAt(i);
-        for (String s : specials) {
-            if (s.charAt(0) == c && text.startsWith(s, i)) {
-                return s;
+        if (specialFirstChars.indexOf(c) < 0) {
+            return -1;
+        }
+        for (int k = 0; k < specials.length; k++) {
+            if (specials[k].charAt(0) == c && text.startsWith(specials[k], i)) {
+                return k;
             }
         }
-        return null;
+        return -1;
     }
 
     private void encodeOrdinary(String text, IntList out) {
@@ -346,22 +448,26 @@ public final class Tokenizer {
         int n = cps.length;
         byte[] buf = new byte[64];
         char[] mapped = new char[64];
+        byte[] mappedUtf8 = new byte[128]; // byte-level characters are U+0021..U+0143: 1 or 2 UTF-8 bytes each
         int i = 0;
         while (i < n) {
             int end = PreTokenizer.next(cps, i, n);
             if (buf.length < (end - i) * 4) {
                 buf = new byte[(end - i) * 4];
                 mapped = new char[buf.length];
+                mappedUtf8 = new byte[2 * buf.length];
             }
             int len = utf8(cps, i, end, buf);
+            int mappedLen = 0;
             for (int k = 0; k < len; k++) {
                 mapped[k] = ByteLevel.byteToChar(buf[k]);
+                mappedLen = Utf8.put(mapped[k], mappedUtf8, mappedLen);
             }
-            String piece = new String(mapped, 0, len);
-            Integer whole = ids.get(piece);
-            if (whole != null) {
+            int whole = idOf(mappedUtf8, 0, mappedLen);
+            if (whole >= 0) {
                 out.add(whole);
             } else {
+                String piece = new String(mapped, 0, len);
                 int[] r;
                 synchronized (cache) {
                     r = cache.get(piece);
@@ -385,7 +491,7 @@ public final class Tokenizer {
     private static int utf8(int[] cps, int from, int to, byte[] out) {
         int n = 0;
         for (int k = from; k < to; k++) {
-            n = io.earnidle.node.gguf.Utf8.put(cps[k], out, n);
+            n = Utf8.put(cps[k], out, n);
         }
         return n;
     }
@@ -406,7 +512,7 @@ public final class Tokenizer {
         }
         LongHeap heap = new LongHeap(n);
         for (int k = 0; k + 1 < n; k++) {
-            int r = mergeRanks.get(pair(sym[k], sym[k + 1]));
+            int r = mergeRank(sym[k], sym[k + 1]);
             if (r >= 0) {
                 heap.push(((long) r << 32) | k);
             }
@@ -420,7 +526,7 @@ public final class Tokenizer {
                 continue; // absorbed into a symbol on its left
             }
             int right = next[left];
-            if (right < 0 || mergeRanks.get(pair(sym[left], sym[right])) != rank) {
+            if (right < 0 || mergeRank(sym[left], sym[right]) != rank) {
                 continue; // stale
             }
             sym[left] = mergeResult[rank];
@@ -433,13 +539,13 @@ public final class Tokenizer {
             alive--;
             int before = prev[left];
             if (before >= 0) {
-                int r = mergeRanks.get(pair(sym[before], sym[left]));
+                int r = mergeRank(sym[before], sym[left]);
                 if (r >= 0) {
                     heap.push(((long) r << 32) | before);
                 }
             }
             if (after >= 0) {
-                int r = mergeRanks.get(pair(sym[left], sym[after]));
+                int r = mergeRank(sym[left], sym[after]);
                 if (r >= 0) {
                     heap.push(((long) r << 32) | left);
                 }
@@ -455,10 +561,10 @@ public final class Tokenizer {
 
     /** Raw bytes a token stands for (control tokens: their text in UTF-8). */
     public byte[] tokenBytes(int id) {
-        if (id < 0 || id >= tokens.length) {
-            throw new IllegalArgumentException("token id " + id + " outside the vocabulary of " + tokens.length);
+        if (id < 0 || id >= vocabSize()) {
+            throw new IllegalArgumentException("token id " + id + " outside the vocabulary of " + vocabSize());
         }
-        String t = tokens[id];
+        String t = tokens.get(id);
         if (isSpecialType(tokenTypes[id])) {
             return Utf8.encode(t);
         }
@@ -575,58 +681,6 @@ public final class Tokenizer {
             }
             h[i] = last;
             return top;
-        }
-    }
-
-    /** Open-addressing map from long keys to non-negative ints; {@link #get} returns -1 when absent. */
-    static final class LongIntMap {
-        private final long[] keys;
-        private final int[] values;
-        private final boolean[] used;
-        private final int mask;
-        private final int shift;
-
-        LongIntMap(int expected) {
-            int bits = 4;
-            while ((1 << bits) < expected * 2) {
-                bits++;
-            }
-            int cap = 1 << bits;
-            keys = new long[cap];
-            values = new int[cap];
-            used = new boolean[cap];
-            mask = cap - 1;
-            shift = 64 - bits;
-        }
-
-        /** Fibonacci hashing: the top bits of key * 2^64/phi. */
-        private int hash(long k) {
-            return (int) ((k * 0x9E3779B97F4A7C15L) >>> shift);
-        }
-
-        int get(long key) {
-            int i = hash(key) & mask;
-            while (used[i]) {
-                if (keys[i] == key) {
-                    return values[i];
-                }
-                i = (i + 1) & mask;
-            }
-            return -1;
-        }
-
-        void put(long key, int value) {
-            int i = hash(key) & mask;
-            while (used[i]) {
-                if (keys[i] == key) {
-                    values[i] = value;
-                    return;
-                }
-                i = (i + 1) & mask;
-            }
-            used[i] = true;
-            keys[i] = key;
-            values[i] = value;
         }
     }
 }

@@ -35,6 +35,54 @@ class GgufTest {
     }
 
     @Test
+    void stringArraysAreReadAsOneUtf8ArrayAndInvalidBytesAreReplacedAsDecodeDoes() {
+        byte[] bytes = new GgufWriter().putStrings("strs", new String[] {"a", "Ġthe", "日本", "", "#(#", "😀"}).toBytes();
+        int bad = indexOf(bytes, "#(#".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        bytes[bad] = (byte) 0xC3; // "\xC3(#": a lead byte without its continuation byte
+        GgufArray a = GgufFile.read(bytes).getArray("strs");
+        Utf8Strings s = assertInstanceOf(Utf8Strings.class, a.data(), "no String per element");
+        String[] expected = {"a", "Ġthe", "日本", "", "\uFFFD(#", "😀"};
+        assertArrayEquals(expected, a.strings());
+        assertArrayEquals(expected, s.toArray());
+        int utf8 = 0;
+        for (int i = 0; i < expected.length; i++) {
+            byte[] e = Utf8.encode(expected[i]);
+            assertTrue(s.equalsBytes(i, e, 0, e.length), expected[i]);
+            assertEquals(Utf8Strings.hash(e, 0, e.length), s.hash(i));
+            utf8 += e.length;
+        }
+        assertEquals(utf8 + 4L * (expected.length + 1), s.payloadBytes());
+        assertArrayEquals(expected, Utf8Strings.of(expected).toArray());
+        assertArrayEquals(new GgufWriter().putStrings("strs", expected).toBytes(),
+                new GgufWriter().put("strs", GgufValue.array(a)).toBytes(), "writes back as read");
+    }
+
+    @Test
+    void utf8ValidityAgreesWithDecode() {
+        byte[][] cases = {{}, {0x41}, {(byte) 0xC3, (byte) 0xA9}, {(byte) 0xC3}, {(byte) 0xC0, (byte) 0x80},
+                {(byte) 0xE0, (byte) 0x80, (byte) 0x80}, {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
+                {(byte) 0xF0, (byte) 0x9F, (byte) 0x98, (byte) 0x80}, {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80},
+                {(byte) 0xF0, (byte) 0x9F, (byte) 0x98}, {(byte) 0x80}, {(byte) 0xFF}, {0x61, (byte) 0xE6, (byte) 0x97}};
+        for (byte[] c : cases) {
+            String d = Utf8.decode(c, 0, c.length);
+            assertEquals(Arrays.equals(c, Utf8.encode(d)), Utf8.isValid(c, 0, c.length), Arrays.toString(c));
+        }
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int k = 0; k < needle.length; k++) {
+                if (hay[i + k] != needle[k]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        throw new AssertionError("not found");
+    }
+
+    @Test
     void roundTripsMetadataAndTensors() {
         byte[] q8 = new byte[34];
         q8[0] = 0x00; q8[1] = 0x38; // f16 0.5

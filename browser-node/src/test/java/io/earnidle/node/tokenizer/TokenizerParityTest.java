@@ -77,6 +77,16 @@ class TokenizerParityTest {
                 BOS, 128001);
     }
 
+    @Test
+    void vocabularyAndMergesAreHeldCompactly() {
+        // the token bytes (1.6 MB), the id and merge hash tables and three ints a merge: 8.6 MB; as String objects,
+        // a HashMap<String, Integer> and a long-keyed merge map this was about 29 MiB of JVM heap (UTF-16 strings)
+        assertTrue(tok.tableBytes() < 9_000_000, "table bytes " + tok.tableBytes());
+        for (int id : new int[] {0, 256, 1000, 127999, BOS, 128009, 128255}) {
+            assertEquals(id, tok.tokenId(tok.token(id)), "token " + id);
+        }
+    }
+
     private static String read(Path p) throws IOException {
         return Files.readString(p, StandardCharsets.UTF_8);
     }

@@ -130,6 +130,23 @@ class TokenizerTest {
     }
 
     @Test
+    void tokenIdLooksUpTheVocabularyBytes() {
+        for (int id = 0; id < tok.vocabSize(); id++) {
+            assertEquals(id, tok.tokenId(tok.token(id)), "token " + id);
+        }
+        assertEquals(-1, tok.tokenId("no such token here"));
+        assertEquals(-1, tok.tokenId("\uD800"), "a lone surrogate is no token");
+    }
+
+    @Test
+    void aDuplicatedTokenTextResolvesToItsFirstId() {
+        Tokenizer t = exported(List.of("ab", "ab", "abc"), List.of("a b", "ab c"));
+        assertEquals(256, t.tokenId("ab"));
+        assertArrayEquals(new int[] {256}, t.encode("ab", false));
+        assertArrayEquals(new int[] {258, 256}, t.encode("abcab", false));
+    }
+
+    @Test
     void byteLevelMappingIsABijection() {
         boolean[] seen = new boolean[512];
         for (int b = 0; b < 256; b++) {
