@@ -1820,9 +1820,9 @@
   ;; (the block stays in L1/L2 across tokens). Each token's rows are computed by the mat-vec kernel itself, so
   ;; the outputs are bit-identical to n_tok separate mat-vecs.
   (type $row_kernel (func (param i32 i32 i32 i32 i32 i32)))
-;;#if RELAXED
-  ;; 9, 10, 11: the 4-token prefill kernels (type $row_kernel4), called by $matmul_by4
+  ;; the 4-token prefill kernels (relaxed build: table entries 9, 10, 11)
   (type $row_kernel4 (func (param i32 i32 i32 i32 i32 i32 i32 i32)))
+;;#if RELAXED
   (table $row_kernels 12 12 funcref)
   (elem (table $row_kernels) (i32.const 0) func $matvec_q4_0_q8_0 $matvec_q8_0_q8_0 $matvec_q4_k_q8_k $matvec_q6_k_q8_k
     $matvec_q4_0_q8_0w $matvec_q8_0_q8_0w $matvec_q4_k_q8_kw $matvec_q6_k_q8_kw $matvec_q4_0x4_q8_0
@@ -1833,50 +1833,14 @@
     $matvec_q4_0_q8_0w $matvec_q8_0_q8_0w $matvec_q4_k_q8_kw $matvec_q6_k_q8_kw $matvec_q4_0x4_q8_0)
 ;;#endif
 
-  (func $matmul (param $kind i32) (param $row_bytes i32)
+  ;; $k1: the mat-vec's table index; $k4: a 4-token kernel's (relaxed build), or -1. With a 4-token kernel, tokens go
+  ;; 4 at a time through it (each weight chunk unpacked once for the 4 tokens; each token keeps the mat-vec's float
+  ;; sequence), the rest one by one through the mat-vec.
+  (func $matmul (param $k4 i32) (param $k1 i32) (param $row_bytes i32)
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
     (local $blk i32) (local $rb i32) (local $re i32) (local $t i32)
-    ;; a multiple of 4 rows (the Q4_0 kernel pairs rows, the x4 kernel runs groups of 4) of about 16 KiB
-    (local.set $blk (i32.and (i32.div_u (i32.const 16384) (local.get $row_bytes)) (i32.const -4)))
-    (if (i32.lt_u (local.get $blk) (i32.const 4)) (then (local.set $blk (i32.const 4))))
-    (local.set $rb (local.get $r0))
-    (block $done
-      (loop $blocks
-        (br_if $done (i32.ge_u (local.get $rb) (local.get $r1)))
-        (local.set $re (i32.add (local.get $rb) (local.get $blk)))
-        (if (i32.gt_u (local.get $re) (local.get $r1)) (then (local.set $re (local.get $r1))))
-        (local.set $t (i32.const 0))
-        (block $tdone
-          (loop $toks
-            (br_if $tdone (i32.ge_u (local.get $t) (local.get $ntok)))
-            (call_indirect $row_kernels (type $row_kernel)
-              (local.get $w)
-              (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs)))
-              (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os)))
-              (local.get $rb) (local.get $re) (local.get $cols)
-              (local.get $kind))
-            (local.set $t (i32.add (local.get $t) (i32.const 1)))
-            (br $toks)))
-        (local.set $rb (local.get $re))
-        (br $blocks))))
-
-  (func (export "matmul_q4_0_q8_0")
-    (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
-    (param $ntok i32) (param $xs i32) (param $os i32)
-    (call $matmul (i32.const 0) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
-      (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
-      (local.get $ntok) (local.get $xs) (local.get $os)))
-
-;;#if RELAXED
-  ;; Prefill with a 4-token kernel (relaxed build): rows in blocks of about 16 KiB of weights; within a block, tokens
-  ;; go 4 at a time through kernel $k4 (table index; each weight chunk unpacked once for the 4 tokens), the rest one
-  ;; by one through the mat-vec $k1. The 4-token kernels keep each token's mat-vec float sequence, so outputs equal
-  ;; n_tok mat-vecs bit for bit.
-  (func $matmul_by4 (param $k4 i32) (param $k1 i32) (param $row_bytes i32)
-    (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
-    (param $ntok i32) (param $xs i32) (param $os i32)
-    (local $blk i32) (local $rb i32) (local $re i32) (local $t i32)
+    ;; a multiple of 4 rows (the Q4_0 kernel pairs rows, the x4 kernels run groups of 4) of about 16 KiB
     (local.set $blk (i32.and (i32.div_u (i32.const 16384) (local.get $row_bytes)) (i32.const -4)))
     (if (i32.lt_u (local.get $blk) (i32.const 4)) (then (local.set $blk (i32.const 4))))
     (local.set $rb (local.get $r0))
@@ -1888,6 +1852,7 @@
         (local.set $t (i32.const 0))
         (block $quads_done
           (loop $quads
+            (br_if $quads_done (i32.lt_s (local.get $k4) (i32.const 0)))
             (br_if $quads_done (i32.gt_u (i32.add (local.get $t) (i32.const 4)) (local.get $ntok)))
             (call_indirect $row_kernels (type $row_kernel4) (local.get $w)
               (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs)))
@@ -1908,73 +1873,86 @@
             (br $toks)))
         (local.set $rb (local.get $re))
         (br $blocks))))
-;;#endif
+
+  (func (export "matmul_q4_0_q8_0")
+    (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
+    (param $ntok i32) (param $xs i32) (param $os i32)
+    (call $matmul (i32.const -1) (i32.const 0) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
+      (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
+      (local.get $ntok) (local.get $xs) (local.get $os)))
+
 
   (func (export "matmul_q4_0x4_q8_0")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
+    (call $matmul
 ;;#if RELAXED
-    (call $matmul_by4 (i32.const 9) (i32.const 8) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
+      (i32.const 9)
 ;;#else
-    (call $matmul (i32.const 8) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
+      (i32.const -1)
 ;;#endif
+      (i32.const 8) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
   (func (export "matmul_q8_0_q8_0")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
-    (call $matmul (i32.const 1) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 34))
+    (call $matmul (i32.const -1) (i32.const 1) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 34))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
   (func (export "matmul_q4_0_q8_0w")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
-    (call $matmul (i32.const 4) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
+    (call $matmul (i32.const -1) (i32.const 4) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
   (func (export "matmul_q8_0_q8_0w")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
-    (call $matmul (i32.const 5) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 34))
+    (call $matmul (i32.const -1) (i32.const 5) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 34))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
   (func (export "matmul_q4_k_q8_k")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
+    (call $matmul
 ;;#if RELAXED
-    (call $matmul_by4 (i32.const 10) (i32.const 2) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 144))
+      (i32.const 10)
 ;;#else
-    (call $matmul (i32.const 2) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 144))
+      (i32.const -1)
 ;;#endif
+      (i32.const 2) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 144))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
   (func (export "matmul_q6_k_q8_k")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
+    (call $matmul
 ;;#if RELAXED
-    (call $matmul_by4 (i32.const 11) (i32.const 3) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 210))
+      (i32.const 11)
 ;;#else
-    (call $matmul (i32.const 3) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 210))
+      (i32.const -1)
 ;;#endif
+      (i32.const 3) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 210))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
   (func (export "matmul_q4_k_q8_kw")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
-    (call $matmul (i32.const 6) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 144))
+    (call $matmul (i32.const -1) (i32.const 6) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 144))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
   (func (export "matmul_q6_k_q8_kw")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
-    (call $matmul (i32.const 7) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 210))
+    (call $matmul (i32.const -1) (i32.const 7) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 210))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
