@@ -44,6 +44,8 @@ public final class SimdLlama implements Engine {
     private final long weightBytesPerToken;
     private long tokens;
     private long steps;
+    /** Whether {@link #mat} repacked any matrix into the 4-row interleaved layout. */
+    private boolean anyX4;
 
     /** A weight matrix in the kernel memory; {@code x4}: a Q4_0 matrix the kernels repacked into their 4-row layout. */
     record Mat(int ptr, GgmlType type, int cols, int rows, long bytes, boolean x4) {
@@ -166,6 +168,7 @@ public final class SimdLlama implements Engine {
         boolean x4 = t.type() == GgmlType.Q4_0 && k.hasQ4_0x4() && rows % 4 == 0 && cols % 128 == 0;
         if (x4) {
             k.repackQ4_0x4(p, rows, cols);
+            anyX4 = true;
         }
         return new Mat(p, t.type(), cols, rows, t.byteSize(), x4);
     }
@@ -201,7 +204,7 @@ public final class SimdLlama implements Engine {
     /** The kernel build, with "+q4_0x4" when Q4_0 matrices run in the 4-row interleaved layout. */
     @Override
     public String name() {
-        return k.variant() + (tokenEmbd.x4 || output.x4 || layers[0].wq.x4 ? "+q4_0x4" : "");
+        return k.variant() + (anyX4 ? "+q4_0x4" : "");
     }
 
     @Override
