@@ -74,15 +74,8 @@ public class BrowserLlamaCppAgreementTest {
                     SynthFileType.Q4_1, 0.5,
                     SynthFileType.Q4_K_M, 0.3,
                     SynthFileType.Q6_K, 0.3)),
-            "webgpu", new EnumMap<>(Map.of(
-                    SynthFileType.F32, 1e-3,
-                    SynthFileType.F16, 5e-3,
-                    SynthFileType.BF16, 0.2,
-                    SynthFileType.Q8_0, 0.6,
-                    SynthFileType.Q4_0, 0.6,
-                    SynthFileType.Q4_1, 0.6,
-                    SynthFileType.Q4_K_M, 0.6,
-                    SynthFileType.Q6_K, 0.6)));
+            // WebGPU multiplies the exact f32 activations, as the JVM engine does
+            "webgpu", LlamaCppOracle.F32_ACTIVATION_TOL);
 
     /** Drives infer-worker.js: next request, fresh worker, result back, until the server answers 204. */
     private static final String PAGE = """
