@@ -1,7 +1,7 @@
 // Helper thread for simd-kernels.js: instantiates the shared-memory kernel module on the same memory, then, each
 // time the job generation moves, claims row chunks of that job until none is left. Spins briefly between jobs
 // (a decode step issues mat-vecs back to back), then sleeps in Atomics.wait.
-import { GEN, OP, runChunks } from "./simd-kernels.js";
+import { GEN, SEGMENTS, runChunks } from "./simd-kernels.js";
 
 const SPIN_MS = 0.5;
 
@@ -18,9 +18,8 @@ self.onmessage = async (e) => {
         if (performance.now() > spinUntil) Atomics.wait(ctrl, GEN, gen);
       }
       gen = Atomics.load(ctrl, GEN);
-      const op = ctrl[OP];
-      if (op < 0) return;
-      runChunks(ctrl, gen, fns[op]);
+      if (ctrl[SEGMENTS] < 0) return;
+      runChunks(ctrl, gen, fns);
     }
   } catch (err) {
     self.postMessage({ error: String(err && err.stack || err) });

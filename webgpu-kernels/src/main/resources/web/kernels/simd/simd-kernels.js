@@ -32,13 +32,21 @@ const ATTN_PARAMS = 512;
 const PAGE = 65536;
 /** How long the calling thread spins on a split job's last chunks before it sleeps in Atomics.wait. */
 const CALLER_SPIN_MS = 0.2;
-// Control block (Int32Array over a SharedArrayBuffer), shared with simd-kernels-worker.js.
-// ARGX..ARGX+2 carry the prefill mat-muls' extra arguments (n_tok, x_stride, out_stride).
-export const GEN = 0, CLAIM = 1, FINISHED = 2, OP = 3, ARG = 4, ROWS = 8, CHUNK = 9, CHUNKS = 10, ARGX = 11,
-  CTRL_INTS = 16;
+/** Row kernels one hand-off can carry (a job group: q|k|v, or gate|up). */
+export const MAX_SEGMENTS = 4;
+// Control block (Int32Array over a SharedArrayBuffer), shared with simd-kernels-worker.js: a job is SEGMENTS row
+// kernels whose chunks are numbered consecutively (segment s owns chunks FIRST .. FIRST + ceil(ROWS / CHUNK) - 1);
+// segment s's fields start at SEG + s * SEG_INTS.
+export const GEN = 0, CLAIM = 1, FINISHED = 2, SEGMENTS = 3, CHUNKS = 4, SEG = 8, SEG_INTS = 11;
+export const S_OP = 0, S_W = 1, S_X = 2, S_OUT = 3, S_COLS = 4, S_ROWS = 5, S_CHUNK = 6, S_FIRST = 7, S_NTOK = 8,
+  S_XSTRIDE = 9, S_OUTSTRIDE = 10;
+export const CTRL_INTS = SEG + MAX_SEGMENTS * SEG_INTS;
 
-/** Claims and runs chunks of job `gen` until none is left (called by the caller and by every Worker). */
-export function runChunks(c, gen, fn) {
+/**
+ * Claims and runs chunks of job `gen` until none is left (called by the caller and by every Worker); fns[op] is
+ * the row kernel of op code op (ROW_KERNELS).
+ */
+export function runChunks(c, gen, fns) {
   for (;;) {
     const v = Atomics.load(c, CLAIM);
     if (v >>> 16 !== gen) return;
@@ -46,8 +54,11 @@ export function runChunks(c, gen, fn) {
     if (i >= c[CHUNKS]) return;
     if (Atomics.compareExchange(c, CLAIM, v, v + 1) !== v) continue;
     // the claimed chunk keeps this job unfinished, so its arguments cannot change until we report it
-    const from = i * c[CHUNK], to = Math.min(c[ROWS], from + c[CHUNK]);
-    fn(c[ARG], c[ARG + 1], c[ARG + 2], from, to, c[ARG + 3], c[ARGX], c[ARGX + 1], c[ARGX + 2]);
+    let s = SEG;
+    for (let last = SEG + (c[SEGMENTS] - 1) * SEG_INTS; s < last && i >= c[s + SEG_INTS + S_FIRST];) s += SEG_INTS;
+    const from = (i - c[s + S_FIRST]) * c[s + S_CHUNK], to = Math.min(c[s + S_ROWS], from + c[s + S_CHUNK]);
+    fns[c[s + S_OP]](c[s + S_W], c[s + S_X], c[s + S_OUT], from, to, c[s + S_COLS], c[s + S_NTOK], c[s + S_XSTRIDE],
+      c[s + S_OUTSTRIDE]);
     Atomics.add(c, FINISHED, 1);
     Atomics.notify(c, FINISHED);
   }
@@ -86,6 +97,8 @@ const fetchBytes = async (url) => {
  * @param {number} [o.initialBytes] initial memory; [o.maximumBytes] maximum (default 2 GiB; at most 4 GiB)
  * @param {string|URL} [o.baseUrl] folder holding the .wasm files (default: next to this script)
  * @param {number} [o.minRowsPerThread=64] mat-vecs with fewer rows per thread run on the caller only
+ * @param {number} [o.chunksPerThread=16] a split mat-vec is cut into about this many chunks per thread (each thread
+ *   claims the next free chunk: finer chunks shorten the wait for the slowest thread at the end of a job)
  */
 export async function loadSimdKernels(o = {}) {
   const threads = Math.max(1, o.threads ?? 1);
@@ -107,13 +120,14 @@ export async function loadSimdKernels(o = {}) {
     shared: threads > 1,
   });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  const k = new SimdKernels(module, instance, memory, wantRelaxed, threads, o.minRowsPerThread ?? 64);
+  const k = new SimdKernels(module, instance, memory, wantRelaxed, threads, o.minRowsPerThread ?? 64,
+    o.chunksPerThread ?? 16);
   if (threads > 1) await k._startWorkers(new URL("simd-kernels-worker.js", import.meta.url), threads - 1);
   return k;
 }
 
 export class SimdKernels {
-  constructor(module, instance, memory, relaxed, threads, minRowsPerThread) {
+  constructor(module, instance, memory, relaxed, threads, minRowsPerThread, chunksPerThread) {
     this.module = module;
     this.exports = instance.exports;
     this.memory = memory;
@@ -121,6 +135,9 @@ export class SimdKernels {
     this.threads = threads;
     this.variant = (relaxed ? "relaxed" : "plain") + (threads > 1 ? "-mt" : "");
     this.minRowsPerThread = minRowsPerThread;
+    this.chunksPerThread = chunksPerThread;
+    this._fns = ROW_KERNELS.map((n) => instance.exports[n]);
+    this._group = null;
     this.workers = [];
     this.ctrl = null;
     this._top = 1024; // keep offset 0 unused so a zero pointer is never valid data
@@ -252,6 +269,7 @@ export class SimdKernels {
    * nHead*nPos f32 of scratch (one run per head). Outputs equal per-head attnScores / softmax / attnValues.
    */
   attention(qPtr, kPtr, vPtr, outPtr, scoresPtr, nHead, nKvHead, headDim, nPos, scale) {
+    if (this._group) throw new Error("attention: not inside a job group (its arguments block is single)");
     if (nHead % nKvHead || headDim % 4) throw new RangeError("attention: nHead % nKvHead and headDim % 4 must be 0");
     const p = new Int32Array(this.memory.buffer, ATTN_PARAMS, 10);
     p.set([qPtr, kPtr, vPtr, outPtr, scoresPtr, nHead / nKvHead, headDim, nPos, 4 * nKvHead * headDim]);
@@ -270,34 +288,80 @@ export class SimdKernels {
   }
 
   /**
-   * Runs a row kernel over rows [0, rows), split into chunks that the caller and the Workers claim from a shared
-   * counter (so a Worker the OS has not scheduled yet delays nothing: the caller takes its chunks). The claim
-   * word packs (job generation << 16 | next chunk), so a late Worker can never claim a chunk of a newer job
-   * with the arguments of an older one; the caller returns when every chunk is finished.
+   * Starts a job group: the row kernels called until endJobGroup() (at most MAX_SEGMENTS; a fuller group runs
+   * what it holds first) run as one job, so the threads meet once for all of them instead of once each - q|k|v,
+   * or gate|up, of a decode step. Their outputs are only defined after endJobGroup(): a kernel of the group must not
+   * read another's output. Without Workers the kernels run at once. Other calls (quantize, norms) run at once.
+   */
+  beginJobGroup() {
+    if (this._group) throw new Error("beginJobGroup: a job group is already open");
+    this._group = [];
+  }
+
+  /** Runs the open job group's row kernels (see beginJobGroup). */
+  endJobGroup() {
+    const g = this._group;
+    if (!g) throw new Error("endJobGroup without beginJobGroup");
+    this._group = null;
+    if (g.length) this._run(g);
+  }
+
+  /**
+   * Runs a row kernel over rows [0, rows): now, or, inside a job group with Workers, when the group ends. Rows are
+   * split into chunks that the caller and the Workers claim from a shared counter (so a Worker the OS has not
+   * scheduled yet delays nothing: the caller takes its chunks).
    */
   _rows(op, w, x, out, rows, cols, colMultiple, nTok = 0, xStride = 0, outStride = 0, minRows = this.minRowsPerThread) {
     if (cols % colMultiple) throw new RangeError(`${ROW_KERNELS[op]}: cols must be a multiple of ${colMultiple}`);
-    const fn = this.exports[ROW_KERNELS[op]];
-    if (this.workers.length === 0 || rows < 2 * minRows) {
-      fn(w, x, out, 0, rows, cols, nTok, xStride, outStride);
+    if (this.workers.length === 0) {
+      this._fns[op](w, x, out, 0, rows, cols, nTok, xStride, outStride);
+      return;
+    }
+    const seg = [op, w, x, out, cols, rows, minRows, nTok, xStride, outStride];
+    if (!this._group) {
+      this._run([seg]);
+      return;
+    }
+    if (this._group.length === MAX_SEGMENTS) this._run(this._group.splice(0));
+    this._group.push(seg);
+  }
+
+  /**
+   * Runs segments [op, w, x, out, cols, rows, minRows, nTok, xStride, outStride] as one job: on the caller alone when
+   * they are small, else split into chunks of a multiple of 4 rows (the x4 kernels run groups of 4; any split gives
+   * the other kernels' rows). The claim word packs (job generation << 16 | next chunk), so a late Worker can never
+   * claim a chunk of a newer job with the arguments of an older one; returns when every chunk is finished.
+   */
+  _run(segs) {
+    let total = 0, minRows = 0;
+    for (const sg of segs) { total += sg[5]; minRows = Math.max(minRows, sg[6]); }
+    if (total < 2 * minRows) {
+      for (const [op, w, x, out, cols, rows, , nTok, xStride, outStride] of segs) {
+        this._fns[op](w, x, out, 0, rows, cols, nTok, xStride, outStride);
+      }
       return;
     }
     const c = this.ctrl;
-    // chunks of a multiple of 4 rows: the x4 kernels run groups of 4 (any split gives the other kernels' rows)
-    const chunk = Math.ceil(Math.max(minRows, Math.ceil(rows / (8 * this.threads))) / 4) * 4;
-    const chunks = Math.ceil(rows / chunk);
+    let chunks = 0;
+    for (let i = 0; i < segs.length; i++) {
+      const [op, w, x, out, cols, rows, segMin, nTok, xStride, outStride] = segs[i];
+      const chunk = Math.ceil(Math.max(segMin, Math.ceil(rows / (this.chunksPerThread * this.threads))) / 4) * 4;
+      const o = SEG + i * SEG_INTS;
+      c[o + S_OP] = op; c[o + S_W] = w; c[o + S_X] = x; c[o + S_OUT] = out; c[o + S_COLS] = cols;
+      c[o + S_ROWS] = rows; c[o + S_CHUNK] = chunk; c[o + S_FIRST] = chunks;
+      c[o + S_NTOK] = nTok; c[o + S_XSTRIDE] = xStride; c[o + S_OUTSTRIDE] = outStride;
+      chunks += Math.ceil(rows / chunk);
+    }
     const gen = (c[GEN] + 1) & 0xffff;
-    c[OP] = op;
-    c[ARG] = w; c[ARG + 1] = x; c[ARG + 2] = out; c[ARG + 3] = cols;
-    c[ARGX] = nTok; c[ARGX + 1] = xStride; c[ARGX + 2] = outStride;
-    c[ROWS] = rows; c[CHUNK] = chunk; c[CHUNKS] = chunks;
+    c[SEGMENTS] = segs.length;
+    c[CHUNKS] = chunks;
     Atomics.store(c, FINISHED, 0);
     Atomics.store(c, CLAIM, gen << 16);
     Atomics.store(c, GEN, gen);
     Atomics.notify(c, GEN);
-    runChunks(c, gen, fn);
+    runChunks(c, gen, this._fns);
     // the other threads' last chunks usually end within microseconds: spin a little before sleeping (a wake-up
-    // from Atomics.wait costs tens of microseconds, and a decode step waits here ~130 times)
+    // from Atomics.wait costs tens of microseconds, and a decode step waits here ~100 times)
     const spinUntil = performance.now() + CALLER_SPIN_MS;
     for (let f; (f = Atomics.load(c, FINISHED)) < chunks;) {
       if (this._canWait && performance.now() > spinUntil) Atomics.wait(c, FINISHED, f, 1);
@@ -322,7 +386,7 @@ export class SimdKernels {
   /** Stops the workers; the kernels keep working on the calling thread only. */
   close() {
     if (this.ctrl) {
-      this.ctrl[OP] = -1;
+      this.ctrl[SEGMENTS] = -1;
       Atomics.store(this.ctrl, GEN, (this.ctrl[GEN] + 1) & 0xffff);
       Atomics.notify(this.ctrl, GEN);
     }

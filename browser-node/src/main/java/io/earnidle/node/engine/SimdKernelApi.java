@@ -116,6 +116,19 @@ public interface SimdKernelApi {
         throw new UnsupportedOperationException("no 4-row interleaved Q4_0 kernels in " + variant());
     }
 
+    /**
+     * Opens a job group: the mat-vecs and mat-muls called until {@link #endJobGroup} may run as one threaded job (the
+     * threads meet once for all of them), so their outputs are defined only after {@link #endJobGroup}, and none may
+     * read another's output. Use it for independent products of one input (q|k|v, gate|up). Quantize calls inside
+     * run at once. Where there is nothing to gain (one thread), the products run at once.
+     */
+    default void beginJobGroup() {
+    }
+
+    /** Runs the products of the open job group (see {@link #beginJobGroup}). */
+    default void endJobGroup() {
+    }
+
     /** Reserves what the mat-muls need for batches of up to {@code maxTokens} rows of up to {@code maxCols} (once, at load). */
     default void reserveBatch(int maxTokens, int maxCols) {
     }

@@ -417,6 +417,89 @@ class SimdKernelsTest {
     }
   }
 
+  /**
+   * A job group (beginJobGroup .. endJobGroup: one hand-off for several row kernels) gives every kernel's output
+   * exactly as the kernel called alone: mixed formats on their own activation buffers, a 4-token mat-mul, and more
+   * kernels than one job carries (MAX_SEGMENTS = 4, so the group runs in two jobs), in every build and thread count.
+   */
+  @Test
+  void jobGroupGivesEachKernelsOutputAsAlone() {
+    requirePage();
+    SplittableRandom rnd = new SplittableRandom(0x6809L);
+    int cols = 512, r0 = 68, rk = 36, r6 = 20, r8 = 44, nTok = 4;
+    byte[] w0 = GgmlReference.randomBlocks(rnd, r0 * cols / QK, Q4_0_BYTES, 0.002, 0.03, true);
+    byte[] w8 = GgmlReference.randomBlocks(rnd, r8 * cols / QK, Q8_0_BYTES, 0.0005, 0.004, true);
+    byte[] wk = GgmlReference.randomKBlocks(rnd, rk * cols / 256, GgmlReference.Q4_K_BYTES, new int[] {0, 2}, 0.0005, 0.004);
+    byte[] w6 = GgmlReference.randomKBlocks(rnd, r6 * cols / 256, GgmlReference.Q6_K_BYTES, new int[] {208}, 0.0001, 0.001);
+    float[] x = randomFloats(rnd, cols * nTok, 2.0);
+    int xq = cols / QK * 40, xk = cols / 256 * GgmlReference.Q8_K_BYTES;
+    String[] outs = {"a0", "ak", "a6", "am", "a8", "ax"};
+    List<Map<String, Object>> calls = new ArrayList<>();
+    for (int t = 0; t < nTok; t++) {
+      calls.add(call("quantizeQ8_0", "$x+" + 4 * cols * t, "$xq+" + xq * t, cols));
+      calls.add(call("quantizeQ8_K", "$x+" + 4 * cols * t, "$xk+" + xk * t, cols));
+    }
+    for (String prefix : new String[] {"s", "g"}) { // s: one by one; g: the same calls in one group
+      if (prefix.equals("g")) calls.add(call("beginJobGroup"));
+      calls.add(call("matvecQ4_0", "$w0", "$xq", "$" + prefix + "a0", r0, cols));
+      calls.add(call("matvecQ4_K", "$wk", "$xk", "$" + prefix + "ak", rk, cols));
+      calls.add(call("matvecQ6_K", "$w6", "$xk", "$" + prefix + "a6", r6, cols));
+      calls.add(call("matmulQ4_K", "$wk", "$xk", "$" + prefix + "am", rk, cols, nTok, xk, rk * 4));
+      calls.add(call("matvecQ8_0", "$w8", "$xq", "$" + prefix + "a8", r8, cols));
+      calls.add(call("matvecQ4_0", "$w0", "$xq+" + xq, "$" + prefix + "ax", r0, cols));
+      if (prefix.equals("g")) calls.add(call("endJobGroup"));
+    }
+    int[] sizes = {r0 * 4, rk * 4, r6 * 4, rk * 4 * nTok, r8 * 4, r0 * 4};
+    Map<String, byte[]> baseline = new LinkedHashMap<>();
+    for (Object[] combo : COMBOS) {
+      String what = "job group " + combo[0] + " threads=" + combo[1];
+      List<Map<String, Object>> buffers = new ArrayList<>(List.of(input("w0", w0), input("w8", w8), input("wk", wk),
+          input("w6", w6), input("x", floatBytes(x)), output("xq", xq * nTok, 0), output("xk", xk * nTok, 0)));
+      List<String> names = new ArrayList<>();
+      for (int i = 0; i < outs.length; i++) {
+        for (String prefix : new String[] {"s", "g"}) {
+          buffers.add(output(prefix + outs[i], sizes[i], 0xff));
+          names.add(prefix + outs[i]);
+        }
+      }
+      Map<String, Object> res = run((String) combo[0], (Integer) combo[1], buffers, calls, names.toArray(String[]::new));
+      for (String o : outs) {
+        byte[] alone = out(res, "s" + o);
+        assertArrayEquals(alone, out(res, "g" + o), what + ": " + o + " differs inside the group");
+        for (int i = 0; i < alone.length; i += 4) { // every float written: none left as the 0xffffffff poison
+          int at = i;
+          assertFalse(alone[i] == -1 && alone[i + 1] == -1 && alone[i + 2] == -1 && alone[i + 3] == -1,
+              () -> what + ": " + o + " float " + at / 4 + " was not written");
+        }
+        baseline.putIfAbsent(o, alone);
+        assertArrayEquals(baseline.get(o), alone, what + ": " + o + " is not bit-identical to plain/1 thread");
+      }
+    }
+  }
+
+  /** Misused job groups fail clearly and leave the kernels usable: nested, unopened, and attention inside one. */
+  @Test
+  void jobGroupMisuseIsRejected() {
+    requirePage();
+    for (Object[] combo : COMBOS) {
+      String what = combo[0] + " threads=" + combo[1];
+      Map<String, Object> spec = new LinkedHashMap<>();
+      spec.put("variant", combo[0]);
+      spec.put("threads", combo[1]);
+      spec.put("buffers", List.of(output("q", 64, 0), output("o", 64, 0), output("s", 64, 0)));
+      spec.put("outputs", List.of());
+      spec.put("calls", List.of(call("beginJobGroup"), call("beginJobGroup")));
+      assertTrue(String.valueOf(harness.call("run", spec).get("error")).contains("already open"), what + ": nested");
+      spec.put("calls", List.of(call("attention", "$q", "$q", "$q", "$o", "$s", 1, 1, 4, 1, 0.5)));
+      assertTrue(String.valueOf(harness.call("run", spec).get("error")).contains("not inside a job group"),
+          what + ": attention inside a group");
+      spec.put("calls", List.of(call("endJobGroup")));
+      assertNull(harness.call("run", spec).get("error"), what + ": closing the open group");
+      assertTrue(String.valueOf(harness.call("run", spec).get("error")).contains("without beginJobGroup"),
+          what + ": end without begin");
+    }
+  }
+
   @Test
   void rowRangeWritesOnlyItsRows() {
     requirePage();

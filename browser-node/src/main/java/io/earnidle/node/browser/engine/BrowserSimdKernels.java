@@ -132,8 +132,24 @@ final class BrowserSimdKernels implements SimdKernelApi {
     private static native void attn(JSObject g, int q, int k, int v, int o, int s, int nh, int nkv, int hd, int np,
                                     float sc);
 
+    @JSBody(params = "g", script = "g.k.beginJobGroup();")
+    private static native void beginGroup(JSObject g);
+
+    @JSBody(params = "g", script = "g.k.endJobGroup();")
+    private static native void endGroup(JSObject g);
+
     @JSBody(params = {"g", "p", "n"}, script = "return g.argmax(p, n);")
     private static native int argmax(JSObject g, int p, int n);
+
+    @Override
+    public void beginJobGroup() {
+        beginGroup(g);
+    }
+
+    @Override
+    public void endJobGroup() {
+        endGroup(g);
+    }
 
     @Override
     public String variant() {
