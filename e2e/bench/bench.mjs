@@ -11,7 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Chromium } from "./lib/chromium.mjs";
-import { REPO, VARIANTS, GPU_VARIANTS, runVariant } from "./lib/engines.mjs";
+import { REPO, VARIANTS, GPU_VARIANTS, roundOrder, runVariant } from "./lib/engines.mjs";
 import { readGgufMetadata, bannedTokenIds } from "./lib/gguf.mjs";
 import { buildPrompt, WARMUP_TEXT } from "./lib/prompt.mjs";
 import { startServer } from "./lib/server.mjs";
@@ -221,8 +221,7 @@ async function main() {
     let n = 0;
     for (let round = 0; round < args.runs; round++) {
       for (const [mi, model] of models.entries()) {
-        const k = (round + mi) % variants.length;
-        const order = [...variants.slice(k), ...variants.slice(0, k)];
+        const order = roundOrder(variants, round + mi);
         for (const v of order) {
           // WebGPU on SwiftShader is recorded, not timed: one run (in the first round) is enough, and it is slow
           if (v.not_speed && round > 0) continue;

@@ -69,7 +69,25 @@ export function aggregate(results) {
   return rows;
 }
 
-/** Target ratios for our WASM engine at each thread count and quant; value null when a side is missing. */
+/**
+ * Median over rounds of ours / other for metric, each ratio from the two engines' runs of one round (the bench runs
+ * them back to back, so host drift between rounds cancels out); null when no round has both.
+ */
+export function pairedRatio(results, quant, threads, other, metric) {
+  const runOf = (engine, round) => results.runs.find((r) => r.ok && r.quant === quant && r.round === round
+    && results.variants.find((v) => v.id === r.variant && v.engine === engine && v.threads === threads));
+  const ratios = [];
+  for (const round of new Set(results.runs.map((r) => r.round))) {
+    const a = runOf("wasm", round)?.[metric], b = runOf(other, round)?.[metric];
+    if (a != null && b > 0) ratios.push(a / b);
+  }
+  return median(ratios);
+}
+
+/**
+ * Target ratios for our WASM engine at each thread count and quant: value is the median of per-round paired ratios
+ * (pairedRatio), ofMedians the ratio of the two engines' medians; null when a side is missing.
+ */
 export function targetRatios(results, rows) {
   const out = [];
   const find = (quant, engine, threads) => rows.find((r) => r.quant === quant && r.engine === engine && r.threads === threads);
@@ -78,18 +96,20 @@ export function targetRatios(results, rows) {
     for (const t of threadCounts.sort()) {
       const ours = find(model.quant, "wasm", t);
       for (const tg of TARGETS) {
-        let value = null, why = null;
+        let value = null, ofMedians = null, why = null;
         if (tg.vs === "file") {
           value = ours.mem_vs_file;
           if (value == null) why = "our engine not measured";
         } else {
           const other = find(model.quant, tg.vs, t);
           const a = ours?.[tg.metric], b = other?.[tg.metric];
-          if (a != null && b != null && b > 0) value = a / b;
-          else why = a == null ? "our engine not measured" : `${tg.vs} not measured`;
+          if (a != null && b != null && b > 0) {
+            ofMedians = a / b;
+            value = pairedRatio(results, model.quant, t, tg.vs, tg.metric) ?? ofMedians;
+          } else why = a == null ? "our engine not measured" : `${tg.vs} not measured`;
         }
         const pass = value == null ? null : tg.min != null ? value >= tg.min : value <= tg.max;
-        out.push({ quant: model.quant, threads: t, target: tg.id, label: tg.label, value, pass, why });
+        out.push({ quant: model.quant, threads: t, target: tg.id, label: tg.label, value, ofMedians, pass, why });
       }
     }
   }
@@ -212,10 +232,14 @@ export function renderMarkdown(results, { resultsPath, imgRel = "img" } = {}) {
         : "."), "");
   }
   L.push("## Targets (issue 4, our WASM SIMD engine, equal threads)", "");
-  L.push("| model | threads | target | measured | status |", "|---|---|---|---|---|");
+  L.push("Speed ratios are the median over rounds of the ratio within a round: the bench runs ours, native and wllama"
+    + " back to back at each thread count, so the host's drift between rounds (its memory bandwidth moves by tens of"
+    + " percent within minutes) cancels out. The ratio of the two engines' medians is shown beside it.", "");
+  L.push("| model | threads | target | measured (paired) | ratio of medians | status |", "|---|---|---|---|---|---|");
   for (const t of ratios) {
     const status = t.pass == null ? `not measured (${t.why})` : t.pass ? "met" : "**missed**";
-    L.push(`| ${t.quant} | ${t.threads} | ${t.label} | ${t.value == null ? "—" : fmt(t.value, 2) + "×"} | ${status} |`);
+    const x = (v) => (v == null ? "—" : fmt(v, 2) + "×");
+    L.push(`| ${t.quant} | ${t.threads} | ${t.label} | ${x(t.value)} | ${t.ofMedians == null ? "—" : x(t.ofMedians)} | ${status} |`);
   }
   L.push("");
   L.push("For reference, wllama and native llama.cpp against each other:", "");

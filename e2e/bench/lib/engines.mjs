@@ -26,6 +26,26 @@ export const GPU_VARIANTS = [
     where: "browser" },
 ];
 
+/**
+ * The variants of one round. Drift on this shared host (memory bandwidth moves by tens of percent within minutes)
+ * is what matters, so the engines at one thread count run back to back with ours and native adjacent: in even
+ * rounds ours, native, wllama; in odd rounds wllama, native, ours (each engine is first and last alike). Thread
+ * counts alternate their order too; the structural WebGPU run comes last.
+ */
+export function roundOrder(variants, round) {
+  const speed = variants.filter((v) => !v.not_speed);
+  const threads = [...new Set(speed.map((v) => v.threads))].sort((a, b) => a - b);
+  if (round % 2) threads.reverse();
+  const rank = { wasm: 0, native: 1, wllama: 2 };
+  const order = [];
+  for (const t of threads) {
+    const group = speed.filter((v) => v.threads === t)
+      .sort((a, b) => (rank[a.engine] ?? 3) - (rank[b.engine] ?? 3) || a.id.localeCompare(b.id));
+    order.push(...(round % 2 ? group.reverse() : group));
+  }
+  return [...order, ...variants.filter((v) => v.not_speed)];
+}
+
 function rates(r) {
   const out = { ...r };
   out.prefill_tok_s = r.prompt_tokens && r.ttft_ms > 0 ? r.prompt_tokens / (r.ttft_ms / 1000) : null;

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import test from "node:test";
 import { bannedTokenIds } from "../lib/gguf.mjs";
-import { normalizeOurs } from "../lib/engines.mjs";
+import { normalizeOurs, roundOrder } from "../lib/engines.mjs";
 import { aggregate, median, targetRatios, defaultResultsFile, renderMarkdown } from "../report.mjs";
 import os from "node:os";
 import path from "node:path";
@@ -28,15 +28,24 @@ test("aggregate: medians over successful runs only", () => {
   assert.equal(gpu.not_speed, true);
 });
 
-test("targets: ratios at equal threads, missing sides are not measured", () => {
+test("targets: paired ratios within rounds at equal threads, missing sides are not measured", () => {
   const t = targetRatios(fixture, aggregate(fixture));
   const get = (q, th, id) => t.find((x) => x.quant === q && x.threads === th && x.target === id);
-  assert.equal(get("q4_0", 1, "decode_vs_wllama").value, 1.25);
+  // rounds: 2/1, 3/2, 2.5/3 -> median 1.5; the ratio of the medians is 2.5/2
+  assert.equal(get("q4_0", 1, "decode_vs_wllama").value, 1.5);
+  assert.equal(get("q4_0", 1, "decode_vs_wllama").ofMedians, 1.25);
   assert.equal(get("q4_0", 1, "decode_vs_wllama").pass, true);
+  // wasm-2t failed in round 1: the pairs are rounds 0 and 2 (4/10, 5/10)
   assert.equal(get("q4_0", 1, "memory_vs_file").pass, false);
   assert.equal(get("q4_0", 2, "decode_vs_native").value, 0.45);
   assert.equal(get("q4_k_m", 1, "decode_vs_native").value, null);
   assert.equal(get("q4_k_m", 1, "decode_vs_native").why, "our engine not measured");
+});
+
+test("round order: ours and native back to back at each thread count, first and last in turn", () => {
+  const ids = (round) => roundOrder(fixture.variants, round).map((v) => v.id);
+  assert.deepEqual(ids(0), ["wasm-1t", "native-1t", "wllama-1t", "wasm-2t", "native-2t", "wllama-2t", "webgpu"]);
+  assert.deepEqual(ids(1), ["wllama-2t", "native-2t", "wasm-2t", "wllama-1t", "native-1t", "wasm-1t", "webgpu"]);
 });
 
 test("banned tokens: non-normal types, partial UTF-8, empty", () => {
