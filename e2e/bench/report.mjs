@@ -148,8 +148,8 @@ export function renderMarkdown(results, { resultsPath, imgRel = "img" } = {}) {
     + results.models.map((x) => `${x.quant} ${fmt(x.bytes / 1048576, 0)} MiB (\`${x.file}\`)`).join(", "));
   L.push(`- Workload: a ${s.prompt_tokens}-token prompt (BOS included), ${s.decode_tokens} greedy tokens; before`
     + ` the measured generation every run loads the model and generates ${s.warmup.tokens} token(s) from`
-    + ` "${s.warmup.text}" (warm-up); ${s.runs} run(s) per engine, engines alternated round by round`
-    + ` (order rotated each round); ${s.banned_token_count} tokens banned for every engine (invalid UTF-8 alone,`
+    + ` "${s.warmup.text}" (warm-up); ${s.runs} run(s) per engine, engines back to back per thread count,`
+    + ` order reversed every other round; ${s.banned_token_count} tokens banned for every engine (invalid UTF-8 alone,`
     + " end-of-generation and other special tokens) so each run decodes the full length."
     + (s.wllama_decode_tokens != null && s.wllama_decode_tokens !== s.decode_tokens
       ? ` wllama decodes ${s.wllama_decode_tokens} tokens instead (\`--wllama-decode-tokens\`, to keep the bench's`
@@ -281,8 +281,10 @@ const METHOD = `## How it is measured
 - **× file**: peak memory / GGUF file size (the issue's browser-memory target uses this figure, so it includes the
   browser's own baseline: browser, GPU, network and renderer processes).
 - **largest process**: the largest single-process peak RSS (VmHWM), usually the renderer holding the model.
-- Medians over the successful runs; the engine order is rotated every round so that machine drift affects all
-  engines alike.
+- Medians over the successful runs. In each round the engines at one thread count run back to back, ours and native
+  adjacent (even rounds ours, native, wllama; odd rounds the reverse; thread counts alternate too), and the target
+  ratios are the median of the per-round ratios, so drift of the host between rounds cancels out (the ratio of
+  the medians is shown beside them).
 - wllama is driven through \`createCompletion\` (stream) with \`temperature: 0\`, \`n_threads\` as listed,
   \`n_gpu_layers: 0\`, flash attention off, the banned tokens as \`logit_bias\` -1000; native through
   node-llama-cpp's \`sequence.evaluate\` with \`temperature: 0\` and the same tokens banned (\`TokenBias\`);
