@@ -363,11 +363,11 @@ public final class SimdLlama implements Engine {
             int vPos = vCache[l] + 4 * pos * kvDim;
             k.rmsnorm(x, y.attnNorm, xb, dim, eps);
             clear(qx);
-            k.beginJobGroup();
-            matVec(y.wq, xb, xq8, xq8k, qx, q);
-            matVec(y.wk, xb, xq8, xq8k, qx, kPos);
-            matVec(y.wv, xb, xq8, xq8k, qx, vPos);
-            k.endJobGroup();
+            inJobGroup(() -> {
+                matVec(y.wq, xb, xq8, xq8k, qx, q);
+                matVec(y.wk, xb, xq8, xq8k, qx, kPos);
+                matVec(y.wv, xb, xq8, xq8k, qx, vPos);
+            });
             k.rope(q, c.heads(), hd, cosSin);
             k.rope(kPos, c.kvHeads(), hd, cosSin);
             k.attention(q, kCache[l], vCache[l], att, scores, c.heads(), c.kvHeads(), hd, pos + 1,
@@ -377,10 +377,10 @@ public final class SimdLlama implements Engine {
             k.add(x, tmp, dim);
             k.rmsnorm(x, y.ffnNorm, xb, dim, eps);
             clear(qx);
-            k.beginJobGroup();
-            matVec(y.gate, xb, xq8, xq8k, qx, hb);
-            matVec(y.up, xb, xq8, xq8k, qx, hb2);
-            k.endJobGroup();
+            inJobGroup(() -> {
+                matVec(y.gate, xb, xq8, xq8k, qx, hb);
+                matVec(y.up, xb, xq8, xq8k, qx, hb2);
+            });
             k.swiglu(hb, hb2, hb, hid);
             clear(qx);
             matVec(y.down, hb, hq8, hq8k, qx, tmp);
@@ -450,11 +450,11 @@ public final class SimdLlama implements Engine {
                 k.rmsnorm(bx + 4 * dim * t, y.attnNorm, bxb + 4 * dim * t, dim, eps);
             }
             clear(qx);
-            k.beginJobGroup();
-            matMul(y.wq, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, bq, 4 * qDim);
-            matMul(y.wk, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, kPos, 4 * kvDim);
-            matMul(y.wv, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, vPos, 4 * kvDim);
-            k.endJobGroup();
+            inJobGroup(() -> {
+                matMul(y.wq, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, bq, 4 * qDim);
+                matMul(y.wk, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, kPos, 4 * kvDim);
+                matMul(y.wv, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, vPos, 4 * kvDim);
+            });
             for (int t = 0; t < n; t++) {
                 k.rope(bq + 4 * qDim * t, c.heads(), hd, bCosSin + 4 * hd * t);
                 k.rope(kPos + 4 * kvDim * t, c.kvHeads(), hd, bCosSin + 4 * hd * t);
@@ -470,10 +470,10 @@ public final class SimdLlama implements Engine {
                 k.rmsnorm(bx + 4 * dim * t, y.ffnNorm, bxb + 4 * dim * t, dim, eps);
             }
             clear(qx);
-            k.beginJobGroup();
-            matMul(y.gate, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, bhb, 4 * hid);
-            matMul(y.up, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, bhb2, 4 * hid);
-            k.endJobGroup();
+            inJobGroup(() -> {
+                matMul(y.gate, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, bhb, 4 * hid);
+                matMul(y.up, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, bhb2, 4 * hid);
+            });
             for (int t = 0; t < n; t++) {
                 k.swiglu(bhb + 4 * hid * t, bhb2 + 4 * hid * t, bhb + 4 * hid * t, hid);
             }
@@ -529,6 +529,16 @@ public final class SimdLlama implements Engine {
                 clear(none);
                 matVec(w, xs + t * xStride, xq + t * xqStride, xqk + t * xqkStride, none, out + t * outStride);
             }
+        }
+    }
+
+    /** Runs {@code products} (independent mat-vecs or mat-muls) as one job group of the kernels, closed even on failure. */
+    private void inJobGroup(Runnable products) {
+        k.beginJobGroup();
+        try {
+            products.run();
+        } finally {
+            k.endJobGroup();
         }
     }
 
