@@ -289,6 +289,18 @@
             (i32x4.shl (v128.and (local.get {H}) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
 ;;#endmacro
 
+;; {OUT} = f32x4 of the f16 bits in the i32 lanes of local {H} (finite values), as H2F_LANES, in 6 ops and one
+;; constant: the 15 magnitude bits moved to f32 bits 27..13 (shifts, no mask constants, which V8 rebuilds inside
+;; loops) times 2^112, then the sign. Exact for every finite f16, but a subnormal f16 puts a subnormal f32 into the
+;; multiply (an x86 microcode assist): only for data that has none (repack_q4_0x4 counts them).
+;;#macro H2F_MUL_LANES
+        (local.set {OUT}
+          (v128.or
+            (f32x4.mul (i32x4.shr_u (i32x4.shl (local.get {H}) (i32.const 17)) (i32.const 4))
+                       (v128.const f32x4 0x1p112 0x1p112 0x1p112 0x1p112))
+            (i32x4.shl (i32x4.shr_u (local.get {H}) (i32.const 15)) (i32.const 31))))
+;;#endmacro
+
 ;; {OUT} = f32x4 of the f16 scales at {P}+0, {P}+{S1}, {P}+{S2}, {P}+{S3}
 ;;#macro H2F4
         (local.set $hv (v128.load16_lane offset=0 0 (local.get {P}) (v128.const i32x4 0 0 0 0)))
@@ -708,10 +720,11 @@
   ;; sums are exact, and the float sequence is the same (accumulator j of a row holds the blocks b = j mod 4 in
   ;; order, then (a0 + a1) + (a2 + a3) + 0) - only the lanes hold rows instead of block residues.
 
-  ;; In place; tmp_ptr: scratch of 4 rows (cols/32*72 bytes).
-  (func (export "repack_q4_0x4") (param $w_ptr i32) (param $rows i32) (param $cols i32) (param $tmp i32)
+  ;; In place; tmp_ptr: scratch of 4 rows (cols/32*72 bytes). Returns how many scales are subnormal f16 (0: the
+  ;; matrix may use matvec_q4_0x4_q8_0_nosub).
+  (func (export "repack_q4_0x4") (param $w_ptr i32) (param $rows i32) (param $cols i32) (param $tmp i32) (result i32)
     (local $nb i32) (local $gs i32) (local $g i32) (local $src i32) (local $dst i32) (local $b i32) (local $i i32)
-    (local $m i32) (local $rs i32) (local $blk i32)
+    (local $m i32) (local $rs i32) (local $blk i32) (local $d i32) (local $sub i32)
     (local.set $nb (i32.shr_u (local.get $cols) (i32.const 5)))
     (local.set $rs (i32.mul (local.get $nb) (i32.const 18)))
     (local.set $gs (i32.shl (local.get $rs) (i32.const 2)))
@@ -729,10 +742,13 @@
           (br_if $idone (i32.ge_u (local.get $i) (i32.const 4)))
           (local.set $blk (i32.add (local.get $tmp)
             (i32.add (i32.mul (local.get $i) (local.get $rs)) (i32.mul (local.get $b) (i32.const 18)))))
+          (local.set $d (i32.load16_u (local.get $blk)))
+          (local.set $sub (i32.add (local.get $sub)
+            (i32.and (i32.eqz (i32.and (local.get $d) (i32.const 0x7c00))) (i32.ne (i32.and (local.get $d) (i32.const 0x3ff)) (i32.const 0)))))
           (i32.store16
             (i32.add (local.get $dst) (i32.add (i32.shl (i32.and (local.get $b) (i32.const 1)) (i32.const 3))
                                                (i32.shl (local.get $i) (i32.const 1))))
-            (i32.load16_u (local.get $blk)))
+            (local.get $d))
           (local.set $m (i32.const 0))
           (block $mdone (loop $chunks
             (br_if $mdone (i32.ge_u (local.get $m) (i32.const 4)))
@@ -748,7 +764,8 @@
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (br $blocks)))
       (local.set $g (i32.add (local.get $g) (local.get $gs)))
-      (br $groups))))
+      (br $groups)))
+    (local.get $sub))
 
   ;; Row `row` of an x4 matrix as f32 at out_ptr, the values of ggml's dequantize_row_q4_0 (d * (q - 8)).
   (func (export "dequant_row_q4_0x4") (param $w_ptr i32) (param $row i32) (param $cols i32) (param $out i32)
@@ -852,9 +869,9 @@
                      (i16x8.extmul_high_i8x16_s (local.get $hi) (local.get $ah)))))
 ;;#endmacro
 
-  ;; out[r] for rows [r0, r1) (multiples of 4) of an x4 matrix; arguments and outputs as matvec_q4_0_q8_0
-  ;; (cols a multiple of 128).
-  (func $matvec_q4_0x4_q8_0 (export "matvec_q4_0x4_q8_0")
+;; The x4 mat-vec, {NAME} with scales converted by macro {H2F}.
+;;#macro MATVEC_Q4_0X4
+  (func ${NAME} (export "{NAME}")
     (param $w_ptr i32) (param $x_ptr i32) (param $out_ptr i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (local $nb i32) (local $gs i32) (local $xd i32) (local $xs i32) (local $row i32)
     (local $p i32) (local $pend i32) (local $xp i32) (local $xsp i32) (local $xdp i32)
@@ -886,16 +903,16 @@
             (local.set $hv (v128.load (local.get $p)))
             (local.set $h1 (i32x4.extend_high_i16x8_u (local.get $hv)))
             (local.set $hv (i32x4.extend_low_i16x8_u (local.get $hv)))
-;;@H2F_LANES OUT=$dw0 H=$hv
-;;@H2F_LANES OUT=$dw1 H=$h1
+;;@{H2F} OUT=$dw0 H=$hv
+;;@{H2F} OUT=$dw1 H=$h1
             (local.set $p (i32.add (local.get $p) (i32.const 16)))
 ;;@BLK_Q4_0X4 ACC=$a0 DW=$dw0
 ;;@BLK_Q4_0X4 ACC=$a1 DW=$dw1
             (local.set $hv (v128.load (local.get $p)))
             (local.set $h1 (i32x4.extend_high_i16x8_u (local.get $hv)))
             (local.set $hv (i32x4.extend_low_i16x8_u (local.get $hv)))
-;;@H2F_LANES OUT=$dw0 H=$hv
-;;@H2F_LANES OUT=$dw1 H=$h1
+;;@{H2F} OUT=$dw0 H=$hv
+;;@{H2F} OUT=$dw1 H=$h1
             (local.set $p (i32.add (local.get $p) (i32.const 16)))
 ;;@BLK_Q4_0X4 ACC=$a2 DW=$dw0
 ;;@BLK_Q4_0X4 ACC=$a3 DW=$dw1
@@ -907,6 +924,14 @@
             (v128.const f32x4 0 0 0 0)))
         (local.set $row (i32.add (local.get $row) (i32.const 4)))
         (br $groups))))
+;;#endmacro
+
+  ;; out[r] for rows [r0, r1) (multiples of 4) of an x4 matrix; arguments and outputs as matvec_q4_0_q8_0
+  ;; (cols a multiple of 128).
+  ;; matvec_q4_0x4_q8_0_nosub: the same outputs, faster (fewer instructions per block), for a matrix whose scales
+  ;; hold no subnormal f16 (repack_q4_0x4's count is 0); on subnormal scales it stays exact but slow.
+;;@MATVEC_Q4_0X4 NAME=matvec_q4_0x4_q8_0 H2F=H2F_LANES
+;;@MATVEC_Q4_0X4 NAME=matvec_q4_0x4_q8_0_nosub H2F=H2F_MUL_LANES
 
 ;; Token {T} of a 4-token pass: the 4 unpacked chunks ($l0..$l3 low nibbles, $h0..$h3 high) against the
 ;; token's activation block ($x{T} + $bo; its sum and scale at + $nbs / + $nbd + $bs), into {ACC} (as BLK_Q4_0X4).

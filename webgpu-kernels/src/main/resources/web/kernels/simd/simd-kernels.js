@@ -24,9 +24,9 @@ export const ROW_KERNELS = [
   "matmul_q4_0_q8_0", "matmul_q8_0_q8_0", "matmul_q4_k_q8_k", "matmul_q6_k_q8_k",
   "matvec_q4_0_q8_0w", "matvec_q8_0_q8_0w", "matmul_q4_0_q8_0w", "matmul_q8_0_q8_0w",
   "matvec_q4_k_q8_kw", "matvec_q6_k_q8_kw", "matmul_q4_k_q8_kw", "matmul_q6_k_q8_kw",
-  "attn_heads", "matvec_q4_0x4_q8_0", "matmul_q4_0x4_q8_0",
+  "attn_heads", "matvec_q4_0x4_q8_0", "matmul_q4_0x4_q8_0", "matvec_q4_0x4_q8_0_nosub",
 ];
-const ATTN_OP = 17, Q4_0X4_MATVEC = 18, Q4_0X4_MATMUL = 19;
+const ATTN_OP = 17, Q4_0X4_MATVEC = 18, Q4_0X4_MATMUL = 19, Q4_0X4_MATVEC_NOSUB = 20;
 /** The attention arguments block (inside the first, never allocated KiB of the memory). */
 const ATTN_PARAMS = 512;
 const PAGE = 65536;
@@ -233,19 +233,22 @@ export class SimdKernels {
    * in place (rows a multiple of 4, cols of 128); matvecQ4_0X4 / matmulQ4_0X4 then compute what matvecQ4_0 /
    * matmulQ4_0 compute on the original bytes, bit for bit, reading each weight byte once with no horizontal sums
    * (about 1.5x the throughput with relaxed SIMD); dequantRowQ4_0X4 writes one row as f32 (the embedding lookup).
+   * repackQ4_0X4 returns how many of the matrix's scales are subnormal f16: when none are, pass
+   * noSubnormalScales = true to matvecQ4_0X4 for a kernel with a cheaper scale conversion (same outputs; on
+   * subnormal scales it would stay exact but run slowly, through x86 microcode assists).
    */
   repackQ4_0X4(wPtr, rows, cols) {
     checkQ4_0X4("repackQ4_0X4", rows, cols);
     const m = this.mark();
     try {
-      this.exports.repack_q4_0x4(wPtr, rows, cols, this.alloc((cols / 32) * 72));
+      return this.exports.repack_q4_0x4(wPtr, rows, cols, this.alloc((cols / 32) * 72));
     } finally {
       this.release(m);
     }
   }
-  matvecQ4_0X4(wPtr, xq8Ptr, outPtr, rows, cols) {
+  matvecQ4_0X4(wPtr, xq8Ptr, outPtr, rows, cols, noSubnormalScales = false) {
     checkQ4_0X4("matvecQ4_0X4", rows, cols);
-    this._rows(Q4_0X4_MATVEC, wPtr, xq8Ptr, outPtr, rows, cols, 128);
+    this._rows(noSubnormalScales ? Q4_0X4_MATVEC_NOSUB : Q4_0X4_MATVEC, wPtr, xq8Ptr, outPtr, rows, cols, 128);
   }
   matmulQ4_0X4(w, xq, out, rows, cols, nTok, xStride = q8Bytes(cols), outStride = rows * 4) {
     checkQ4_0X4("matmulQ4_0X4", rows, cols);

@@ -96,13 +96,19 @@ public interface SimdKernelApi {
     /**
      * Rearranges a Q4_0 matrix in place into the 4-row interleaved layout ({@code rows} a multiple of 4, {@code cols}
      * of 128); from then on only {@link #matvecQ4_0x4}, {@link #matmulQ4_0x4} and {@link #dequantRowQ4_0x4} read it.
+     *
+     * @return how many of its f16 scales are subnormal (0: {@link #matvecQ4_0x4} may take {@code noSubnormalScales})
      */
-    default void repackQ4_0x4(int w, int rows, int cols) {
+    default int repackQ4_0x4(int w, int rows, int cols) {
         throw new UnsupportedOperationException("no 4-row interleaved Q4_0 kernels in " + variant());
     }
 
-    /** {@link #matvecQ4_0} on a matrix repacked by {@link #repackQ4_0x4}; the same outputs bit for bit. */
-    default void matvecQ4_0x4(int w, int xq8, int out, int rows, int cols) {
+    /**
+     * {@link #matvecQ4_0} on a matrix repacked by {@link #repackQ4_0x4}; the same outputs bit for bit.
+     * {@code noSubnormalScales} (the repack counted none) picks a kernel with a cheaper scale conversion, which
+     * would stay exact but run slowly on subnormal scales.
+     */
+    default void matvecQ4_0x4(int w, int xq8, int out, int rows, int cols, boolean noSubnormalScales) {
         throw new UnsupportedOperationException("no 4-row interleaved Q4_0 kernels in " + variant());
     }
 

@@ -364,14 +364,25 @@ class SimdKernelsTest {
   /**
    * The 4-row interleaved Q4_0 layout: after repackQ4_0X4 the x4 mat-vec and mat-mul give the same bytes as the
    * original-layout kernels on the original bytes (every build, 1 and 2 threads, row splits included), and
-   * dequantRowQ4_0X4 gives ggml's d * (q - 8) for any row.
+   * dequantRowQ4_0X4 gives ggml's d * (q - 8) for any row. repackQ4_0X4 counts the subnormal scales, and the
+   * mat-vec for matrices without them (noSubnormalScales) gives the same bytes too - on subnormal, zero and -0
+   * scales as well (specials: every 7th block's scale subnormal, every 11th +-0).
    */
-  @ParameterizedTest(name = "Q4_0 x4 rows={0} cols={1} tokens={2}")
-  @CsvSource({"4,128,1", "12,384,6", "132,2048,5", "64,8192,4", "8,256,9"})
-  void q4_0x4LayoutGivesTheOriginalLayoutsOutputsBitForBit(int rows, int cols, int nTok) {
+  @ParameterizedTest(name = "Q4_0 x4 rows={0} cols={1} tokens={2} special scales={3}")
+  @CsvSource({"4,128,1,false", "12,384,6,true", "132,2048,5,false", "64,8192,4,true", "8,256,9,false"})
+  void q4_0x4LayoutGivesTheOriginalLayoutsOutputsBitForBit(int rows, int cols, int nTok, boolean specials) {
     requirePage();
     SplittableRandom rnd = new SplittableRandom(0x44L * rows + cols + nTok);
     byte[] w = GgmlReference.randomBlocks(rnd, rows * cols / QK, Q4_0_BYTES, 0.002, 0.03, true);
+    int subnormal = 0;
+    for (int b = 0; specials && b < rows * cols / QK; b++) {
+      int d = b % 7 == 0 ? 1 + rnd.nextInt(0x3ff) | (rnd.nextBoolean() ? 0x8000 : 0) : b % 11 == 0 ? (b % 2) << 15 : -1;
+      if (d >= 0) {
+        w[b * Q4_0_BYTES] = (byte) d;
+        w[b * Q4_0_BYTES + 1] = (byte) (d >> 8);
+        subnormal += b % 7 == 0 ? 1 : 0;
+      }
+    }
     int xqBytes = cols / QK * 40, xStride = xqBytes + 16, outStride = rows * 4 + 32;
     byte[] xqAll = new byte[xStride * nTok];
     for (int t = 0; t < nTok; t++) {
@@ -384,6 +395,7 @@ class SimdKernelsTest {
         call("matmulQ4_0", "$w", "$xq", "$m", rows, cols, nTok, xStride, outStride),
         call("repackQ4_0X4", "$wx", rows, cols),
         call("matvecQ4_0X4", "$wx", "$xq", "$yx", rows, cols),
+        call("matvecQ4_0X4", "$wx", "$xq", "$yn", rows, cols, true),
         call("matmulQ4_0X4", "$wx", "$xq", "$mx", rows, cols, nTok, xStride, outStride)));
     for (int i = 0; i < dequantRows.length; i++) {
       calls.add(call("dequantRowQ4_0X4", "$wx", dequantRows[i], cols, "$row+" + i * cols * 4));
@@ -393,11 +405,14 @@ class SimdKernelsTest {
       String what = "Q4_0 x4 " + combo[0] + " threads=" + combo[1];
       Map<String, Object> res = run((String) combo[0], (Integer) combo[1],
           List.of(input("w", w), input("wx", w), input("xq", xqAll), output("y", rows * 4, 0xff),
-              output("yx", rows * 4, 0xff), output("m", outStride * nTok, 0xff), output("mx", outStride * nTok, 0xff),
+              output("yx", rows * 4, 0xff), output("yn", rows * 4, 0xff), output("m", outStride * nTok, 0xff), output("mx", outStride * nTok, 0xff),
               output("row", dequantRows.length * cols * 4, 0xff)),
-          calls, "y", "yx", "m", "mx", "wx", "row");
+          calls, "y", "yx", "yn", "m", "mx", "wx", "row");
       byte[] y = out(res, "y");
       assertArrayEquals(y, out(res, "yx"), what + ": x4 mat-vec differs from the original layout's");
+      assertArrayEquals(y, out(res, "yn"), what + ": x4 mat-vec for scales without subnormals differs");
+      assertEquals(subnormal, ((Number) ((List<?>) res.get("returns")).get(2)).intValue(),
+          what + ": subnormal scales counted by the repack");
       assertArrayEquals(out(res, "m"), out(res, "mx"), what + ": x4 mat-mul differs (or wrote into a gap)");
       assertArrayEquals(java.util.Arrays.copyOf(out(res, "m"), rows * 4), y, what + ": mat-mul token 0 != mat-vec");
       assertFalse(java.util.Arrays.equals(w, out(res, "wx")), what + ": repack left the bytes as they were");

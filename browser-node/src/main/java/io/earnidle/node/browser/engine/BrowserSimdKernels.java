@@ -320,23 +320,23 @@ final class BrowserSimdKernels implements SimdKernelApi {
         return !wide;
     }
 
-    @JSBody(params = {"g", "w", "r", "c"}, script = "g.k.repackQ4_0X4(w, r, c);")
-    private static native void repackX4(JSObject g, int w, int r, int c);
+    @JSBody(params = {"g", "w", "r", "c"}, script = "return g.k.repackQ4_0X4(w, r, c);")
+    private static native int repackX4(JSObject g, int w, int r, int c);
 
-    @JSBody(params = {"g", "w", "x", "o", "r", "c"}, script = "g.k.matvecQ4_0X4(w, x, o, r, c);")
-    private static native void q4x4(JSObject g, int w, int x, int o, int r, int c);
+    @JSBody(params = {"g", "w", "x", "o", "r", "c", "ns"}, script = "g.k.matvecQ4_0X4(w, x, o, r, c, ns);")
+    private static native void q4x4(JSObject g, int w, int x, int o, int r, int c, boolean ns);
 
     @JSBody(params = {"g", "w", "row", "c", "o"}, script = "g.k.dequantRowQ4_0X4(w, row, c, o);")
     private static native void deqRowX4(JSObject g, int w, int row, int c, int o);
 
     @Override
-    public void repackQ4_0x4(int w, int rows, int cols) {
-        repackX4(g, w, rows, cols);
+    public int repackQ4_0x4(int w, int rows, int cols) {
+        return repackX4(g, w, rows, cols);
     }
 
     @Override
-    public void matvecQ4_0x4(int w, int xq8, int out, int rows, int cols) {
-        q4x4(g, w, xq8, out, rows, cols);
+    public void matvecQ4_0x4(int w, int xq8, int out, int rows, int cols, boolean noSubnormalScales) {
+        q4x4(g, w, xq8, out, rows, cols, noSubnormalScales);
     }
 
     @Override
