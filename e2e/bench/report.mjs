@@ -236,10 +236,10 @@ export function renderMarkdown(results, { resultsPath, imgRel = "img" } = {}) {
     + " back to back at each thread count, so the host's drift between rounds (its memory bandwidth moves by tens of"
     + " percent within minutes) cancels out. The ratio of the two engines' medians is shown beside it.", "");
   L.push("| model | threads | target | measured (paired) | ratio of medians | status |", "|---|---|---|---|---|---|");
+  const x = (v) => (v == null ? "—" : fmt(v, 2) + "×");
   for (const t of ratios) {
     const status = t.pass == null ? `not measured (${t.why})` : t.pass ? "met" : "**missed**";
-    const x = (v) => (v == null ? "—" : fmt(v, 2) + "×");
-    L.push(`| ${t.quant} | ${t.threads} | ${t.label} | ${x(t.value)} | ${t.ofMedians == null ? "—" : x(t.ofMedians)} | ${status} |`);
+    L.push(`| ${t.quant} | ${t.threads} | ${t.label} | ${x(t.value)} | ${x(t.ofMedians)} | ${status} |`);
   }
   L.push("");
   L.push("For reference, wllama and native llama.cpp against each other:", "");

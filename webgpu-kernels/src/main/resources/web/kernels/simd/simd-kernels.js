@@ -364,7 +364,7 @@ export class SimdKernels {
     Atomics.notify(c, GEN);
     runChunks(c, gen, this._fns);
     // the other threads' last chunks usually end within microseconds: spin a little before sleeping (a wake-up
-    // from Atomics.wait costs tens of microseconds, and a decode step waits here ~100 times)
+    // from Atomics.wait costs tens of microseconds, and a 1B decode step waits here 81 times: 5 jobs per layer + LM head)
     const spinUntil = performance.now() + CALLER_SPIN_MS;
     for (let f; (f = Atomics.load(c, FINISHED)) < chunks;) {
       if (this._canWait && performance.now() > spinUntil) Atomics.wait(c, FINISHED, f, 1);
