@@ -1,6 +1,5 @@
 // The benchmark prompt: plain English text that llama.cpp's Llama 3 tokenizer (the one wllama and node-llama-cpp
 // share) turns into exactly N tokens including BOS. Built once per bench from the first model's vocabulary.
-import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 
 export const BASE_TEXT = "The old lighthouse keeper climbed the spiral stairs every evening before sunset. He carried a "
   + "small lamp, a notebook and a thermos of tea, and he wrote down the weather, the ships he saw and the birds that "
@@ -19,6 +18,8 @@ export const WARMUP_TEXT = "Once upon a time";
  * @returns {Promise<{text: string, tokens: number}>} text whose tokenization (plus BOS) has exactly `total` tokens.
  */
 export async function buildPrompt(modelPath, total) {
+  // imported here, not at the top: gpu-node.mjs takes BASE_TEXT on machines without node-llama-cpp
+  const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
   const llama = await getLlama({ build: "never", gpu: false, skipDownload: true, progressLogs: false,
     logLevel: LlamaLogLevel.error, maxThreads: 1 });
   const model = await llama.loadModel({ modelPath, vocabOnly: true });

@@ -173,7 +173,7 @@
    * absent, self.EarnIdleSimdRelaxed if a boolean, as the infer worker sets it), kernelsUrl}. progress(loaded, total) is called per chunk. Resolves to {glue, base, size}.
    */
   async function load(opts, url, progress) {
-    const mod = await import(opts.kernelsUrl || new URL("../../kernels/simd/simd-kernels.js", self.location.href).href);
+    const mod = await import(opts.kernelsUrl || new URL("../kernels/simd/simd-kernels.js", self.location.href).href);
     let threads = opts.threads === undefined || opts.threads === "auto"
       ? (mod.threadsAvailable() ? Math.min(navigator.hardwareConcurrency || 1, 4) : 1) : Math.max(1, opts.threads | 0);
     if (threads > 1 && !mod.threadsAvailable()) threads = 1;

@@ -20,7 +20,7 @@ const STAGING = 64 * 2 ** 20;
 const MAX_PREFILL = 64;
 
 export async function createWebGpuEngine(opts) {
-  const runnerMod = await import(opts.kernelsUrl || new URL("../../kernels/runner.js", self.location.href).href);
+  const runnerMod = await import(opts.kernelsUrl || new URL("../kernels/runner.js", self.location.href).href);
   if (!self.navigator || !navigator.gpu) throw new Error("WebGPU is not available (navigator.gpu missing)");
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error("WebGPU: no adapter");
