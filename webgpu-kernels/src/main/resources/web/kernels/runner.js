@@ -141,8 +141,8 @@ async function withErrorScope(device, what, fn) {
   } catch (e) {
     thrown = e;
   }
-  const oom = await device.popErrorScope();
-  const val = await device.popErrorScope();
+  // both pops issued at once (out-of-memory first: scopes pop in stack order): one round trip, not two
+  const [oom, val] = await Promise.all([device.popErrorScope(), device.popErrorScope()]);
   if (thrown) throw thrown;
   if (oom) throw new Error(`${what}: out of memory: ${oom.message}`);
   if (val) throw new Error(`${what}: validation error: ${val.message}`);
@@ -312,6 +312,61 @@ export class KernelRunner {
     padded.set(bytes);
     this.device.queue.writeBuffer(buf, 0, padded);
     return buf;
+  }
+
+  /**
+   * A MAP_READ staging buffer of exactly `size` bytes: a spare one when there is one, else a new one. A decode step
+   * reads back the same 4 bytes every token, so one buffer serves them all instead of one created and destroyed
+   * per token.
+   */
+  takeStaging(size) {
+    const spare = this.stagingPool?.get(size);
+    if (spare?.length) return spare.pop();
+    return this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+
+  /** Gives an unmapped staging buffer back (at most 4 spares are kept per size; the rest are destroyed). */
+  returnStaging(buf) {
+    this.stagingPool ??= new Map();
+    const list = this.stagingPool.get(buf.size) ?? [];
+    if (list.length >= 4) {
+      buf.destroy();
+      return;
+    }
+    list.push(buf);
+    this.stagingPool.set(buf.size, list);
+  }
+
+  /**
+   * The bind group of `pipeline` with `entries`, made once and reused: a decode step binds the same buffers at the
+   * same offsets (the params arena slot is the dispatch's index in the batch) token after token, and creating
+   * ~80 bind groups per token is host time that the GPU waits for. Keyed by the identities of the pipeline and of
+   * each bound buffer, with offsets and sizes; a buffer replaced (KV cache grown, arena grown) gives new keys. The
+   * cache is emptied when it grows past 8192 groups, so groups of replaced buffers do not pile up.
+   */
+  bindGroup(pipeline, entries, label) {
+    const ids = (this.objectIds ??= new WeakMap());
+    const id = (o) => {
+      let v = ids.get(o);
+      if (v === undefined) {
+        v = (this.nextObjectId = (this.nextObjectId ?? 0) + 1);
+        ids.set(o, v);
+      }
+      return v;
+    };
+    let key = String(id(pipeline));
+    for (const e of entries) {
+      const r = e.resource;
+      key += `|${e.binding}:${id(r.buffer)}:${r.offset ?? 0}:${r.size ?? ""}`;
+    }
+    const cache = (this.bindGroups ??= new Map());
+    let g = cache.get(key);
+    if (!g) {
+      if (cache.size >= 8192) cache.clear();
+      g = this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
+      cache.set(key, g);
+    }
+    return g;
   }
 
   /** A new batch: dispatches recorded into one command encoder and submitted once (see KernelBatch). */
@@ -574,7 +629,7 @@ export class KernelBatch {
   /** Reads `bytes` of `buffer` from `offset` back after submit(); returns the index into submit()'s reads. */
   read(buffer, offset, bytes) {
     const size = Math.ceil(bytes / 4) * 4;
-    const staging = this.device.createBuffer({ size: Math.max(16, size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.runner.takeStaging(Math.max(16, size));
     this.copy(buffer, offset, staging, 0, size);
     this.reads.push({ staging, bytes });
     return this.reads.length - 1;
@@ -598,6 +653,7 @@ export class KernelBatch {
     }
     const arena = new Uint8Array(arenaSize);
     let passes = 0;
+    let maps = [];
     const result = await withErrorScope(device, "batch submit", async () => {
       const enc = device.createCommandEncoder();
       let pass = null;
@@ -614,7 +670,7 @@ export class KernelBatch {
         const off = slot++ * align;
         arena.set(new Uint8Array(op.params), off);
         const entries = [...op.entries, bind(op.paramsAt, runner.arena, off, op.params.byteLength)];
-        const bindGroup = device.createBindGroup({ label: op.label, layout: op.pipeline.getBindGroupLayout(0), entries });
+        const bindGroup = runner.bindGroup(op.pipeline, entries, op.label);
         if (!pass) {
           pass = enc.beginComputePass();
           passes++;
@@ -626,15 +682,21 @@ export class KernelBatch {
       if (pass) pass.end();
       device.queue.writeBuffer(runner.arena, 0, arena);
       device.queue.submit([enc.finish()]);
+      // map the read-backs now, so their round trip overlaps the error scopes' (a failed submit rejects them)
+      maps = this.reads.map((r) => r.staging.mapAsync(GPUMapMode.READ));
+    }).catch(async (e) => {
+      await Promise.allSettled(maps);
+      this.reads.forEach((r) => r.staging.destroy());
+      throw e;
     });
     void result;
     const reads = [];
     let readBytes = 0;
-    for (const r of this.reads) {
-      await r.staging.mapAsync(GPUMapMode.READ);
+    for (const [i, r] of this.reads.entries()) {
+      await maps[i];
       reads.push(r.staging.getMappedRange(0, r.bytes).slice(0));
       r.staging.unmap();
-      r.staging.destroy();
+      runner.returnStaging(r.staging);
       readBytes += r.bytes;
     }
     return { dispatches: this.dispatches, passes, submits: 1, readBytes, reads, workgroupSizes: this.workgroupSizes };
