@@ -59,6 +59,7 @@ class WebGpuEngine {
       max_storage_binding_bytes: device.limits.maxStorageBufferBindingSize, reduction: runner.reduction,
       prefill_max_batch: MAX_PREFILL, prefill_batches: 0, prefill_tokens: 0, prefill_dispatches_per_layer: 0,
       prefill_submits_per_batch: 0, prefill_bit_identical: 0, file_bytes: 0, sampled_on_device: 0, sample_fallbacks: 0,
+      pipeline_warmup_ms: 0,
       adapter: [this.info.vendor, this.info.architecture, this.info.description].filter(Boolean).join(" "),
       tokens: 0, workgroup_sizes: "", prefill_weight_bytes_per_token: 0 };
     this.wgSizes = {};
@@ -196,6 +197,45 @@ class WebGpuEngine {
     this.penIds = this.runner.createBuffer(16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
     this.ids = this.runner.createBuffer(16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
     this.capacity = 0;
+    // compile every pipeline the model needs now, all at once, instead of one by one inside the first prefill and
+    // the first decode step (a ~0.4 s stall of the first generated token on a real GPU); the first prefill or
+    // step waits for it. A failure here is left to that step, which meets it again and reports it.
+    this.warming = this.#warm().catch(() => {});
+  }
+
+  /**
+   * Records (never submits) a decode step and a 2-token prefill through every layer, the LM head and argmax into
+   * throw-away batches, concurrently, so the runner creates all their pipelines in parallel. Buffers bound here
+   * are placeholders: nothing recorded is ever encoded or run.
+   */
+  async #warm() {
+    const t0 = performance.now(), hp = this.hp, pf = this.#prefillBuffers(), x = this.x;
+    const jobs = [];
+    for (const layer of this.layers) {
+      jobs.push(this.mod.encodeDecodeLayer(this.runner.batch(), layer, hp, { x, qkv: this.qkv, attn: this.attn,
+        ffn: this.ffn, kCache: x, vCache: x, cacheOff: 0, pos: 0, freqs: this.freqs || undefined, freqsOffset: 0 }));
+      jobs.push(this.mod.encodePrefillLayer(this.runner.batch(), layer, hp, { x: pf.x, qkv: pf.qkv, attn: pf.attn,
+        gu: pf.gu, ffn: pf.ffn, kCache: x, vCache: x, cacheOff: 0, pos: 0, nTok: 2, freqs: this.freqs || undefined,
+        freqsOffset: 0 }));
+    }
+    for (const p of this.embd.parts) {
+      jobs.push(this.runner.batch().embed({ w: p.buf, ids: this.ids, y: x, format: p.format, n: hp.nEmbd, nTok: 1 }));
+    }
+    for (const p of this.output.parts) {
+      jobs.push(this.runner.batch().matvec({ w: p.buf, x, y: this.logits, inDim: hp.nEmbd,
+        segments: [{ format: p.format, offset: 0, rows: p.rows, out: p.firstRow }],
+        norm: { weight: this.outNorm, offset: 0, eps: hp.eps } }));
+    }
+    jobs.push(this.runner.batch().argmax({ logits: this.logits, out: this.argmaxOut, n: hp.vocab }));
+    await Promise.all(jobs);
+    this.counters.pipeline_warmup_ms = Math.round(performance.now() - t0);
+  }
+
+  async #warmed() {
+    if (this.warming) {
+      await this.warming;
+      this.warming = null;
+    }
   }
 
   begin(positions) {
@@ -245,6 +285,7 @@ class WebGpuEngine {
    * Resolves {argmax, logits}.
    */
   async prefill(tokens, count, pos, output) {
+    await this.#warmed();
     const lost = this.lostRef && this.lostRef();
     if (lost) throw new Error(lost);
     if (count < 1 || count > MAX_PREFILL) throw new Error(`prefill batch of ${count} tokens (1..${MAX_PREFILL})`);
@@ -281,6 +322,7 @@ class WebGpuEngine {
 
   /** output: 0 none, 1 argmax (4-byte read-back), 2 logits. Resolves {argmax, logits}. */
   async step(token, pos, output) {
+    await this.#warmed();
     const lost = this.lostRef && this.lostRef();
     if (lost) throw new Error(lost);
     if (pos >= this.capacity) throw new Error(`position ${pos} outside the KV cache of ${this.capacity}`);
