@@ -330,6 +330,10 @@ under \`machine.gpu\` in the results file, adds llama.cpp's own WebGPU backend (
 row \`wllama-webgpu\`) as the GPU anchor, and labels our WebGPU row as a speed figure. It fails fast if the adapter
 it gets is a fallback (software) adapter. Our engines' Chromium (\`./earnidle infer\`) gets the same extra flags
 through \`EARNIDLE_CHROMIUM_EXTRA_FLAGS\` (read by \`BrowserInfer\`, space-separated).
+
+On a GPU machine without a browser, \`e2e/bench/gpu-node.mjs\` runs our WebGPU engine, unchanged, in Node over
+Dawn's Node bindings (the WebGPU implementation inside Chromium), after checking it against the JVM reference on
+that GPU; its figures (an H100 so far) are in [benchmarks-gpu-node.md](benchmarks-gpu-node.md).
 `;
 
 // ---------- charts ----------
