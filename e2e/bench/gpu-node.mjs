@@ -191,7 +191,10 @@ export function renderMarkdown(res, resultsRel) {
   }
   L.push("", "## Speed", "",
     `${res.settings.prompt_tokens}-token prompt (token ids of the CPU bench's text), ${res.settings.decode_tokens} greedy`
-      + ` decode tokens, medians of ${res.settings.runs} runs.`, "",
+      + ` decode tokens, medians of ${res.settings.runs} runs. Load is file to GPU buffers; TTFT runs from the`
+      + " request to the first token and includes whatever is left of the pipeline creation begun when the engine"
+      + " is initialised"
+      + " (`pipeline_warmup_ms` below), so prefill tok/s understates a warm engine.", "",
     "| model | file MiB | load ms | TTFT ms | prefill tok/s | decode tok/s | decode per run | weight bytes / token | weights read at decode |",
     "|---|---|---|---|---|---|---|---|---|");
   for (const model of res.models) {
@@ -216,6 +219,8 @@ export function renderMarkdown(res, resultsRel) {
       `- ${c.submits_per_token} command-buffer submit per token (target 1); ${c.bytes_read_back_per_token} bytes read back per greedy token (target 4)`,
       `- prefill: ${c.prefill_dispatches_per_layer} dispatches per layer, ${c.prefill_submits_per_batch} submit per batch of up to ${c.prefill_max_batch} tokens`,
       `- reduction: ${c.reduction}; workgroup sizes chosen from the adapter's limits: ${c.workgroup_sizes}`);
+    const warm = median(res.runs.filter((r) => r.ok).map((r) => r.counters?.pipeline_warmup_ms));
+    if (warm != null) L.push(`- every pipeline created at load, concurrently: ${f(warm, 0)} ms (median)`);
   }
   L.push("", "## How to repeat", "", "```",
     "./earnidle build && ./earnidle model synth ...   # or take the bench's data/bench/*.gguf",
