@@ -682,8 +682,13 @@ export class KernelBatch {
       if (pass) pass.end();
       device.queue.writeBuffer(runner.arena, 0, arena);
       device.queue.submit([enc.finish()]);
-      // map the read-backs now, so their round trip overlaps the error scopes' (a failed submit rejects them)
-      maps = this.reads.map((r) => r.staging.mapAsync(GPUMapMode.READ));
+      // map the read-backs now, so their round trip overlaps the error scopes' (a failed submit rejects them; each
+      // is awaited below, the no-op catch only keeps a rejection not yet awaited from counting as unhandled)
+      maps = this.reads.map((r) => {
+        const m = r.staging.mapAsync(GPUMapMode.READ);
+        m.catch(() => {});
+        return m;
+      });
     }).catch(async (e) => {
       await Promise.allSettled(maps);
       this.reads.forEach((r) => r.staging.destroy());
