@@ -59,7 +59,7 @@ class WebGpuEngine {
       max_storage_binding_bytes: device.limits.maxStorageBufferBindingSize, reduction: runner.reduction,
       prefill_max_batch: MAX_PREFILL, prefill_batches: 0, prefill_tokens: 0, prefill_dispatches_per_layer: 0,
       prefill_submits_per_batch: 0, prefill_bit_identical: 0, file_bytes: 0, sampled_on_device: 0, sample_fallbacks: 0,
-      pipeline_warmup_ms: 0,
+      pipeline_warmup_ms: 0, pipelines_created_late: 0,
       adapter: [this.info.vendor, this.info.architecture, this.info.description].filter(Boolean).join(" "),
       tokens: 0, workgroup_sizes: "", prefill_weight_bytes_per_token: 0 };
     this.wgSizes = {};
@@ -204,9 +204,9 @@ class WebGpuEngine {
   }
 
   /**
-   * Records (never submits) a decode step and a 2-token prefill through every layer, the LM head and argmax into
-   * throw-away batches, concurrently, so the runner creates all their pipelines in parallel. Buffers bound here
-   * are placeholders: nothing recorded is ever encoded or run.
+   * Records (never submits) a decode step and a 2-token prefill through every layer, the LM head, argmax and the
+   * sampler into throw-away batches, concurrently, so the runner creates all their pipelines in parallel. Buffers
+   * bound here are placeholders: nothing recorded is ever encoded or run.
    */
   async #warm() {
     const t0 = performance.now(), hp = this.hp, pf = this.#prefillBuffers(), x = this.x;
@@ -227,8 +227,11 @@ class WebGpuEngine {
         norm: { weight: this.outNorm, offset: 0, eps: hp.eps } }));
     }
     jobs.push(this.runner.batch().argmax({ logits: this.logits, out: this.argmaxOut, n: hp.vocab }));
+    jobs.push(this.runner.batch().sample({ logits: this.logits, penIds: this.penIds, nPen: 0, scratch: this.sampleScratch,
+      out: this.argmaxOut, n: hp.vocab, temperature: 1, topK: 0, topP: 1, minP: 0, penalty: 1, u: 0 }));
     await Promise.all(jobs);
     this.counters.pipeline_warmup_ms = Math.round(performance.now() - t0);
+    this.pipelinesAtWarm = this.runner.pipelines.size;
   }
 
   async #warmed() {
@@ -375,6 +378,8 @@ class WebGpuEngine {
       }
     }
     const r = await batch.submit();
+    // pipelines the warm-up did not make (0 unless a kernel variant was missed there)
+    if (this.pipelinesAtWarm !== undefined) this.counters.pipelines_created_late = this.runner.pipelines.size - this.pipelinesAtWarm;
     Object.assign(this.wgSizes, r.workgroupSizes);
     this.counters.workgroup_sizes = Object.keys(this.wgSizes).sort().map((k) => `${k}=${this.wgSizes[k]}`).join(" ");
     const res = { dispatches: r.dispatches, submits: r.submits, readBytes: r.readBytes, weightBytes, out: {

@@ -75,6 +75,9 @@ class GpuNodeBenchTest {
         assertEquals(1, c.get("submits_per_token").asInt());
         assertEquals(4, c.get("bytes_read_back_per_token").asInt());
         assertTrue(c.get("dispatches_per_layer").asInt() <= 8, c.toString());
+        // every pipeline was made when the engine was initialised, none during prefill or decode
+        assertTrue(c.has("pipeline_warmup_ms"), c.toString());
+        assertEquals(0, c.get("pipelines_created_late").asInt(), c.toString());
 
         List<String> lines = Files.readAllLines(md, StandardCharsets.UTF_8);
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("| q4_0 (tiny-q4_0.gguf) | ") && l.endsWith(" | yes | 4 of 4 |")),

@@ -198,4 +198,62 @@ class WebGpuKernelsTest {
     }
     return d;
   }
+
+  /**
+   * KernelRunner reuses bind groups and read-back staging buffers across batches (a decode step binds the same
+   * buffers every token): the same batch submitted again creates no bind group and no staging buffer, gives the
+   * same results, and a replaced buffer gets a new bind group (a stale one would leave the new output unwritten).
+   */
+  @ParameterizedTest(name = "bind group and staging reuse, {0}")
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"subgroup", "workgroup"})
+  void batchesReuseBindGroupsAndStagingBuffers(String reduction) {
+    requireWebGpu();
+    SplittableRandom rnd = new SplittableRandom(0xB1D6L + reduction.length());
+    int inDim = 67, rows = 13, runs = 3;
+    List<Double> w = new ArrayList<>(), x = new ArrayList<>();
+    for (int i = 0; i < rows * inDim; i++) w.add((double) (float) (rnd.nextDouble() * 2 - 1));
+    for (int i = 0; i < inDim; i++) x.add((double) (float) (rnd.nextDouble() * 2 - 1));
+    double[] ref = new double[rows];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < inDim; c++) ref[r] += w.get(r * inDim + c) * x.get(c);
+    }
+    int best = 0;
+    for (int r = 1; r < rows; r++) if (ref[r] > ref[best]) best = r;
+    Map<String, Object> arg = new HashMap<>();
+    arg.put("reduction", reduction);
+    arg.put("w", w);
+    arg.put("x", x);
+    arg.put("inDim", inDim);
+    arg.put("rows", rows);
+    arg.put("runs", runs);
+    Map<String, Object> res = harness.call("reuse", arg);
+    assertNull(res.get("error"), () -> String.valueOf(res.get("error")));
+    @SuppressWarnings("unchecked")
+    List<Map<String, Object>> out = (List<Map<String, Object>>) res.get("runs");
+    assertEquals(runs + 1, out.size());
+    for (int i = 0; i <= runs; i++) {
+      Map<String, Object> run = out.get(i);
+      long groups = ((Number) run.get("bindGroups")).longValue(), staging = ((Number) run.get("staging")).longValue();
+      if (i == 0) {
+        assertEquals(2, groups, "first submit: one bind group per dispatch " + run);
+        assertTrue(staging <= 2, "first submit: at most one staging buffer per read " + run); // spares may exist
+      } else if (i < runs) {
+        assertEquals(0, groups, "same buffers again: no new bind group " + run);
+        assertEquals(0, staging, "same read sizes again: no new staging buffer " + run);
+      } else {
+        assertEquals(2, groups, "y replaced: both dispatches that bind it get a new group " + run);
+        assertEquals(0, staging, run.toString());
+      }
+      @SuppressWarnings("unchecked")
+      List<Object> y = (List<Object>) run.get("y");
+      for (int r = 0; r < rows; r++) {
+        assertTrue(y.get(r) instanceof Number, "run " + i + " row " + r + " not finite: " + y.get(r));
+        double got = ((Number) y.get(r)).doubleValue();
+        assertTrue(Math.abs(got - ref[r]) <= REL_TOL * Math.max(1, Math.abs(ref[r])),
+            "run " + i + " row " + r + ": " + got + " vs " + ref[r]);
+      }
+      assertEquals(y, out.get(0).get("y"), "run " + i + " differs from the first");
+      assertEquals(best, ((Number) run.get("id")).intValue(), "run " + i + " argmax");
+    }
+  }
 }

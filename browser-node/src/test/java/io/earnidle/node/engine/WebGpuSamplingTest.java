@@ -81,6 +81,8 @@ public class WebGpuSamplingTest {
         double onDevice = (Double) c.get("sampled_on_device");
         double fallbacks = (Double) c.get("sample_fallbacks");
         assertEquals((double) got.length, onDevice + fallbacks, c.toString());
+        // the sampler's pipeline, like every other, was made when the engine was initialised
+        assertEquals(0.0, c.get("pipelines_created_late"), c.toString());
         int vocab = LlamaModel.load(model).config().vocabSize();
         if (vocab <= 1024) {
             assertEquals((double) got.length, onDevice, "every token drawn on the GPU: " + c);

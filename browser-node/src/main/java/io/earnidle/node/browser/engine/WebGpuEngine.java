@@ -168,7 +168,8 @@ final class WebGpuEngine implements Engine {
                 "bytes_read_back_per_token", "weight_bytes_per_token", "lm_head_parts", "embed_parts",
                 "max_storage_binding_bytes", "tokens", "file_bytes", "prefill_max_batch", "prefill_batches",
                 "prefill_tokens", "prefill_dispatches_per_layer", "prefill_submits_per_batch", "prefill_bit_identical",
-                "sampled_on_device", "sample_fallbacks", "prefill_weight_bytes_per_token", "pipeline_warmup_ms"}) {
+                "sampled_on_device", "sample_fallbacks", "prefill_weight_bytes_per_token", "pipeline_warmup_ms",
+                "pipelines_created_late"}) {
             String v = counter(e, k);
             if (v != null) {
                 m.put(k, Double.parseDouble(v));
