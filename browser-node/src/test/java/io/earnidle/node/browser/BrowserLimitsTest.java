@@ -220,6 +220,7 @@ class BrowserLimitsTest {
                 awaitStatus(2_000, "cpu_share " + share, s -> s.get("cpu_share") != null && num(s.get("cpu_share")) == share);
             }
             Thread.sleep(1_000); // the 5 s window then holds only this share
+            int before = statuses().size();
             long cpu0 = workerCpuTicks();
             long t0 = System.nanoTime();
             Thread.sleep(5_000);
@@ -227,8 +228,12 @@ class BrowserLimitsTest {
             double wall = (System.nanoTime() - t0) / 1e9;
             double threadShare = (cpu1 - cpu0) / 100.0 / wall;
             List<Map<String, Object>> st = statuses();
+            List<Map<String, Object>> window = st.subList(before, st.size());
             Map<String, Object> last = st.get(st.size() - 1);
-            assertEquals("running", last.get("state"), "still working: " + last);
+            // working through the window: token steps in it, and at its end still on a job or between two of the
+            // repeated jobs (a fast engine finishes several 600-token jobs at this share)
+            assertTrue(window.stream().anyMatch(s -> "running".equals(s.get("state"))), "token steps in the window: " + window);
+            assertTrue(List.of("running", "idle").contains(last.get("state")), "still working: " + last);
             assertEquals(engine, last.get("engine"));
             double busy = num(last.get("busy_fraction"));
             System.out.printf("%s, cpu_share %.2f: reported busy_fraction %.3f, worker thread CPU %.3f of a core%n",
