@@ -219,14 +219,8 @@ class WebGpuKernelsTest {
     }
     int best = 0;
     for (int r = 1; r < rows; r++) if (ref[r] > ref[best]) best = r;
-    Map<String, Object> arg = new HashMap<>();
-    arg.put("reduction", reduction);
-    arg.put("w", w);
-    arg.put("x", x);
-    arg.put("inDim", inDim);
-    arg.put("rows", rows);
-    arg.put("runs", runs);
-    Map<String, Object> res = harness.call("reuse", arg);
+    Map<String, Object> res = harness.call("reuse",
+        Map.of("reduction", reduction, "w", w, "x", x, "inDim", inDim, "rows", rows, "runs", runs));
     assertNull(res.get("error"), () -> String.valueOf(res.get("error")));
     @SuppressWarnings("unchecked")
     List<Map<String, Object>> out = (List<Map<String, Object>>) res.get("runs");
