@@ -1,5 +1,6 @@
 package io.earnidle.backend;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,9 +42,16 @@ class WalletConcurrencyTest {
     private static Backend backend;
 
     private final Http1Client client;
+    private final URI uri;
 
-    WalletConcurrencyTest(Http1Client client) {
+    WalletConcurrencyTest(Http1Client client, URI uri) {
         this.client = client;
+        this.uri = uri;
+    }
+
+    /** One client per worker thread: the threads never share a client's pooled keep-alive connections. */
+    private Api threadApi() {
+        return new Api(Http1Client.builder().baseUri(uri).build());
     }
 
     @SetUpServer
@@ -93,22 +101,24 @@ class WalletConcurrencyTest {
         List<Future<?>> futures = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
             futures.add(pool.submit(() -> {
+                Api worker = threadApi();
                 while (true) {
-                    Resp lease = api.get("/api/inference/job", node);
+                    Resp lease = worker.get("/api/inference/job", node);
                     if (lease.status() == 204) {
                         return null;
                     }
                     assertEquals(200, lease.status(), lease.text());
-                    Resp r = api.result(node, Api.resultBody(lease.json(), "e"), UUID.randomUUID().toString());
+                    Resp r = worker.result(node, Api.resultBody(lease.json(), "e"), UUID.randomUUID().toString());
                     assertEquals(200, r.status(), r.text());
                     completed.incrementAndGet();
                 }
             }));
             futures.add(pool.submit(() -> {
+                Api worker = threadApi();
                 for (int i = 0; i < 15; i++) {
                     long nonce = nonces.incrementAndGet();
                     long deadline = System.currentTimeMillis() / 1000 + 600;
-                    Resp r = api.post("/api/payouts", walletToken, withdrawBody(WITHDRAW, dest, nonce, deadline,
+                    Resp r = worker.post("/api/payouts", walletToken, withdrawBody(WITHDRAW, dest, nonce, deadline,
                             signWithdraw(key.getEcKeyPair(), 1337, account, dest, WITHDRAW, nonce, deadline)));
                     if (r.status() == 202) {
                         accepted.incrementAndGet();
