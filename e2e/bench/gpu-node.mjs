@@ -5,9 +5,12 @@
 // GPU, that the engine computes what the JVM reference computes (first-step logits and greedy tokens) on small
 // models. Each run is a fresh process: load (file -> GPU buffers), prefill of the prompt, greedy decode.
 //   node22 e2e/bench/gpu-node.mjs --model q4_0=FILE [--model q4_k_m=FILE] [--check q4_0=TINY.gguf]...
-//     [--runs N] [--prompt-tokens N] [--decode-tokens N] [--check-tokens N] [--web DIR] [--java BIN] [--jar FILE] [--dawn FILE]
+//     [--runs N] [--prompt-tokens N] [--decode-tokens N] [--check-tokens N] [--steps-ahead 2,0] [--web DIR] [--java BIN]
+//     [--jar FILE] [--dawn FILE]
 //     [--out DIR] [--md FILE] [--command TEXT]
 //   node e2e/bench/gpu-node.mjs --render RESULTS.json [--md FILE]     (the page again, from a results file)
+// --steps-ahead: the engine's greedy steps ahead to time, alternated within each round (default 2,0: the engine's
+// default and every step waiting for the one before, so the page shows what submitting ahead gives on this GPU).
 // Writes bench/results/<date>-gpu-node.json and docs/benchmarks-gpu-node.md. The Chromium GPU bench
 // (./earnidle bench --gpu, docs/benchmarks-gpu.md) is the one to run where a browser can be installed.
 import { spawn, execFileSync } from "node:child_process";
@@ -26,7 +29,7 @@ const require = createRequire(import.meta.url);
 const MIB = 1048576;
 
 function parseArgs(argv) {
-  const a = { models: [], checks: [], runs: 3, promptTokens: 128, decodeTokens: 64, checkTokens: 16,
+  const a = { models: [], checks: [], runs: 3, promptTokens: 128, decodeTokens: 64, checkTokens: 16, stepsAhead: [2, 0],
     out: path.join(REPO, "bench/results"), md: path.join(REPO, "docs/benchmarks-gpu-node.md"), timeoutS: 900 };
   const pair = (s, k) => { const i = s.indexOf("="); if (i < 1) throw new Error(`${k} QUANT=FILE`); return { quant: s.slice(0, i), file: path.resolve(s.slice(i + 1)) }; };
   for (let i = 0; i < argv.length; i++) {
@@ -38,6 +41,11 @@ function parseArgs(argv) {
       case "--prompt-tokens": a.promptTokens = posInt(v(), k); break;
       case "--decode-tokens": a.decodeTokens = posInt(v(), k); break;
       case "--check-tokens": a.checkTokens = posInt(v(), k); break;
+      case "--steps-ahead": a.stepsAhead = v().split(",").map((x) => {
+        const n = Number(x);
+        if (!Number.isInteger(n) || n < 0 || n > 8) throw new Error(`${k}: 0..8 each, got ${x}`);
+        return n;
+      }); break;
       case "--web": a.web = path.resolve(v()); break;
       case "--java": a.java = v(); break;
       case "--jar": a.jar = path.resolve(v()); break;
@@ -171,7 +179,10 @@ export function renderMarkdown(res, resultsRel) {
     "same Vulkan backend on Linux, so the kernels and the command stream are Chromium's; what differs is the page",
     "around them (no renderer process, no GPU-process IPC hop per call). Each run is a fresh process: model load from",
     "the page cache into GPU buffers, prefill of the prompt in one submit per 64 tokens, then greedy decode with one",
-    "submit and a 4-byte read-back per token.", "",
+    "submit and a 4-byte read-back per token.",
+    ...(res.settings.steps_ahead ? ["With steps ahead (the engine's default is 2) the next greedy steps are submitted"
+      + " before the current token is read back, each embedding the token id the GPU's argmax left; with 0, every"
+      + " step waits for the read-back of the one before (the two settings alternate within each round)."] : []), "",
     "## Machine", "",
     `- GPU: ${m.gpu ?? "—"}`,
     `- WebGPU adapter (Dawn): ${[res.adapter?.vendor, res.adapter?.architecture, res.adapter?.description].filter(Boolean).join(" / ") || "—"}`
@@ -197,17 +208,21 @@ export function renderMarkdown(res, resultsRel) {
       + " (`pipeline_warmup_ms` below), so prefill tok/s understates a warm engine.", "",
     "| model | file MiB | load ms | TTFT ms | prefill tok/s | decode tok/s | decode per run | weight bytes / token | weights read at decode |",
     "|---|---|---|---|---|---|---|---|---|");
-  for (const model of res.models) {
-    const runs = res.runs.filter((r) => r.quant === model.quant && r.ok);
+  // one row per model and steps-ahead setting (results files from before the setting have one row per model)
+  const settings = res.settings.steps_ahead ?? [undefined];
+  for (const model of res.models) for (const sa of settings) {
+    const label = sa === undefined ? model.quant : `${model.quant}, ${sa} step${sa === 1 ? "" : "s"} ahead`;
+    const all = res.runs.filter((r) => r.quant === model.quant && r.steps_ahead === sa);
+    const runs = all.filter((r) => r.ok);
     if (!runs.length) {
-      const err = res.runs.find((r) => r.quant === model.quant)?.error ?? "not run";
-      L.push(`| ${model.quant} | ${f(model.bytes / MIB, 0)} | failed: ${String(err).split("\n")[0]} | | | | | | |`);
+      const err = all[0]?.error ?? "not run";
+      L.push(`| ${label} | ${f(model.bytes / MIB, 0)} | failed: ${String(err).split("\n")[0]} | | | | | | |`);
       continue;
     }
     const med = (k) => median(runs.map((r) => r[k]));
     const wb = median(runs.map((r) => r.counters?.weight_bytes_per_token));
     const dec = med("decode_tok_s");
-    L.push(`| ${model.quant} | ${f(model.bytes / MIB, 0)} | ${f(med("load_ms"), 0)} | ${f(med("ttft_ms"), 1)} | `
+    L.push(`| ${label} | ${f(model.bytes / MIB, 0)} | ${f(med("load_ms"), 0)} | ${f(med("ttft_ms"), 1)} | `
       + `${f(med("prefill_tok_s"), 0)} | **${f(dec, 1)}** | ${runs.map((r) => f(r.decode_tok_s, 0)).join(" ")} | `
       + `${wb == null ? "—" : `${f(wb / MIB, 0)} MiB (${f(wb / model.bytes, 2)}× file)`} | `
       + `${wb == null || dec == null ? "—" : `${f(wb * dec / 1e9, 0)} GB/s`} |`);
@@ -219,6 +234,11 @@ export function renderMarkdown(res, resultsRel) {
       `- ${c.submits_per_token} command-buffer submit per token (target 1); ${c.bytes_read_back_per_token} bytes read back per greedy token (target 4)`,
       `- prefill: ${c.prefill_dispatches_per_layer} dispatches per layer, ${c.prefill_submits_per_batch} submit per batch of up to ${c.prefill_max_batch} tokens`,
       `- reduction: ${c.reduction}; workgroup sizes chosen from the adapter's limits: ${c.workgroup_sizes}`);
+    const ah = res.runs.find((r) => r.ok && r.steps_ahead > 0)?.counters;
+    if (ah) {
+      L.push(`- steps ahead (${ah.steps_ahead}): ${ah.steps_ahead_used} of ${ah.tokens - 1} decode steps were already in flight`
+        + ` when asked for, ${ah.steps_ahead_dropped} dropped (max_tokens bounds them; an EOS or stop string drops up to ${ah.steps_ahead})`);
+    }
     const warm = median(res.runs.filter((r) => r.ok).map((r) => r.counters?.pipeline_warmup_ms));
     if (warm != null) L.push(`- every pipeline created at load, concurrently: ${f(warm, 0)} ms (median)`);
   }
@@ -260,8 +280,9 @@ async function main() {
       memory_mib: Math.round(os.totalmem() / MIB), os: `${os.type()} ${os.release()} ${os.arch()}`,
       gpu: sh("nvidia-smi", ["--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"]) },
     versions: { node: process.version, webgpu: webgpuVersion,
-      git_commit: sh("git", ["-C", REPO, "rev-parse", "--short=12", "HEAD"]) ?? process.env.EARNIDLE_GIT_COMMIT ?? null },
-    settings: { prompt_tokens: a.promptTokens, decode_tokens: a.decodeTokens, runs: a.runs },
+      // EARNIDLE_GIT_COMMIT first: a copy of the tree sent to a rented machine may carry another commit's .git
+      git_commit: process.env.EARNIDLE_GIT_COMMIT || sh("git", ["-C", REPO, "rev-parse", "--short=12", "HEAD"]) || null },
+    settings: { prompt_tokens: a.promptTokens, decode_tokens: a.decodeTokens, runs: a.runs, steps_ahead: a.stepsAhead },
     adapter: null, models: a.models.map((m) => ({ quant: m.quant, file: path.basename(m.file), bytes: fs.statSync(m.file).size })),
     agreement: [], runs: [],
   };
@@ -279,17 +300,18 @@ async function main() {
       : `FAILED ${r.error}`));
   }
   for (let round = 0; round < a.runs; round++) {
-    for (const model of round % 2 ? [...a.models].reverse() : a.models) {
+    const order = round % 2 ? [...a.models].reverse() : a.models, sas = round % 2 ? [...a.stepsAhead].reverse() : a.stepsAhead;
+    for (const model of order) for (const sa of sas) {
       const r = await gpuInfer(a, model.file, { engine: "webgpu", prompt_ids: promptIds, max_tokens: a.decodeTokens,
-        temperature: 0 }, { sample: true });
-      const rec = { quant: model.quant, round, ok: r.ok, at: new Date().toISOString() };
+        temperature: 0, steps_ahead: sa }, { sample: true });
+      const rec = { quant: model.quant, steps_ahead: sa, round, ok: r.ok, at: new Date().toISOString() };
       if (r.ok) {
         res.adapter ??= r.adapter;
         Object.assign(rec, rates(r), { engine: r.engine, counters: r.counters, peak_rss_mib: r.memory?.peak_rss_mib ?? null });
-        log(`${model.quant} round ${round}: load ${f(rec.load_ms, 0)} ms, prefill ${f(rec.prefill_tok_s, 0)} tok/s, decode ${f(rec.decode_tok_s, 1)} tok/s`);
+        log(`${model.quant} (${sa} ahead) round ${round}: load ${f(rec.load_ms, 0)} ms, prefill ${f(rec.prefill_tok_s, 0)} tok/s, decode ${f(rec.decode_tok_s, 1)} tok/s`);
       } else {
         rec.error = r.error;
-        log(`${model.quant} round ${round}: FAILED ${r.error}`);
+        log(`${model.quant} (${sa} ahead) round ${round}: FAILED ${r.error}`);
       }
       res.runs.push(rec);
     }

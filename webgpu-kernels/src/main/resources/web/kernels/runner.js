@@ -611,13 +611,18 @@ export class KernelBatch {
       params, 1, "sample", 4, wg);
   }
 
-  /** Embedding rows: y[yTok+t,:] = dequant(W row ids[idOff+t]); {w, ids, y, format, n, nTok, wOffset (bytes), idOff, yTok}. */
+  /**
+   * Embedding rows: y[yTok+t,:] = dequant(W row ids[idOff+t] - rowBase); {w, ids, y, format, n, nTok, wOffset (bytes),
+   * idOff, yTok, rowBase, rows}. A row-split part: rowBase = its first id, rows = its row count; tokens whose ids are
+   * outside it are skipped (y rows left as they were).
+   */
   async embed(spec) {
     const fmt = formatId(spec.format);
     rowBytes(fmt, spec.n);
     const wg = spec.workgroupSize || pickWorkgroupSize(this.device, spec.n);
     const pipeline = await this.runner.pipeline("embed", wg, { FMT0: fmt });
-    const params = packParams([U(spec.n), U(spec.nTok ?? 1), U(spec.wOffset ?? 0), U(spec.idOff ?? 0), U(spec.yTok ?? 0)]);
+    const params = packParams([U(spec.n), U(spec.nTok ?? 1), U(spec.wOffset ?? 0), U(spec.idOff ?? 0), U(spec.yTok ?? 0),
+      U(spec.rowBase ?? 0), U(spec.rows ?? 0xFFFFFFFF)]);
     this.#dispatch(pipeline, [bind(0, spec.w), bind(1, spec.ids), bind(3, spec.y)], params, spec.nTok ?? 1, "embed", 4, wg);
   }
 

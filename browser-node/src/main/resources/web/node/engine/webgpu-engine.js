@@ -9,6 +9,14 @@
 // output-norm-fused LM head (one dispatch per part) + argmax; greedy reads back 4 bytes (the token id); a step that
 // needs logits (sampling, repetition penalty, --logits-out) reads back the vocab's f32 logits instead; prefill
 // positions before the last read back nothing.
+// Steps ahead (greedy decode): after a step or prefill whose output is the argmax, the engine submits up to
+// STEPS_AHEAD next steps at once, each embedding the token id the step before it left in the GPU's argmax buffer, so
+// the GPU never waits for the read-back, Java and the next submit; their 4-byte read-backs are collected in order.
+// A call that continues the chain (output 1, the next position, the token the previous step gave) takes the step
+// already in flight; any other call drops the steps ahead (their KV rows lie at later positions, and every position
+// is written again by the real step before a later step reads it). The caller's hint (`more`: how many greedy steps
+// may still follow) bounds them, so a run to max_tokens wastes none; a stop on EOS or a stop string wastes at most
+// STEPS_AHEAD steps (counter steps_ahead_dropped).
 // Sampling (output 3, settings from nextDraw()): sample.wgsl draws the token on the GPU with the Sampler's chain and
 // the caller's uniform number; 4 bytes are read back. When the kept set is wider than the kernel's candidate buffer
 // it answers 0xFFFFFFFF and the engine reads the (unpenalized) logits back instead, for the caller to sample.
@@ -18,6 +26,7 @@
 // orders): the kernel tests bound it at 1e-4 of the RMS against the double reference.
 const STAGING = 64 * 2 ** 20;
 const MAX_PREFILL = 64;
+const STEPS_AHEAD = 2;
 
 export async function createWebGpuEngine(opts) {
   const runnerMod = await import(opts.kernelsUrl || new URL("../kernels/runner.js", self.location.href).href);
@@ -54,15 +63,25 @@ class WebGpuEngine {
     this.maxBinding = lim - 16;
     // row-split matrices (token_embd / output) use parts of at most this size (tests force splits with a small one)
     this.splitBytes = Math.min(this.maxBinding, opts.maxBindingBytes || lim);
+    this.ahead = []; // steps submitted ahead: [{pos, result}], consecutive positions
+    this.lastGreedy = null; // {pos, argmax} of the last greedy result handed to the caller
     this.counters = { dispatches_per_token: 0, dispatches_per_layer: 0, submits_per_token: 0,
       bytes_read_back_per_token: 0, weight_bytes_per_token: 0, lm_head_parts: 0, embed_parts: 0,
       max_storage_binding_bytes: device.limits.maxStorageBufferBindingSize, reduction: runner.reduction,
       prefill_max_batch: MAX_PREFILL, prefill_batches: 0, prefill_tokens: 0, prefill_dispatches_per_layer: 0,
       prefill_submits_per_batch: 0, prefill_bit_identical: 0, file_bytes: 0, sampled_on_device: 0, sample_fallbacks: 0,
-      pipeline_warmup_ms: 0, pipelines_created_late: 0,
+      pipeline_warmup_ms: 0, pipelines_created_late: 0, steps_ahead: 0, steps_ahead_used: 0, steps_ahead_dropped: 0,
       adapter: [this.info.vendor, this.info.architecture, this.info.description].filter(Boolean).join(" "),
       tokens: 0, workgroup_sizes: "", prefill_weight_bytes_per_token: 0 };
     this.wgSizes = {};
+    this.setStepsAhead(opts.stepsAhead ?? STEPS_AHEAD);
+  }
+
+  /** How many greedy steps may be submitted ahead (0: none, every step waits for the one before). */
+  setStepsAhead(n) {
+    if (!Number.isInteger(n) || n < 0 || n > 8) throw new Error(`steps ahead must be 0..8, got ${n}`);
+    this.stepsAhead = n;
+    this.counters.steps_ahead = n;
   }
 
   /** Streams the model; resolves to the header bytes (Int8Array) for the Java parser. */
@@ -244,6 +263,8 @@ class WebGpuEngine {
   begin(positions) {
     if (positions <= this.capacity) return;
     const kvDim = this.hp.nKvHead * this.hp.headDim;
+    this.#dropAhead(); // recorded against the old caches
+    this.lastGreedy = null;
     (this.kCache || []).forEach((b) => b.destroy());
     (this.vCache || []).forEach((b) => b.destroy());
     this.kCache = this.layers.map(() => this.runner.createBuffer(4 * kvDim * positions));
@@ -285,17 +306,17 @@ class WebGpuEngine {
 
   /**
    * Runs tokens[0 .. count) at positions pos .. pos+count-1 in one submit; output (as step) for the last token.
-   * Resolves {argmax, logits}.
+   * more: greedy steps that may follow (see step). Resolves {argmax, logits}.
    */
-  async prefill(tokens, count, pos, output) {
+  async prefill(tokens, count, pos, output, more = 0) {
     await this.#warmed();
-    const lost = this.lostRef && this.lostRef();
-    if (lost) throw new Error(lost);
+    this.#checkLost();
     if (count < 1 || count > MAX_PREFILL) throw new Error(`prefill batch of ${count} tokens (1..${MAX_PREFILL})`);
     if (pos + count > this.capacity) throw new Error(`positions ${pos}..${pos + count - 1} outside the KV cache of ${this.capacity}`);
+    this.#dropAhead();
+    this.lastGreedy = null;
     const hp = this.hp, pf = this.#prefillBuffers();
     const parts = Array.from({ length: count }, (_, t) => this.#part(tokens[t]));
-    this.device.queue.writeBuffer(pf.ids, 0, Uint32Array.from({ length: count }, (_, t) => tokens[t] - parts[t].firstRow));
     const batch = this.runner.batch();
     for (let t0 = 0; t0 < count;) { // one embed per run of tokens in the same row-split part
       let t1 = t0 + 1;
@@ -314,26 +335,82 @@ class WebGpuEngine {
     }
     const perLayer = (batch.dispatches - d0) / this.layers.length;
     if (output !== 0) batch.copy(pf.x, 4 * (count - 1) * hp.nEmbd, this.x, 0, 4 * hp.nEmbd);
-    const r = await this.#finish(batch, output, this.layerWeightBytes + count * this.embd.rowBytes);
+    const head = await this.#head(batch, output);
+    this.device.queue.writeBuffer(pf.ids, 0, Uint32Array.from({ length: count }, (_, t) => tokens[t] - parts[t].firstRow));
+    const result = this.#submit(batch, output, head, this.layerWeightBytes + count * this.embd.rowBytes);
+    if (output === 1) await this.#runAhead(pos + count - 1, more);
+    const r = await this.#settle(result);
     Object.assign(this.counters, { prefill_batches: this.counters.prefill_batches + 1,
       prefill_tokens: this.counters.prefill_tokens + count, prefill_dispatches_per_layer: perLayer,
       // layer weights are read once per 32-token tile of the mat-muls (plus the embedding rows)
       prefill_weight_bytes_per_token: Math.round((Math.ceil(count / 32) * this.layerWeightBytes + count * this.embd.rowBytes) / count),
       prefill_submits_per_batch: r.submits, tokens: this.counters.tokens + (output !== 0 ? 1 : 0) });
+    if (output === 1) this.lastGreedy = { pos: pos + count - 1, argmax: r.out.argmax };
     return r.out;
   }
 
-  /** output: 0 none, 1 argmax (4-byte read-back), 2 logits. Resolves {argmax, logits}. */
-  async step(token, pos, output) {
+  /**
+   * output: 0 none, 1 argmax (4-byte read-back), 2 logits, 3 sample. more (output 1): how many further greedy steps
+   * may follow this one, each fed the argmax of the one before; up to STEPS_AHEAD of them are submitted now.
+   * Resolves {argmax, logits}.
+   */
+  async step(token, pos, output, more = 0) {
     await this.#warmed();
+    this.#checkLost();
+    if (pos >= this.capacity) throw new Error(`position ${pos} outside the KV cache of ${this.capacity}`);
+    let s;
+    const g = this.lastGreedy, next = this.ahead[0];
+    if (output === 1 && next && next.pos === pos && g && g.pos === pos - 1 && g.argmax === token) {
+      s = this.ahead.shift(); // already in flight, fed this very token by the GPU
+      this.counters.steps_ahead_used++;
+    } else {
+      this.#dropAhead();
+      const part = this.#part(token);
+      s = await this.#issueStep(pos, output, part, token - part.firstRow);
+    }
+    this.lastGreedy = null;
+    if (output === 1) await this.#runAhead(pos, more);
+    const r = await this.#settle(s.result);
+    if (output !== 0) {
+      Object.assign(this.counters, { dispatches_per_token: r.dispatches, dispatches_per_layer: r.perLayer,
+        submits_per_token: r.submits, bytes_read_back_per_token: r.readBytes, weight_bytes_per_token: r.weightBytes,
+        tokens: this.counters.tokens + 1 });
+    }
+    if (output === 1) this.lastGreedy = { pos, argmax: r.out.argmax };
+    return r.out;
+  }
+
+  #checkLost() {
     const lost = this.lostRef && this.lostRef();
     if (lost) throw new Error(lost);
-    if (pos >= this.capacity) throw new Error(`position ${pos} outside the KV cache of ${this.capacity}`);
-    const hp = this.hp;
-    const part = this.#part(token);
-    this.device.queue.writeBuffer(this.ids, 0, new Uint32Array([token - part.firstRow, 0, 0, 0]));
-    const batch = this.runner.batch();
-    await batch.embed({ w: part.buf, ids: this.ids, y: this.x, format: part.format, n: hp.nEmbd, nTok: 1 });
+  }
+
+  /** A result the caller waits for; a failed one also ends the chain ahead (it ran after, on the same state). */
+  async #settle(result) {
+    try {
+      return await result;
+    } catch (e) {
+      this.#dropAhead();
+      this.lastGreedy = null;
+      throw e;
+    }
+  }
+
+  /**
+   * Records one decode step at pos and submits it; part/id: the embedding's row-split part and row, or part null
+   * to embed the token id the previous submit left in argmaxOut (one dispatch per part, each skipping ids outside
+   * it). Returns {pos, result} once the submit is issued; result resolves as #submit's.
+   */
+  async #issueStep(pos, output, part, id) {
+    const hp = this.hp, batch = this.runner.batch();
+    if (part) {
+      await batch.embed({ w: part.buf, ids: this.ids, y: this.x, format: part.format, n: hp.nEmbd, nTok: 1 });
+    } else {
+      for (const p of this.embd.parts) {
+        await batch.embed({ w: p.buf, ids: this.argmaxOut, y: this.x, format: p.format, n: hp.nEmbd, nTok: 1,
+          rowBase: p.firstRow, rows: p.rows });
+      }
+    }
     const d0 = batch.dispatches;
     for (let l = 0; l < this.layers.length; l++) {
       await this.mod.encodeDecodeLayer(batch, this.layers[l], hp, {
@@ -342,17 +419,34 @@ class WebGpuEngine {
       });
     }
     const perLayer = (batch.dispatches - d0) / this.layers.length;
-    const r = await this.#finish(batch, output, this.layerWeightBytes + this.embd.rowBytes);
-    if (output !== 0) {
-      Object.assign(this.counters, { dispatches_per_token: r.dispatches, dispatches_per_layer: perLayer,
-        submits_per_token: r.submits, bytes_read_back_per_token: r.readBytes, weight_bytes_per_token: r.weightBytes,
-        tokens: this.counters.tokens + 1 });
-    }
-    return r.out;
+    const head = await this.#head(batch, output);
+    // written (queue-ordered) right before its submit: a step still in flight read its own id already
+    if (part) this.device.queue.writeBuffer(this.ids, 0, new Uint32Array([id, 0, 0, 0]));
+    const result = this.#submit(batch, output, head, this.layerWeightBytes + this.embd.rowBytes)
+      .then((r) => ({ ...r, perLayer }));
+    result.catch(() => {}); // awaited by whoever takes the step; a dropped one's failure is nobody's
+    return { pos, result };
   }
 
-  /** Records the head (output norm + LM head on this.x, then argmax or logits) when output != 0, submits once. */
-  async #finish(batch, output, weightBytes) {
+  /**
+   * Submits greedy steps ahead of the one at pos (the latest submit, or the last of this.ahead) until this.ahead
+   * holds positions up to pos + min(stepsAhead, more), within the KV cache.
+   */
+  async #runAhead(pos, more) {
+    const until = Math.min(pos + Math.min(this.stepsAhead, Math.max(0, more)), this.capacity - 1);
+    for (let p = this.ahead.length ? this.ahead[this.ahead.length - 1].pos + 1 : pos + 1; p <= until; p++) {
+      this.ahead.push(await this.#issueStep(p, 1, null, 0));
+    }
+  }
+
+  /** Forgets the steps ahead; they still run on the GPU (counter steps_ahead_dropped). */
+  #dropAhead() {
+    if (this.ahead.length) this.counters.steps_ahead_dropped += this.ahead.length;
+    this.ahead = [];
+  }
+
+  /** Records the head when output != 0: output norm + LM head on this.x, then argmax, sample or the logits. */
+  async #head(batch, output) {
     const hp = this.hp;
     let argIdx = -1, logIdx = -1;
     if (output !== 0) {
@@ -361,7 +455,6 @@ class WebGpuEngine {
           segments: [{ format: p.format, offset: 0, rows: p.rows, out: p.firstRow }],
           norm: { weight: this.outNorm, offset: 0, eps: hp.eps } });
       }
-      weightBytes += this.output.bytes;
       if (output === 1) {
         await batch.argmax({ logits: this.logits, out: this.argmaxOut, n: hp.vocab });
         argIdx = batch.read(this.argmaxOut, 0, 4);
@@ -377,14 +470,24 @@ class WebGpuEngine {
         logIdx = batch.read(this.logits, 0, 4 * hp.vocab);
       }
     }
+    return { argIdx, logIdx };
+  }
+
+  /**
+   * Submits the recorded batch; the submit is issued before this returns (batch.submit runs synchronously up to
+   * queue.submit), so calls issue in call order. Resolves {dispatches, submits, readBytes, weightBytes, out}.
+   */
+  async #submit(batch, output, head, weightBytes) {
+    const hp = this.hp;
+    if (output !== 0) weightBytes += this.output.bytes;
     const r = await batch.submit();
     // pipelines the warm-up did not make (0 unless a kernel variant was missed there)
     if (this.pipelinesAtWarm !== undefined) this.counters.pipelines_created_late = this.runner.pipelines.size - this.pipelinesAtWarm;
     Object.assign(this.wgSizes, r.workgroupSizes);
     this.counters.workgroup_sizes = Object.keys(this.wgSizes).sort().map((k) => `${k}=${this.wgSizes[k]}`).join(" ");
     const res = { dispatches: r.dispatches, submits: r.submits, readBytes: r.readBytes, weightBytes, out: {
-      argmax: argIdx >= 0 ? new Uint32Array(r.reads[argIdx])[0] : -1,
-      logits: logIdx >= 0 ? new Float32Array(r.reads[logIdx]) : null,
+      argmax: head.argIdx >= 0 ? new Uint32Array(r.reads[head.argIdx])[0] : -1,
+      logits: head.logIdx >= 0 ? new Float32Array(r.reads[head.logIdx]) : null,
     } };
     if (output === 3) {
       if (res.out.argmax === 0xFFFFFFFF) { // kept set wider than the GPU's candidates: the caller samples the logits
@@ -403,6 +506,7 @@ class WebGpuEngine {
   }
 
   close() {
+    this.#dropAhead();
     (this.buffers || []).forEach((b) => b.buf.destroy());
     this.device.destroy();
   }

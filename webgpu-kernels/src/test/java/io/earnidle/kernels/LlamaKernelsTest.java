@@ -84,6 +84,35 @@ class LlamaKernelsTest {
     }
   }
 
+  /**
+   * A table split by rows into two parts (ids 0..3 and 4..6, separate buffers), one dispatch per part as the engine's
+   * steps ahead do for an id only the GPU knows: the part holding the id writes its row, the other leaves y alone
+   * (checked on both sides of the split: an id below row_base must not wrap into the part).
+   */
+  @ParameterizedTest(name = "embed row-split part {0}")
+  @MethodSource("formats")
+  void embedPartsWriteOnlyTheirOwnIds(GgmlBlocks f) {
+    SplittableRandom rnd = new SplittableRandom(0x5B17L + f.id);
+    int n = rowLen(f);
+    byte[] a = f.random(rnd, 4, n, 1.0);
+    byte[] b = f.random(rnd, 3, n, 1.0);
+    double[][] refA = f.dequant(a, 0, 4, n);
+    double[][] refB = f.dequant(b, 0, 3, n);
+    var batch = new GpuBatch().bytes("a", a).bytes("b", b).ints("hi", new int[] {5}).ints("lo", new int[] {2})
+        .poisoned("yHi", n).poisoned("yLo", n);
+    for (String id : new String[] {"hi", "lo"}) {
+      String y = id.equals("hi") ? "@yHi" : "@yLo";
+      batch.op("embed", "w", "@a", "ids", "@" + id, "y", y, "format", f.jsName(), "n", n, "rowBase", 0, "rows", 4)
+          .op("embed", "w", "@b", "ids", "@" + id, "y", y, "format", f.jsName(), "n", n, "rowBase", 4, "rows", 3);
+    }
+    var res = batch.read("yHi", n).read("yLo", n).run(harness, "workgroup");
+    float[] hi = res.floats(0), lo = res.floats(1);
+    for (int i = 0; i < n; i++) {
+      assertClose(hi[i], refB[1][i], 1e-6 * Math.abs(refB[1][i]) + 1e-12, "id 5 from part b, i=" + i);
+      assertClose(lo[i], refA[2][i], 1e-6 * Math.abs(refA[2][i]) + 1e-12, "id 2 from part a, i=" + i);
+    }
+  }
+
   // ---------------------------------------------------------------- matvec
 
   @ParameterizedTest(name = "matvec {0} {1}")

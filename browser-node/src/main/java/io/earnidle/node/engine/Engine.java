@@ -63,6 +63,15 @@ public interface Engine {
         step(tokens[0], pos, output, cb);
     }
 
+    /**
+     * Said right before an {@link #OUT_ARGMAX} {@link #step} or {@link #prefill}: at most {@code steps} further
+     * OUT_ARGMAX steps may follow it, each fed the argmax of the one before (greedy decode up to max_tokens; a stop
+     * may end it sooner). An engine that queues work on a device may start them before they are asked for (the
+     * WebGPU engine's steps ahead); a call that does not continue the chain discards them. Default: ignored.
+     */
+    default void greedyStepsMayFollow(int steps) {
+    }
+
     /** Whether this engine draws tokens with {@code s} on the device ({@link #OUT_SAMPLE}). */
     default boolean samplesOnDevice(Sampling s) {
         return false;

@@ -210,6 +210,9 @@ public final class EngineGeneration {
                 pendingU = sampling.temperature() == 0f ? 0 : sampler.nextUniform();
                 engine.nextDraw(sampling, pendingU, history, prompt.length + n);
             }
+            if (output == Engine.OUT_ARGMAX) {
+                engine.greedyStepsMayFollow(maxTokens - n - 1); // this step gives token n; the rest need one each
+            }
             Engine.StepCallback cb = (argmax, logits, error) -> {
                 inFlight = false;
                 if (error == null && pos < prompt.length) {

@@ -225,7 +225,50 @@ public class BrowserEnginesTest {
         assertEquals((double) MAX_TOKENS, c.get("tokens"));
         if (split > 0) {
             assertTrue((Double) c.get("lm_head_parts") >= 3, "LM head split into parts: " + c);
+            assertTrue((Double) c.get("embed_parts") >= 3, "embedding split into parts: " + c);
         }
+        // token 1 comes with the prefill's logits, token 2 from a plain step that starts the steps ahead; every later
+        // step was already in flight, and max_tokens bounded them: none wasted
+        assertEquals(2.0, c.get("steps_ahead"), c.toString());
+        assertEquals((double) MAX_TOKENS - 2, c.get("steps_ahead_used"), c.toString());
+        assertEquals(0.0, c.get("steps_ahead_dropped"), c.toString());
+    }
+
+    /**
+     * Steps ahead (greedy steps submitted before they are asked for, each embedding the token id the GPU's argmax
+     * left, one dispatch per row-split part) give the ids of plain steps. A run that ends on a stop string leaves two
+     * steps in flight; the next run on the same engine (the node's next job) drops them, and its logits and ids are
+     * those of a fresh engine, bit for bit.
+     */
+    @ParameterizedTest(name = "webgpu steps ahead {0} (split {1})")
+    @CsvSource({"q4_0, 4096", "q4_k_m, 0"})
+    @SuppressWarnings("unchecked")
+    void webGpuStepsAheadChangeNoTokenAndLeaveNothingBehind(String type, int split) throws Exception {
+        Path model = dir.resolve(type + ".gguf");
+        Map<String, Object> plain = runInBrowser(model, "webgpu", split, ",\"steps_ahead\":0");
+        Map<String, Object> ahead = runInBrowser(model, "webgpu", split, "");
+        int[] ids = ints(plain.get("ids"));
+        assertArrayEquals(ids, ints(ahead.get("ids")), type);
+        Map<String, Object> pc = (Map<String, Object>) plain.get("counters");
+        assertEquals(0.0, pc.get("steps_ahead_used"), pc.toString());
+        assertEquals((double) MAX_TOKENS - 2, ((Map<String, Object>) ahead.get("counters")).get("steps_ahead_used"));
+
+        var tok = new JvmEngine(LlamaModel.load(model), "jvm").tokenizer();
+        String stop = tok.decode(java.util.Arrays.copyOf(ids, 3));
+        assertTrue(!stop.isEmpty() && LlamaModel.firstStop(tok.decode(java.util.Arrays.copyOf(ids, 2)), List.of(stop)) < 0,
+                "the first 3 tokens' text ends the run at token 3: '" + stop + "'");
+        String stopJson = Json.write(List.of(stop));
+        Map<String, Object> stopped = runInBrowser(model, "webgpu", split, ",\"runs\":2,\"stop\":" + stopJson);
+        List<?> runs = (List<?>) stopped.get("runs_ids");
+        assertEquals(2, runs.size());
+        for (Object run : runs) {
+            assertArrayEquals(java.util.Arrays.copyOf(ids, 3), ints(run), "a run stopped at token 3");
+        }
+        Map<String, Object> c = (Map<String, Object>) stopped.get("counters");
+        assertEquals(2.0, c.get("steps_ahead_used"), "token 3 of each run was in flight: " + c);
+        assertEquals(2.0, c.get("steps_ahead_dropped"), "run 1's two steps ahead, dropped by run 2's prefill: " + c);
+        assertArrayEquals(floats(plain.get("logits")), floats(stopped.get("logits")), 0f,
+                "run 2's prefill logits after run 1's dropped steps");
     }
 
     @Test

@@ -67,6 +67,12 @@ public final class InferEntry {
         boolean wantLogits = Boolean.TRUE.equals(m.get("logits"));
         int threads = (int) Json.num(m, "threads", 0);
         int maxBinding = (int) Json.num(m, "max_binding_bytes", 0);
+        int stepsAhead = (int) Json.num(m, "steps_ahead", -1);
+        int runs = (int) Json.num(m, "runs", 1);
+        if (runs < 1 || runs > 100) {
+            fail("runs must be 1..100, got " + runs);
+            return;
+        }
         long t0 = System.nanoTime();
         BrowserEngines.load(cands, Json.str(m, "model_url"), threads, maxBinding, null, (loaded, error) -> {
             if (error != null) {
@@ -74,7 +80,17 @@ public final class InferEntry {
                 return;
             }
             double loadMs = (System.nanoTime() - t0) / 1e6;
-            EngineGenerator.generate(loaded.engine(), req, wantLogits, out -> {
+            if (stepsAhead >= 0 && loaded.engine() instanceof WebGpuEngine w) {
+                try {
+                    w.setStepsAhead(stepsAhead);
+                } catch (RuntimeException ex) {
+                    loaded.engine().close();
+                    fail(String.valueOf(ex.getMessage()));
+                    return;
+                }
+            }
+            List<int[]> runIds = new ArrayList<>();
+            generateRuns(loaded.engine(), req, wantLogits, runs, runIds, out -> {
                 if (out.error() != null) {
                     fail(out.error());
                     return;
@@ -92,6 +108,9 @@ public final class InferEntry {
                         ? round3(decoded * 1000.0 / out.result().decodeMs()) : 0.0);
                 o.put("cross_origin_isolated", isolated());
                 o.put("counters", loaded.engine().counters());
+                if (runs > 1) {
+                    o.put("runs_ids", runIds);
+                }
                 if (!loaded.fallbacks().isEmpty()) {
                     o.put("fallbacks", loaded.fallbacks());
                 }
@@ -111,6 +130,25 @@ public final class InferEntry {
                 loaded.engine().close();
                 post(json);
             });
+        });
+    }
+
+    /**
+     * Runs the request {@code runs} times on the same loaded engine (what the node does job after job; tests check
+     * that a run leaves nothing behind that changes the next); {@code done} gets the last run's outcome, or the first
+     * error, and {@code runIds} every run's ids.
+     */
+    private static void generateRuns(io.earnidle.node.engine.Engine engine, GenerationRequest req, boolean wantLogits,
+                                     int runs, List<int[]> runIds, EngineGenerator.Done done) {
+        EngineGenerator.generate(engine, req, wantLogits, out -> {
+            if (out.error() == null) {
+                runIds.add(out.result().tokenIds());
+            }
+            if (out.error() != null || runs == 1) {
+                done.done(out);
+            } else {
+                generateRuns(engine, req, wantLogits, runs - 1, runIds, done);
+            }
         });
     }
 

@@ -27,6 +27,7 @@ final class WebGpuEngine implements Engine {
     private final LlamaConfig c;
     private final Tokenizer tokenizer;
     private boolean[] seen; // nextDraw's distinct-id scratch (all false between calls)
+    private int greedyMore; // greedyStepsMayFollow's hint, for the next OUT_ARGMAX call only
 
     @JSFunctor
     interface JsStep extends JSObject {
@@ -48,17 +49,20 @@ final class WebGpuEngine implements Engine {
     @JSBody(params = {"e", "n"}, script = "e.begin(n);")
     private static native void begin(JSObject e, int n);
 
-    @JSBody(params = {"e", "t", "p", "o", "cb"}, script = """
-            e.step(t, p, o).then(function (r) { cb(r.argmax, r.logits, null); },
+    @JSBody(params = {"e", "t", "p", "o", "more", "cb"}, script = """
+            e.step(t, p, o, more).then(function (r) { cb(r.argmax, r.logits, null); },
                 function (err) { cb(-1, null, String(err && err.message ? err.message : err)); });
             """)
-    private static native void step(JSObject e, int t, int p, int o, JsStep cb);
+    private static native void step(JSObject e, int t, int p, int o, int more, JsStep cb);
 
-    @JSBody(params = {"e", "t", "n", "p", "o", "cb"}, script = """
-            e.prefill(t, n, p, o).then(function (r) { cb(r.argmax, r.logits, null); },
+    @JSBody(params = {"e", "t", "n", "p", "o", "more", "cb"}, script = """
+            e.prefill(t, n, p, o, more).then(function (r) { cb(r.argmax, r.logits, null); },
                 function (err) { cb(-1, null, String(err && err.message ? err.message : err)); });
             """)
-    private static native void prefill(JSObject e, Int32Array t, int n, int p, int o, JsStep cb);
+    private static native void prefill(JSObject e, Int32Array t, int n, int p, int o, int more, JsStep cb);
+
+    @JSBody(params = {"e", "n"}, script = "e.setStepsAhead(n);")
+    private static native void setStepsAhead(JSObject e, int n);
 
     @JSBody(params = {"e", "temp", "topK", "topP", "minP", "pen", "u", "ids"}, script = """
             e.nextDraw({temperature: temp, topK: topK, topP: topP, minP: minP, penalty: pen, u: u, penIds: ids});
@@ -106,7 +110,7 @@ final class WebGpuEngine implements Engine {
         for (int i = 0; i < count; i++) {
             t.set(i, tokens[i]);
         }
-        prefill(e, t, count, pos, output, results(cb, output));
+        prefill(e, t, count, pos, output, takeGreedyMore(output), results(cb, output));
     }
 
     @Override
@@ -142,7 +146,26 @@ final class WebGpuEngine implements Engine {
 
     @Override
     public void step(int token, int pos, int output, StepCallback cb) {
-        step(e, token, pos, output, results(cb, output));
+        step(e, token, pos, output, takeGreedyMore(output), results(cb, output));
+    }
+
+    @Override
+    public void greedyStepsMayFollow(int steps) {
+        greedyMore = Math.max(0, steps);
+    }
+
+    private int takeGreedyMore(int output) {
+        int m = output == OUT_ARGMAX ? greedyMore : 0;
+        greedyMore = 0;
+        return m;
+    }
+
+    /**
+     * Greedy steps the engine may submit ahead of the one asked for (webgpu-engine.js STEPS_AHEAD by default; 0: every
+     * step waits for the one before, as a comparison in benchmarks and tests).
+     */
+    void setStepsAhead(int n) {
+        setStepsAhead(e, n);
     }
 
     /** Logits arrive for OUT_LOGITS (argmax filled in here) and for an OUT_SAMPLE fallback (argmax stays -1). */
@@ -169,7 +192,7 @@ final class WebGpuEngine implements Engine {
                 "max_storage_binding_bytes", "tokens", "file_bytes", "prefill_max_batch", "prefill_batches",
                 "prefill_tokens", "prefill_dispatches_per_layer", "prefill_submits_per_batch", "prefill_bit_identical",
                 "sampled_on_device", "sample_fallbacks", "prefill_weight_bytes_per_token", "pipeline_warmup_ms",
-                "pipelines_created_late"}) {
+                "pipelines_created_late", "steps_ahead", "steps_ahead_used", "steps_ahead_dropped"}) {
             String v = counter(e, k);
             if (v != null) {
                 m.put(k, Double.parseDouble(v));
