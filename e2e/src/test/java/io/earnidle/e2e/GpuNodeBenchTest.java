@@ -78,11 +78,20 @@ class GpuNodeBenchTest {
         // every pipeline was made when the engine was initialised, none during prefill or decode
         assertTrue(c.has("pipeline_warmup_ms"), c.toString());
         assertEquals(0, c.get("pipelines_created_late").asInt(), c.toString());
+        // the default settings alternate the engine's 2 steps ahead with none: the prefill gives token 1, and with
+        // steps ahead both decode steps were already in flight when asked for
+        assertEquals(2, run.get("steps_ahead").asInt(), run.toString());
+        assertEquals(2, c.get("steps_ahead_used").asInt(), c.toString());
+        JsonNode plain = r.get("runs").get(1);
+        assertEquals(0, plain.get("steps_ahead").asInt(), plain.toString());
+        assertEquals(0, plain.get("counters").get("steps_ahead_used").asInt(), plain.toString());
 
         List<String> lines = Files.readAllLines(md, StandardCharsets.UTF_8);
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("| q4_0 (tiny-q4_0.gguf) | ") && l.endsWith(" | yes | 4 of 4 |")),
                 String.join("\n", lines));
-        assertTrue(lines.stream().anyMatch(l -> l.startsWith("| q4_0 | ") && l.contains("**")), String.join("\n", lines));
+        for (String row : new String[] {"| q4_0, 2 steps ahead | ", "| q4_0, 0 steps ahead | "}) {
+            assertTrue(lines.stream().anyMatch(l -> l.startsWith(row) && l.contains("**")), row + "\n" + String.join("\n", lines));
+        }
         assertTrue(lines.contains("- 1 command-buffer submit per token (target 1); 4 bytes read back per greedy token (target 4)"),
                 String.join("\n", lines));
     }
