@@ -15,7 +15,7 @@
 // Work split (ggml-webgpu style): a row is cut into "units" (1 element for F32/F16, 8 for the
 // 32-element blocks = 4 units per block, 16 for the 256-element K-quant super-blocks = 16 units
 // per block); invocations stride over units, each workgroup owns ROWS consecutive rows of one
-// segment (so x loads are shared between those rows through the cache), then the per-invocation
+// segment (each unit's x values are loaded once and used for all ROWS rows), then the per-invocation
 // partial sums are reduced with subgroupAdd (SUBGROUPS) or a shared-memory tree.
 //
 // Bindings (group 0): 0 = W (u32 bytes), 1 = x, 2 = nw (NORM only), 3 = y, 4 = params.
@@ -77,110 +77,115 @@ fn units_per_block(fmt: u32) -> u32 {
   }
 }
 
-// Partial dot product of unit `u` of the row whose bytes start at `row` with x.
-fn dot_unit(fmt: u32, row: u32, u: u32) -> f32 {
+// The x values one unit multiplies, as 4 vec4s (a unit uses 1, 8 or 16 of them): loaded once per unit and reused
+// for all ROWS rows of the workgroup, instead of once per row (x loads outnumbered the weight bytes ~8 to 1 for the
+// 4-bit formats, and large GPUs were bound by them).
+struct Xu {
+  a: vec4<f32>,
+  b: vec4<f32>,
+  c: vec4<f32>,
+  d: vec4<f32>,
+}
+
+fn x4(k: u32) -> vec4<f32> {
+  return vec4<f32>(xv(k), xv(k + 1u), xv(k + 2u), xv(k + 3u));
+}
+
+fn unit_x(fmt: u32, u: u32) -> Xu {
+  let z = vec4<f32>(0.0);
+  switch fmt {
+    case 0u, 1u: {
+      return Xu(vec4<f32>(xv(u), 0.0, 0.0, 0.0), z, z, z);
+    }
+    case 2u, 3u: { // Q4_0 / Q4_1: elements 4t..4t+3 (low nibbles) and 16+4t.. (high nibbles) of block u/4
+      let k0 = (u >> 2u) * 32u + 4u * (u & 3u);
+      return Xu(x4(k0), x4(k0 + 16u), z, z);
+    }
+    case 8u: { // Q8_0: elements 8t..8t+7
+      let k0 = (u >> 2u) * 32u + 8u * (u & 3u);
+      return Xu(x4(k0), x4(k0 + 4u), z, z);
+    }
+    case 12u: { // Q4_K: sub-block pair p = (u/4)%4, 8 bytes from 8c: elements k0.., k0+4.., k0+32.., k0+36..
+      let k0 = (u >> 4u) * 256u + 64u * ((u >> 2u) & 3u) + 8u * (u & 3u);
+      return Xu(x4(k0), x4(k0 + 4u), x4(k0 + 32u), x4(k0 + 36u));
+    }
+    default: { // Q6_K: half h = (u/8)%2, l = 4(u%8): the four quarters' elements
+      let k0 = (u >> 4u) * 256u + 128u * ((u >> 3u) & 1u) + 4u * (u & 7u);
+      return Xu(x4(k0), x4(k0 + 32u), x4(k0 + 64u), x4(k0 + 96u));
+    }
+  }
+}
+
+// the four bytes of a little-endian word; their low and high nibbles; as signed bytes
+fn bytes4(q: u32) -> vec4<u32> {
+  return vec4<u32>(q, q >> 8u, q >> 16u, q >> 24u) & vec4<u32>(0xFFu);
+}
+
+fn nib_lo(q: u32) -> vec4<f32> {
+  return vec4<f32>(bytes4(q) & vec4<u32>(0xFu));
+}
+
+fn nib_hi(q: u32) -> vec4<f32> {
+  return vec4<f32>(bytes4(q) >> vec4<u32>(4u));
+}
+
+fn sbytes4(q: u32) -> vec4<f32> {
+  return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(q << 24u, q << 16u, q << 8u, q)) >> vec4<u32>(24u));
+}
+
+fn hsum(v: vec4<f32>) -> f32 {
+  return dot(v, vec4<f32>(1.0));
+}
+
+// Partial dot product of unit `u` of the row whose bytes start at `row` with the unit's x values X.
+fn dot_unit(fmt: u32, row: u32, u: u32, X: Xu) -> f32 {
   switch fmt {
     case 0u: {
-      return bitcast<f32>(ld_u32(row + 4u * u)) * xv(u);
+      return bitcast<f32>(ld_u32(row + 4u * u)) * X.a.x;
     }
     case 1u: {
-      return ld_f16(row + 2u * u) * xv(u);
+      return ld_f16(row + 2u * u) * X.a.x;
     }
     case 2u: { // Q4_0: unit t covers bytes qs[4t..4t+3] -> elements 4t+i (low), 16+4t+i (high)
-      let b = u >> 2u;
-      let t = u & 3u;
-      let bb = row + b * 18u;
-      let qw = ld_u32(bb + 2u + 4u * t);
-      let k0 = b * 32u + 4u * t;
-      var s = 0.0;
-      for (var i = 0u; i < 4u; i++) {
-        let q = byte_of(qw, i);
-        s += (f32(q & 0xFu) - 8.0) * xv(k0 + i) + (f32(q >> 4u) - 8.0) * xv(k0 + 16u + i);
-      }
-      return s * ld_f16(bb);
+      let bb = row + (u >> 2u) * 18u;
+      let q = ld_u32(bb + 2u + 4u * (u & 3u));
+      return (dot(nib_lo(q) - 8.0, X.a) + dot(nib_hi(q) - 8.0, X.b)) * ld_f16(bb);
     }
     case 3u: { // Q4_1
-      let b = u >> 2u;
-      let t = u & 3u;
-      let bb = row + b * 20u;
-      let qw = ld_u32(bb + 4u + 4u * t);
-      let k0 = b * 32u + 4u * t;
-      var s = 0.0;
-      var sx = 0.0;
-      for (var i = 0u; i < 4u; i++) {
-        let q = byte_of(qw, i);
-        let x0 = xv(k0 + i);
-        let x1 = xv(k0 + 16u + i);
-        s += f32(q & 0xFu) * x0 + f32(q >> 4u) * x1;
-        sx += x0 + x1;
-      }
-      return s * ld_f16(bb) + sx * ld_f16(bb + 2u);
+      let bb = row + (u >> 2u) * 20u;
+      let q = ld_u32(bb + 4u + 4u * (u & 3u));
+      return (dot(nib_lo(q), X.a) + dot(nib_hi(q), X.b)) * ld_f16(bb) + hsum(X.a + X.b) * ld_f16(bb + 2u);
     }
     case 8u: { // Q8_0: unit t covers qs[8t..8t+7]
-      let b = u >> 2u;
+      let bb = row + (u >> 2u) * 34u;
       let t = u & 3u;
-      let bb = row + b * 34u;
-      let q0 = ld_u32(bb + 2u + 8u * t);
-      let q1 = ld_u32(bb + 6u + 8u * t);
-      let k0 = b * 32u + 8u * t;
-      var s = 0.0;
-      for (var i = 0u; i < 4u; i++) {
-        s += sbyte_of(q0, i) * xv(k0 + i) + sbyte_of(q1, i) * xv(k0 + 4u + i);
-      }
-      return s * ld_f16(bb);
+      return (dot(sbytes4(ld_u32(bb + 2u + 8u * t)), X.a) + dot(sbytes4(ld_u32(bb + 6u + 8u * t)), X.b)) * ld_f16(bb);
     }
     case 12u: { // Q4_K: unit u -> sub-block pair p = u/4, qs bytes [32p + 8c, +8), c = u%4
-      let b = u >> 4u;
       let p = (u >> 2u) & 3u;
-      let c = u & 3u;
-      let bb = row + b * 144u;
-      let qa = ld_u32(bb + 16u + 32u * p + 8u * c);
-      let qb = ld_u32(bb + 20u + 32u * p + 8u * c);
-      let k0 = b * 256u + 64u * p + 8u * c;
-      var slo = 0.0;
-      var shi = 0.0;
-      var xlo = 0.0;
-      var xhi = 0.0;
-      for (var i = 0u; i < 4u; i++) {
-        let a = byte_of(qa, i);
-        let e = byte_of(qb, i);
-        let xa = xv(k0 + i);
-        let xb = xv(k0 + 4u + i);
-        let xc = xv(k0 + 32u + i);
-        let xd = xv(k0 + 36u + i);
-        slo += f32(a & 0xFu) * xa + f32(e & 0xFu) * xb;
-        shi += f32(a >> 4u) * xc + f32(e >> 4u) * xd;
-        xlo += xa + xb;
-        xhi += xc + xd;
-      }
-      let d = ld_f16(bb);
-      let dmin = ld_f16(bb + 2u);
+      let bb = row + (u >> 4u) * 144u;
+      let o = bb + 16u + 32u * p + 8u * (u & 3u);
+      let qa = ld_u32(o);
+      let qb = ld_u32(o + 4u);
+      let slo = dot(nib_lo(qa), X.a) + dot(nib_lo(qb), X.b);
+      let shi = dot(nib_hi(qa), X.c) + dot(nib_hi(qb), X.d);
       let sm0 = q4k_scale_min(bb + 4u, 2u * p);
       let sm1 = q4k_scale_min(bb + 4u, 2u * p + 1u);
-      return d * (sm0.x * slo + sm1.x * shi) - dmin * (sm0.y * xlo + sm1.y * xhi);
+      return ld_f16(bb) * (sm0.x * slo + sm1.x * shi) - ld_f16(bb + 2u) * (sm0.y * hsum(X.a + X.b) + sm1.y * hsum(X.c + X.d));
     }
     default: { // Q6_K: unit u -> half h = u/8, l = 4*(u%8) .. +3, all four quarters
-      let b = u >> 4u;
       let h = (u >> 3u) & 1u;
       let v = u & 7u;
-      let bb = row + b * 210u;
-      let qa = ld_u32(bb + 64u * h + 4u * v);
-      let qb = ld_u32(bb + 64u * h + 32u + 4u * v);
-      let qh = ld_u32(bb + 128u + 32u * h + 4u * v);
-      let k0 = b * 256u + 128u * h + 4u * v;
-      var s0 = 0.0;
-      var s1 = 0.0;
-      var s2 = 0.0;
-      var s3 = 0.0;
-      for (var i = 0u; i < 4u; i++) {
-        let a = byte_of(qa, i);
-        let e = byte_of(qb, i);
-        let hh = byte_of(qh, i);
-        s0 += (f32((a & 0xFu) | ((hh & 3u) << 4u)) - 32.0) * xv(k0 + i);
-        s1 += (f32((e & 0xFu) | (((hh >> 2u) & 3u) << 4u)) - 32.0) * xv(k0 + 32u + i);
-        s2 += (f32((a >> 4u) | (((hh >> 4u) & 3u) << 4u)) - 32.0) * xv(k0 + 64u + i);
-        s3 += (f32((e >> 4u) | ((hh >> 6u) << 4u)) - 32.0) * xv(k0 + 96u + i);
-      }
+      let bb = row + (u >> 4u) * 210u;
+      let a = bytes4(ld_u32(bb + 64u * h + 4u * v));
+      let e = bytes4(ld_u32(bb + 64u * h + 32u + 4u * v));
+      let hh = bytes4(ld_u32(bb + 128u + 32u * h + 4u * v));
+      let m4 = vec4<u32>(0xFu);
+      let m2 = vec4<u32>(3u);
+      let s0 = dot(vec4<f32>((a & m4) | ((hh & m2) << vec4<u32>(4u))) - 32.0, X.a);
+      let s1 = dot(vec4<f32>((e & m4) | (((hh >> vec4<u32>(2u)) & m2) << vec4<u32>(4u))) - 32.0, X.b);
+      let s2 = dot(vec4<f32>((a >> vec4<u32>(4u)) | (((hh >> vec4<u32>(4u)) & m2) << vec4<u32>(4u))) - 32.0, X.c);
+      let s3 = dot(vec4<f32>((e >> vec4<u32>(4u)) | ((hh >> vec4<u32>(6u)) << vec4<u32>(4u))) - 32.0, X.d);
       let sc = bb + 192u + 8u * h + (v >> 2u);
       return ld_f16(bb + 208u) * (ld_i8(sc) * s0 + ld_i8(sc + 2u) * s1 + ld_i8(sc + 4u) * s2 + ld_i8(sc + 6u) * s3);
     }
@@ -242,9 +247,10 @@ fn main(
     let n_units = n / block_elems(fmt) * units_per_block(fmt);
     let base = params.seg_off[s] + r0 * rb;
     for (var u = lid; u < n_units; u += WG_SIZE) {
+      let X = unit_x(fmt, u);
       for (var r = 0u; r < ROWS; r++) {
         if (r0 + r < rows) {
-          acc[part * ROWS + r] += dot_unit(fmt, base + r * rb, u);
+          acc[part * ROWS + r] += dot_unit(fmt, base + r * rb, u, X);
         }
       }
     }

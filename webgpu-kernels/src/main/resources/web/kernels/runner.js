@@ -451,7 +451,7 @@ export class KernelBatch {
   /**
    * Mat-vec over raw GGUF weights (matvec.wgsl). spec: {w, x, y, inDim, segments: [{format, offset
    * (bytes), rows, out (element offset in y)}] (1..3), norm?: {weight (buffer, f32), offset (bytes),
-   * eps}, epilogue: "store" | "add" | "glu", rowsPerWorkgroup (default 2), workgroupSize}.
+   * eps}, epilogue: "store" | "add" | "glu", rowsPerWorkgroup (default 4 for 16384+ rows, else 2), workgroupSize}.
    */
   async matvec(spec) {
     const segs = spec.segments;
@@ -463,13 +463,18 @@ export class KernelBatch {
     }
     const fmts = segs.map((sg) => formatId(sg.format));
     fmts.forEach((f) => rowBytes(f, spec.inDim)); // validates block multiples
-    const R = spec.rowsPerWorkgroup ?? 2;
+    // Rows per workgroup: 4 for tall matrices (the LM head: 128k rows still make 32k workgroups), else 2. Workgroup
+    // size: enough invocations for ~4 units each (at least 64), within the device's limits. Measured on an H100
+    // (docs/engine.md): one unit per invocation (the old choice, 256 on large GPUs) left the LM head at ~500 GB/s,
+    // 4 per invocation with 4 rows reached ~840.
+    const totalRows = epi === "glu" ? segs[0].rows : segs.reduce((a, sg) => a + sg.rows, 0);
+    const R = spec.rowsPerWorkgroup ?? (totalRows >= 16384 ? 4 : 2);
     const nred = (epi === "glu" ? 2 * R : R) + 1;
     const units = Math.max(...fmts.map((f) => {
       const [be] = BLOCKS[f];
       return (spec.inDim / be) * (be === 1 ? 1 : be === 32 ? 4 : 16);
     }));
-    const wg = spec.workgroupSize || pickWorkgroupSize(this.device, units, nred, 4 * nred + 16);
+    const wg = spec.workgroupSize || pickWorkgroupSize(this.device, Math.max(64, units / 4), nred, 4 * nred + 16);
     const defines = {
       ROWS: R, FMT0: fmts[0], FMT1: fmts[1] ?? 0, FMT2: fmts[2] ?? 0,
       NORM: !!spec.norm, ADD: epi === "add", GLU: epi === "glu",
