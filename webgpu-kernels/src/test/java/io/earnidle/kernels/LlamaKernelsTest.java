@@ -124,14 +124,20 @@ class LlamaKernelsTest {
     int pad = 2 * f.blockBytes; // row 0 at a non-zero byte offset (Q4_0/Q8_0/Q6_K rows themselves are unaligned)
     byte[] w = concat(new byte[pad], f.random(rnd, rows, n, 1.0));
     float[] x = randomFloats(rnd, n);
-    for (int wg : new int[] {0, 16}) {
+    // workgroup size: the runner's choice (0) and a small one; 2 rows per workgroup (the default) and 4 (the LM
+    // head's choice: 13 rows leave the last workgroup one row short)
+    for (int[] v : new int[][] {{0, 2}, {16, 2}, {0, 4}, {16, 4}}) {
+      int wg = v[0];
+      int rowsPerWg = v[1];
       var res = new GpuBatch().bytes("w", w).floats("x", x).poisoned("y", rows + 2)
           .op("matvec", "w", "@w", "x", "@x", "y", "@y", "inDim", n, "workgroupSize", wg,
-              "segments", List.of(seg(f, pad, rows, 1)))
+              "rowsPerWorkgroup", rowsPerWg, "segments", List.of(seg(f, pad, rows, 1)))
           .read("y", 1, rows).run(harness, reduction);
       double[][] W = f.dequant(w, pad, rows, n);
       float[] got = res.floats(0);
-      for (int r = 0; r < rows; r++) assertDot(got[r], W[r], x, null, 1.0, f + " wg=" + wg + " row " + r);
+      for (int r = 0; r < rows; r++) {
+        assertDot(got[r], W[r], x, null, 1.0, f + " wg=" + wg + " rows/wg=" + rowsPerWg + " row " + r);
+      }
     }
   }
 
@@ -150,19 +156,23 @@ class LlamaKernelsTest {
     float[] x = randomFloats(rnd, n);
     int total = rows[0] + rows[1] + rows[2];
     float eps = 1e-5f;
-    var res = new GpuBatch().bytes("w", blob.bytes()).floats("x", x).poisoned("y", total)
-        .op("matvec", "w", "@w", "x", "@x", "y", "@y", "inDim", n,
-            "segments", List.of(seg(fm[0], off[0], rows[0], 0), seg(fm[1], off[1], rows[1], rows[0]),
-                seg(fm[2], off[2], rows[2], rows[0] + rows[1])),
-            "norm", Map.of("weight", "@w", "offset", nw, "eps", eps))
-        .read("y", total).run(harness, reduction);
-    float[] got = res.floats(0);
-    double[] normW = GgmlBlocks.F32.dequant(blob.bytes(), nw, 1, n)[0];
-    double scale = rmsScale(x, eps);
-    int o = 0;
-    for (int s = 0; s < 3; s++) {
-      double[][] W = fm[s].dequant(blob.bytes(), off[s], rows[s], n);
-      for (int r = 0; r < rows[s]; r++) assertDot(got[o++], W[r], x, normW, scale, "seg " + s + " row " + r);
+    for (int rowsPerWg : new int[] {2, 4}) { // 4: the LM head's choice (norm fused, store)
+      var res = new GpuBatch().bytes("w", blob.bytes()).floats("x", x).poisoned("y", total)
+          .op("matvec", "w", "@w", "x", "@x", "y", "@y", "inDim", n, "rowsPerWorkgroup", rowsPerWg,
+              "segments", List.of(seg(fm[0], off[0], rows[0], 0), seg(fm[1], off[1], rows[1], rows[0]),
+                  seg(fm[2], off[2], rows[2], rows[0] + rows[1])),
+              "norm", Map.of("weight", "@w", "offset", nw, "eps", eps))
+          .read("y", total).run(harness, reduction);
+      float[] got = res.floats(0);
+      double[] normW = GgmlBlocks.F32.dequant(blob.bytes(), nw, 1, n)[0];
+      double scale = rmsScale(x, eps);
+      int o = 0;
+      for (int s = 0; s < 3; s++) {
+        double[][] W = fm[s].dequant(blob.bytes(), off[s], rows[s], n);
+        for (int r = 0; r < rows[s]; r++) {
+          assertDot(got[o++], W[r], x, normW, scale, "rows/wg " + rowsPerWg + " seg " + s + " row " + r);
+        }
+      }
     }
   }
 
