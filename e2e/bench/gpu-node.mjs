@@ -6,11 +6,15 @@
 // models. Each run is a fresh process: load (file -> GPU buffers), prefill of the prompt, greedy decode.
 //   node22 e2e/bench/gpu-node.mjs --model q4_0=FILE [--model q4_k_m=FILE] [--check q4_0=TINY.gguf]...
 //     [--runs N] [--prompt-tokens N] [--decode-tokens N] [--check-tokens N] [--steps-ahead 2,0] [--web DIR] [--java BIN]
-//     [--jar FILE] [--dawn FILE]
+//     [--jar FILE] [--dawn FILE] [--native-gpu vulkan|none] [--native-threads N]
 //     [--out DIR] [--md FILE] [--command TEXT]
 //   node e2e/bench/gpu-node.mjs --render RESULTS.json [--md FILE]     (the page again, from a results file)
 // --steps-ahead: the engine's greedy steps ahead to time, alternated within each round (default 2,0: the engine's
 // default and every step waiting for the one before, so the page shows what submitting ahead gives on this GPU).
+// --native-gpu: the anchor, native llama.cpp (node-llama-cpp's prebuilt Vulkan backend, every layer offloaded) on the
+// same GPU, same files and same prompt token ids, alternated with our engine in each round (default vulkan; none
+// skips it). Dawn runs on Vulkan too, so the two differ by what WebGPU costs and by their kernels. A machine whose
+// Vulkan has no GPU device records the anchor as failed, never as a CPU run.
 // Writes bench/results/<date>-gpu-node.json and docs/benchmarks-gpu-node.md. The Chromium GPU bench
 // (./earnidle bench --gpu, docs/benchmarks-gpu.md) is the one to run where a browser can be installed.
 import { spawn, execFileSync } from "node:child_process";
@@ -19,7 +23,8 @@ import os from "node:os";
 import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { BASE_TEXT } from "./lib/prompt.mjs";
+import { BASE_TEXT, WARMUP_TEXT } from "./lib/prompt.mjs";
+import { readGgufMetadata, bannedTokenIds } from "./lib/gguf.mjs";
 import { TreeMemorySampler } from "./lib/procmem.mjs";
 import { median } from "./report.mjs";
 
@@ -29,7 +34,8 @@ const require = createRequire(import.meta.url);
 const MIB = 1048576;
 
 function parseArgs(argv) {
-  const a = { models: [], checks: [], runs: 3, promptTokens: 128, decodeTokens: 64, checkTokens: 16, stepsAhead: [2, 0],
+  const a = { models: [], checks: [], runs: 3, promptTokens: 128, decodeTokens: 64, checkTokens: 16, stepsAhead: [2, 0], nativeGpu: "vulkan",
+    nativeThreads: Math.min(8, os.availableParallelism()),
     out: path.join(REPO, "bench/results"), md: path.join(REPO, "docs/benchmarks-gpu-node.md"), timeoutS: 900 };
   const pair = (s, k) => { const i = s.indexOf("="); if (i < 1) throw new Error(`${k} QUANT=FILE`); return { quant: s.slice(0, i), file: path.resolve(s.slice(i + 1)) }; };
   for (let i = 0; i < argv.length; i++) {
@@ -50,6 +56,8 @@ function parseArgs(argv) {
       case "--java": a.java = v(); break;
       case "--jar": a.jar = path.resolve(v()); break;
       case "--dawn": a.dawn = path.resolve(v()); break;
+      case "--native-gpu": a.nativeGpu = v(); if (!["vulkan", "none"].includes(a.nativeGpu)) throw new Error(`${k}: vulkan or none`); break;
+      case "--native-threads": a.nativeThreads = posInt(v(), k); break;
       case "--out": a.out = path.resolve(v()); break;
       case "--md": a.md = path.resolve(v()); break;
       case "--command": a.command = v(); break;
@@ -128,6 +136,26 @@ async function gpuInfer(a, model, request, { logitsOut, sample } = {}) {
     return { ok: false, error: r.json?.error ?? `exit ${r.code}: ${r.stderr.slice(-1500)}` };
   }
   return { ok: true, ...r.json, memory: r.memory };
+}
+
+/**
+ * The anchor: native llama.cpp on the same GPU (lib/native-run.mjs in its own process, every layer offloaded), on the
+ * same prompt token ids, greedy, with the tokens the CPU bench bans (specials, invalid UTF-8) banned so it decodes
+ * the full length. It warms up with a 4-token generation first, as in the CPU bench.
+ */
+async function nativeInfer(a, model, promptIds, bannedIds) {
+  const opts = { model, threads: a.nativeThreads, promptIds, maxTokens: a.decodeTokens, bannedIds, gpu: a.nativeGpu,
+    warmupPrompt: WARMUP_TEXT, warmupTokens: 4, nCtx: 512 };
+  const r = await run(process.execPath, [path.join(HERE, "lib/native-run.mjs"), JSON.stringify(opts)],
+    { timeoutMs: a.timeoutS * 1000, sample: true });
+  if (r.code !== 0 || !r.json || r.json.error) {
+    return { ok: false, error: r.json?.error ?? `exit ${r.code}: ${r.stderr.slice(-1500)}`, raw: r.json };
+  }
+  const j = r.json;
+  return { ok: true, raw: j, memory: r.memory, load_ms: j.load_ms, ttft_ms: j.ttft_ms, decode_ms: j.decode_ms,
+    prompt_tokens: j.prompt_tokens, generated_tokens: j.generated_tokens,
+    prefill_tok_s: j.prompt_tokens && j.ttft_ms > 0 ? j.prompt_tokens / (j.ttft_ms / 1000) : null,
+    decode_tok_s: j.generated_tokens > 1 && j.decode_ms > 0 ? (j.generated_tokens - 1) / (j.decode_ms / 1000) : null };
 }
 
 /** The engine against the JVM reference on one small model: first-step logits and greedy tokens. */
@@ -210,9 +238,10 @@ export function renderMarkdown(res, resultsRel) {
     "|---|---|---|---|---|---|---|---|---|");
   // one row per model and steps-ahead setting (results files from before the setting have one row per model)
   const settings = res.settings.steps_ahead ?? [undefined];
+  const ours = res.runs.filter((r) => r.variant !== "native"), natives = res.runs.filter((r) => r.variant === "native");
   for (const model of res.models) for (const sa of settings) {
     const label = sa === undefined ? model.quant : `${model.quant}, ${sa} step${sa === 1 ? "" : "s"} ahead`;
-    const all = res.runs.filter((r) => r.quant === model.quant && r.steps_ahead === sa);
+    const all = ours.filter((r) => r.quant === model.quant && r.steps_ahead === sa);
     const runs = all.filter((r) => r.ok);
     if (!runs.length) {
       const err = all[0]?.error ?? "not run";
@@ -227,19 +256,47 @@ export function renderMarkdown(res, resultsRel) {
       + `${wb == null ? "—" : `${f(wb / MIB, 0)} MiB (${f(wb / model.bytes, 2)}× file)`} | `
       + `${wb == null || dec == null ? "—" : `${f(wb * dec / 1e9, 0)} GB/s`} |`);
   }
-  const c = res.runs.find((r) => r.ok)?.counters;
+  if (natives.length) {
+    const sa0 = settings[0];
+    L.push("", `## Native llama.cpp on the same GPU (${res.settings.native_gpu})`, "",
+      `llama.cpp${res.versions.llama_cpp ? ` ${res.versions.llama_cpp}` : ""} through node-llama-cpp's prebuilt ${res.settings.native_gpu} backend`
+        + " (`lib/native-run.mjs`), every layer offloaded, on the same files and the same prompt token ids, alternated"
+        + " with our engine in each round. Dawn runs on the same Vulkan driver, so the gap is what WebGPU costs plus"
+        + " the difference between the two sets of kernels. llama.cpp warms up with a 4-token generation before the"
+        + " timed one (as in the CPU bench), so its TTFT has no first-use costs; ours is a fresh engine's. It bans the"
+        + " tokens the CPU bench bans (specials, invalid UTF-8) so that it decodes the full length; quantized kernels"
+        + " that sum in different orders part at the first near-tie, so the last column is informative, not a check.", "",
+      `| model | load ms | TTFT ms | prefill tok/s | decode tok/s | decode per run | ours ÷ native, decode${sa0 === undefined ? "" : ` (${sa0} ahead)`} | greedy tokens as ours |`,
+      "|---|---|---|---|---|---|---|---|");
+    for (const model of res.models) {
+      const all = natives.filter((r) => r.quant === model.quant), runs = all.filter((r) => r.ok);
+      if (!runs.length) {
+        L.push(`| ${model.quant} | failed: ${String(all[0]?.error ?? "not run").split("\n")[0]} | | | | | | |`);
+        continue;
+      }
+      const med = (k) => median(runs.map((r) => r[k]));
+      const mine = median(ours.filter((r) => r.ok && r.quant === model.quant && r.steps_ahead === sa0).map((r) => r.decode_tok_s));
+      const dec = med("decode_tok_s"), same = med("same_prefix_as_ours");
+      L.push(`| ${model.quant} | ${f(med("load_ms"), 0)} | ${f(med("ttft_ms"), 1)} | ${f(med("prefill_tok_s"), 0)} | `
+        + `**${f(dec, 1)}** | ${runs.map((r) => f(r.decode_tok_s, 0)).join(" ")} | `
+        + `${mine == null || !dec ? "—" : `${f(mine / dec, 2)}×`} | ${same == null ? "—" : `${f(same, 0)} of ${runs[0].generated_tokens}`} |`);
+    }
+    const dev = natives.find((r) => r.gpu_devices?.length);
+    if (dev) L.push("", `llama.cpp's device: ${dev.gpu_devices.join(", ")}; ${dev.gpu_layers} layers offloaded.`);
+  }
+  const c = ours.find((r) => r.ok)?.counters;
   if (c) {
     L.push("", "## Structure per decoded token (the engine's counters)", "",
       `- ${c.dispatches_per_token} compute dispatches per token, ${c.dispatches_per_layer} per transformer layer (target ≤ 8)`,
       `- ${c.submits_per_token} command-buffer submit per token (target 1); ${c.bytes_read_back_per_token} bytes read back per greedy token (target 4)`,
       `- prefill: ${c.prefill_dispatches_per_layer} dispatches per layer, ${c.prefill_submits_per_batch} submit per batch of up to ${c.prefill_max_batch} tokens`,
       `- reduction: ${c.reduction}; workgroup sizes chosen from the adapter's limits: ${c.workgroup_sizes}`);
-    const ah = res.runs.find((r) => r.ok && r.steps_ahead > 0)?.counters;
+    const ah = ours.find((r) => r.ok && r.steps_ahead > 0)?.counters;
     if (ah) {
       L.push(`- steps ahead (${ah.steps_ahead}): ${ah.steps_ahead_used} of ${ah.tokens - 1} decode steps were already in flight`
         + ` when asked for, ${ah.steps_ahead_dropped} dropped (max_tokens bounds them; an EOS or stop string drops up to ${ah.steps_ahead})`);
     }
-    const warm = median(res.runs.filter((r) => r.ok).map((r) => r.counters?.pipeline_warmup_ms));
+    const warm = median(ours.filter((r) => r.ok).map((r) => r.counters?.pipeline_warmup_ms));
     if (warm != null) L.push(`- every pipeline created at load, concurrently: ${f(warm, 0)} ms (median)`);
   }
   L.push("", "## How to repeat", "", "```",
@@ -282,7 +339,8 @@ async function main() {
     versions: { node: process.version, webgpu: webgpuVersion,
       // EARNIDLE_GIT_COMMIT first: a copy of the tree sent to a rented machine may carry another commit's .git
       git_commit: process.env.EARNIDLE_GIT_COMMIT || sh("git", ["-C", REPO, "rev-parse", "--short=12", "HEAD"]) || null },
-    settings: { prompt_tokens: a.promptTokens, decode_tokens: a.decodeTokens, runs: a.runs, steps_ahead: a.stepsAhead },
+    settings: { prompt_tokens: a.promptTokens, decode_tokens: a.decodeTokens, runs: a.runs, steps_ahead: a.stepsAhead,
+      native_gpu: a.nativeGpu, native_threads: a.nativeThreads },
     adapter: null, models: a.models.map((m) => ({ quant: m.quant, file: path.basename(m.file), bytes: fs.statSync(m.file).size })),
     agreement: [], runs: [],
   };
@@ -299,15 +357,37 @@ async function main() {
     log(`agreement ${c.quant}: ` + (r.ok ? `logits max abs ${r.logits_max_abs.toExponential(2)}, greedy ${r.greedy_same_prefix}/${r.greedy_tokens} identical`
       : `FAILED ${r.error}`));
   }
+  // (a file without a vocabulary bans nothing; llama.cpp then says itself what it cannot load)
+  const bannedIn = (file) => { try { return bannedTokenIds(readGgufMetadata(file)); } catch { return []; } };
+  const banned = new Map(a.nativeGpu === "none" ? [] : a.models.map((m) => [m.quant, bannedIn(m.file)]));
+  // per model and round: our engine at each steps-ahead setting, then the native anchor; reversed every other round
+  const variants = [...a.stepsAhead.map((sa) => ({ sa })), ...(a.nativeGpu === "none" ? [] : [{ native: true }])];
   for (let round = 0; round < a.runs; round++) {
-    const order = round % 2 ? [...a.models].reverse() : a.models, sas = round % 2 ? [...a.stepsAhead].reverse() : a.stepsAhead;
-    for (const model of order) for (const sa of sas) {
+    const order = round % 2 ? [...a.models].reverse() : a.models, vs = round % 2 ? [...variants].reverse() : variants;
+    for (const model of order) for (const v of vs) {
+      if (v.native) {
+        const r = await nativeInfer(a, model.file, promptIds, banned.get(model.quant));
+        const rec = { quant: model.quant, variant: "native", round, ok: r.ok, at: new Date().toISOString(),
+          gpu: r.raw?.gpu ?? null, gpu_devices: r.raw?.gpu_devices ?? null, gpu_layers: r.raw?.gpu_layers ?? null };
+        res.versions.llama_cpp ??= r.raw?.llama_cpp_release ?? null;
+        if (r.ok) {
+          const { raw, memory, ok, ...rest } = r;
+          Object.assign(rec, rest, { ids: raw.ids, warmup_ms: raw.warmup_ms, peak_rss_mib: memory?.peak_rss_mib ?? null });
+          log(`${model.quant} (native llama.cpp ${a.nativeGpu}) round ${round}: load ${f(rec.load_ms, 0)} ms, prefill ${f(rec.prefill_tok_s, 0)} tok/s, decode ${f(rec.decode_tok_s, 1)} tok/s`);
+        } else {
+          rec.error = r.error;
+          log(`${model.quant} (native llama.cpp ${a.nativeGpu}) round ${round}: FAILED ${r.error}`);
+        }
+        res.runs.push(rec);
+        continue;
+      }
+      const sa = v.sa;
       const r = await gpuInfer(a, model.file, { engine: "webgpu", prompt_ids: promptIds, max_tokens: a.decodeTokens,
         temperature: 0, steps_ahead: sa }, { sample: true });
       const rec = { quant: model.quant, steps_ahead: sa, round, ok: r.ok, at: new Date().toISOString() };
       if (r.ok) {
         res.adapter ??= r.adapter;
-        Object.assign(rec, rates(r), { engine: r.engine, counters: r.counters, peak_rss_mib: r.memory?.peak_rss_mib ?? null });
+        Object.assign(rec, rates(r), { engine: r.engine, counters: r.counters, ids: r.ids, peak_rss_mib: r.memory?.peak_rss_mib ?? null });
         log(`${model.quant} (${sa} ahead) round ${round}: load ${f(rec.load_ms, 0)} ms, prefill ${f(rec.prefill_tok_s, 0)} tok/s, decode ${f(rec.decode_tok_s, 1)} tok/s`);
       } else {
         rec.error = r.error;
@@ -315,6 +395,16 @@ async function main() {
       }
       res.runs.push(rec);
     }
+  }
+  // how far the native greedy tokens follow ours (same round, the first steps-ahead setting): quantized kernels sum
+  // in different orders, so two correct engines part at the first near-tie
+  for (const n of res.runs.filter((r) => r.variant === "native" && r.ok)) {
+    const o = res.runs.find((r) => r.variant !== "native" && r.ok && r.quant === n.quant && r.round === n.round
+      && r.steps_ahead === a.stepsAhead[0]);
+    if (!o?.ids) continue;
+    let same = 0;
+    while (same < Math.min(o.ids.length, n.ids.length) && o.ids[same] === n.ids[same]) same++;
+    n.same_prefix_as_ours = same;
   }
   res.finished_at = new Date().toISOString();
   fs.mkdirSync(a.out, { recursive: true });

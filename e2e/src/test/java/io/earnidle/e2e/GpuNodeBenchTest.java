@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The GPU bench for machines without a browser (e2e/bench/gpu-node.mjs): our WebGPU engine run by Node 22 over
  * Dawn's Node bindings (npm webgpu), here on SwiftShader's Vulkan driver (the one Chromium ships) instead of a GPU.
  * One end-to-end run on a tiny model: the engine agrees with the JVM reference (first-step logits, greedy tokens),
- * a timed run is recorded with the engine's structural counters, and the page is written.
+ * a timed run is recorded with the engine's structural counters, the native llama.cpp anchor is refused rather
+ * than timed on the CPU (its Vulkan backend finds no GPU here), and the page is written.
  */
 class GpuNodeBenchTest {
     /** SwiftShader's Vulkan ICD from the Debian chromium package (Dawn finds no other adapter on a GPU-less host). */
@@ -86,7 +87,18 @@ class GpuNodeBenchTest {
         assertEquals(0, plain.get("steps_ahead").asInt(), plain.toString());
         assertEquals(0, plain.get("counters").get("steps_ahead_used").asInt(), plain.toString());
 
+        // the native llama.cpp anchor (Vulkan, every layer offloaded) alternates with our engine; llama.cpp's Vulkan
+        // backend skips SwiftShader's CPU-type device, so here it must be recorded as failed, never timed on the CPU
+        JsonNode nativeRun = r.get("runs").get(2);
+        assertEquals("native", nativeRun.get("variant").asText(), nativeRun.toString());
+        assertEquals(false, nativeRun.get("ok").asBoolean(), nativeRun.toString());
+        assertTrue(nativeRun.get("error").asText().toLowerCase().contains("vulkan"), nativeRun.toString());
+        assertTrue(!nativeRun.has("decode_tok_s"), nativeRun.toString());
+        assertEquals(3, r.get("runs").size(), r.get("runs").toString());
+
         List<String> lines = Files.readAllLines(md, StandardCharsets.UTF_8);
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("| q4_0 | failed: ") && l.toLowerCase().contains("vulkan")),
+                String.join("\n", lines));
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("| q4_0 (tiny-q4_0.gguf) | ") && l.endsWith(" | yes | 4 of 4 |")),
                 String.join("\n", lines));
         for (String row : new String[] {"| q4_0, 2 steps ahead | ", "| q4_0, 0 steps ahead | "}) {
