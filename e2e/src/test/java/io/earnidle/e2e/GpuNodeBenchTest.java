@@ -79,10 +79,14 @@ class GpuNodeBenchTest {
         // every pipeline was made when the engine was initialised, none during prefill or decode
         assertTrue(c.has("pipeline_warmup_ms"), c.toString());
         assertEquals(0, c.get("pipelines_created_late").asInt(), c.toString());
-        // the default settings alternate the engine's 2 steps ahead with none: the prefill gives token 1, and with
-        // steps ahead both decode steps were already in flight when asked for
+        // the default settings alternate the engine's 2 steps ahead with none, each process sending its engine the
+        // request twice (a fresh engine, then a warm one): in each request the prefill gives token 1, and with steps
+        // ahead both decode steps were already in flight when asked for
         assertEquals(2, run.get("steps_ahead").asInt(), run.toString());
-        assertEquals(2, c.get("steps_ahead_used").asInt(), c.toString());
+        assertEquals(2, r.get("settings").get("requests_per_engine").asInt());
+        assertEquals(6, c.get("tokens").asInt(), c.toString());
+        assertEquals(4, c.get("steps_ahead_used").asInt(), c.toString());
+        assertTrue(run.get("first_ttft_ms").asDouble() > 0, run.toString());
         JsonNode plain = r.get("runs").get(1);
         assertEquals(0, plain.get("steps_ahead").asInt(), plain.toString());
         assertEquals(0, plain.get("counters").get("steps_ahead_used").asInt(), plain.toString());

@@ -261,6 +261,8 @@ public class BrowserEnginesTest {
         Map<String, Object> stopped = runInBrowser(model, "webgpu", split, ",\"runs\":2,\"stop\":" + stopJson);
         List<?> runs = (List<?>) stopped.get("runs_ids");
         assertEquals(2, runs.size());
+        assertEquals(2, ((List<?>) stopped.get("runs_prefill_ms")).size(), stopped.toString());
+        assertEquals(2, ((List<?>) stopped.get("runs_decode_ms")).size(), stopped.toString());
         for (Object run : runs) {
             assertArrayEquals(java.util.Arrays.copyOf(ids, 3), ints(run), "a run stopped at token 3");
         }

@@ -90,7 +90,8 @@ public final class InferEntry {
                 }
             }
             List<int[]> runIds = new ArrayList<>();
-            generateRuns(loaded.engine(), req, wantLogits, runs, runIds, out -> {
+            List<double[]> runTimes = new ArrayList<>();
+            generateRuns(loaded.engine(), req, wantLogits, runs, runIds, runTimes, out -> {
                 if (out.error() != null) {
                     fail(out.error());
                     return;
@@ -109,7 +110,15 @@ public final class InferEntry {
                 o.put("cross_origin_isolated", isolated());
                 o.put("counters", loaded.engine().counters());
                 if (runs > 1) {
+                    // every run's ids and times: the first run is a fresh engine's, the later ones a warm engine's
                     o.put("runs_ids", runIds);
+                    List<Double> prefill = new ArrayList<>(), decode = new ArrayList<>();
+                    for (double[] t : runTimes) {
+                        prefill.add(round3(t[0]));
+                        decode.add(round3(t[1]));
+                    }
+                    o.put("runs_prefill_ms", prefill);
+                    o.put("runs_decode_ms", decode);
                 }
                 if (!loaded.fallbacks().isEmpty()) {
                     o.put("fallbacks", loaded.fallbacks());
@@ -136,18 +145,19 @@ public final class InferEntry {
     /**
      * Runs the request {@code runs} times on the same loaded engine (what the node does job after job; tests check
      * that a run leaves nothing behind that changes the next); {@code done} gets the last run's outcome, or the first
-     * error, and {@code runIds} every run's ids.
+     * error, {@code runIds} every run's ids and {@code runTimes} every run's prefill and decode milliseconds.
      */
     private static void generateRuns(io.earnidle.node.engine.Engine engine, GenerationRequest req, boolean wantLogits,
-                                     int runs, List<int[]> runIds, EngineGenerator.Done done) {
+                                     int runs, List<int[]> runIds, List<double[]> runTimes, EngineGenerator.Done done) {
         EngineGenerator.generate(engine, req, wantLogits, out -> {
             if (out.error() == null) {
                 runIds.add(out.result().tokenIds());
+                runTimes.add(new double[] {out.result().prefillMs(), out.result().decodeMs()});
             }
             if (out.error() != null || runs == 1) {
                 done.done(out);
             } else {
-                generateRuns(engine, req, wantLogits, runs - 1, runIds, done);
+                generateRuns(engine, req, wantLogits, runs - 1, runIds, runTimes, done);
             }
         });
     }
