@@ -23,6 +23,8 @@ const KERNEL_FILES = {
 
 /** Candidate buffer of sample.wgsl (CAP): top-k sets up to this size are drawn entirely on the GPU. */
 export const SAMPLE_CAP = 1024;
+/** Output tile of the prefill mat-mul (matmul.wgsl): rows x tokens per workgroup. */
+const MATMUL_TILE = Object.freeze({ rows: 32, tokens: 32 });
 
 /** ggml_type ids of the weight formats the kernels decode (quant_common.wgsl). */
 export const FORMATS = Object.freeze({ f32: 0, f16: 1, q4_0: 2, q4_1: 3, q8_0: 8, q4_k: 12, q6_k: 14 });
@@ -497,6 +499,7 @@ export class KernelBatch {
    * xStride (default inDim), yStride (default: the rows of all segments), add, norm?: {weight (f32 buffer), offset
    * (bytes), eps} (RMSNorm of each X row fused in), segments: [{format, offset (bytes), rows, out (element offset of
    * Y[0, row 0])}] (1..3, same in_dim)} — or, for one matrix, format, wOffset, rows, yOffset instead of segments.
+   * tile: {rows, tokens} (32 or 64 each) overrides the output tile of MATMUL_TILE (the tests and tuning runs).
    */
   async matmul(spec) {
     const segs = spec.segments ?? [{ format: spec.format, offset: spec.wOffset ?? 0, rows: spec.rows, out: spec.yOffset ?? 0 }];
@@ -504,8 +507,13 @@ export class KernelBatch {
     const fmts = segs.map((sg) => formatId(sg.format));
     fmts.forEach((f) => rowBytes(f, spec.inDim));
     if (spec.norm && spec.norm.offset % 4 !== 0) throw new Error("matmul: norm offset must be 4-byte aligned");
+    const tile = spec.tile ?? MATMUL_TILE;
+    if (![32, 64].includes(tile.rows) || ![32, 64].includes(tile.tokens)) throw new Error("matmul: tiles of 32 or 64 rows and tokens");
+    // K chunk: 32 (one Q4_0/Q8_0 block) while the two staged tiles fit 8.25 KiB, else 16
+    const bk = tile.rows + tile.tokens > 64 ? 16 : 32;
     const pipeline = await this.runner.pipeline("matmul", null, {
       FMT0: fmts[0], FMT1: fmts[1] ?? 0, FMT2: fmts[2] ?? 0, ADD: !!spec.add, NORM: !!spec.norm,
+      TR: tile.rows, TT: tile.tokens, BK: bk,
     });
     const v4 = (f) => [0, 1, 2, 3].map((i) => U(segs[i] ? f(segs[i]) : 0));
     const params = packParams([
@@ -516,8 +524,8 @@ export class KernelBatch {
     ]);
     const entries = [bind(0, spec.w), bind(1, spec.x), bind(3, spec.y)];
     if (spec.norm) entries.push(bind(2, spec.norm.weight));
-    const tiles = segs.reduce((a, sg) => a + Math.ceil(sg.rows / 32), 0);
-    this.#dispatch(pipeline, entries, params, [tiles, Math.ceil(spec.nTok / 32), 1], "matmul", 4, 256);
+    const tiles = segs.reduce((a, sg) => a + Math.ceil(sg.rows / tile.rows), 0);
+    this.#dispatch(pipeline, entries, params, [tiles, Math.ceil(spec.nTok / tile.tokens), 1], "matmul", 4, 256);
   }
 
   #attnParams(s) {

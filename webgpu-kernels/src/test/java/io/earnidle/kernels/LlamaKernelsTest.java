@@ -223,15 +223,19 @@ class LlamaKernelsTest {
   static Stream<Arguments> matmulCases() {
     List<Arguments> l = new ArrayList<>();
     for (GgmlBlocks f : GgmlBlocks.values()) {
-      l.add(Arguments.of(f, 3, false));
-      l.add(Arguments.of(f, 35, f == GgmlBlocks.Q4_0 || f == GgmlBlocks.F32));
+      l.add(Arguments.of(f, 3, false, 32, 32));
+      l.add(Arguments.of(f, 35, f == GgmlBlocks.Q4_0 || f == GgmlBlocks.F32, 32, 32));
+      // 64-row / 64-token tiles (K chunks of 16): partial row and token tiles
+      l.add(Arguments.of(f, 35, f == GgmlBlocks.Q4_K, 64, 64));
     }
+    l.add(Arguments.of(GgmlBlocks.Q4_0, 35, false, 64, 32));
+    l.add(Arguments.of(GgmlBlocks.Q6_K, 35, true, 32, 64));
     return l.stream();
   }
 
-  @ParameterizedTest(name = "matmul {0} tokens={1} add={2}")
+  @ParameterizedTest(name = "matmul {0} tokens={1} add={2} tile={3}x{4}")
   @MethodSource("matmulCases")
-  void matmulMatchesReference(GgmlBlocks f, int nTok, boolean add) {
+  void matmulMatchesReference(GgmlBlocks f, int nTok, boolean add, int tileRows, int tileTokens) {
     SplittableRandom rnd = new SplittableRandom(0x7A7L + 31L * f.id + nTok);
     int n = rowLen(f);
     int rows = 37;
@@ -245,7 +249,8 @@ class LlamaKernelsTest {
     if (add) b.floats("y", y0);
     else b.poisoned("y", nTok * yStride);
     var res = b.op("matmul", "w", "@w", "x", "@x", "y", "@y", "format", f.jsName(), "inDim", n, "rows", rows,
-            "nTok", nTok, "wOffset", pad, "xStride", xStride, "yStride", yStride, "add", add)
+            "nTok", nTok, "wOffset", pad, "xStride", xStride, "yStride", yStride, "add", add,
+            "tile", Map.of("rows", tileRows, "tokens", tileTokens))
         .read("y", nTok * yStride).run(harness, "workgroup");
     double[][] W = f.dequant(w, pad, rows, n);
     float[] got = rawFloats(res, 0); // slots between rows and yStride stay poisoned; NaN fails assertClose
@@ -253,7 +258,8 @@ class LlamaKernelsTest {
       float[] xt = java.util.Arrays.copyOfRange(x, t * xStride, t * xStride + n);
       for (int r = 0; r < rows; r++) {
         double e = dot(W[r], xt, null) + (add ? y0[t * yStride + r] : 0);
-        assertClose(got[t * yStride + r], e, 1e-4 * Math.abs(e) + 1e-5 * (mag(W[r], xt) + 1), f + " t=" + t + " r=" + r);
+        assertClose(got[t * yStride + r], e, 1e-4 * Math.abs(e) + 1e-5 * (mag(W[r], xt) + 1),
+            f + " tile " + tileRows + "x" + tileTokens + " t=" + t + " r=" + r);
       }
     }
   }
@@ -571,7 +577,7 @@ class LlamaKernelsTest {
 
   // ---------------------------------------------------------------- batched prefill of a layer
 
-  /** matmul with the RMSNorm of each token row fused in (NORM), 37 tokens (two token tiles), norm weight at an offset. */
+  /** matmul with the RMSNorm of each token row fused in (NORM), 37 tokens (two 32-token tiles), norm weight at an offset. */
   @ParameterizedTest(name = "matmul norm {0}")
   @MethodSource("formats")
   void matmulNormMatchesReference(GgmlBlocks f) {
@@ -584,17 +590,22 @@ class LlamaKernelsTest {
     int oW = blob.add(f.random(rnd, rows, n, 1.0));
     byte[] w = blob.bytes();
     float[] x = randomFloats(rnd, nTok * n);
-    var res = new GpuBatch().bytes("w", w).floats("x", x).poisoned("y", nTok * rows)
-        .op("matmul", "w", "@w", "x", "@x", "y", "@y", "format", f.jsName(), "inDim", n, "rows", rows, "nTok", nTok,
-            "wOffset", oW, "norm", Map.of("weight", "@w", "offset", oNorm, "eps", eps))
-        .read("y", nTok * rows).run(harness, "workgroup");
     double[][] W = f.dequant(w, oW, rows, n);
     double[] nwd = toDouble(nw, 0, n);
-    float[] got = res.floats(0);
-    for (int t = 0; t < nTok; t++) {
-      float[] xt = java.util.Arrays.copyOfRange(x, t * n, t * n + n);
-      double sc = rmsScale(xt, eps);
-      for (int r = 0; r < rows; r++) assertDot(got[t * rows + r], W[r], xt, nwd, sc, f + " t=" + t + " r=" + r);
+    for (int tile : new int[] {32, 64}) { // the default tiles, and 64x64 (one partial tile each way)
+      var res = new GpuBatch().bytes("w", w).floats("x", x).poisoned("y", nTok * rows)
+          .op("matmul", "w", "@w", "x", "@x", "y", "@y", "format", f.jsName(), "inDim", n, "rows", rows, "nTok", nTok,
+              "wOffset", oW, "norm", Map.of("weight", "@w", "offset", oNorm, "eps", eps),
+              "tile", Map.of("rows", tile, "tokens", tile))
+          .read("y", nTok * rows).run(harness, "workgroup");
+      float[] got = res.floats(0);
+      for (int t = 0; t < nTok; t++) {
+        float[] xt = java.util.Arrays.copyOfRange(x, t * n, t * n + n);
+        double sc = rmsScale(xt, eps);
+        for (int r = 0; r < rows; r++) {
+          assertDot(got[t * rows + r], W[r], xt, nwd, sc, f + " tile " + tile + " t=" + t + " r=" + r);
+        }
+      }
     }
   }
 
