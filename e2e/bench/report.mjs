@@ -333,7 +333,8 @@ through \`EARNIDLE_CHROMIUM_EXTRA_FLAGS\` (read by \`BrowserInfer\`, space-separ
 
 On a GPU machine without a browser, \`e2e/bench/gpu-node.mjs\` runs our WebGPU engine, unchanged, in Node over
 Dawn's Node bindings (the WebGPU implementation inside Chromium), after checking it against the JVM reference on
-that GPU; its figures (an H100 so far) are in [benchmarks-gpu-node.md](benchmarks-gpu-node.md).
+that GPU, and runs native llama.cpp (its Vulkan backend, all layers offloaded) on the same GPU as the anchor; its
+figures (an H100 so far) are in [benchmarks-gpu-node.md](benchmarks-gpu-node.md).
 `;
 
 // ---------- charts ----------
