@@ -107,14 +107,22 @@ fn main(
       var wv = vec4<f32>(0.0);
       if (row < rows) {
         let base = w_off + row * rb;
-        for (var c = 0u; c < 4u; c++) {
-          if (k + c < n) {
-            wv[c] = dequant(fmt, base, k + c);
-//#if NORM
-            wv[c] *= NW[params.norm_off + k + c];
-//#endif
+        if (k + 3u < n) {
+          wv = dequant4(fmt, base, k);
+        } else { // the tail of an F32/F16 row whose length is not a multiple of 4
+          for (var c = 0u; c < 4u; c++) {
+            if (k + c < n) {
+              wv[c] = dequant(fmt, base, k + c);
+            }
           }
         }
+//#if NORM
+        for (var c = 0u; c < 4u; c++) {
+          if (k + c < n) {
+            wv[c] *= NW[params.norm_off + k + c];
+          }
+        }
+//#endif
       }
       ws[r * BQP + e % BQ] = wv;
     }

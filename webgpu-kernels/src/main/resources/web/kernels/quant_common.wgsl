@@ -149,3 +149,64 @@ fn dequant(fmt: u32, row: u32, k: u32) -> f32 {
     }
   }
 }
+
+// Elements k .. k+3 (k a multiple of 4, k + 3 < the row's length) of the row whose bytes start at `row`:
+// dequant() four times over, with the block's scales decoded once and the four quants loaded as one
+// u32 (4 consecutive elements share a block, a sub-block and 4 consecutive quant bytes in every
+// format). The tiled mat-mul stages its weight tile with it.
+fn dequant4(fmt: u32, row: u32, k: u32) -> vec4<f32> {
+  switch fmt {
+    case 0u: {
+      let b = row + 4u * k;
+      return vec4<f32>(bitcast<f32>(ld_u32(b)), bitcast<f32>(ld_u32(b + 4u)), bitcast<f32>(ld_u32(b + 8u)),
+                       bitcast<f32>(ld_u32(b + 12u)));
+    }
+    case 1u: {
+      let lo = ld_u32(row + 2u * k);
+      let hi = ld_u32(row + 2u * k + 4u);
+      return vec4<f32>(half_to_f32(lo & 0xFFFFu), half_to_f32(lo >> 16u), half_to_f32(hi & 0xFFFFu),
+                       half_to_f32(hi >> 16u));
+    }
+    case 2u: {
+      let bb = row + (k >> 5u) * 18u;
+      let j = k & 31u;
+      let q = ld_u32(bb + 2u + (j & 15u)) >> select(0u, 4u, j >= 16u);
+      let nib = vec4<u32>(q, q >> 8u, q >> 16u, q >> 24u) & vec4<u32>(0xFu);
+      return (vec4<f32>(nib) - 8.0) * ld_f16(bb);
+    }
+    case 3u: {
+      let bb = row + (k >> 5u) * 20u;
+      let j = k & 31u;
+      let q = ld_u32(bb + 4u + (j & 15u)) >> select(0u, 4u, j >= 16u);
+      let nib = vec4<u32>(q, q >> 8u, q >> 16u, q >> 24u) & vec4<u32>(0xFu);
+      return vec4<f32>(nib) * ld_f16(bb) + ld_f16(bb + 2u);
+    }
+    case 8u: {
+      let bb = row + (k >> 5u) * 34u;
+      let q = ld_u32(bb + 2u + (k & 31u));
+      return vec4<f32>(sbyte_of(q, 0u), sbyte_of(q, 1u), sbyte_of(q, 2u), sbyte_of(q, 3u)) * ld_f16(bb);
+    }
+    case 12u: {
+      let bb = row + (k >> 8u) * 144u;
+      let j = k & 255u;
+      let sub = j >> 5u;
+      let q = ld_u32(bb + 16u + 32u * (sub >> 1u) + (j & 31u)) >> (4u * (sub & 1u));
+      let nib = vec4<u32>(q, q >> 8u, q >> 16u, q >> 24u) & vec4<u32>(0xFu);
+      let sm = q4k_scale_min(bb + 4u, sub);
+      return ld_f16(bb) * sm.x * vec4<f32>(nib) - ld_f16(bb + 2u) * sm.y;
+    }
+    default: { // Q6_K
+      let bb = row + (k >> 8u) * 210u;
+      let j = k & 255u;
+      let half = j >> 7u;
+      let quarter = (j >> 5u) & 3u;
+      let l = j & 31u;
+      let lo = ld_u32(bb + 64u * half + l + 32u * (quarter & 1u)) >> select(0u, 4u, quarter >= 2u);
+      let h = ld_u32(bb + 128u + 32u * half + l) >> (2u * quarter);
+      let qv = (vec4<u32>(lo, lo >> 8u, lo >> 16u, lo >> 24u) & vec4<u32>(0xFu))
+             | ((vec4<u32>(h, h >> 8u, h >> 16u, h >> 24u) & vec4<u32>(3u)) << vec4<u32>(4u));
+      let sc = ld_i8(bb + 192u + 8u * half + (l >> 4u) + 2u * quarter);
+      return ld_f16(bb + 208u) * sc * (vec4<f32>(qv) - 32.0);
+    }
+  }
+}
