@@ -10,7 +10,7 @@
 // maxComputeInvocationsPerWorkgroup) owns a TR-row x TT-token output tile (the runner's choice, 32x32
 // by default; 64 is allowed for either); per K chunk of BK (32: one Q4_0/Q4_1/Q8_0 block, an eighth of
 // a K-quant super-block; 16 when a tile side is 64, so the staged tiles stay within 8.5 KiB) it stages
-// the dequantised weight tile and the activation tile in workgroup memory, then each invocation
+// the weight tile (dequant4: 4 elements per call) and the activation tile in workgroup memory, then each invocation
 // accumulates a (TR/16)x(TT/16) register tile (rows lr + 16i x tokens lt + 16j). Both tiles are staged
 // as vec4s of 4 consecutive k, so an inner step reads one vec4 per row and per token and does vec4 dot
 // products. The staged rows are BK/4 + 1 vec4s apart: with BK floats apart, the rows an inner step reads
