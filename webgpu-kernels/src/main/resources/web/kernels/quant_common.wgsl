@@ -97,6 +97,24 @@ fn q4k_scale_min(sc: u32, j: u32) -> vec2<f32> {
   return vec2<f32>(f32(s), f32(m));
 }
 
+// Q6_K element j (0..255) of the block at byte bb: the byte holding its low 4 bits (ql) and their shift,
+// the byte holding its high 2 bits (qh) and their shift, and its int8 scale's byte.
+struct Q6kAt {
+  lo: u32,
+  lo_shift: u32,
+  hi: u32,
+  hi_shift: u32,
+  sc: u32,
+}
+
+fn q6k_at(bb: u32, j: u32) -> Q6kAt {
+  let half = j >> 7u;
+  let quarter = (j >> 5u) & 3u;
+  let l = j & 31u;
+  return Q6kAt(bb + 64u * half + l + 32u * (quarter & 1u), select(0u, 4u, quarter >= 2u),
+               bb + 128u + 32u * half + l, 2u * quarter, bb + 192u + 8u * half + (l >> 4u) + 2u * quarter);
+}
+
 // Element k of the row whose bytes start at `row`: the per-element decoder used by the tiled
 // mat-mul and the embedding lookup (each weight is decoded once per workgroup tile there).
 fn dequant(fmt: u32, row: u32, k: u32) -> f32 {
@@ -136,16 +154,10 @@ fn dequant(fmt: u32, row: u32, k: u32) -> f32 {
     }
     default: { // Q6_K
       let bb = row + (k >> 8u) * 210u;
-      let j = k & 255u;
-      let half = j >> 7u;
-      let quarter = (j >> 5u) & 3u;
-      let l = j & 31u;
-      let lo = ld_u8(bb + 64u * half + l + 32u * (quarter & 1u));
-      let nib = select(lo & 0xFu, lo >> 4u, quarter >= 2u);
-      let h = (ld_u8(bb + 128u + 32u * half + l) >> (2u * quarter)) & 3u;
-      let q = f32(nib | (h << 4u)) - 32.0;
-      let sc = ld_i8(bb + 192u + 8u * half + (l >> 4u) + 2u * quarter);
-      return ld_f16(bb + 208u) * sc * q;
+      let a = q6k_at(bb, k & 255u);
+      let nib = (ld_u8(a.lo) >> a.lo_shift) & 0xFu;
+      let h = (ld_u8(a.hi) >> a.hi_shift) & 3u;
+      return ld_f16(bb + 208u) * ld_i8(a.sc) * (f32(nib | (h << 4u)) - 32.0);
     }
   }
 }
@@ -195,18 +207,14 @@ fn dequant4(fmt: u32, row: u32, k: u32) -> vec4<f32> {
       let sm = q4k_scale_min(bb + 4u, sub);
       return ld_f16(bb) * sm.x * vec4<f32>(nib) - ld_f16(bb + 2u) * sm.y;
     }
-    default: { // Q6_K
+    default: { // Q6_K (the 4 elements' bytes are consecutive: shifting the u32 shifts each byte alike)
       let bb = row + (k >> 8u) * 210u;
-      let j = k & 255u;
-      let half = j >> 7u;
-      let quarter = (j >> 5u) & 3u;
-      let l = j & 31u;
-      let lo = ld_u32(bb + 64u * half + l + 32u * (quarter & 1u)) >> select(0u, 4u, quarter >= 2u);
-      let h = ld_u32(bb + 128u + 32u * half + l) >> (2u * quarter);
+      let a = q6k_at(bb, k & 255u);
+      let lo = ld_u32(a.lo) >> a.lo_shift;
+      let h = ld_u32(a.hi) >> a.hi_shift;
       let qv = (vec4<u32>(lo, lo >> 8u, lo >> 16u, lo >> 24u) & vec4<u32>(0xFu))
              | ((vec4<u32>(h, h >> 8u, h >> 16u, h >> 24u) & vec4<u32>(3u)) << vec4<u32>(4u));
-      let sc = ld_i8(bb + 192u + 8u * half + (l >> 4u) + 2u * quarter);
-      return ld_f16(bb + 208u) * sc * (vec4<f32>(qv) - 32.0);
+      return ld_f16(bb + 208u) * ld_i8(a.sc) * (vec4<f32>(qv) - 32.0);
     }
   }
 }
