@@ -28,7 +28,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
-import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.support.ui.ExpectedConditions;
@@ -136,7 +135,7 @@ class PortalWalletTest {
             assertEquals(stored.toLowerCase(), driver.findElement(By.id("wallet-current")).getText().toLowerCase(),
                     "the backend saved the address proven by the device's signature");
             driver.executeScript("document.getElementById('wallet-title').scrollIntoView();");
-            Files.write(Widget.imgDir().resolve("portal-wallet-created.png"), driver.getScreenshotAs(OutputType.BYTES));
+            Screenshots.save(driver, "portal-wallet-created");
 
             // earnings: a real job on a placement of this publisher (its domain DNS-verified against dnsmasq)
             long earned = earnOneJob();
@@ -172,7 +171,7 @@ class PortalWalletTest {
             slow.until(d -> "0".equals(d.findElement(By.id("stat-balance")).getAttribute("data-micro-usdc")));
             assertTrue(!driver.findElement(By.id("withdraw-error")).isDisplayed());
             driver.executeScript("document.getElementById('payouts').scrollIntoView({block: 'center'});");
-            Files.write(Widget.imgDir().resolve("portal-withdrawal.png"), driver.getScreenshotAs(OutputType.BYTES));
+            Screenshots.save(driver, "portal-withdrawal");
 
             // the payout wallet's USDC balance on the ganache chain
             assertEquals(earned, chain.chain().tokenBalance(token, stored.toLowerCase()).longValueExact());

@@ -14,7 +14,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -24,7 +23,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
-import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.WindowType;
@@ -39,7 +37,7 @@ import org.openqa.selenium.virtualauthenticator.VirtualAuthenticatorOptions;
  * fail before the TXT record exists and succeed after, create a placement, copy its embed code into a host page on
  * the verified domain (another origin), watch the widget run a job there and the dashboard count it without a
  * reload, see the widget refuse on an unverified origin, and register and use a passkey (virtual authenticator).
- * Screenshots for docs/publishers.md are written to docs/img/.
+ * Screenshots for docs/publishers.md are saved by {@link Screenshots} (under target/ unless refreshing docs/img).
  */
 class PublisherJourneyTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -249,15 +247,9 @@ class PublisherJourneyTest {
         driver.findElement(By.cssSelector("#placement-form button[type=submit]")).click();
     }
 
-    /** Saves a PNG for docs/publishers.md under docs/img/ (the repository's docs folder). */
+    /** Saves a PNG of the page for docs/publishers.md ({@link Screenshots}). */
     private static void screenshot(ChromeDriver driver, String name) throws IOException {
-        Path docs = Path.of("").toAbsolutePath().resolveSibling("docs");
-        if (!Files.isDirectory(docs)) {
-            docs = Path.of("docs").toAbsolutePath();
-        }
-        Path img = docs.resolve("img");
-        Files.createDirectories(img);
-        Files.write(img.resolve(name + ".png"), driver.getScreenshotAs(OutputType.BYTES));
+        Screenshots.save(driver, name);
     }
 
     private static String postJob() throws IOException, InterruptedException {

@@ -1,11 +1,8 @@
 package io.earnidle.e2e;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import org.openqa.selenium.By;
-import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -49,26 +46,14 @@ final class Widget {
     }
 
     /**
-     * Saves a PNG of the widget's iframe (docs/img/widget-NAME.png) and switches back into it. The driver must be
-     * inside the iframe of {@code placement} when called.
+     * Saves a PNG of the widget's iframe as widget-NAME.png ({@link Screenshots}) and switches back into it. The
+     * driver must be inside the iframe of {@code placement} when called.
      */
     static void screenshot(ChromeDriver driver, String placement, String name) throws IOException {
         driver.switchTo().defaultContent();
         WebElement frame = driver.findElement(By.cssSelector("iframe[data-earnidle-placement='" + placement + "']"));
-        byte[] png = frame.getScreenshotAs(OutputType.BYTES);
-        Files.write(imgDir().resolve("widget-" + name + ".png"), png);
+        Screenshots.save(frame, "widget-" + name);
         driver.switchTo().frame(frame);
-    }
-
-    /** The repository's docs/img folder (the tests run in e2e/). */
-    static Path imgDir() throws IOException {
-        Path docs = Path.of("").toAbsolutePath().resolveSibling("docs");
-        if (!Files.isDirectory(docs)) {
-            docs = Path.of("docs").toAbsolutePath();
-        }
-        Path img = docs.resolve("img");
-        Files.createDirectories(img);
-        return img;
     }
 
     /** Milliseconds until the #state element's data-state satisfies the wanted value, or fails after 1 s. */
