@@ -9,7 +9,6 @@ import io.earnidle.node.synth.SynthShape;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,23 +21,16 @@ import static org.junit.jupiter.api.Assertions.fail;
  * {@code BrowserLlamaCppAgreementTest} for the browser engines): the 32 synthesized models (every tensor type x four
  * head/KV-head, tied/untied and llama3-RoPE variants), their seeded prompts, and llama.cpp's first-step logits,
  * greedy ids and top-2 gaps from {@code src/test/node/llama-ref.mjs --jobs} (node-llama-cpp's CPU build, one node
- * process for all models).
+ * process for all models), under each of llama.cpp's CPU variants that loads on this machine
+ * ({@link #variantsUnderTest()}): ggml ships one CPU backend per x86 level and picks the best the CPU has, and their
+ * kernels differ (docs/engine.md, "llama.cpp's CPU variants").
  */
 public final class LlamaCppOracle {
-    /**
-     * Max |logit - llama.cpp logit| per file type for an engine that multiplies the exact f32 activations (the JVM
-     * engine, WebGPU): llama.cpp rounds its activations to Q8 for the quantized types, so those are looser (measured
-     * maxima x~2, see docs/engine.md).
-     */
-    public static final Map<SynthFileType, Double> F32_ACTIVATION_TOL = new EnumMap<>(Map.of(
-            SynthFileType.F32, 1e-3,
-            SynthFileType.F16, 5e-3,
-            SynthFileType.BF16, 0.2,
-            SynthFileType.Q8_0, 0.6,
-            SynthFileType.Q4_0, 0.6,
-            SynthFileType.Q4_1, 0.6,
-            SynthFileType.Q4_K_M, 0.6,
-            SynthFileType.Q6_K, 0.6));
+    /** Where the models are synthesized (shared by every test of the module: one JVM runs them all). */
+    public static final Path WORK = moduleDir().resolve("target/llama-cpp-oracle");
+
+    /** Greedy steps llama.cpp takes after each prompt. */
+    public static final int GREEDY = 16;
 
     static final Path NODE_DIR = NodeScripts.DIR;
 
@@ -108,23 +100,98 @@ public final class LlamaCppOracle {
         return prompt;
     }
 
+    /** The ggml CPU variants of the prebuilt llama.cpp: the one ggml picks on this CPU and all that load here. */
+    public record CpuVariants(String defaultVariant, List<String> loadable, List<String> unavailable) {
+    }
+
+    private static CpuVariants cpuVariants;
+
+    /** Model files this JVM has written (a later run with another CPU variant reuses them). */
+    private static final java.util.Set<Path> SYNTHESIZED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     /**
-     * Synthesizes every case of {@code cases} into {@code work} and runs them all through llama.cpp with
-     * {@code greedy} greedy steps; the map keeps the order of {@code cases}.
+     * Probes which of llama.cpp's CPU variants ({@code libggml-cpu-*.so}: x64, sse42, ..., haswell, skylakex, zen4,
+     * sapphirerapids, ...) load on this CPU ({@code llama-ref.mjs --list-cpu-variants}, once per JVM).
      */
-    public static Map<Case, Oracle> run(Path work, List<Case> cases, int greedy) throws Exception {
+    public static synchronized CpuVariants cpuVariants() throws Exception {
+        requireNodeLlamaCpp();
+        if (cpuVariants == null) {
+            String out = NodeScripts.run(List.of("llama-ref.mjs", "--list-cpu-variants", "--variant-dir",
+                    variantDir().toString()), "");
+            Map<String, Object> o = Json.obj(Json.parse(out.strip()), "llama-ref --list-cpu-variants");
+            cpuVariants = new CpuVariants(Json.str(o, "default"), strings(o.get("loadable")),
+                    strings(o.get("unavailable")));
+            System.out.println("llama.cpp CPU variants: ggml picks " + cpuVariants.defaultVariant() + "; loadable here "
+                    + cpuVariants.loadable() + "; not loadable here " + cpuVariants.unavailable());
+        }
+        return cpuVariants;
+    }
+
+    /** Where llama-ref.mjs keeps its one-variant copies of the prebuilt package. */
+    private static Path variantDir() {
+        return moduleDir().resolve("target/llama-cpp-variants");
+    }
+
+    private static void requireNodeLlamaCpp() {
         if (!Files.isDirectory(NODE_DIR.resolve("node_modules/node-llama-cpp"))
                 || !Files.isDirectory(NODE_DIR.resolve("node_modules/@node-llama-cpp/linux-x64"))) {
             fail("node-llama-cpp is not installed: run `NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --omit=optional` in "
                     + NODE_DIR);
         }
+    }
+
+    /**
+     * The CPU variants the agreement tests run llama.cpp under: by default every variant that loads on this CPU
+     * (so the tests hold whichever one a machine gets); {@code -Dearnidle.llamacpp.variants=default} runs only
+     * ggml's own pick, a comma-separated list runs those (each must load here).
+     */
+    public static List<String> variantsUnderTest() throws Exception {
+        CpuVariants v = cpuVariants();
+        String wanted = System.getProperty("earnidle.llamacpp.variants", "all").strip();
+        if (wanted.equals("all") || wanted.isEmpty()) {
+            return v.loadable();
+        }
+        if (wanted.equals("default")) {
+            return List.of(v.defaultVariant());
+        }
+        List<String> out = new ArrayList<>();
+        for (String name : wanted.split(",")) {
+            if (!v.loadable().contains(name.strip())) {
+                fail("-Dearnidle.llamacpp.variants: " + name.strip() + " does not load on this CPU (loadable: "
+                        + v.loadable() + ")");
+            }
+            out.add(name.strip());
+        }
+        return out;
+    }
+
+    private static final Map<String, Map<Case, Oracle>> BY_VARIANT = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** llama.cpp's answers for every case under CPU variant {@code cpuVariant}, computed once per JVM. */
+    public static synchronized Map<Case, Oracle> all(String cpuVariant) throws Exception {
+        Map<Case, Oracle> m = BY_VARIANT.get(cpuVariant);
+        if (m == null) {
+            m = run(WORK, cases(), GREEDY, cpuVariant);
+            BY_VARIANT.put(cpuVariant, m);
+        }
+        return m;
+    }
+
+    /**
+     * As {@link #run(Path, List, int)}, with llama.cpp restricted to the CPU variant {@code cpuVariant} (one of
+     * {@link #cpuVariants()}'s loadable ones), or ggml's own pick when null. The models are synthesized once per JVM.
+     */
+    public static Map<Case, Oracle> run(Path work, List<Case> cases, int greedy, String cpuVariant) throws Exception {
+        requireNodeLlamaCpp();
         Files.createDirectories(work);
         long t0 = System.nanoTime();
         List<Object> jobs = new ArrayList<>();
         Map<Case, int[]> prompts = new LinkedHashMap<>();
         for (Case c : cases) {
             Path p = work.resolve(c.file());
-            ModelSynthesizer.write(p, shape(c), c.type(), c.seed(), null);
+            if (SYNTHESIZED.add(p.toAbsolutePath())) {
+                ModelSynthesizer.write(p, shape(c), c.type(), c.seed(), null);
+            }
             int[] prompt = prompt(c);
             prompts.put(c, prompt);
             Map<String, Object> job = new LinkedHashMap<>();
@@ -140,14 +207,23 @@ public final class LlamaCppOracle {
         long t1 = System.nanoTime();
         Path jobsFile = work.resolve("jobs.json");
         Files.writeString(jobsFile, Json.write(jobs));
-        String out = NodeScripts.run(List.of("llama-ref.mjs", "--jobs", jobsFile.toString(), "--threads", "1"), "");
+        List<String> args = new ArrayList<>(List.of("llama-ref.mjs", "--jobs", jobsFile.toString(), "--threads", "1"));
+        if (cpuVariant != null) {
+            args.addAll(List.of("--cpu-variant", cpuVariant, "--variant-dir", variantDir().toString()));
+        }
+        String out = NodeScripts.run(args, "");
         long t2 = System.nanoTime();
         Map<String, Reference> byModel = new LinkedHashMap<>();
+        String loaded = null;
         for (String line : out.split("\n")) {
             if (line.isBlank()) {
                 continue;
             }
             Map<String, Object> o = Json.obj(Json.parse(line), "llama-ref output");
+            if (cpuVariant != null && !cpuVariant.equals(Json.str(o, "cpu_variant"))) {
+                fail("llama-ref ran CPU variant " + Json.str(o, "cpu_variant") + ", not " + cpuVariant);
+            }
+            loaded = Json.str(o, "cpu_variant");
             byModel.put(Json.str(o, "model"), new Reference(floats(o.get("logits")), ints(o.get("greedy_ids")),
                     floats(o.get("top2_gaps"))));
         }
@@ -158,8 +234,8 @@ public final class LlamaCppOracle {
             Path p = work.resolve(c.file());
             res.put(c, new Oracle(c, p, prompts.get(c), byModel.get(p.toString())));
         }
-        System.out.printf("llama.cpp oracle: synthesized %d models in %.1f s, llama.cpp ran them in %.1f s%n",
-                jobs.size(), (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+        System.out.printf("llama.cpp oracle (CPU variant %s): models ready in %.1f s, llama.cpp ran %d in %.1f s%n",
+                loaded, (t1 - t0) / 1e9, jobs.size(), (t2 - t1) / 1e9);
         return res;
     }
 
@@ -170,6 +246,14 @@ public final class LlamaCppOracle {
             a[i] = (float) ((Number) l.get(i)).doubleValue();
         }
         return a;
+    }
+
+    static List<String> strings(Object o) {
+        List<String> out = new ArrayList<>();
+        for (Object e : (List<?>) o) {
+            out.add((String) e);
+        }
+        return out;
     }
 
     static int[] ints(Object o) {
