@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { b64url, fromB64url } from "../../main/js/portal/webauthn.js";
-import { placementFacts } from "../../main/js/portal/placements.js";
+import { placementBadge, placementFacts } from "../../main/js/portal/placements.js";
 import { barHeights } from "../../main/js/portal/dashboard.js";
 import { embedScript } from "../../main/js/portal/account.js";
 
@@ -24,6 +24,14 @@ test("a placement card lists where it runs, its share and its limits", () => {
   assert.deepEqual(placementFacts({publisher_share_bps: 0, limits: {cpu_share: 1, gpu: true}}), [
     ["Where", "–"], ["Page id", "–"], ["Your share", "0.00 %"], ["Limits", "CPU 100 %, GPU on"],
     ["Allowed origins", "none"]]);
+});
+
+test("a placement's badge says whether it runs, and why not when suspended", () => {
+  assert.equal(placementBadge({status: "active"}), "Active");
+  assert.equal(placementBadge({status: "paused"}), "Paused");
+  assert.equal(placementBadge({status: "suspended"}), "Suspended: its domain is not verified");
+  assert.equal(placementBadge({status: "suspended", suspended_reason: "DNS record gone"}),
+    "Suspended: DNS record gone");
 });
 
 test("chart bars are proportional and at least 2 px, flat when nothing was earned", () => {

@@ -2,8 +2,9 @@
  * Earn Idle browser wallet (bundled by esbuild into web/widget/wallet.bundle.js as the global EarnIdleWallet).
  * Audited libraries do the cryptography: micro-eth-signer (addresses, EIP-191 and EIP-712 signing, on
  * @noble/curves and @noble/hashes), @scure/bip39 (12-word phrase) and @scure/bip32 (m/44'/60'/0'/0/0, the path
- * common wallets use, so the phrase restores the same address elsewhere). The private key never leaves the device: it is encrypted with a WebCrypto
- * AES-GCM key that is created non-extractable and kept, with the ciphertext, in this origin's IndexedDB.
+ * common wallets use, so the phrase restores the same address elsewhere). The private key never leaves the device:
+ * it is encrypted with a WebCrypto AES-GCM key that is created non-extractable and kept, with the ciphertext, in
+ * this origin's IndexedDB.
  * The phrase is returned once by createWallet() and never stored. API: see docs/payouts.md.
  */
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
@@ -150,7 +151,12 @@ export async function forgetWallet() {
   try { await tx(db, "readwrite", (s) => s.delete(RECORD)); } finally { db.close(); }
 }
 
-/** Positions (0-based) of `count` distinct words the visitor must confirm. */
+/**
+ * Positions (0-based) of `count` distinct words the visitor must confirm.
+ * @param {number} [count]
+ * @param {number} [words] the phrase's length
+ * @returns {number[]}
+ */
 export function pickConfirmationIndexes(count = 3, words = 12) {
   const picked = new Set();
   const r = new Uint32Array(1);
@@ -219,7 +225,9 @@ export function typedWithBigInts(typed) {
     if (typed.types[type]) {
       /** @type {Record<string, unknown>} */
       const out = Object.assign({}, value);
-      typed.types[type].forEach((f) => { if (value && f.name in value) { out[f.name] = convert(f.type, value[f.name]); } });
+      typed.types[type].forEach((f) => {
+        if (value && f.name in value) { out[f.name] = convert(f.type, value[f.name]); }
+      });
       return out;
     }
     if (/\[\d*\]$/.test(type)) { return value.map((/** @type {any} */ v) => convert(type.replace(/\[\d*\]$/, ""), v)); }
@@ -253,7 +261,8 @@ export async function providerSigner(provider) {
     address,
     personalSign: (/** @type {string} */ message) => provider.request({ method: "personal_sign",
       params: ["0x" + bytesToHex(utf8ToBytes(message)), address] }),
-    signTypedData: (/** @type {import("./shared/withdraw.js").TypedData} */ typed) => provider.request({ method: "eth_signTypedData_v4",
+    signTypedData: (/** @type {import("./shared/withdraw.js").TypedData} */ typed) => provider.request({
+      method: "eth_signTypedData_v4",
       params: [address, jsonBody(typed)] })
   };
 }

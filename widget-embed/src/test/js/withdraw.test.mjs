@@ -69,7 +69,8 @@ test("EIP-712 signing reproduces the spec's Mail example", () => {
       Mail: [{name: "from", type: "Person"}, {name: "to", type: "Person"}, {name: "contents", type: "string"}]
     },
     primaryType: "Mail",
-    domain: {name: "Ether Mail", version: "1", chainId: 1, verifyingContract: "0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC"},
+    domain: {name: "Ether Mail", version: "1", chainId: 1,
+      verifyingContract: "0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC"},
     message: {from: {name: "Cow", wallet: "0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826"},
       to: {name: "Bob", wallet: "0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB"}, contents: "Hello, Bob!"}
   };

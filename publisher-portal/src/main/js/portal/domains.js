@@ -5,8 +5,8 @@ import { loadPlacements } from "./placements.js";
 import { refreshDashboard } from "./dashboard.js";
 
 /** @type {Record<string, string>} */
-const STATUS_TEXT = {pending: "Waiting for the DNS record", verified: "Verified", failing: "Record missing at the last re-check",
-  lost: "Claimed by another account"};
+const STATUS_TEXT = {pending: "Waiting for the DNS record", verified: "Verified",
+  failing: "Record missing at the last re-check", lost: "Claimed by another account"};
 
 export function loadDomains() {
   return api("GET", "/api/publisher/domains").then((b) => { renderDomains(b.domains || []); })

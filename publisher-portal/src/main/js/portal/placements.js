@@ -16,6 +16,16 @@ export function placementFacts(p) {
     ["Allowed origins", (p.allowed_origins || []).join(" ") || "none"]];
 }
 
+/**
+ * The status badge's text.
+ * @param {any} p
+ * @returns {string}
+ */
+export function placementBadge(p) {
+  if (p.status === "suspended") { return "Suspended: " + (p.suspended_reason || "its domain is not verified"); }
+  return p.status === "paused" ? "Paused" : "Active";
+}
+
 export function loadPlacements() {
   return api("GET", "/api/publisher/placements").then((b) => {
     if (b.rate_card) {
@@ -109,8 +119,7 @@ function renderPlacements(placements) {
   placements.forEach((p) => {
     const li = el("li", {"class": "card placement", "data-placement-id": p.id, "data-status": p.status});
     li.appendChild(el("h3", null, p.name + " (" + p.id + ")"));
-    li.appendChild(el("p", {"class": "badge " + p.status}, p.status === "suspended"
-        ? "Suspended: " + (p.suspended_reason || "its domain is not verified") : p.status === "paused" ? "Paused" : "Active"));
+    li.appendChild(el("p", {"class": "badge " + p.status}, placementBadge(p)));
     const dl = el("dl", {"class": "facts"});
     placementFacts(p).forEach((f) => {
       dl.appendChild(el("dt", null, f[0]));

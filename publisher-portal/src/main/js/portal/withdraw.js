@@ -10,8 +10,8 @@ import { walletBundle } from "./payout-wallet.js";
 import { refreshDashboard } from "./dashboard.js";
 
 /** @type {Record<string, string>} */
-const PAYOUT_STATUS = {requested: "requested", signed: "signed, about to be sent", sent: "sent, waiting for confirmations",
-  confirmed: "confirmed (paid)", failed: "failed, funds returned"};
+const PAYOUT_STATUS = {requested: "requested", signed: "signed, about to be sent",
+  sent: "sent, waiting for confirmations", confirmed: "confirmed (paid)", failed: "failed, funds returned"};
 
 /** @param {any[]} payouts the dashboard's payout history */
 export function renderPayouts(payouts) {

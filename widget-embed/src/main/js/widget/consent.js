@@ -44,7 +44,8 @@ async function loadConfig() {
   } catch (e) {
     throw new Error("Earn Idle cannot be reached right now, so nothing is running.");
   }
-  const cfg = r.ok ? await r.json() : {status: "unknown", message: "This placement does not exist, so nothing will run."};
+  const cfg = r.ok ? await r.json()
+    : {status: "unknown", message: "This placement does not exist, so nothing will run."};
   if (cfg.status !== "active" || cfg.origin_allowed === false) {
     throw new Refused(cfg.message || "Earn Idle is not available here, so nothing will run.");
   }

@@ -105,7 +105,8 @@ function checkedAmount(text, me) {
   try { amount = parseUsdc(text); } catch (e) { return {error: errorText(e)}; }
   switch (amountProblem(amount, me.min_withdrawal_micro_usdc, me.balance_micro_usdc)) {
     case "invalid": return {error: "Enter an amount in USDC, for example 1.25 (at most 6 decimals)."};
-    case "minimum": return {error: "The minimum withdrawal is " + formatMicroUsdc(me.min_withdrawal_micro_usdc) + " USDC."};
+    case "minimum":
+      return {error: "The minimum withdrawal is " + formatMicroUsdc(me.min_withdrawal_micro_usdc) + " USDC."};
     case "balance": return {error: "You have " + formatMicroUsdc(me.balance_micro_usdc) + " USDC available."};
     default: return {amount: /** @type {bigint} */ (amount)};
   }

@@ -129,7 +129,11 @@ function onStatus(st) {
     if (typeof st.pending_micro_usdc === "number") { S.earnings.pending = st.pending_micro_usdc; }
     showEarnings();
   }
-  if (st.wallet_linked && S.walletToken && !S.linkedSeen) { S.linkedSeen = true; showError("message", ""); refreshWallet(); }
+  if (st.wallet_linked && S.walletToken && !S.linkedSeen) {
+    S.linkedSeen = true;
+    showError("message", "");
+    refreshWallet();
+  }
   if (st.link_error) { showError("message", st.link_error); }
   if (typeof st.last_payout_micro_usdc === "number" && st.last_payout_micro_usdc > 0) {
     $("last-payout").textContent = formatMicroUsdc(st.last_payout_micro_usdc) + " USDC";
