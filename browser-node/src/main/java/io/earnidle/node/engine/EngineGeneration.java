@@ -125,22 +125,12 @@ public final class EngineGeneration {
         return (left + prefillBatch - 1) / prefillBatch + (maxTokens - n);
     }
 
-    /** Prompt tokens the next prefill call may take at most (1 until a first call has been timed). */
-    public int prefillBatch() {
-        return prefillBatch;
-    }
-
     /** Time budget of one batched prefill call, in ms (default 500: a pause still lands within a second). */
     public void setPrefillCallMs(double ms) {
         if (!(ms > 0)) {
             throw new IllegalArgumentException("prefill call budget must be > 0 ms, got " + ms);
         }
         prefillCallMs = ms;
-    }
-
-    /** Whether sampled tokens are drawn on the device. */
-    public boolean samplesOnDevice() {
-        return deviceSampling;
     }
 
     public boolean done() {

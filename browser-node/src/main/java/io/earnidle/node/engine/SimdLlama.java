@@ -516,13 +516,6 @@ public final class SimdLlama implements Engine {
         quantized[1] = false;
     }
 
-    /** Copies the logits of the last step with output (tests). */
-    public float[] lastLogits() {
-        float[] out = new float[c.vocabSize()];
-        k.readFloats(logits, out, out.length);
-        return out;
-    }
-
     @Override
     public Map<String, Object> counters() {
         Map<String, Object> m = new LinkedHashMap<>();

@@ -88,10 +88,6 @@ public final class LlamaModel {
         return new LlamaModel(GgufFile.read(gguf), ops);
     }
 
-    public TensorOps ops() {
-        return ops;
-    }
-
     public boolean tiedOutput() {
         return w.tiedOutput();
     }
