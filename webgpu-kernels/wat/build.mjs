@@ -7,7 +7,8 @@
 // Source preprocessing (line based): ";;#if RELAXED" / ";;#else" / ";;#endif" select lines per variant, and the
 // token "$$SHARED$$" becomes "shared" in the -mt variants. Hot loops are inlined by hand with line macros:
 // ";;#macro NAME" ... ";;#endmacro" defines a block, and a line ";;@NAME K=V K2=V2" expands it with every
-// "{K}" replaced by V (macros expand before the #if pass, so a macro body may hold #if blocks).
+// "{K}" replaced by V (macros expand before the #if pass, so a macro body may hold #if blocks). Named constants:
+// ";;#const NAME VALUE" defines one, and every token "$$NAME$$" becomes VALUE (before macros expand).
 // Usage: node build.mjs SRC_DIR OUT_DIR
 import { readFileSync, writeFileSync, mkdirSync, readdirSync, existsSync } from "node:fs";
 import { join, basename, dirname } from "node:path";
@@ -71,8 +72,24 @@ export function expandMacros(text) {
   return body.join("\n");
 }
 
+export function expandConstants(text) {
+  const consts = new Map();
+  const lines = text.split("\n").map((line) => {
+    const def = /^;;#const\s+(\w+)\s+(\S+)\s*$/.exec(line.trim());
+    if (!def) return line;
+    if (consts.has(def[1])) throw new Error(`#const ${def[1]} defined twice`);
+    consts.set(def[1], def[2]);
+    return "";
+  });
+  return lines.map((line) => line.replace(/\$\$(\w+)\$\$/g, (m, name) => {
+    if (name === "SHARED") return m;
+    if (!consts.has(name)) throw new Error(`unknown constant $$${name}$$`);
+    return consts.get(name);
+  })).join("\n");
+}
+
 export function preprocess(text, { relaxed, shared }) {
-  text = expandMacros(text);
+  text = expandMacros(expandConstants(text));
   const out = [];
   const stack = []; // each entry: {active, taken}
   const active = () => stack.every((s) => s.active);

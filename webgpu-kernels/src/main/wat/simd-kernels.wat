@@ -18,6 +18,12 @@
 ;; relaxed builds (and the *_w kernels) give bit-identical quantized mat-vec outputs, and any row split gives the
 ;; same rows.
 ;; f16 scales must be finite (Inf/NaN f16 scales are not decoded).
+;; Bytes per block of the weight formats (ggml's block sizes; io.earnidle.node.gguf.GgmlType is the source and
+;; GgmlFormatsTest checks these against it); the build (wat/build.mjs) puts the values in place of the tokens.
+;;#const Q4_0_BYTES 18
+;;#const Q8_0_BYTES 34
+;;#const Q4_K_BYTES 144
+;;#const Q6_K_BYTES 210
 (module
   (import "env" "memory" (memory $mem 1 65536 $$SHARED$$))
 
@@ -216,7 +222,7 @@
                                       (i32.const 3))))
                   (f32.mul (call $h2f (i32.load16_u (local.get {P})))
                            (f32.load (i32.add (local.get $xd) (i32.shl (local.get $b) (i32.const 2))))))))
-            (local.set {P} (i32.add (local.get {P}) (i32.const 18)))
+            (local.set {P} (i32.add (local.get {P}) (i32.const $$Q4_0_BYTES$$)))
             (local.set $xp (i32.add (local.get $xp) (i32.const 32)))
             (local.set $b (i32.add (local.get $b) (i32.const 1)))
             (br $tail_loop)))
@@ -339,7 +345,7 @@
     (local $y2 v128) (local $y3 v128) (local $y4 v128) (local $y5 v128) (local $y6 v128) (local $y7 v128)
     (local.set $nb (i32.shr_u (local.get $cols) (i32.const 5)))
     (local.set $nb4 (i32.and (local.get $nb) (i32.const -4)))
-    (local.set $stride (i32.mul (local.get $nb) (i32.const 18)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const $$Q4_0_BYTES$$)))
     (local.set $xd (i32.add (local.get $x_ptr) (i32.shl (local.get $nb) (i32.const 5))))
     (local.set $xs (i32.add (local.get $xd) (i32.shl (local.get $nb) (i32.const 2))))
     (local.set $row (local.get $r0))
@@ -448,7 +454,7 @@
                                       (i32.const 3))))
                   (f32.mul (call $h2f (i32.load16_u (local.get $wp)))
                            (f32.load (i32.add (local.get $xd) (i32.shl (local.get $b) (i32.const 2))))))))
-            (local.set $wp (i32.add (local.get $wp) (i32.const 18)))
+            (local.set $wp (i32.add (local.get $wp) (i32.const $$Q4_0_BYTES$$)))
             (local.set $xp (i32.add (local.get $xp) (i32.const 32)))
             (local.set $b (i32.add (local.get $b) (i32.const 1)))
             (br $tail_loop)))
@@ -468,7 +474,7 @@
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $ab v128) (local $cd v128) (local $hv v128)
     (local.set $nb (i32.shr_u (local.get $cols) (i32.const 5)))
     (local.set $nb4 (i32.and (local.get $nb) (i32.const -4)))
-    (local.set $stride (i32.mul (local.get $nb) (i32.const 34)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const $$Q8_0_BYTES$$)))
     (local.set $xd (i32.add (local.get $x_ptr) (i32.shl (local.get $nb) (i32.const 5))))
     (local.set $row (local.get $r0))
     (block $rows_done
@@ -507,7 +513,7 @@
                   (f32.convert_i32_s (call $hsum_i32 (local.get $s0)))
                   (f32.mul (call $h2f (i32.load16_u (local.get $wp)))
                            (f32.load (i32.add (local.get $xd) (i32.shl (local.get $b) (i32.const 2))))))))
-            (local.set $wp (i32.add (local.get $wp) (i32.const 34)))
+            (local.set $wp (i32.add (local.get $wp) (i32.const $$Q8_0_BYTES$$)))
             (local.set $xp (i32.add (local.get $xp) (i32.const 32)))
             (local.set $b (i32.add (local.get $b) (i32.const 1)))
             (br $tail_loop)))
@@ -595,7 +601,7 @@
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $ab v128) (local $cd v128) (local $hv v128)
     (local.set $nb (i32.shr_u (local.get $cols) (i32.const 5)))
     (local.set $nb4 (i32.and (local.get $nb) (i32.const -4)))
-    (local.set $stride (i32.mul (local.get $nb) (i32.const 18)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const $$Q4_0_BYTES$$)))
     (local.set $xd (i32.add (local.get $x_ptr) (i32.shl (local.get $nb) (i32.const 6))))
     (local.set $xs (i32.add (local.get $xd) (i32.shl (local.get $nb) (i32.const 2))))
     (local.set $row (local.get $r0))
@@ -641,7 +647,7 @@
                                       (i32.const 3))))
                   (f32.mul (call $h2f (i32.load16_u (local.get $wp)))
                            (f32.load (i32.add (local.get $xd) (i32.shl (local.get $b) (i32.const 2))))))))
-            (local.set $wp (i32.add (local.get $wp) (i32.const 18)))
+            (local.set $wp (i32.add (local.get $wp) (i32.const $$Q4_0_BYTES$$)))
             (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
             (local.set $b (i32.add (local.get $b) (i32.const 1)))
             (br $tail_loop)))
@@ -659,7 +665,7 @@
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $ab v128) (local $cd v128) (local $hv v128)
     (local.set $nb (i32.shr_u (local.get $cols) (i32.const 5)))
     (local.set $nb4 (i32.and (local.get $nb) (i32.const -4)))
-    (local.set $stride (i32.mul (local.get $nb) (i32.const 34)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const $$Q8_0_BYTES$$)))
     (local.set $xd (i32.add (local.get $x_ptr) (i32.shl (local.get $nb) (i32.const 6))))
     (local.set $row (local.get $r0))
     (block $rows_done
@@ -698,7 +704,7 @@
                   (f32.convert_i32_s (call $hsum_i32 (local.get $s0)))
                   (f32.mul (call $h2f (i32.load16_u (local.get $wp)))
                            (f32.load (i32.add (local.get $xd) (i32.shl (local.get $b) (i32.const 2))))))))
-            (local.set $wp (i32.add (local.get $wp) (i32.const 34)))
+            (local.set $wp (i32.add (local.get $wp) (i32.const $$Q8_0_BYTES$$)))
             (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
             (local.set $b (i32.add (local.get $b) (i32.const 1)))
             (br $tail_loop)))
@@ -726,7 +732,7 @@
     (local $nb i32) (local $gs i32) (local $g i32) (local $src i32) (local $dst i32) (local $b i32) (local $i i32)
     (local $m i32) (local $rs i32) (local $blk i32) (local $d i32) (local $sub i32)
     (local.set $nb (i32.shr_u (local.get $cols) (i32.const 5)))
-    (local.set $rs (i32.mul (local.get $nb) (i32.const 18)))
+    (local.set $rs (i32.mul (local.get $nb) (i32.const $$Q4_0_BYTES$$)))
     (local.set $gs (i32.shl (local.get $rs) (i32.const 2)))
     (local.set $g (local.get $w_ptr))
     (block $done (loop $groups
@@ -741,7 +747,7 @@
         (block $idone (loop $rowsl
           (br_if $idone (i32.ge_u (local.get $i) (i32.const 4)))
           (local.set $blk (i32.add (local.get $tmp)
-            (i32.add (i32.mul (local.get $i) (local.get $rs)) (i32.mul (local.get $b) (i32.const 18)))))
+            (i32.add (i32.mul (local.get $i) (local.get $rs)) (i32.mul (local.get $b) (i32.const $$Q4_0_BYTES$$)))))
           (local.set $d (i32.load16_u (local.get $blk)))
           (local.set $sub (i32.add (local.get $sub)
             (i32.and (i32.eqz (i32.and (local.get $d) (i32.const 0x7c00))) (i32.ne (i32.and (local.get $d) (i32.const 0x3ff)) (i32.const 0)))))
@@ -1301,7 +1307,7 @@
     (local $y0 v128) (local $y1 v128)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $ab v128) (local $cd v128) (local $t v128)
     (local.set $nb (i32.shr_u (local.get $cols) (i32.const 8)))
-    (local.set $stride (i32.mul (local.get $nb) (i32.const 144)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const $$Q4_K_BYTES$$)))
     (local.set $xb (i32.add (local.get $x_ptr) (local.get $cols)))
     (local.set $xd (i32.add (local.get $xb) (i32.shl (local.get $nb) (i32.const 5))))
     (local.set $row (local.get $r0))
@@ -1335,7 +1341,7 @@
                 (i32x4.extend_high_i16x8_u (i16x8.extend_low_i8x16_u (local.get $scv))))))
 ;;#endif
 ;;@Q4K_FINISH
-            (local.set $wp (i32.add (local.get $wp) (i32.const 144)))
+            (local.set $wp (i32.add (local.get $wp) (i32.const $$Q4_K_BYTES$$)))
             (local.set $xp (i32.add (local.get $xp) (i32.const 256)))
             (local.set $xb (i32.add (local.get $xb) (i32.const 32)))
             (local.set $b (i32.add (local.get $b) (i32.const 1)))
@@ -1417,7 +1423,7 @@
     (local $accm0 v128) (local $accm1 v128) (local $accm2 v128) (local $accm3 v128)
     (local.set $m15 (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
     (local.set $nb (i32.shr_u (local.get $cols) (i32.const 8)))
-    (local.set $stride (i32.mul (local.get $nb) (i32.const 144)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const $$Q4_K_BYTES$$)))
     (local.set $nbd (i32.shl (local.get $nb) (i32.const 5)))
     (local.set $x0 (local.get $x_ptr))
     (local.set $x1 (i32.add (local.get $x0) (local.get $xs)))
@@ -1452,7 +1458,7 @@
 ;;@Q4K4_FINISH T=1
 ;;@Q4K4_FINISH T=2
 ;;@Q4K4_FINISH T=3
-            (local.set $wp (i32.add (local.get $wp) (i32.const 144)))
+            (local.set $wp (i32.add (local.get $wp) (i32.const $$Q4_K_BYTES$$)))
             (local.set $bo (i32.add (local.get $bo) (i32.const 256)))
             (local.set $bb (i32.add (local.get $bb) (i32.const 32)))
             (local.set $bd (i32.add (local.get $bd) (i32.const 4)))
@@ -1526,7 +1532,7 @@
     (local $b i32) (local $scv v128) (local $sacc v128) (local $acc f32)
     (local $qa v128) (local $qb v128) (local $qh v128) (local $q v128) (local $y0 v128)
     (local.set $nb (i32.shr_u (local.get $cols) (i32.const 8)))
-    (local.set $stride (i32.mul (local.get $nb) (i32.const 210)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const $$Q6_K_BYTES$$)))
     (local.set $xd (i32.add (i32.add (local.get $x_ptr) (local.get $cols)) (i32.shl (local.get $nb) (i32.const 5))))
     (local.set $row (local.get $r0))
     (block $rows_done
@@ -1546,7 +1552,7 @@
 ;;@Q6K_QUAD QA=64 QB=96 QH=160 X1=128 X2=160 X3=192 X4=224 G1=200 G2=202 G3=204 G4=206
 ;;@Q6K_QUAD QA=80 QB=112 QH=176 X1=144 X2=176 X3=208 X4=240 G1=201 G2=203 G3=205 G4=207
 ;;@Q6K_FINISH
-            (local.set $wp (i32.add (local.get $wp) (i32.const 210)))
+            (local.set $wp (i32.add (local.get $wp) (i32.const $$Q6_K_BYTES$$)))
             (local.set $xp (i32.add (local.get $xp) (i32.const 256)))
             (local.set $xb (i32.add (local.get $xb) (i32.const 32)))
             (local.set $b (i32.add (local.get $b) (i32.const 1)))
@@ -1630,7 +1636,7 @@
     (local.set $m15 (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
     (local.set $m48 (v128.const i8x16 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48))
     (local.set $nb (i32.shr_u (local.get $cols) (i32.const 8)))
-    (local.set $stride (i32.mul (local.get $nb) (i32.const 210)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const $$Q6_K_BYTES$$)))
     (local.set $nbd (i32.add (local.get $cols) (i32.shl (local.get $nb) (i32.const 5))))
     (local.set $x0 (local.get $x_ptr))
     (local.set $x1 (i32.add (local.get $x0) (local.get $xs)))
@@ -1664,7 +1670,7 @@
 ;;@Q6K4_FINISH T=1
 ;;@Q6K4_FINISH T=2
 ;;@Q6K4_FINISH T=3
-            (local.set $wp (i32.add (local.get $wp) (i32.const 210)))
+            (local.set $wp (i32.add (local.get $wp) (i32.const $$Q6_K_BYTES$$)))
             (local.set $bo (i32.add (local.get $bo) (i32.const 256)))
             (local.set $bb (i32.add (local.get $bb) (i32.const 32)))
             (local.set $bd (i32.add (local.get $bd) (i32.const 4)))
@@ -1749,7 +1755,7 @@
     (local $scv v128) (local $mn v128) (local $sacc v128) (local $accm v128)
     (local $qa v128) (local $pa v128) (local $pb v128)
     (local.set $nb (i32.shr_u (local.get $cols) (i32.const 8)))
-    (local.set $stride (i32.mul (local.get $nb) (i32.const 144)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const $$Q4_K_BYTES$$)))
     (local.set $xd (i32.add (i32.add (local.get $x_ptr) (i32.shl (local.get $cols) (i32.const 1))) (i32.shl (local.get $nb) (i32.const 5))))
     (local.set $row (local.get $r0))
     (block $rows_done
@@ -1771,7 +1777,7 @@
 ;;@Q4K_W_PAIR Q0=80 Q1=96 X0=256 X0o=272 X1=288 X1o=304 X2=320 X2o=336 X3=352 X3o=368 SA=4 SB=5
 ;;@Q4K_W_PAIR Q0=112 Q1=128 X0=384 X0o=400 X1=416 X1o=432 X2=448 X2o=464 X3=480 X3o=496 SA=6 SB=7
 ;;@Q4K_FINISH
-            (local.set $wp (i32.add (local.get $wp) (i32.const 144)))
+            (local.set $wp (i32.add (local.get $wp) (i32.const $$Q4_K_BYTES$$)))
             (local.set $xp (i32.add (local.get $xp) (i32.const 512)))
             (local.set $xb (i32.add (local.get $xb) (i32.const 32)))
             (local.set $b (i32.add (local.get $b) (i32.const 1)))
@@ -1819,7 +1825,7 @@
     (local $b i32) (local $scv v128) (local $sacc v128) (local $acc f32)
     (local $qa v128) (local $qb v128) (local $qh v128) (local $q v128)
     (local.set $nb (i32.shr_u (local.get $cols) (i32.const 8)))
-    (local.set $stride (i32.mul (local.get $nb) (i32.const 210)))
+    (local.set $stride (i32.mul (local.get $nb) (i32.const $$Q6_K_BYTES$$)))
     (local.set $xd (i32.add (i32.add (local.get $x_ptr) (i32.shl (local.get $cols) (i32.const 1))) (i32.shl (local.get $nb) (i32.const 5))))
     (local.set $row (local.get $r0))
     (block $rows_done
@@ -1839,7 +1845,7 @@
 ;;@Q6K_W_QUAD QA=64 QB=96 QH=160 X1=256 X1o=272 X2=320 X2o=336 X3=384 X3o=400 X4=448 X4o=464 G1=200 G2=202 G3=204 G4=206
 ;;@Q6K_W_QUAD QA=80 QB=112 QH=176 X1=288 X1o=304 X2=352 X2o=368 X3=416 X3o=432 X4=480 X4o=496 G1=201 G2=203 G3=205 G4=207
 ;;@Q6K_FINISH
-            (local.set $wp (i32.add (local.get $wp) (i32.const 210)))
+            (local.set $wp (i32.add (local.get $wp) (i32.const $$Q6_K_BYTES$$)))
             (local.set $xp (i32.add (local.get $xp) (i32.const 512)))
             (local.set $xb (i32.add (local.get $xb) (i32.const 32)))
             (local.set $b (i32.add (local.get $b) (i32.const 1)))
@@ -1915,7 +1921,7 @@
   (func (export "matmul_q4_0_q8_0")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
-    (call $matmul (i32.const -1) (i32.const 0) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
+    (call $matmul (i32.const -1) (i32.const 0) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const $$Q4_0_BYTES$$))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
@@ -1929,28 +1935,28 @@
 ;;#else
       (i32.const -1)
 ;;#endif
-      (i32.const 8) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
+      (i32.const 8) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const $$Q4_0_BYTES$$))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
   (func (export "matmul_q8_0_q8_0")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
-    (call $matmul (i32.const -1) (i32.const 1) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 34))
+    (call $matmul (i32.const -1) (i32.const 1) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const $$Q8_0_BYTES$$))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
   (func (export "matmul_q4_0_q8_0w")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
-    (call $matmul (i32.const -1) (i32.const 4) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 18))
+    (call $matmul (i32.const -1) (i32.const 4) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const $$Q4_0_BYTES$$))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
   (func (export "matmul_q8_0_q8_0w")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
-    (call $matmul (i32.const -1) (i32.const 5) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 34))
+    (call $matmul (i32.const -1) (i32.const 5) (i32.mul (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const $$Q8_0_BYTES$$))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
@@ -1963,7 +1969,7 @@
 ;;#else
       (i32.const -1)
 ;;#endif
-      (i32.const 2) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 144))
+      (i32.const 2) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const $$Q4_K_BYTES$$))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
@@ -1976,21 +1982,21 @@
 ;;#else
       (i32.const -1)
 ;;#endif
-      (i32.const 3) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 210))
+      (i32.const 3) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const $$Q6_K_BYTES$$))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
   (func (export "matmul_q4_k_q8_kw")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
-    (call $matmul (i32.const -1) (i32.const 6) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 144))
+    (call $matmul (i32.const -1) (i32.const 6) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const $$Q4_K_BYTES$$))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 
   (func (export "matmul_q6_k_q8_kw")
     (param $w i32) (param $x i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $cols i32)
     (param $ntok i32) (param $xs i32) (param $os i32)
-    (call $matmul (i32.const -1) (i32.const 7) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const 210))
+    (call $matmul (i32.const -1) (i32.const 7) (i32.mul (i32.shr_u (local.get $cols) (i32.const 8)) (i32.const $$Q6_K_BYTES$$))
       (local.get $w) (local.get $x) (local.get $out) (local.get $r0) (local.get $r1) (local.get $cols)
       (local.get $ntok) (local.get $xs) (local.get $os)))
 

@@ -71,8 +71,8 @@ fn xv(k: u32) -> f32 {
 
 fn units_per_block(fmt: u32) -> u32 {
   switch fmt {
-    case 0u, 1u: { return 1u; }
-    case 12u, 14u: { return 16u; }
+    case FMT_F32, FMT_F16: { return 1u; }
+    case FMT_Q4_K, FMT_Q6_K: { return 16u; }
     default: { return 4u; }
   }
 }
@@ -94,22 +94,22 @@ fn x4(k: u32) -> vec4<f32> {
 fn unit_x(fmt: u32, u: u32) -> Xu {
   let z = vec4<f32>(0.0);
   switch fmt {
-    case 0u, 1u: {
+    case FMT_F32, FMT_F16: {
       return Xu(vec4<f32>(xv(u), 0.0, 0.0, 0.0), z, z, z);
     }
-    case 2u, 3u: { // Q4_0 / Q4_1: elements 4t..4t+3 (low nibbles) and 16+4t.. (high nibbles) of block u/4
+    case FMT_Q4_0, FMT_Q4_1: { // Q4_0 / Q4_1: elements 4t..4t+3 (low nibbles) and 16+4t.. (high nibbles) of block u/4
       let k0 = (u >> 2u) * 32u + 4u * (u & 3u);
       return Xu(x4(k0), x4(k0 + 16u), z, z);
     }
-    case 8u: { // Q8_0: elements 8t..8t+7
+    case FMT_Q8_0: { // Q8_0: elements 8t..8t+7
       let k0 = (u >> 2u) * 32u + 8u * (u & 3u);
       return Xu(x4(k0), x4(k0 + 4u), z, z);
     }
-    case 12u: { // Q4_K: sub-block pair p = (u/4)%4, 8 bytes from 8c: elements k0.., k0+4.., k0+32.., k0+36..
+    case FMT_Q4_K: { // Q4_K: sub-block pair p = (u/4)%4, 8 bytes from 8c: elements k0.., k0+4.., k0+32.., k0+36..
       let k0 = (u >> 4u) * 256u + 64u * ((u >> 2u) & 3u) + 8u * (u & 3u);
       return Xu(x4(k0), x4(k0 + 4u), x4(k0 + 32u), x4(k0 + 36u));
     }
-    default: { // Q6_K: half h = (u/8)%2, l = 4(u%8): the four quarters' elements
+    case FMT_Q6_K, default: { // half h = (u/8)%2, l = 4(u%8): the four quarters' elements
       let k0 = (u >> 4u) * 256u + 128u * ((u >> 3u) & 1u) + 4u * (u & 7u);
       return Xu(x4(k0), x4(k0 + 32u), x4(k0 + 64u), x4(k0 + 96u));
     }
@@ -140,28 +140,28 @@ fn hsum(v: vec4<f32>) -> f32 {
 // Partial dot product of unit `u` of the row whose bytes start at `row` with the unit's x values X.
 fn dot_unit(fmt: u32, row: u32, u: u32, X: Xu) -> f32 {
   switch fmt {
-    case 0u: {
+    case FMT_F32: {
       return bitcast<f32>(ld_u32(row + 4u * u)) * X.a.x;
     }
-    case 1u: {
+    case FMT_F16: {
       return ld_f16(row + 2u * u) * X.a.x;
     }
-    case 2u: { // Q4_0: unit t covers bytes qs[4t..4t+3] -> elements 4t+i (low), 16+4t+i (high)
+    case FMT_Q4_0: { // Q4_0: unit t covers bytes qs[4t..4t+3] -> elements 4t+i (low), 16+4t+i (high)
       let bb = row + (u >> 2u) * 18u;
       let q = ld_u32(bb + 2u + 4u * (u & 3u));
       return (dot(nib_lo(q) - 8.0, X.a) + dot(nib_hi(q) - 8.0, X.b)) * ld_f16(bb);
     }
-    case 3u: { // Q4_1
+    case FMT_Q4_1: { // Q4_1
       let bb = row + (u >> 2u) * 20u;
       let q = ld_u32(bb + 4u + 4u * (u & 3u));
       return (dot(nib_lo(q), X.a) + dot(nib_hi(q), X.b)) * ld_f16(bb) + hsum(X.a + X.b) * ld_f16(bb + 2u);
     }
-    case 8u: { // Q8_0: unit t covers qs[8t..8t+7]
+    case FMT_Q8_0: { // Q8_0: unit t covers qs[8t..8t+7]
       let bb = row + (u >> 2u) * 34u;
       let t = u & 3u;
       return (dot(sbytes4(ld_u32(bb + 2u + 8u * t)), X.a) + dot(sbytes4(ld_u32(bb + 6u + 8u * t)), X.b)) * ld_f16(bb);
     }
-    case 12u: { // Q4_K: unit u -> sub-block pair p = u/4, qs bytes [32p + 8c, +8), c = u%4
+    case FMT_Q4_K: { // Q4_K: unit u -> sub-block pair p = u/4, qs bytes [32p + 8c, +8), c = u%4
       let p = (u >> 2u) & 3u;
       let bb = row + (u >> 4u) * 144u;
       let o = bb + 16u + 32u * p + 8u * (u & 3u);
@@ -173,7 +173,7 @@ fn dot_unit(fmt: u32, row: u32, u: u32, X: Xu) -> f32 {
       let sm1 = q4k_scale_min(bb + 4u, 2u * p + 1u);
       return ld_f16(bb) * (sm0.x * slo + sm1.x * shi) - ld_f16(bb + 2u) * (sm0.y * hsum(X.a + X.b) + sm1.y * hsum(X.c + X.d));
     }
-    default: { // Q6_K: unit u -> half h = u/8, l = 4*(u%8) .. +3, all four quarters
+    case FMT_Q6_K, default: { // unit u -> half h = u/8, l = 4*(u%8) .. +3, all four quarters
       let h = (u >> 3u) & 1u;
       let v = u & 7u;
       let bb = row + (u >> 4u) * 210u;

@@ -3,8 +3,8 @@
 //
 // The including kernel declares the weights as `W: array<u32>` (the tensor bytes exactly as in the
 // GGUF file, little-endian, uploaded as a u32 storage buffer). Every block layout below is ggml's
-// (ggml-common.h); format ids are ggml_type values. f16 fields are decoded bit by bit (no
-// shader-f16 needed, subnormals exact).
+// (ggml-common.h); format ids are ggml_type values (FMT_*; switches name them, never bare numbers). f16 fields
+// are decoded bit by bit (no shader-f16 needed, subnormals exact).
 
 const FMT_F32: u32 = 0u;
 const FMT_F16: u32 = 1u;
@@ -60,24 +60,25 @@ fn sbyte_of(v: u32, b: u32) -> f32 {
   return f32(i32(v << (24u - b * 8u)) >> 24u);
 }
 
-// Elements per block and bytes per block of a format.
+// Elements per block and bytes per block of a format (io.earnidle.node.gguf.GgmlType is the source of the ids and
+// sizes; GgmlFormatsTest checks the FMT_* constants and these two tables against it).
 fn block_elems(fmt: u32) -> u32 {
   switch fmt {
-    case 0u, 1u: { return 1u; }
-    case 12u, 14u: { return 256u; }
-    default: { return 32u; }
+    case FMT_F32, FMT_F16: { return 1u; }
+    case FMT_Q4_K, FMT_Q6_K: { return 256u; }
+    case FMT_Q4_0, FMT_Q4_1, FMT_Q8_0, default: { return 32u; }
   }
 }
 
 fn block_bytes(fmt: u32) -> u32 {
   switch fmt {
-    case 0u: { return 4u; }
-    case 1u: { return 2u; }
-    case 2u: { return 18u; }
-    case 3u: { return 20u; }
-    case 8u: { return 34u; }
-    case 12u: { return 144u; }
-    default: { return 210u; } // Q6_K
+    case FMT_F32: { return 4u; }
+    case FMT_F16: { return 2u; }
+    case FMT_Q4_0: { return 18u; }
+    case FMT_Q4_1: { return 20u; }
+    case FMT_Q8_0: { return 34u; }
+    case FMT_Q4_K: { return 144u; }
+    case FMT_Q6_K, default: { return 210u; }
   }
 }
 
@@ -119,31 +120,31 @@ fn q6k_at(bb: u32, j: u32) -> Q6kAt {
 // mat-mul and the embedding lookup (each weight is decoded once per workgroup tile there).
 fn dequant(fmt: u32, row: u32, k: u32) -> f32 {
   switch fmt {
-    case 0u: {
+    case FMT_F32: {
       return bitcast<f32>(ld_u32(row + 4u * k));
     }
-    case 1u: {
+    case FMT_F16: {
       return ld_f16(row + 2u * k);
     }
-    case 2u: {
+    case FMT_Q4_0: {
       let bb = row + (k >> 5u) * 18u;
       let j = k & 31u;
       let q = ld_u8(bb + 2u + (j & 15u));
       let nib = select(q & 0xFu, q >> 4u, j >= 16u);
       return (f32(nib) - 8.0) * ld_f16(bb);
     }
-    case 3u: {
+    case FMT_Q4_1: {
       let bb = row + (k >> 5u) * 20u;
       let j = k & 31u;
       let q = ld_u8(bb + 4u + (j & 15u));
       let nib = select(q & 0xFu, q >> 4u, j >= 16u);
       return f32(nib) * ld_f16(bb) + ld_f16(bb + 2u);
     }
-    case 8u: {
+    case FMT_Q8_0: {
       let bb = row + (k >> 5u) * 34u;
       return ld_i8(bb + 2u + (k & 31u)) * ld_f16(bb);
     }
-    case 12u: {
+    case FMT_Q4_K: {
       let bb = row + (k >> 8u) * 144u;
       let j = k & 255u;
       let sub = j >> 5u;
@@ -152,7 +153,7 @@ fn dequant(fmt: u32, row: u32, k: u32) -> f32 {
       let sm = q4k_scale_min(bb + 4u, sub);
       return ld_f16(bb) * sm.x * f32(nib) - ld_f16(bb + 2u) * sm.y;
     }
-    default: { // Q6_K
+    case FMT_Q6_K, default: {
       let bb = row + (k >> 8u) * 210u;
       let a = q6k_at(bb, k & 255u);
       let nib = (ld_u8(a.lo) >> a.lo_shift) & 0xFu;
@@ -168,37 +169,37 @@ fn dequant(fmt: u32, row: u32, k: u32) -> f32 {
 // format). The tiled mat-mul stages its weight tile with it.
 fn dequant4(fmt: u32, row: u32, k: u32) -> vec4<f32> {
   switch fmt {
-    case 0u: {
+    case FMT_F32: {
       let b = row + 4u * k;
       return vec4<f32>(bitcast<f32>(ld_u32(b)), bitcast<f32>(ld_u32(b + 4u)), bitcast<f32>(ld_u32(b + 8u)),
                        bitcast<f32>(ld_u32(b + 12u)));
     }
-    case 1u: {
+    case FMT_F16: {
       let lo = ld_u32(row + 2u * k);
       let hi = ld_u32(row + 2u * k + 4u);
       return vec4<f32>(half_to_f32(lo & 0xFFFFu), half_to_f32(lo >> 16u), half_to_f32(hi & 0xFFFFu),
                        half_to_f32(hi >> 16u));
     }
-    case 2u: {
+    case FMT_Q4_0: {
       let bb = row + (k >> 5u) * 18u;
       let j = k & 31u;
       let q = ld_u32(bb + 2u + (j & 15u)) >> select(0u, 4u, j >= 16u);
       let nib = vec4<u32>(q, q >> 8u, q >> 16u, q >> 24u) & vec4<u32>(0xFu);
       return (vec4<f32>(nib) - 8.0) * ld_f16(bb);
     }
-    case 3u: {
+    case FMT_Q4_1: {
       let bb = row + (k >> 5u) * 20u;
       let j = k & 31u;
       let q = ld_u32(bb + 4u + (j & 15u)) >> select(0u, 4u, j >= 16u);
       let nib = vec4<u32>(q, q >> 8u, q >> 16u, q >> 24u) & vec4<u32>(0xFu);
       return vec4<f32>(nib) * ld_f16(bb) + ld_f16(bb + 2u);
     }
-    case 8u: {
+    case FMT_Q8_0: {
       let bb = row + (k >> 5u) * 34u;
       let q = ld_u32(bb + 2u + (k & 31u));
       return vec4<f32>(sbyte_of(q, 0u), sbyte_of(q, 1u), sbyte_of(q, 2u), sbyte_of(q, 3u)) * ld_f16(bb);
     }
-    case 12u: {
+    case FMT_Q4_K: {
       let bb = row + (k >> 8u) * 144u;
       let j = k & 255u;
       let sub = j >> 5u;
@@ -207,7 +208,7 @@ fn dequant4(fmt: u32, row: u32, k: u32) -> vec4<f32> {
       let sm = q4k_scale_min(bb + 4u, sub);
       return ld_f16(bb) * sm.x * vec4<f32>(nib) - ld_f16(bb + 2u) * sm.y;
     }
-    default: { // Q6_K (the 4 elements' bytes are consecutive: shifting the u32 shifts each byte alike)
+    case FMT_Q6_K, default: { // (the 4 elements' bytes are consecutive: shifting the u32 shifts each byte alike)
       let bb = row + (k >> 8u) * 210u;
       let a = q6k_at(bb, k & 255u);
       let lo = ld_u32(a.lo) >> a.lo_shift;

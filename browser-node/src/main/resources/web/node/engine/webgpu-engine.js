@@ -151,7 +151,7 @@ class WebGpuEngine {
     const T = head.tensors;
     const get = (n) => { const t = T[n]; if (!t) throw new Error("missing tensor " + n); return t; };
     const fmt = (t, name) => {
-      if (![0, 1, 2, 3, 8, 12, 14].includes(t.type)) throw new Error(`WebGPU: tensor ${name} has ggml type ${t.type} without a WGSL kernel`);
+      if (!Object.values(this.mod.FORMATS).includes(t.type)) throw new Error(`WebGPU: tensor ${name} has ggml type ${t.type} without a WGSL kernel`);
       return t.type;
     };
     this.buffers = [];

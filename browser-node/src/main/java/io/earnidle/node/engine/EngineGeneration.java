@@ -3,18 +3,16 @@ package io.earnidle.node.engine;
 import io.earnidle.node.llama.ContextLengthExceededException;
 import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.GenerationResult;
-import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.llama.Sampler;
 import io.earnidle.node.llama.Sampling;
 import io.earnidle.node.tokenizer.Tokenizer;
 
 import java.util.Arrays;
-import java.util.List;
 
 /**
- * {@link io.earnidle.node.llama.LlamaModel#generate} semantics (prefill, sampling chain, EOS/EOT, stop strings) over
- * any {@link Engine}, one forward pass per {@link #step}: the node loop runs a few steps per work slice and can drop
- * the generation between two steps (pause/stop). A step may complete asynchronously (WebGPU); its callback runs
+ * The generation loop (prefill, sampling chain, EOS/EOT, stop strings) of every {@link Engine}: the JVM reference
+ * ({@link io.earnidle.node.llama.LlamaModel#generate}), WASM-SIMD and WebGPU, one forward pass per {@link #step}:
+ * the node loop runs a few steps per work slice and can drop the generation between two steps (pause/stop). A step may complete asynchronously (WebGPU); its callback runs
  * exactly once, before {@code step} returns for synchronous engines. Greedy requests without repetition penalty ask
  * the engine for the argmax only; sampled requests are drawn on the device when the engine can
  * ({@link Engine#samplesOnDevice}, with the uniform number from this generation's seeded {@link Sampler}, so the
@@ -87,23 +85,9 @@ public final class EngineGeneration {
         engine.begin((int) total);
     }
 
-    /** Token ids of the request's prompt, validated (as LlamaModel.promptIds). */
+    /** Token ids of the request's prompt, validated ({@link GenerationRequest#promptTokens}). */
     public static int[] promptIds(Engine engine, GenerationRequest r) {
-        if ((r.prompt() == null) == (r.promptIds() == null)) {
-            throw new IllegalArgumentException("exactly one of prompt and prompt_ids must be given");
-        }
-        Tokenizer tok = engine.tokenizer();
-        int[] ids = r.prompt() != null ? tok.encode(r.prompt(), r.addBos()) : r.promptIds().clone();
-        if (ids.length == 0) {
-            throw new IllegalArgumentException("the prompt is empty");
-        }
-        int vocab = engine.config().vocabSize();
-        for (int id : ids) {
-            if (id < 0 || id >= vocab) {
-                throw new IllegalArgumentException("prompt token id " + id + " outside the vocabulary of " + vocab);
-            }
-        }
-        return ids;
+        return r.promptTokens(engine.tokenizer(), engine.config().vocabSize());
     }
 
     public Engine engine() {
@@ -141,22 +125,12 @@ public final class EngineGeneration {
         return (left + prefillBatch - 1) / prefillBatch + (maxTokens - n);
     }
 
-    /** Prompt tokens the next prefill call may take at most (1 until a first call has been timed). */
-    public int prefillBatch() {
-        return prefillBatch;
-    }
-
     /** Time budget of one batched prefill call, in ms (default 500: a pause still lands within a second). */
     public void setPrefillCallMs(double ms) {
         if (!(ms > 0)) {
             throw new IllegalArgumentException("prefill call budget must be > 0 ms, got " + ms);
         }
         prefillCallMs = ms;
-    }
-
-    /** Whether sampled tokens are drawn on the device. */
-    public boolean samplesOnDevice() {
-        return deviceSampling;
     }
 
     public boolean done() {
@@ -278,10 +252,9 @@ public final class EngineGeneration {
             finish();
             return null;
         }
-        List<String> stops = sampling.stop();
-        if (!stops.isEmpty()) {
+        if (!sampling.stop().isEmpty()) {
             String sofar = tok.decode(Arrays.copyOf(out, n));
-            int cut = LlamaModel.firstStop(sofar, stops);
+            int cut = sampling.firstStop(sofar);
             if (cut >= 0) {
                 stopText = sofar.substring(0, cut);
                 finish();

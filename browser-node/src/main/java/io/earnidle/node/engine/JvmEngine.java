@@ -19,10 +19,6 @@ public final class JvmEngine implements Engine {
         this.name = name;
     }
 
-    public LlamaModel model() {
-        return model;
-    }
-
     @Override
     public String name() {
         return name;

@@ -5,31 +5,34 @@ import io.earnidle.node.gguf.GgufFile;
 import io.earnidle.node.gguf.GgufFormatException;
 import io.earnidle.node.gguf.GgufTensorInfo;
 import io.earnidle.node.llama.ContextLengthExceededException;
-import io.earnidle.node.llama.DetMath;
 import io.earnidle.node.llama.LlamaConfig;
+import io.earnidle.node.llama.LlamaWeights;
+import io.earnidle.node.llama.Rope;
 import io.earnidle.node.llama.Sampler;
 import io.earnidle.node.tokenizer.Tokenizer;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.IntSupplier;
 
 /**
  * The Llama forward pass orchestrated in Java over a {@link SimdKernelApi}: the GGUF file lies in the kernel memory
  * at {@code base} (streamed there once), Java keeps only tensor offsets, the KV cache and activations are allocated
- * in the same memory. Matches {@link io.earnidle.node.llama.LlamaModel}'s graph; RoPE angles come from the same
- * {@link DetMath} code (a small cos/sin table per position is written into the memory).
+ * in the same memory. Matches {@link io.earnidle.node.llama.LlamaModel}'s graph and loads the model with the same
+ * {@link LlamaWeights} (tensors placed in the kernel memory); RoPE angles come from the same {@link Rope} tables (one
+ * cos/sin table per position is written into the memory).
  */
 public final class SimdLlama implements Engine {
     private final SimdKernelApi k;
+    private final LlamaWeights<Mat, Integer> w;
     private final LlamaConfig c;
-    private final Tokenizer tokenizer;
     private final Mat tokenEmbd;
     private final Mat output;
     private final int outputNorm;
-    private final Layer[] layers;
-    private final double[] invFreq;
+    private final List<LlamaWeights.Layer<Mat, Integer>> layers;
+    private final Rope rope;
     // activations
     private final int x, xb, xq8, xq8k, q, att, tmp, hb, hb2, hq8, hq8k, logits, cosSin;
     // prefill batch: the same buffers with one row per token (strides in bytes)
@@ -54,60 +57,46 @@ public final class SimdLlama implements Engine {
     record Mat(int ptr, GgmlType type, int cols, int rows, long bytes, boolean x4, boolean x4NoSubnormal) {
     }
 
-    record Layer(int attnNorm, Mat wq, Mat wk, Mat wv, Mat wo, int ffnNorm, Mat gate, Mat up, Mat down) {
-    }
-
     /**
      * @param f    the parsed header (tensor offsets are file offsets)
      * @param base kernel-memory offset of the file's byte 0
      */
     public SimdLlama(SimdKernelApi k, GgufFile f, int base) {
         this.k = k;
-        this.tokenizer = Tokenizer.fromGguf(f);
-        this.c = LlamaConfig.fromGguf(f, tokenizer.vocabSize());
-        if (c.vocabSize() != tokenizer.vocabSize()) {
-            throw new GgufFormatException("llama.vocab_size " + c.vocabSize() + " != " + tokenizer.vocabSize() + " tokens");
-        }
+        this.w = LlamaWeights.load(f, new LlamaWeights.Placement<>() {
+            @Override
+            public Mat matrix(GgufTensorInfo t, int cols, int rows) {
+                return mat(base, t, cols, rows);
+            }
+
+            @Override
+            public Integer vector(GgufTensorInfo t, int n) {
+                return vec(base, t, n);
+            }
+
+            @Override
+            public float[] read(Integer vector, int n) {
+                float[] out = new float[n];
+                k.readFloats(vector, out, n);
+                return out;
+            }
+        });
+        this.c = w.config();
+        this.rope = w.rope();
         int dim = c.dim();
         int qDim = c.heads() * c.headDim();
-        int kv = c.kvDim();
         int hid = c.hiddenDim();
         int vocab = c.vocabSize();
-        tokenEmbd = mat(f, base, "token_embd.weight", dim, vocab);
-        layers = new Layer[c.layers()];
+        tokenEmbd = w.tokenEmbd();
+        layers = w.layers();
         long wb = 0;
-        for (int l = 0; l < layers.length; l++) {
-            String p = "blk." + l + ".";
-            layers[l] = new Layer(vec(f, base, p + "attn_norm.weight", dim),
-                    mat(f, base, p + "attn_q.weight", dim, qDim), mat(f, base, p + "attn_k.weight", dim, kv),
-                    mat(f, base, p + "attn_v.weight", dim, kv), mat(f, base, p + "attn_output.weight", qDim, dim),
-                    vec(f, base, p + "ffn_norm.weight", dim),
-                    mat(f, base, p + "ffn_gate.weight", dim, hid), mat(f, base, p + "ffn_up.weight", dim, hid),
-                    mat(f, base, p + "ffn_down.weight", hid, dim));
-            Layer y = layers[l];
-            wb += y.wq.bytes + y.wk.bytes + y.wv.bytes + y.wo.bytes + y.gate.bytes + y.up.bytes + y.down.bytes;
+        for (LlamaWeights.Layer<Mat, Integer> y : layers) {
+            wb += y.wq().bytes + y.wk().bytes + y.wv().bytes + y.wo().bytes + y.gate().bytes + y.up().bytes
+                    + y.down().bytes;
         }
-        outputNorm = vec(f, base, "output_norm.weight", dim);
-        output = f.tensor("output.weight") == null ? tokenEmbd : mat(f, base, "output.weight", dim, vocab);
+        outputNorm = w.outputNorm();
+        output = w.output();
         weightBytesPerToken = wb + output.bytes;
-        int half = c.headDim() / 2;
-        float[] factors = null;
-        if (f.tensor("rope_freqs.weight") != null) {
-            int rp = vec(f, base, "rope_freqs.weight", half);
-            factors = new float[half];
-            k.readFloats(rp, factors, half);
-        }
-        invFreq = new double[half];
-        for (int i = 0; i < half; i++) {
-            invFreq[i] = DetMath.pow(c.ropeTheta(), -2.0 * i / c.headDim());
-            if (factors != null) {
-                float ff = factors[i];
-                if (!(ff > 0) || Float.isInfinite(ff)) {
-                    throw new GgufFormatException("rope_freqs.weight[" + i + "] = " + ff + " is not a positive finite factor");
-                }
-                invFreq[i] /= ff;
-            }
-        }
         int widest = Math.max(Math.max(dim, qDim), hid);
         x = k.alloc(4 * dim);
         xb = k.alloc(4 * widest);
@@ -152,21 +141,8 @@ public final class SimdLlama implements Engine {
         return (n + 255) / 256 * 292;
     }
 
-    private static GgufTensorInfo tensor(GgufFile f, String name, long... ne) {
-        GgufTensorInfo t = f.tensor(name);
-        if (t == null) {
-            throw new GgufFormatException("missing tensor " + name);
-        }
-        if (!Arrays.equals(t.ne(), ne)) {
-            throw new GgufFormatException("tensor " + name + " has shape " + Arrays.toString(t.ne()) + ", expected "
-                    + Arrays.toString(ne));
-        }
-        return t;
-    }
-
     /** The matrix in place; Q4_0 is repacked into the kernels' 4-row interleaved layout where they have it. */
-    private Mat mat(GgufFile f, int base, String name, int cols, int rows) {
-        GgufTensorInfo t = tensor(f, name, cols, rows);
+    private Mat mat(int base, GgufTensorInfo t, int cols, int rows) {
         int p = ptr(base, t);
         boolean x4 = t.type() == GgmlType.Q4_0 && k.hasQ4_0x4() && rows % 4 == 0 && cols % 128 == 0;
         boolean noSubnormal = false;
@@ -195,8 +171,7 @@ public final class SimdLlama implements Engine {
     }
 
     /** An f32 vector: in place when the tensor is F32, else dequantized once into the kernel memory. */
-    private int vec(GgufFile f, int base, String name, int n) {
-        GgufTensorInfo t = tensor(f, name, n);
+    private int vec(int base, GgufTensorInfo t, int n) {
         if (t.type() == GgmlType.F32) {
             return ptr(base, t);
         }
@@ -223,7 +198,7 @@ public final class SimdLlama implements Engine {
 
     @Override
     public Tokenizer tokenizer() {
-        return tokenizer;
+        return w.tokenizer();
     }
 
     @Override
@@ -357,37 +332,37 @@ public final class SimdLlama implements Engine {
         int hid = c.hiddenDim();
         float eps = c.rmsEps();
         float[] table = new float[hd];
-        ropeTable(pos, table, 0);
+        rope.table(pos, table, 0);
         k.writeFloats(cosSin, table, hd);
         embed(token, x);
         boolean[] qx = new boolean[2];
-        for (int l = 0; l < layers.length; l++) {
-            Layer y = layers[l];
+        for (int l = 0; l < layers.size(); l++) {
+            LlamaWeights.Layer<Mat, Integer> y = layers.get(l);
             int kPos = kCache[l] + 4 * pos * kvDim;
             int vPos = vCache[l] + 4 * pos * kvDim;
-            k.rmsnorm(x, y.attnNorm, xb, dim, eps);
+            k.rmsnorm(x, y.attnNorm(), xb, dim, eps);
             clear(qx);
             inJobGroup(() -> {
-                matVec(y.wq, xb, xq8, xq8k, qx, q);
-                matVec(y.wk, xb, xq8, xq8k, qx, kPos);
-                matVec(y.wv, xb, xq8, xq8k, qx, vPos);
+                matVec(y.wq(), xb, xq8, xq8k, qx, q);
+                matVec(y.wk(), xb, xq8, xq8k, qx, kPos);
+                matVec(y.wv(), xb, xq8, xq8k, qx, vPos);
             });
             k.rope(q, c.heads(), hd, cosSin);
             k.rope(kPos, c.kvHeads(), hd, cosSin);
             k.attention(q, kCache[l], vCache[l], att, scores, c.heads(), c.kvHeads(), hd, pos + 1,
                     (float) (1.0 / Math.sqrt(hd)));
             clear(qx);
-            matVec(y.wo, att, xq8, xq8k, qx, tmp);
+            matVec(y.wo(), att, xq8, xq8k, qx, tmp);
             k.add(x, tmp, dim);
-            k.rmsnorm(x, y.ffnNorm, xb, dim, eps);
+            k.rmsnorm(x, y.ffnNorm(), xb, dim, eps);
             clear(qx);
             inJobGroup(() -> {
-                matVec(y.gate, xb, xq8, xq8k, qx, hb);
-                matVec(y.up, xb, xq8, xq8k, qx, hb2);
+                matVec(y.gate(), xb, xq8, xq8k, qx, hb);
+                matVec(y.up(), xb, xq8, xq8k, qx, hb2);
             });
             k.swiglu(hb, hb2, hb, hid);
             clear(qx);
-            matVec(y.down, hb, hq8, hq8k, qx, tmp);
+            matVec(y.down(), hb, hq8, hq8k, qx, tmp);
             k.add(x, tmp, dim);
         }
         steps++;
@@ -395,16 +370,6 @@ public final class SimdLlama implements Engine {
             return -1;
         }
         return head(x, outputMode);
-    }
-
-    /** The cos/sin table of position {@code pos} (head_dim/2 cosines, then the sines) at {@code table[off ..]}. */
-    private void ropeTable(int pos, float[] table, int off) {
-        int half = invFreq.length;
-        for (int i = 0; i < half; i++) {
-            double theta = pos * invFreq[i];
-            table[off + i] = (float) DetMath.cos(theta);
-            table[off + half + i] = (float) DetMath.sin(theta);
-        }
     }
 
     /** Final norm and LM head on the hidden state at {@code xPtr}: the argmax (OUT_ARGMAX), else -1. */
@@ -438,7 +403,7 @@ public final class SimdLlama implements Engine {
         float eps = c.rmsEps();
         float[] table = new float[hd * n];
         for (int t = 0; t < n; t++) {
-            ropeTable(pos + t, table, t * hd);
+            rope.table(pos + t, table, t * hd);
         }
         k.writeFloats(bCosSin, table, hd * n);
         for (int t = 0; t < n; t++) {
@@ -446,18 +411,18 @@ public final class SimdLlama implements Engine {
         }
         boolean[] qx = new boolean[2];
         float scale = (float) (1.0 / Math.sqrt(hd));
-        for (int l = 0; l < layers.length; l++) {
-            Layer y = layers[l];
+        for (int l = 0; l < layers.size(); l++) {
+            LlamaWeights.Layer<Mat, Integer> y = layers.get(l);
             int kPos = kCache[l] + 4 * pos * kvDim;
             int vPos = vCache[l] + 4 * pos * kvDim;
             for (int t = 0; t < n; t++) {
-                k.rmsnorm(bx + 4 * dim * t, y.attnNorm, bxb + 4 * dim * t, dim, eps);
+                k.rmsnorm(bx + 4 * dim * t, y.attnNorm(), bxb + 4 * dim * t, dim, eps);
             }
             clear(qx);
             inJobGroup(() -> {
-                matMul(y.wq, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, bq, 4 * qDim);
-                matMul(y.wk, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, kPos, 4 * kvDim);
-                matMul(y.wv, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, vPos, 4 * kvDim);
+                matMul(y.wq(), n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, bq, 4 * qDim);
+                matMul(y.wk(), n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, kPos, 4 * kvDim);
+                matMul(y.wv(), n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, vPos, 4 * kvDim);
             });
             for (int t = 0; t < n; t++) {
                 k.rope(bq + 4 * qDim * t, c.heads(), hd, bCosSin + 4 * hd * t);
@@ -468,21 +433,21 @@ public final class SimdLlama implements Engine {
                         c.kvHeads(), hd, pos + t + 1, scale);
             }
             clear(qx);
-            matMul(y.wo, n, batt, 4 * qDim, bxq8, q8Stride, bxq8k, q8KStride, qx, btmp, 4 * dim);
+            matMul(y.wo(), n, batt, 4 * qDim, bxq8, q8Stride, bxq8k, q8KStride, qx, btmp, 4 * dim);
             k.add(bx, btmp, dim * n);
             for (int t = 0; t < n; t++) {
-                k.rmsnorm(bx + 4 * dim * t, y.ffnNorm, bxb + 4 * dim * t, dim, eps);
+                k.rmsnorm(bx + 4 * dim * t, y.ffnNorm(), bxb + 4 * dim * t, dim, eps);
             }
             clear(qx);
             inJobGroup(() -> {
-                matMul(y.gate, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, bhb, 4 * hid);
-                matMul(y.up, n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, bhb2, 4 * hid);
+                matMul(y.gate(), n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, bhb, 4 * hid);
+                matMul(y.up(), n, bxb, 4 * dim, bxq8, q8Stride, bxq8k, q8KStride, qx, bhb2, 4 * hid);
             });
             for (int t = 0; t < n; t++) {
                 k.swiglu(bhb + 4 * hid * t, bhb2 + 4 * hid * t, bhb + 4 * hid * t, hid);
             }
             clear(qx);
-            matMul(y.down, n, bhb, 4 * hid, bhq8, hq8Stride, bhq8k, hq8KStride, qx, btmp, 4 * dim);
+            matMul(y.down(), n, bhb, 4 * hid, bhq8, hq8Stride, bhq8k, hq8KStride, qx, btmp, 4 * dim);
             k.add(bx, btmp, dim * n);
         }
         steps += n;
@@ -549,13 +514,6 @@ public final class SimdLlama implements Engine {
     private static void clear(boolean[] quantized) {
         quantized[0] = false;
         quantized[1] = false;
-    }
-
-    /** Copies the logits of the last step with output (tests). */
-    public float[] lastLogits() {
-        float[] out = new float[c.vocabSize()];
-        k.readFloats(logits, out, out.length);
-        return out;
     }
 
     @Override

@@ -1,7 +1,8 @@
 package io.earnidle.node.llama;
 
+import io.earnidle.node.engine.EngineGenerator;
+import io.earnidle.node.engine.JvmEngine;
 import io.earnidle.node.gguf.GgufFile;
-import io.earnidle.node.gguf.GgufFormatException;
 import io.earnidle.node.gguf.GgufTensorInfo;
 import io.earnidle.node.tokenizer.Tokenizer;
 import io.earnidle.node.llama.ops.JavaTensorOps;
@@ -10,103 +11,39 @@ import io.earnidle.node.llama.ops.WeightMatrix;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
+import java.util.function.Consumer;
 
 /**
  * A Llama model whose weight matrices are views on the GGUF bytes (any supported tensor type, dequantized row by row
- * inside {@link TensorOps#matVec}) and a forward pass matching llama.cpp's graph.
+ * inside {@link TensorOps#matVec}) and a forward pass matching llama.cpp's graph. The weights, config and RoPE
+ * tables come from {@link LlamaWeights}, the loader the WASM-SIMD engine shares.
  */
 public final class LlamaModel {
+    private final LlamaWeights<WeightMatrix, float[]> w;
     private final LlamaConfig c;
-    private final Tokenizer tokenizer;
     private final TensorOps ops;
-    private final WeightMatrix tokenEmbd;  // [vocab][dim]
-    private final float[][] attnNorm;      // [layer][dim]
-    private final WeightMatrix[] wq;       // [layer]: heads*headDim rows of dim
-    private final WeightMatrix[] wk;       // kvDim rows of dim
-    private final WeightMatrix[] wv;       // kvDim rows of dim
-    private final WeightMatrix[] wo;       // dim rows of heads*headDim
-    private final float[][] ffnNorm;       // [layer][dim]
-    private final WeightMatrix[] wGate;    // hidden rows of dim
-    private final WeightMatrix[] wUp;      // hidden rows of dim
-    private final WeightMatrix[] wDown;    // dim rows of hidden
-    private final float[] outputNorm;      // [dim]
-    private final WeightMatrix output;     // [vocab][dim]; token_embd when the output is tied
-    private final boolean tiedOutput;
-    private final float[] ropeFreqFactors; // [headDim/2] from rope_freqs.weight, or null
-    private final double[] invFreq;        // [headDim/2]
+    private final Rope rope;
 
     private LlamaModel(GgufFile f, TensorOps ops) {
         this.ops = ops;
-        this.tokenizer = Tokenizer.fromGguf(f);
-        this.c = LlamaConfig.fromGguf(f, tokenizer.vocabSize());
-        if (c.vocabSize() != tokenizer.vocabSize()) {
-            throw new GgufFormatException("llama.vocab_size " + c.vocabSize() + " != " + tokenizer.vocabSize() + " tokens");
-        }
-        int dim = c.dim();
-        int qDim = c.heads() * c.headDim();
-        int kv = c.kvDim();
-        int hid = c.hiddenDim();
-        int vocab = c.vocabSize();
-        tokenEmbd = matrix(f, "token_embd.weight", dim, vocab);
-        int n = c.layers();
-        attnNorm = new float[n][];
-        wq = new WeightMatrix[n];
-        wk = new WeightMatrix[n];
-        wv = new WeightMatrix[n];
-        wo = new WeightMatrix[n];
-        ffnNorm = new float[n][];
-        wGate = new WeightMatrix[n];
-        wUp = new WeightMatrix[n];
-        wDown = new WeightMatrix[n];
-        for (int l = 0; l < n; l++) {
-            String p = "blk." + l + ".";
-            attnNorm[l] = vector(f, p + "attn_norm.weight", dim);
-            wq[l] = matrix(f, p + "attn_q.weight", dim, qDim);
-            wk[l] = matrix(f, p + "attn_k.weight", dim, kv);
-            wv[l] = matrix(f, p + "attn_v.weight", dim, kv);
-            wo[l] = matrix(f, p + "attn_output.weight", qDim, dim);
-            ffnNorm[l] = vector(f, p + "ffn_norm.weight", dim);
-            wGate[l] = matrix(f, p + "ffn_gate.weight", dim, hid);
-            wUp[l] = matrix(f, p + "ffn_up.weight", dim, hid);
-            wDown[l] = matrix(f, p + "ffn_down.weight", hid, dim);
-        }
-        outputNorm = vector(f, "output_norm.weight", dim);
-        tiedOutput = f.tensor("output.weight") == null;
-        output = tiedOutput ? tokenEmbd : matrix(f, "output.weight", dim, vocab);
-        int half = c.headDim() / 2;
-        ropeFreqFactors = f.tensor("rope_freqs.weight") == null ? null : vector(f, "rope_freqs.weight", half);
-        invFreq = new double[half];
-        for (int i = 0; i < half; i++) {
-            invFreq[i] = DetMath.pow(c.ropeTheta(), -2.0 * i / c.headDim());
-            if (ropeFreqFactors != null) {
-                float ff = ropeFreqFactors[i];
-                if (!(ff > 0) || Float.isInfinite(ff)) {
-                    throw new GgufFormatException("rope_freqs.weight[" + i + "] = " + ff + " is not a positive finite factor");
-                }
-                invFreq[i] /= ff;
+        this.w = LlamaWeights.load(f, new LlamaWeights.Placement<>() {
+            @Override
+            public WeightMatrix matrix(GgufTensorInfo t, int cols, int rows) {
+                return WeightMatrix.of(t, f);
             }
-        }
-    }
 
-    private static GgufTensorInfo tensor(GgufFile f, String name, long... ne) {
-        GgufTensorInfo t = f.tensor(name);
-        if (t == null) {
-            throw new GgufFormatException("missing tensor " + name);
-        }
-        if (!Arrays.equals(t.ne(), ne)) {
-            throw new GgufFormatException("tensor " + name + " has shape " + Arrays.toString(t.ne()) + ", expected "
-                    + Arrays.toString(ne));
-        }
-        return t;
-    }
+            @Override
+            public float[] vector(GgufTensorInfo t, int n) {
+                return f.readFloats(t);
+            }
 
-    private static WeightMatrix matrix(GgufFile f, String name, long cols, long rows) {
-        return WeightMatrix.of(tensor(f, name, cols, rows), f);
-    }
-
-    private static float[] vector(GgufFile f, String name, long n) {
-        return f.readFloats(tensor(f, name, n));
+            @Override
+            public float[] read(float[] vector, int n) {
+                return vector;
+            }
+        });
+        this.c = w.config();
+        this.rope = w.rope();
     }
 
     /** JVM only: maps the file read-only (files over 2 GiB: the header and each tensor mapped separately). */
@@ -151,17 +88,13 @@ public final class LlamaModel {
         return new LlamaModel(GgufFile.read(gguf), ops);
     }
 
-    public TensorOps ops() {
-        return ops;
-    }
-
     public boolean tiedOutput() {
-        return tiedOutput;
+        return w.tiedOutput();
     }
 
     /** The llama3 RoPE frequency divisors from rope_freqs.weight, or null when the file has none. */
     public float[] ropeFreqFactors() {
-        return ropeFreqFactors == null ? null : ropeFreqFactors.clone();
+        return w.ropeFreqFactors();
     }
 
     public LlamaConfig config() {
@@ -177,7 +110,7 @@ public final class LlamaModel {
     }
 
     public Tokenizer tokenizer() {
-        return tokenizer;
+        return w.tokenizer();
     }
 
     /** Per-generation activations and KV cache for up to {@code capacity} positions. */
@@ -196,6 +129,7 @@ public final class LlamaModel {
         final float[] logits;
         final float[] kTmp;
         final float[] vTmp;
+        final float[] ropeTable;
 
         public State(int capacity) {
             if (capacity > c.contextLength()) {
@@ -216,18 +150,7 @@ public final class LlamaModel {
             logits = new float[c.vocabSize()];
             kTmp = new float[c.kvDim()];
             vTmp = new float[c.kvDim()];
-        }
-    }
-
-    private void rope(float[] v, int off, int pos) {
-        for (int i = 0; i < invFreq.length; i++) {
-            double theta = pos * invFreq[i];
-            float cos = (float) DetMath.cos(theta);
-            float sin = (float) DetMath.sin(theta);
-            float a = v[off + 2 * i];
-            float b = v[off + 2 * i + 1];
-            v[off + 2 * i] = a * cos - b * sin;
-            v[off + 2 * i + 1] = a * sin + b * cos;
+            ropeTable = new float[c.headDim()];
         }
     }
 
@@ -246,19 +169,22 @@ public final class LlamaModel {
         int group = c.heads() / c.kvHeads();
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] x = st.x;
-        ops.dequantizeRow(tokenEmbd, token, x, 0);
+        ops.dequantizeRow(w.tokenEmbd(), token, x, 0);
+        float[] ropeTable = st.ropeTable;
+        rope.table(pos, ropeTable, 0);
         float[] kTmp = st.kTmp;
         float[] vTmp = st.vTmp;
         for (int l = 0; l < c.layers(); l++) {
-            ops.rmsNorm(st.xb, x, attnNorm[l], c.rmsEps());
-            ops.matVec(wq[l], st.xb, st.q);
-            ops.matVec(wk[l], st.xb, kTmp);
-            ops.matVec(wv[l], st.xb, vTmp);
+            LlamaWeights.Layer<WeightMatrix, float[]> y = w.layers().get(l);
+            ops.rmsNorm(st.xb, x, y.attnNorm(), c.rmsEps());
+            ops.matVec(y.wq(), st.xb, st.q);
+            ops.matVec(y.wk(), st.xb, kTmp);
+            ops.matVec(y.wv(), st.xb, vTmp);
             for (int h = 0; h < c.heads(); h++) {
-                rope(st.q, h * hd, pos);
+                rope.rotate(st.q, h * hd, ropeTable);
             }
             for (int h = 0; h < c.kvHeads(); h++) {
-                rope(kTmp, h * hd, pos);
+                rope.rotate(kTmp, h * hd, ropeTable);
             }
             System.arraycopy(kTmp, 0, st.keys[l], pos * kvDim, kvDim);
             System.arraycopy(vTmp, 0, st.values[l], pos * kvDim, kvDim);
@@ -298,18 +224,18 @@ public final class LlamaModel {
                     }
                 }
             }
-            ops.matVec(wo[l], st.att, st.attOut);
+            ops.matVec(y.wo(), st.att, st.attOut);
             for (int i = 0; i < dim; i++) {
                 x[i] += st.attOut[i];
             }
-            ops.rmsNorm(st.xb, x, ffnNorm[l], c.rmsEps());
-            ops.matVec(wGate[l], st.xb, st.hb);
-            ops.matVec(wUp[l], st.xb, st.hb2);
+            ops.rmsNorm(st.xb, x, y.ffnNorm(), c.rmsEps());
+            ops.matVec(y.gate(), st.xb, st.hb);
+            ops.matVec(y.up(), st.xb, st.hb2);
             for (int i = 0; i < c.hiddenDim(); i++) {
                 float g = st.hb[i];
                 st.hb[i] = g / (1f + DetMath.expf(-g)) * st.hb2[i];
             }
-            ops.matVec(wDown[l], st.hb, st.attOut);
+            ops.matVec(y.down(), st.hb, st.attOut);
             for (int i = 0; i < dim; i++) {
                 x[i] += st.attOut[i];
             }
@@ -317,28 +243,20 @@ public final class LlamaModel {
         if (!wantLogits) {
             return null;
         }
-        ops.rmsNorm(st.xb, x, outputNorm, c.rmsEps());
-        ops.matVec(output, st.xb, st.logits);
+        ops.rmsNorm(st.xb, x, w.outputNorm(), c.rmsEps());
+        ops.matVec(w.output(), st.xb, st.logits);
         return st.logits;
     }
 
-    /** Token ids of the request's prompt, validated. */
+    /** Token ids of the request's prompt, validated ({@link GenerationRequest#promptTokens}). */
     public int[] promptIds(GenerationRequest r) {
-        if ((r.prompt() == null) == (r.promptIds() == null)) {
-            throw new IllegalArgumentException("exactly one of prompt and prompt_ids must be given");
-        }
-        int[] ids = r.prompt() != null ? tokenizer.encode(r.prompt(), r.addBos()) : r.promptIds().clone();
-        if (ids.length == 0) {
-            throw new IllegalArgumentException("the prompt is empty");
-        }
-        for (int id : ids) {
-            if (id < 0 || id >= c.vocabSize()) {
-                throw new IllegalArgumentException("prompt token id " + id + " outside the vocabulary of " + c.vocabSize());
-            }
-        }
-        return ids;
+        return r.promptTokens(w.tokenizer(), c.vocabSize());
     }
 
+    /**
+     * Runs the request to its end on this thread (the generation loop of every engine,
+     * {@link io.earnidle.node.engine.EngineGeneration}, over a {@link JvmEngine}).
+     */
     public GenerationResult generate(GenerationRequest r) {
         return generate(r, null);
     }
@@ -347,71 +265,7 @@ public final class LlamaModel {
      * As {@link #generate(GenerationRequest)}; {@code firstLogits}, when not null, receives a copy of the logits
      * of the first generated position (before any repetition penalty).
      */
-    public GenerationResult generate(GenerationRequest r, java.util.function.Consumer<float[]> firstLogits) {
-        if (r.maxTokens() < 1) {
-            throw new IllegalArgumentException("max_tokens must be >= 1, got " + r.maxTokens());
-        }
-        Sampling sampling = r.sampling() == null ? Sampling.greedy() : r.sampling();
-        Sampler sampler = new Sampler(sampling);
-        int[] prompt = promptIds(r);
-        long total = (long) prompt.length + r.maxTokens();
-        if (total > c.contextLength()) {
-            throw new ContextLengthExceededException("prompt of " + prompt.length + " tokens plus max_tokens "
-                    + r.maxTokens() + " exceeds the context length " + c.contextLength());
-        }
-        State st = new State((int) total);
-        int[] history = new int[(int) total];
-        System.arraycopy(prompt, 0, history, 0, prompt.length);
-        long t0 = System.nanoTime();
-        float[] logits = null;
-        for (int i = 0; i < prompt.length; i++) {
-            logits = forward(st, prompt[i], i, i == prompt.length - 1);
-        }
-        long t1 = System.nanoTime();
-        if (firstLogits != null) {
-            firstLogits.accept(logits.clone());
-        }
-        int[] out = new int[r.maxTokens()];
-        int n = 0;
-        int pos = prompt.length;
-        boolean stopped = false;
-        String stopText = null;
-        while (n < r.maxTokens()) {
-            int next = sampler.sample(logits, history, prompt.length + n);
-            out[n++] = next;
-            history[prompt.length + n - 1] = next;
-            if (tokenizer.isEndOfGeneration(next)) {
-                stopped = true;
-                break;
-            }
-            if (!sampling.stop().isEmpty()) {
-                String sofar = tokenizer.decode(Arrays.copyOf(out, n));
-                int cut = firstStop(sofar, sampling.stop());
-                if (cut >= 0) {
-                    stopText = sofar.substring(0, cut);
-                    break;
-                }
-            }
-            if (n == r.maxTokens()) {
-                break;
-            }
-            logits = forward(st, next, pos++, true);
-        }
-        long t2 = System.nanoTime();
-        int[] ids = Arrays.copyOf(out, n);
-        String text = stopText != null ? stopText : tokenizer.decode(stopped ? Arrays.copyOf(ids, n - 1) : ids);
-        return new GenerationResult(ids, text, (t1 - t0) / 1e6, (t2 - t1) / 1e6);
-    }
-
-    /** Index of the earliest occurrence of any stop string in {@code text}, or -1. */
-    public static int firstStop(String text, java.util.List<String> stops) {
-        int best = -1;
-        for (String s : stops) {
-            int i = text.indexOf(s);
-            if (i >= 0 && (best < 0 || i < best)) {
-                best = i;
-            }
-        }
-        return best;
+    public GenerationResult generate(GenerationRequest r, Consumer<float[]> firstLogits) {
+        return EngineGenerator.generateNow(new JvmEngine(this, "jvm"), r, firstLogits);
     }
 }

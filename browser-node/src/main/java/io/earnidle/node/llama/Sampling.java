@@ -45,4 +45,16 @@ public record Sampling(float temperature, int topK, float topP, long seed, float
     public Sampling withStop(List<String> stopStrings) {
         return new Sampling(temperature, topK, topP, seed, minP, repeatPenalty, repeatLastN, stopStrings);
     }
+
+    /** Index of the earliest occurrence of any {@link #stop} string in {@code text}, or -1. */
+    public int firstStop(String text) {
+        int best = -1;
+        for (String s : stop) {
+            int i = text.indexOf(s);
+            if (i >= 0 && (best < 0 || i < best)) {
+                best = i;
+            }
+        }
+        return best;
+    }
 }

@@ -105,7 +105,7 @@ public record TokenizerFiles(String[] tokens, int[] types, String[] merges, int 
     /** The export's escaping, undone by the tokenizer's own parser; a bad escape is a bad file. */
     static String unescape(String s, String where) throws IOException {
         try {
-            return io.earnidle.node.tokenizer.Tokenizer.unescape(s, where);
+            return io.earnidle.node.tokenizer.TokenizerExport.unescape(s, where);
         } catch (IllegalArgumentException e) {
             throw new IOException(e.getMessage(), e);
         }

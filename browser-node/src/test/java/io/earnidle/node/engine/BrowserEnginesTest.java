@@ -255,7 +255,7 @@ public class BrowserEnginesTest {
 
         var tok = new JvmEngine(LlamaModel.load(model), "jvm").tokenizer();
         String stop = tok.decode(java.util.Arrays.copyOf(ids, 3));
-        assertTrue(!stop.isEmpty() && LlamaModel.firstStop(tok.decode(java.util.Arrays.copyOf(ids, 2)), List.of(stop)) < 0,
+        assertTrue(!stop.isEmpty() && Sampling.greedy().withStop(List.of(stop)).firstStop(tok.decode(java.util.Arrays.copyOf(ids, 2))) < 0,
                 "the first 3 tokens' text ends the run at token 3: '" + stop + "'");
         String stopJson = Json.write(List.of(stop));
         Map<String, Object> stopped = runInBrowser(model, "webgpu", split, ",\"runs\":2,\"stop\":" + stopJson);

@@ -49,7 +49,7 @@ class TokenizerParityTest {
         Files.createDirectories(dir);
         node(List.of("export-llama3-tokenizer.mjs", "--out", dir.toString()), "");
         long t0 = System.nanoTime();
-        tok = Tokenizer.fromExportText(read(dir.resolve("tokens.txt")), read(dir.resolve("merges.txt")),
+        tok = TokenizerExport.fromExportText(read(dir.resolve("tokens.txt")), read(dir.resolve("merges.txt")),
                 read(dir.resolve("specials.tsv")), read(dir.resolve("meta.txt")));
         long t1 = System.nanoTime();
         System.out.printf("TokenizerParityTest: built the Llama 3 tokenizer (%d tokens, %d merges) in %.0f ms%n",
@@ -65,7 +65,7 @@ class TokenizerParityTest {
         // <|reserved_special_token_4|>, <|eot_id|>, <|reserved_special_token_5..250|>. llama3-tokenizer-js uses the
         // Llama 3.1+ names (<|finetune_right_pad_id|> 128004, <|eom_id|> 128008, <|python_tag|> 128010, reserved
         // tokens renumbered). The byte-level part is identical; tok31 carries the 3.1 names.
-        List<String> tokenLines = Tokenizer.lines(read(dir.resolve("tokens.txt")));
+        List<String> tokenLines = TokenizerExport.lines(read(dir.resolve("tokens.txt")));
         List<String> specialLines = new ArrayList<>();
         List<String> names31 = List.of(Llama3Specials.names31());
         assertEquals(256, names31.size());
@@ -73,7 +73,7 @@ class TokenizerParityTest {
             tokenLines.set(128000 + k, names31.get(k));
             specialLines.add((128000 + k) + "\t" + names31.get(k) + "\t3");
         }
-        tok31 = Tokenizer.fromExport(tokenLines, Tokenizer.lines(read(dir.resolve("merges.txt"))), specialLines,
+        tok31 = TokenizerExport.fromExport(tokenLines, TokenizerExport.lines(read(dir.resolve("merges.txt"))), specialLines,
                 BOS, 128001);
     }
 

@@ -174,7 +174,7 @@ class TokenizerTest {
         lines.add("<|eot_id|>");
         List<String> specials = List.of(bos + "\t<|begin_of_text|>\t3", (bos + 1) + "\t<|end_of_text|>\t3",
                 (bos + 2) + "\t<|eot_id|>\t3", "");
-        return Tokenizer.fromExport(lines, merges, specials, bos, bos + 1);
+        return TokenizerExport.fromExport(lines, merges, specials, bos, bos + 1);
     }
 
     @Test
@@ -195,9 +195,9 @@ class TokenizerTest {
         assertArrayEquals(new int[] {aa, 'b' - 0}, t.encode("aab", false)); // "a a" wins over "a b"
         assertArrayEquals(new int[] {t.bosId(), 'x' - 0, t.eotId()}, t.encode("x<|eot_id|>", true));
         assertEquals(4, t.mergeCount());
-        assertThrows(IllegalArgumentException.class, () -> Tokenizer.unescape("a\\q", "test"));
-        assertThrows(IllegalArgumentException.class, () -> Tokenizer.unescape("a\\", "test"));
-        assertEquals("a\n\r\t\\", Tokenizer.unescape("a\\n\\r\\t\\\\", "test"));
+        assertThrows(IllegalArgumentException.class, () -> TokenizerExport.unescape("a\\q", "test"));
+        assertThrows(IllegalArgumentException.class, () -> TokenizerExport.unescape("a\\", "test"));
+        assertEquals("a\n\r\t\\", TokenizerExport.unescape("a\\n\\r\\t\\\\", "test"));
         assertThrows(GgufFormatException.class, () -> exported(List.of("aa"), List.of("a q")));
     }
 

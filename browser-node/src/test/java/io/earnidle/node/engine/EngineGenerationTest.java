@@ -1,5 +1,10 @@
-package io.earnidle.node.llama;
+package io.earnidle.node.engine;
 
+import io.earnidle.node.llama.ContextLengthExceededException;
+import io.earnidle.node.llama.GenerationRequest;
+import io.earnidle.node.llama.GenerationResult;
+import io.earnidle.node.llama.LlamaModel;
+import io.earnidle.node.llama.Sampling;
 import io.earnidle.node.synth.ModelSynthesizer;
 import org.junit.jupiter.api.Test;
 
@@ -8,15 +13,21 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The step-wise {@link Generation} gives exactly what {@link LlamaModel#generate} gives. */
-class GenerationTest {
-    private static GenerationResult stepped(LlamaModel m, GenerationRequest r) {
-        Generation g = new Generation(m, r);
+/**
+ * {@link EngineGeneration} stepped by hand (as the node loop does, a step per task) gives exactly what the
+ * asynchronous driver ({@link EngineGenerator#generate}) and {@link LlamaModel#generate} give, and every step makes
+ * progress within the announced bound.
+ */
+class EngineGenerationTest {
+    private static GenerationResult stepped(Engine e, GenerationRequest r) {
+        EngineGeneration g = new EngineGeneration(e, r, false);
         int steps = 0;
         int bound = g.stepsLeft();
+        String[] error = new String[1];
         while (!g.done()) {
             int before = g.stepsLeft();
-            g.step();
+            g.step(err -> error[0] = err);
+            assertNull(error[0]);
             steps++;
             assertTrue(g.stepsLeft() < before, "each step makes progress");
         }
@@ -28,6 +39,7 @@ class GenerationTest {
     @Test
     void steppedGenerationEqualsGenerate() {
         LlamaModel m = LlamaModel.load(ByteBuffer.wrap(ModelSynthesizer.tinyBytes(11)));
+        JvmEngine e = new JvmEngine(m, "jvm");
         List<GenerationRequest> requests = List.of(
                 new GenerationRequest("Hello world, this is the test.", null, true, 20, Sampling.greedy()),
                 new GenerationRequest(null, new int[] {5, 70, 300}, false, 1, Sampling.greedy()),
@@ -36,17 +48,22 @@ class GenerationTest {
                         new Sampling(0.8f, 0, 1f, 3, 0.05f, 1.1f, 16, List.of("e"))));
         for (GenerationRequest r : requests) {
             GenerationResult a = m.generate(r);
-            GenerationResult b = stepped(m, r);
+            GenerationResult b = stepped(e, r);
+            EngineGenerator.Outcome[] c = new EngineGenerator.Outcome[1];
+            EngineGenerator.generate(e, r, false, o -> c[0] = o);
+            assertNull(c[0].error());
             assertArrayEquals(a.tokenIds(), b.tokenIds());
             assertEquals(a.text(), b.text());
+            assertArrayEquals(a.tokenIds(), c[0].result().tokenIds());
+            assertEquals(a.text(), c[0].result().text());
             assertTrue(b.prefillMs() >= 0 && b.decodeMs() >= 0);
         }
-        Generation g = new Generation(m, requests.get(0));
+        EngineGeneration g = new EngineGeneration(e, requests.get(0), false);
         assertThrows(IllegalStateException.class, g::result);
         assertEquals(0, g.tokensDone());
-        g.step();
+        g.step(err -> assertNull(err));
         assertEquals(1, g.prefilled());
         assertThrows(ContextLengthExceededException.class,
-                () -> new Generation(m, new GenerationRequest("Hello", null, true, 1000, Sampling.greedy())));
+                () -> new EngineGeneration(e, new GenerationRequest("Hello", null, true, 1000, Sampling.greedy()), false));
     }
 }
