@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.earnidle.backend.http.Json;
+import io.earnidle.backend.http.Ids;
 import io.helidon.webclient.http1.Http1Client;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
@@ -138,7 +138,7 @@ class ErrorsTest {
     @Test
     void otherCustomersCannotReadAJob() {
         backend.database().execute().insert("INSERT INTO customers (id, name, api_key_sha256, created_at)"
-                + " VALUES ('other', 'Other', ?, CURRENT_TIMESTAMP)", Json.sha256Hex("other-key"));
+                + " VALUES ('other', 'Other', ?, CURRENT_TIMESTAMP)", Ids.sha256Hex("other-key"));
         Resp r = api.post("/api/jobs", CUSTOMER_KEY, JOB);
         assertEquals(202, r.status());
         api.get(r.location(), "other-key").problem(404, "not-found");

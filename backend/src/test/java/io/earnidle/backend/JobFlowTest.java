@@ -14,6 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.node.llama.GenerationRequest;
@@ -106,7 +107,7 @@ class JobFlowTest {
         assertEquals("application/octet-stream", file.contentType());
         assertEquals(model.path("size_bytes").asLong(), file.contentLength());
         assertEquals(model.path("size_bytes").asLong(), file.bytes().length);
-        assertEquals(model.path("sha256").asText(), Json.sha256Hex(file.bytes()));
+        assertEquals(model.path("sha256").asText(), Ids.sha256Hex(file.bytes()));
         LlamaModel llama = LlamaModel.load(ByteBuffer.wrap(file.bytes()));
         GenerationResult gen = llama.generate(new GenerationRequest("Hello", null, true, 8, Sampling.greedy()));
         assertTrue(gen.tokenIds().length >= 1 && gen.tokenIds().length <= 8);

@@ -75,7 +75,7 @@ class ModelRangeTest {
         byte[] all = full.body();
         int size = all.length;
         assertTrue(size > 1000);
-        String etag = "\"" + io.earnidle.backend.http.Json.sha256Hex(all) + "\"";
+        String etag = "\"" + io.earnidle.backend.http.Ids.sha256Hex(all) + "\"";
 
         Got tail = get("bytes=1000-", null);
         assertEquals(206, tail.status());
