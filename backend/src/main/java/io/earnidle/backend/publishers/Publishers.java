@@ -21,8 +21,9 @@ import io.helidon.config.Config;
 import io.helidon.webserver.http.HttpService;
 
 /**
- * The publisher side, wired together: accounts and sessions, passkeys, DNS-verified domains with periodic
- * re-checks, placements, the widget page with its frame-ancestors policy, and the dashboard.
+ * The publisher side, wired together: sessions, the password hasher and the DNS verifier with its periodic
+ * re-checks are shared by the publisher services made here (accounts, passkeys, domains, placements, dashboard,
+ * payout wallet, withdrawals); {@code Backend.routing} mounts each on its path.
  */
 public final class Publishers implements AutoCloseable {
     private static final System.Logger LOGGER = System.getLogger(Publishers.class.getName());
