@@ -1,7 +1,6 @@
 package io.earnidle.backend;
 
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -22,12 +21,9 @@ import io.earnidle.node.llama.GenerationResult;
 import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.llama.Sampling;
 import io.helidon.webclient.http1.Http1Client;
-import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.testing.junit5.ServerTest;
 import io.helidon.webserver.testing.junit5.SetUpRoute;
-import io.helidon.webserver.testing.junit5.SetUpServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import static io.earnidle.backend.TestSupport.Api;
@@ -43,10 +39,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The node/customer job flow against the real routing, a temp H2 file and a hand-moved clock. */
 @ServerTest
-class JobFlowTest {
+class JobFlowTest extends BackendServerTest {
     private static final TestSupport.MutableClock CLOCK = new TestSupport.MutableClock();
-    private static Path dataDir;
-    private static Backend backend;
 
     private final Api api;
 
@@ -54,22 +48,9 @@ class JobFlowTest {
         this.api = new Api(client);
     }
 
-    @SetUpServer
-    static void server(WebServerConfig.Builder server) {
-        server.host("127.0.0.1");
-    }
-
     @SetUpRoute
     static void routing(HttpRouting.Builder routing) {
-        dataDir = TestSupport.tempDir();
-        backend = Backend.create(TestSupport.config(dataDir, Map.of()), CLOCK);
-        backend.routing(routing);
-    }
-
-    @AfterAll
-    static void close() throws Exception {
-        backend.close();
-        TestSupport.deleteTree(dataDir);
+        start(routing, Map.of(), CLOCK);
     }
 
     @Test
