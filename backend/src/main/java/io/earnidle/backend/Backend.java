@@ -5,16 +5,19 @@ import java.time.Duration;
 
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.db.Seeder;
-import io.earnidle.backend.http.Json;
-import io.earnidle.backend.http.Problem;
+import io.earnidle.backend.http.ProblemHandler;
+import io.earnidle.backend.http.UnknownApiService;
 import io.earnidle.backend.inference.InferenceService;
 import io.earnidle.backend.jobs.JobService;
 import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.models.ModelFileService;
 import io.earnidle.backend.models.ModelService;
 import io.earnidle.backend.models.Models;
 import io.earnidle.backend.nodes.NodeService;
 import io.earnidle.backend.nodes.NodeSessions;
 import io.earnidle.backend.payouts.PayoutModule;
+import io.earnidle.backend.placements.PlacementService;
+import io.earnidle.backend.placements.WidgetPageService;
 import io.earnidle.backend.publishers.Publishers;
 import io.helidon.config.Config;
 import io.helidon.webserver.http.HttpRouting;
@@ -30,16 +33,18 @@ public final class Backend implements AutoCloseable {
     private final Ledger ledger;
     private final Models models;
     private final NodeSessions sessions;
-    private PayoutModule payoutModule; // wallets and payouts (issue 6), set once by create()
     private final Publishers publishers;
+    private final PayoutModule payoutModule; // wallets and payouts (issue 6)
 
-    private Backend(Settings settings, Database db, Ledger ledger, Models models, Publishers publishers) {
+    private Backend(Settings settings, Database db, Ledger ledger, Models models, Publishers publishers,
+                    PayoutModule payoutModule) {
         this.settings = settings;
         this.db = db;
         this.ledger = ledger;
         this.models = models;
-        this.publishers = publishers;
         this.sessions = new NodeSessions(db);
+        this.publishers = publishers;
+        this.payoutModule = payoutModule;
     }
 
     /**
@@ -57,42 +62,42 @@ public final class Backend implements AutoCloseable {
             Models models = new Models(db, settings.modelsDir());
             models.ensureSyntheticTiny(ledger.now());
             Publishers publishers = Publishers.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes());
-            Backend backend = new Backend(settings, db, ledger, models, publishers);
-            backend.payoutModule = PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes());
-            return backend;
+            return new Backend(settings, db, ledger, models, publishers,
+                    PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()));
         } catch (RuntimeException e) {
             db.close();
             throw e;
         }
     }
 
-    /** Registers all routes: the API services, the /api 404 fallback, then the static web files at /. */
+    /**
+     * Mounts every service on its path, then the {@code /api} 404 fallback and the static web files at {@code /}.
+     * Errors of all of them become problem+json through the one {@link ProblemHandler}.
+     */
     public void routing(HttpRouting.Builder routing) {
-        Json.problemHandlers(routing);
-        publishers.routing(routing); // publisher API, placements, /widget/ with its frame-ancestors policy
-        routing.register(publishers.withdrawals(payoutModule.payouts())); // publisher withdrawals (issue 6)
-        routing.register(new NodeService(settings, db, ledger, sessions))
-                .register(new InferenceService(settings, db, ledger, models, sessions))
-                .register(new JobService(settings, db, ledger, models))
-                .register(new ModelService(db, models))
-                .update(payoutModule::routing)
-                .any("/api", (req, res) -> {
-                    throw Problem.notFound("no API endpoint " + req.prologue().method().text() + " /api");
-                })
-                .any("/api/*", (req, res) -> {
-                    throw Problem.notFound("no API endpoint " + req.prologue().method().text() + " "
-                            + req.path().path());
-                })
+        routing.error(Exception.class, new ProblemHandler())
+                .register("/api/publisher", publishers.accounts(), publishers.passkeys())
+                .register("/api/publisher/domains", publishers.domains())
+                .register("/api/publisher/placements", publishers.placements())
+                .register("/api/publisher/dashboard", publishers.dashboard())
+                .register("/api/publisher/payout-wallet", publishers.payoutWallet())
+                .register("/api/publisher/withdrawals", publishers.withdrawals(payoutModule.payouts()))
+                .register("/api/placements", new PlacementService(db))
+                .register("/widget", new WidgetPageService(db)) // the widget page with its frame-ancestors policy
+                .register("/api/nodes", new NodeService(settings, db, ledger, sessions))
+                .register("/api/inference", new InferenceService(settings, db, ledger, models, sessions))
+                .register("/api/jobs", new JobService(settings, db, ledger, models))
+                .register("/api/models", new ModelService(models))
+                .register("/models", new ModelFileService(db, models))
+                .register("/api/wallets", payoutModule.walletService())
+                .register("/api/payouts", payoutModule.payoutService())
+                .register("/api", new UnknownApiService())
                 .register("/", StaticContentService.builder("web")
                         .welcomeFileName("index.html")
                         // welcome files inside jars (web/demo/, web/portal/ ...) are not found by Helidon 4.1.7
                         // itself, so a path ending in / is mapped to its index.html here
                         .pathMapper(path -> path.isEmpty() || path.endsWith("/") ? path + "index.html" : path)
                         .build());
-    }
-
-    public Settings settings() {
-        return settings;
     }
 
     public Database database() {
@@ -107,15 +112,9 @@ public final class Backend implements AutoCloseable {
         return payoutModule;
     }
 
-    public Publishers publishers() {
-        return publishers;
-    }
-
     @Override
     public void close() {
-        if (payoutModule != null) {
-            payoutModule.close();
-        }
+        payoutModule.close();
         publishers.close();
         db.close();
     }

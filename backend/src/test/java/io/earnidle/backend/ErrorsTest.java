@@ -1,18 +1,14 @@
 package io.earnidle.backend;
 
-import java.nio.file.Path;
 import java.util.Map;
 import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.earnidle.backend.http.Json;
+import io.earnidle.backend.http.Ids;
 import io.helidon.webclient.http1.Http1Client;
-import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.testing.junit5.ServerTest;
 import io.helidon.webserver.testing.junit5.SetUpRoute;
-import io.helidon.webserver.testing.junit5.SetUpServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import static io.earnidle.backend.TestSupport.Api;
@@ -24,9 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every 4xx path answers RFC 9457 problem+json and writes nothing. */
 @ServerTest
-class ErrorsTest {
-    private static Path dataDir;
-    private static Backend backend;
+class ErrorsTest extends BackendServerTest {
     private static final String JOB = "{\"model\":\"synthetic-tiny-f32\",\"prompt\":\"Hi\",\"max_tokens\":4}";
 
     private final Api api;
@@ -35,23 +29,9 @@ class ErrorsTest {
         this.api = new Api(client);
     }
 
-    @SetUpServer
-    static void server(WebServerConfig.Builder server) {
-        server.host("127.0.0.1");
-    }
-
     @SetUpRoute
     static void routing(HttpRouting.Builder routing) {
-        dataDir = TestSupport.tempDir();
-        backend = Backend.create(TestSupport.config(dataDir, Map.of("earnidle.limits.max-body-bytes", "4096")),
-                new TestSupport.MutableClock());
-        backend.routing(routing);
-    }
-
-    @AfterAll
-    static void close() throws Exception {
-        backend.close();
-        TestSupport.deleteTree(dataDir);
+        start(routing, Map.of("earnidle.limits.max-body-bytes", "4096"), new TestSupport.MutableClock());
     }
 
     private long jobs() {
@@ -125,10 +105,13 @@ class ErrorsTest {
     @Test
     void notFound() {
         long sessions = count(backend.database(), "SELECT COUNT(*) AS n FROM node_sessions");
-        api.get("/api/nope", null).problem(404, "not-found");
+        assertEquals("no API endpoint GET /api/nope",
+                api.get("/api/nope", null).problem(404, "not-found").path("detail").asText());
         api.get("/api", null).problem(404, "not-found");
         api.post("/api/models", null, "{}").problem(404, "not-found");
-        api.get("/api/jobs/job_missing", CUSTOMER_KEY).problem(404, "not-found");
+        // a service mounted on /api/jobs still names the whole path
+        assertEquals("/api/jobs/job_missing",
+                api.get("/api/jobs/job_missing", CUSTOMER_KEY).problem(404, "not-found").path("instance").asText());
         api.get("/models/nope.gguf", null).problem(404, "not-found");
         api.post("/api/nodes", null, "{\"placement_id\":\"nowhere\",\"capabilities\":{},\"limits\":{}}")
                 .problem(404, "not-found");
@@ -138,7 +121,7 @@ class ErrorsTest {
     @Test
     void otherCustomersCannotReadAJob() {
         backend.database().execute().insert("INSERT INTO customers (id, name, api_key_sha256, created_at)"
-                + " VALUES ('other', 'Other', ?, CURRENT_TIMESTAMP)", Json.sha256Hex("other-key"));
+                + " VALUES ('other', 'Other', ?, CURRENT_TIMESTAMP)", Ids.sha256Hex("other-key"));
         Resp r = api.post("/api/jobs", CUSTOMER_KEY, JOB);
         assertEquals(202, r.status());
         api.get(r.location(), "other-key").problem(404, "not-found");

@@ -1,7 +1,6 @@
 package io.earnidle.backend;
 
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -14,6 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.node.llama.GenerationRequest;
@@ -21,12 +21,9 @@ import io.earnidle.node.llama.GenerationResult;
 import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.llama.Sampling;
 import io.helidon.webclient.http1.Http1Client;
-import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.testing.junit5.ServerTest;
 import io.helidon.webserver.testing.junit5.SetUpRoute;
-import io.helidon.webserver.testing.junit5.SetUpServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import static io.earnidle.backend.TestSupport.Api;
@@ -42,10 +39,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The node/customer job flow against the real routing, a temp H2 file and a hand-moved clock. */
 @ServerTest
-class JobFlowTest {
+class JobFlowTest extends BackendServerTest {
     private static final TestSupport.MutableClock CLOCK = new TestSupport.MutableClock();
-    private static Path dataDir;
-    private static Backend backend;
 
     private final Api api;
 
@@ -53,22 +48,9 @@ class JobFlowTest {
         this.api = new Api(client);
     }
 
-    @SetUpServer
-    static void server(WebServerConfig.Builder server) {
-        server.host("127.0.0.1");
-    }
-
     @SetUpRoute
     static void routing(HttpRouting.Builder routing) {
-        dataDir = TestSupport.tempDir();
-        backend = Backend.create(TestSupport.config(dataDir, Map.of()), CLOCK);
-        backend.routing(routing);
-    }
-
-    @AfterAll
-    static void close() throws Exception {
-        backend.close();
-        TestSupport.deleteTree(dataDir);
+        start(routing, Map.of(), CLOCK);
     }
 
     @Test
@@ -106,7 +88,7 @@ class JobFlowTest {
         assertEquals("application/octet-stream", file.contentType());
         assertEquals(model.path("size_bytes").asLong(), file.contentLength());
         assertEquals(model.path("size_bytes").asLong(), file.bytes().length);
-        assertEquals(model.path("sha256").asText(), Json.sha256Hex(file.bytes()));
+        assertEquals(model.path("sha256").asText(), Ids.sha256Hex(file.bytes()));
         LlamaModel llama = LlamaModel.load(ByteBuffer.wrap(file.bytes()));
         GenerationResult gen = llama.generate(new GenerationRequest("Hello", null, true, 8, Sampling.greedy()));
         assertTrue(gen.tokenIds().length >= 1 && gen.tokenIds().length <= 8);

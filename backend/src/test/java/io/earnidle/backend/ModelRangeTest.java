@@ -1,18 +1,14 @@
 package io.earnidle.backend;
 
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 
 import io.helidon.http.HeaderNames;
 import io.helidon.webclient.http1.Http1Client;
 import io.helidon.webclient.http1.Http1ClientResponse;
-import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.testing.junit5.ServerTest;
 import io.helidon.webserver.testing.junit5.SetUpRoute;
-import io.helidon.webserver.testing.junit5.SetUpServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -21,31 +17,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** GET /models/{id}.gguf honours single byte ranges, so a node can resume an interrupted download. */
 @ServerTest
-class ModelRangeTest {
-    private static Path dataDir;
-    private static Backend backend;
+class ModelRangeTest extends BackendServerTest {
     private final Http1Client client;
 
     ModelRangeTest(Http1Client client) {
         this.client = client;
     }
 
-    @SetUpServer
-    static void server(WebServerConfig.Builder server) {
-        server.host("127.0.0.1");
-    }
-
     @SetUpRoute
     static void routing(HttpRouting.Builder routing) {
-        dataDir = TestSupport.tempDir();
-        backend = Backend.create(TestSupport.config(dataDir, Map.of()), new TestSupport.MutableClock());
-        backend.routing(routing);
-    }
-
-    @AfterAll
-    static void close() throws Exception {
-        backend.close();
-        TestSupport.deleteTree(dataDir);
+        start(routing, Map.of(), new TestSupport.MutableClock());
     }
 
     private record Got(int status, String contentRange, String acceptRanges, long length, byte[] body) {
@@ -75,7 +56,7 @@ class ModelRangeTest {
         byte[] all = full.body();
         int size = all.length;
         assertTrue(size > 1000);
-        String etag = "\"" + io.earnidle.backend.http.Json.sha256Hex(all) + "\"";
+        String etag = "\"" + io.earnidle.backend.http.Ids.sha256Hex(all) + "\"";
 
         Got tail = get("bytes=1000-", null);
         assertEquals(206, tail.status());

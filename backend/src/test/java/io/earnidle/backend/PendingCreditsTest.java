@@ -1,6 +1,5 @@
 package io.earnidle.backend;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
@@ -8,12 +7,9 @@ import java.util.UUID;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.earnidle.backend.ledger.Ledger;
 import io.helidon.webclient.http1.Http1Client;
-import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.testing.junit5.ServerTest;
 import io.helidon.webserver.testing.junit5.SetUpRoute;
-import io.helidon.webserver.testing.junit5.SetUpServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import static io.earnidle.backend.TestSupport.Api;
@@ -26,10 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** A verification window keeps credits pending; the customer cannot commit more than it holds. */
 @ServerTest
-class PendingCreditsTest {
+class PendingCreditsTest extends BackendServerTest {
     private static final TestSupport.MutableClock CLOCK = new TestSupport.MutableClock();
-    private static Path dataDir;
-    private static Backend backend;
 
     private final Api api;
 
@@ -37,25 +31,12 @@ class PendingCreditsTest {
         this.api = new Api(client);
     }
 
-    @SetUpServer
-    static void server(WebServerConfig.Builder server) {
-        server.host("127.0.0.1");
-    }
-
     @SetUpRoute
     static void routing(HttpRouting.Builder routing) {
-        dataDir = TestSupport.tempDir();
-        backend = Backend.create(TestSupport.config(dataDir, Map.of(
+        start(routing, Map.of(
                 "earnidle.ledger.verification-window-seconds", "3600",
                 "earnidle.rates.per-job-micro-usdc", "60000000",
-                "earnidle.rates.per-token-micro-usdc", "0")), CLOCK);
-        backend.routing(routing);
-    }
-
-    @AfterAll
-    static void close() throws Exception {
-        backend.close();
-        TestSupport.deleteTree(dataDir);
+                "earnidle.rates.per-token-micro-usdc", "0"), CLOCK);
     }
 
     @Test

@@ -1,7 +1,7 @@
 package io.earnidle.backend;
 
 import java.net.URI;
-import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -15,12 +15,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.earnidle.backend.ledger.Ledger;
 import io.helidon.webclient.http1.Http1Client;
-import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.testing.junit5.ServerTest;
 import io.helidon.webserver.testing.junit5.SetUpRoute;
-import io.helidon.webserver.testing.junit5.SetUpServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.web3j.crypto.Credentials;
 
@@ -35,11 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Many threads credit one wallet (jobs) and withdraw from it at once: the ledger stays exact. */
 @ServerTest
-class WalletConcurrencyTest {
+class WalletConcurrencyTest extends BackendServerTest {
     private static final long JOB_PRICE = 1_000_000;
     private static final long WITHDRAW = 500_000;
-    private static Path dataDir;
-    private static Backend backend;
 
     private final Http1Client client;
     private final URI uri;
@@ -54,26 +49,13 @@ class WalletConcurrencyTest {
         return new Api(Http1Client.builder().baseUri(uri).build());
     }
 
-    @SetUpServer
-    static void server(WebServerConfig.Builder server) {
-        server.host("127.0.0.1");
-    }
-
     @SetUpRoute
     static void routing(HttpRouting.Builder routing) {
-        dataDir = TestSupport.tempDir();
-        backend = Backend.create(TestSupport.config(dataDir, Map.of(
+        start(routing, Map.of(
                 "earnidle.rates.per-job-micro-usdc", String.valueOf(JOB_PRICE),
                 "earnidle.rates.per-token-micro-usdc", "0",
                 "earnidle.payouts.token-address", "0x5fbdb2315678afecb367f032d93f642f64180aa3",
-                "earnidle.payouts.min-withdrawal-micro-usdc", "100")), java.time.Clock.systemUTC());
-        backend.routing(routing);
-    }
-
-    @AfterAll
-    static void close() throws Exception {
-        backend.close();
-        TestSupport.deleteTree(dataDir);
+                "earnidle.payouts.min-withdrawal-micro-usdc", "100"), Clock.systemUTC());
     }
 
     @Test

@@ -1,6 +1,5 @@
 package io.earnidle.backend;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -10,12 +9,9 @@ import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.wallets.EthSignatures;
 import io.earnidle.backend.wallets.SiweMessage;
 import io.helidon.webclient.http1.Http1Client;
-import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.testing.junit5.ServerTest;
 import io.helidon.webserver.testing.junit5.SetUpRoute;
-import io.helidon.webserver.testing.junit5.SetUpServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.web3j.crypto.Credentials;
 
@@ -38,11 +34,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * withdrawals stay 'requested'.
  */
 @ServerTest
-class WalletFlowTest {
+class WalletFlowTest extends BackendServerTest {
     private static final TestSupport.MutableClock CLOCK = new TestSupport.MutableClock();
     private static final String TOKEN = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
-    private static Path dataDir;
-    private static Backend backend;
 
     private final Api api;
 
@@ -50,25 +44,12 @@ class WalletFlowTest {
         this.api = new Api(client);
     }
 
-    @SetUpServer
-    static void server(WebServerConfig.Builder server) {
-        server.host("127.0.0.1");
-    }
-
     @SetUpRoute
     static void routing(HttpRouting.Builder routing) {
-        dataDir = TestSupport.tempDir();
-        backend = Backend.create(TestSupport.config(dataDir, Map.of(
+        start(routing, Map.of(
                 "earnidle.ledger.verification-window-seconds", "3600",
                 "earnidle.payouts.token-address", TOKEN,
-                "earnidle.payouts.min-withdrawal-micro-usdc", "100")), CLOCK);
-        backend.routing(routing);
-    }
-
-    @AfterAll
-    static void close() throws Exception {
-        backend.close();
-        TestSupport.deleteTree(dataDir);
+                "earnidle.payouts.min-withdrawal-micro-usdc", "100"), CLOCK);
     }
 
     private JsonNode nonce() {

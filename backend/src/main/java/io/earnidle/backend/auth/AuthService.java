@@ -7,8 +7,10 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Fields;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
+import io.earnidle.backend.http.ProblemHandler;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.publishers.PublisherSettings;
 import io.helidon.dbclient.DbRow;
@@ -23,35 +25,19 @@ import io.helidon.webserver.http.ServerResponse;
  * Publisher accounts: {@code POST /api/publisher/signup}, {@code /signin}, {@code /signout},
  * {@code /signout-everywhere} and {@code GET /api/publisher/me}.
  */
-public final class AuthService implements HttpService {
+public record AuthService(Database db, Ledger ledger, PublisherSessions sessions, PasswordHasher hasher,
+                          PublisherSettings settings, int maxBodyBytes) implements HttpService {
     private static final Pattern EMAIL = Pattern.compile("[^@\\s]{1,64}@[^@\\s.]+(\\.[^@\\s.]+)+");
     static final int MIN_PASSWORD = 12;
     static final int MAX_PASSWORD = 256;
 
-    private final Database db;
-    private final Ledger ledger;
-    private final PublisherSessions sessions;
-    private final PasswordHasher hasher;
-    private final PublisherSettings settings;
-    private final int maxBodyBytes;
-
-    public AuthService(Database db, Ledger ledger, PublisherSessions sessions, PasswordHasher hasher,
-                       PublisherSettings settings, int maxBodyBytes) {
-        this.db = db;
-        this.ledger = ledger;
-        this.sessions = sessions;
-        this.hasher = hasher;
-        this.settings = settings;
-        this.maxBodyBytes = maxBodyBytes;
-    }
-
     @Override
     public void routing(HttpRules rules) {
-        rules.post("/api/publisher/signup", this::signup)
-                .post("/api/publisher/signin", this::signin)
-                .post("/api/publisher/signout", this::signout)
-                .post("/api/publisher/signout-everywhere", this::signoutEverywhere)
-                .get("/api/publisher/me", this::me);
+        rules.post("/signup", this::signup)
+                .post("/signin", this::signin)
+                .post("/signout", this::signout)
+                .post("/signout-everywhere", this::signoutEverywhere)
+                .get("/me", this::me);
     }
 
     static String email(ObjectNode body) {
@@ -78,7 +64,7 @@ public final class AuthService implements HttpService {
         }
         String hash = hasher.hash(password);
         Instant now = ledger.now();
-        String id = Json.newId("pub_");
+        String id = Ids.newId("pub_");
         String csrf = db.inTransaction(tx -> {
             if (Database.get(tx, "pub-by-email", email).isPresent()) {
                 throw Problem.conflict("an account with this e-mail already exists; sign in instead");
@@ -98,14 +84,12 @@ public final class AuthService implements HttpService {
         String client = req.remotePeer().host();
         Instant now = ledger.now();
         Instant since = now.minus(settings.loginWindow());
-        long byEmail = Database.get(db.execute(), "login-failures-by-email", email, Database.ts(since))
-                .map(r -> Database.lng(r, "n")).orElse(0L);
-        long byClient = Database.get(db.execute(), "login-failures-by-client", client, Database.ts(since))
-                .map(r -> Database.lng(r, "n")).orElse(0L);
+        long byEmail = Database.count(db.execute(), "login-failures-by-email", email, Database.ts(since));
+        long byClient = Database.count(db.execute(), "login-failures-by-client", client, Database.ts(since));
         if (byEmail >= settings.loginMaxFailures() || byClient >= settings.loginMaxClientFailures()) {
             // sent here rather than thrown: the error handler would drop the Retry-After header
             res.headers().set(HeaderNames.RETRY_AFTER, String.valueOf(settings.loginWindow().toSeconds()));
-            Json.sendProblem(req, res, new Problem(429, "rate-limited", "Too many sign-in attempts",
+            ProblemHandler.send(req, res, new Problem(429, "rate-limited", "Too many sign-in attempts",
                     "too many failed sign-ins for this account or from this address; try again in "
                             + settings.loginWindow().toMinutes() + " minutes (or sign in with a passkey)"));
             return;
@@ -113,7 +97,7 @@ public final class AuthService implements HttpService {
         DbRow row = Database.get(db.execute(), "pub-by-email", email).orElse(null);
         String stored = row == null ? null : Database.str(row, "password_hash");
         if (!hasher.verify(password, stored)) {
-            db.execute().namedInsert("insert-login-failure", Json.newId("lf_"), email, client, Database.ts(now));
+            db.execute().namedInsert("insert-login-failure", Ids.newId("lf_"), email, client, Database.ts(now));
             throw Problem.unauthorized("wrong e-mail or password");
         }
         String id = Database.str(row, "id");
@@ -135,9 +119,7 @@ public final class AuthService implements HttpService {
         PublisherSessions.Principal p = sessions.requireForChange(req);
         long ended = sessions.endAll(p.publisherId());
         sessions.clearCookie(req, res);
-        ObjectNode out = Json.object();
-        out.put("sessions_ended", ended);
-        Json.send(res, Status.OK_200, out);
+        Json.send(res, Status.OK_200, Json.object().put("sessions_ended", ended));
     }
 
     private void me(ServerRequest req, ServerResponse res) {
@@ -153,8 +135,7 @@ public final class AuthService implements HttpService {
         o.put("email", Database.str(row, "email"));
         o.put("name", Database.str(row, "name"));
         o.put("payout_address", Database.str(row, "payout_address"));
-        o.put("passkeys", Database.get(db.execute(), "passkey-count", publisherId)
-                .map(r -> Database.lng(r, "n")).orElse(0L));
+        o.put("passkeys", Database.count(db.execute(), "passkey-count", publisherId));
         o.put("csrf_token", csrf);
         return o;
     }

@@ -34,6 +34,7 @@ import com.webauthn4j.server.ServerProperty;
 import com.webauthn4j.verifier.exception.VerificationException;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Fields;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
@@ -48,7 +49,8 @@ import io.helidon.webserver.http.ServerResponse;
  * Passkeys (WebAuthn, verified with webauthn4j): a signed-in publisher registers one, then can sign in with it
  * instead of the password (discoverable credential; the relying party id is the portal's host name).
  */
-public final class PasskeyService implements HttpService {
+public record PasskeyService(Database db, Ledger ledger, PublisherSessions sessions, int maxBodyBytes)
+        implements HttpService {
     private static final Base64.Encoder B64URL = Base64.getUrlEncoder().withoutPadding();
     private static final Base64.Decoder B64URLD = Base64.getUrlDecoder();
     private static final Duration CHALLENGE_TTL = Duration.ofMinutes(5);
@@ -56,28 +58,16 @@ public final class PasskeyService implements HttpService {
     private static final List<PublicKeyCredentialParameters> ALGORITHMS = List.of(
             new PublicKeyCredentialParameters(PublicKeyCredentialType.PUBLIC_KEY, COSEAlgorithmIdentifier.ES256),
             new PublicKeyCredentialParameters(PublicKeyCredentialType.PUBLIC_KEY, COSEAlgorithmIdentifier.RS256));
-
-    private final Database db;
-    private final Ledger ledger;
-    private final PublisherSessions sessions;
-    private final int maxBodyBytes;
-    private final WebAuthnManager webAuthn = WebAuthnManager.createNonStrictWebAuthnManager();
-    private final AttestedCredentialDataConverter credentialConverter =
+    private static final WebAuthnManager WEB_AUTHN = WebAuthnManager.createNonStrictWebAuthnManager();
+    private static final AttestedCredentialDataConverter CREDENTIALS =
             new AttestedCredentialDataConverter(new ObjectConverter());
-
-    public PasskeyService(Database db, Ledger ledger, PublisherSessions sessions, int maxBodyBytes) {
-        this.db = db;
-        this.ledger = ledger;
-        this.sessions = sessions;
-        this.maxBodyBytes = maxBodyBytes;
-    }
 
     @Override
     public void routing(HttpRules rules) {
-        rules.post("/api/publisher/passkeys/options", this::registrationOptions)
-                .post("/api/publisher/passkeys", this::register)
-                .post("/api/publisher/passkey-signin/options", this::signinOptions)
-                .post("/api/publisher/passkey-signin", this::signin);
+        rules.post("/passkeys/options", this::registrationOptions)
+                .post("/passkeys", this::register)
+                .post("/passkey-signin/options", this::signinOptions)
+                .post("/passkey-signin", this::signin);
     }
 
     private static String rpId(ServerRequest req) {
@@ -91,7 +81,7 @@ public final class PasskeyService implements HttpService {
     private String newChallenge(String publisherId, String purpose) {
         byte[] bytes = new byte[32];
         RANDOM.nextBytes(bytes);
-        String id = Json.newId("wch_");
+        String id = Ids.newId("wch_");
         Instant now = ledger.now();
         db.execute().namedInsert("insert-webauthn-challenge", id, publisherId, purpose, B64URL.encodeToString(bytes),
                 Database.ts(now.plus(CHALLENGE_TTL)));
@@ -135,10 +125,7 @@ public final class PasskeyService implements HttpService {
         for (DbRow row : Database.list(db.execute(), "passkeys-of-publisher", p.publisherId())) {
             exclude.addObject().put("type", "public-key").put("id", Database.str(row, "id"));
         }
-        ObjectNode out = Json.object();
-        out.put("challenge_id", challengeId);
-        out.set("public_key", pk);
-        Json.send(res, Status.OK_200, out);
+        Json.send(res, Status.OK_200, Json.object().put("challenge_id", challengeId).set("public_key", pk));
     }
 
     private void register(ServerRequest req, ServerResponse res) {
@@ -155,7 +142,7 @@ public final class PasskeyService implements HttpService {
         byte[] challenge = takeChallenge(challengeId, "register", p.publisherId());
         RegistrationData data;
         try {
-            data = webAuthn.verify(new RegistrationRequest(attestation, clientData, transports),
+            data = WEB_AUTHN.verify(new RegistrationRequest(attestation, clientData, transports),
                     new RegistrationParameters(new ServerProperty(origin(req), rpId(req),
                             new DefaultChallenge(challenge)), ALGORITHMS, false, true));
         } catch (VerificationException | com.webauthn4j.converter.exception.DataConversionException e) {
@@ -169,13 +156,11 @@ public final class PasskeyService implements HttpService {
                 throw Problem.conflict("this passkey is already registered");
             }
             tx.namedInsert("insert-passkey", credentialId, p.publisherId(),
-                    Base64.getEncoder().encodeToString(credentialConverter.convert(acd)), signCount,
+                    Base64.getEncoder().encodeToString(CREDENTIALS.convert(acd)), signCount,
                     Database.ts(ledger.now()));
             return null;
         });
-        ObjectNode out = Json.object();
-        out.put("id", credentialId);
-        Json.send(res, Status.CREATED_201, out);
+        Json.send(res, Status.CREATED_201, Json.object().put("id", credentialId));
     }
 
     private void signinOptions(ServerRequest req, ServerResponse res) {
@@ -189,10 +174,7 @@ public final class PasskeyService implements HttpService {
         pk.put("timeout", CHALLENGE_TTL.toMillis());
         pk.put("userVerification", "preferred");
         pk.putArray("allowCredentials");
-        ObjectNode out = Json.object();
-        out.put("challenge_id", challengeId);
-        out.set("public_key", pk);
-        Json.send(res, Status.OK_200, out);
+        Json.send(res, Status.OK_200, Json.object().put("challenge_id", challengeId).set("public_key", pk));
     }
 
     private void signin(ServerRequest req, ServerResponse res) {
@@ -208,13 +190,13 @@ public final class PasskeyService implements HttpService {
         DbRow row = Database.get(db.execute(), "passkey-by-id", credentialId)
                 .orElseThrow(() -> Problem.unauthorized("this passkey is not registered with any account"));
         String publisherId = Database.str(row, "publisher_id");
-        AttestedCredentialData acd = credentialConverter.convert(
+        AttestedCredentialData acd = CREDENTIALS.convert(
                 Base64.getDecoder().decode(Database.str(row, "credential_cbor")));
         CredentialRecord record = new CredentialRecordImpl(new NoneAttestationStatement(), null, null, null,
                 Database.lng(row, "sign_count"), acd, null, null, null, null);
         AuthenticationData data;
         try {
-            data = webAuthn.verify(new AuthenticationRequest(B64URLD.decode(credentialId), userHandle, authData,
+            data = WEB_AUTHN.verify(new AuthenticationRequest(B64URLD.decode(credentialId), userHandle, authData,
                             clientData, signature),
                     new AuthenticationParameters(new ServerProperty(origin(req), rpId(req),
                             new DefaultChallenge(challenge)), record, List.of(B64URLD.decode(credentialId)), false,
@@ -227,10 +209,7 @@ public final class PasskeyService implements HttpService {
             tx.namedUpdate("update-passkey-count", newCount, credentialId);
             return sessions.start(tx, req, res, publisherId);
         });
-        ObjectNode out = Json.object();
-        out.put("id", publisherId);
-        out.put("csrf_token", csrf);
-        Json.send(res, Status.OK_200, out);
+        Json.send(res, Status.OK_200, Json.object().put("id", publisherId).put("csrf_token", csrf));
     }
 
     private static byte[] b64(ObjectNode body, String name) {

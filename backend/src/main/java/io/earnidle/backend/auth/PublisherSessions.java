@@ -1,13 +1,13 @@
 package io.earnidle.backend.auth;
 
-import java.security.MessageDigest;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 
 import io.earnidle.backend.db.Database;
-import io.earnidle.backend.http.Json;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
 import io.helidon.dbclient.DbExecute;
@@ -24,7 +24,7 @@ import io.helidon.webserver.http.ServerResponse;
  * must echo in the {@code X-CSRF-Token} header. Cross-origin state-changing requests are also refused by their
  * {@code Origin} header.
  */
-public final class PublisherSessions {
+public record PublisherSessions(Database db, Ledger ledger, Duration lifetime) {
     public static final String COOKIE = "ei_publisher_session";
     public static final HeaderName CSRF_HEADER = HeaderNames.create("X-CSRF-Token");
 
@@ -32,22 +32,12 @@ public final class PublisherSessions {
     public record Principal(String publisherId, String sessionId, String csrfToken) {
     }
 
-    private final Database db;
-    private final Ledger ledger;
-    private final Duration lifetime;
-
-    public PublisherSessions(Database db, Ledger ledger, Duration lifetime) {
-        this.db = db;
-        this.ledger = ledger;
-        this.lifetime = lifetime;
-    }
-
     /** Starts a session for {@code publisherId}: stores it and sets the cookie. Returns the CSRF token. */
     public String start(DbExecute tx, ServerRequest req, ServerResponse res, String publisherId) {
         Instant now = ledger.now();
-        String token = "ps_" + Json.randomHex(32);
-        String csrf = Json.randomHex(24);
-        tx.namedInsert("pub-insert-session", Json.newId("pss_"), publisherId, Json.sha256Hex(token), csrf,
+        String token = "ps_" + Ids.randomHex(32);
+        String csrf = Ids.randomHex(24);
+        tx.namedInsert("pub-insert-session", Ids.newId("pss_"), publisherId, Ids.sha256Hex(token), csrf,
                 Database.ts(now), Database.ts(now.plus(lifetime)));
         res.headers().addCookie(SetCookie.builder(COOKIE, token)
                 .path("/")
@@ -76,7 +66,7 @@ public final class PublisherSessions {
         if (cookie.isEmpty() || cookie.get().isBlank() || cookie.get().length() > 200) {
             return Optional.empty();
         }
-        Optional<DbRow> row = Database.get(db.execute(), "pub-session-by-token", Json.sha256Hex(cookie.get()));
+        Optional<DbRow> row = Database.get(db.execute(), "pub-session-by-token", Ids.sha256Hex(cookie.get()));
         if (row.isEmpty() || !Database.instant(row.get(), "expires_at").isAfter(ledger.now())) {
             return Optional.empty();
         }

@@ -10,6 +10,7 @@ import java.util.Optional;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.Settings;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
@@ -93,6 +94,42 @@ public final class Database implements AutoCloseable {
 
     public static Optional<DbRow> get(DbExecute exec, String statement, Object... params) {
         return exec.namedGet(statement, params);
+    }
+
+    /** The {@code n} column of a counting statement's one row (0 without a row). */
+    public static long count(DbExecute exec, String statement, Object... params) {
+        return get(exec, statement, params).map(r -> lng(r, "n")).orElse(0L);
+    }
+
+    /** The {@code total} column of a summing statement's one row (0 without a row or for SQL NULL). */
+    public static long total(DbExecute exec, String statement, Object... params) {
+        return get(exec, statement, params).map(r -> lng(r, "total")).orElse(0L);
+    }
+
+    /** The row of {@code statement}, if {@code column} names {@code owner}; otherwise a 404 that says {@code what}. */
+    public static DbRow owned(DbExecute exec, String statement, String id, String column, String owner,
+                              String what) {
+        return get(exec, statement, id)
+                .filter(r -> owner.equals(str(r, column)))
+                .orElseThrow(() -> io.earnidle.backend.http.Problem.notFound(what));
+    }
+
+    /**
+     * Puts each of {@code columns} into {@code o} under its own name, as {@link #str} and {@link #lng} read it: text
+     * as text, integers as numbers, SQL NULL as null. Not for timestamps or fractions.
+     */
+    public static ObjectNode copy(ObjectNode o, DbRow row, String... columns) {
+        for (String column : columns) {
+            Object v = raw(row, column);
+            if (v == null) {
+                o.putNull(column);
+            } else if (v instanceof Number n) {
+                o.put(column, n.longValue());
+            } else {
+                o.put(column, v.toString());
+            }
+        }
+        return o;
     }
 
     /** The column's JDBC value, null for SQL NULL. */

@@ -4,7 +4,7 @@ import java.time.Instant;
 import java.util.List;
 
 import io.earnidle.backend.Settings;
-import io.earnidle.backend.http.Json;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.ledger.Ledger;
 
 import static io.earnidle.backend.db.Database.ts;
@@ -31,7 +31,7 @@ public final class Seeder {
                 tx.namedInsert("insert-placement", DEMO_PLACEMENT, DEMO_PUBLISHER, "Demo page", 2000, "active",
                         "{}", ts(now));
             }
-            String keyHash = Json.sha256Hex(settings.demoCustomerApiKey());
+            String keyHash = Ids.sha256Hex(settings.demoCustomerApiKey());
             if (Database.get(tx, "customer-by-id", DEMO_CUSTOMER).isEmpty()) {
                 tx.namedInsert("insert-customer", DEMO_CUSTOMER, "Demo customer", keyHash, ts(now));
                 String account = ledger.ensureAccount(tx, "customer", DEMO_CUSTOMER);

@@ -7,12 +7,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.auth.PublisherSessions;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Fields;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.publishers.PublisherSettings;
 import io.helidon.dbclient.DbRow;
-import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -23,35 +23,19 @@ import io.helidon.webserver.http.ServerResponse;
  * A publisher's domains: {@code GET/POST /api/publisher/domains}, {@code POST /api/publisher/domains/{id}/check}
  * ("Check now") and {@code DELETE /api/publisher/domains/{id}}.
  */
-public final class DomainService implements HttpService {
-    private final Database db;
-    private final Ledger ledger;
-    private final PublisherSessions sessions;
-    private final DomainVerifier verifier;
-    private final PublisherSettings settings;
-    private final int maxBodyBytes;
-
-    public DomainService(Database db, Ledger ledger, PublisherSessions sessions, DomainVerifier verifier,
-                         PublisherSettings settings, int maxBodyBytes) {
-        this.db = db;
-        this.ledger = ledger;
-        this.sessions = sessions;
-        this.verifier = verifier;
-        this.settings = settings;
-        this.maxBodyBytes = maxBodyBytes;
-    }
-
+public record DomainService(Database db, Ledger ledger, PublisherSessions sessions, DomainVerifier verifier,
+                            PublisherSettings settings, int maxBodyBytes) implements HttpService {
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/api/publisher/domains", this::list)
-                .post("/api/publisher/domains", this::add)
-                .post("/api/publisher/domains/{id}/check", this::check)
-                .delete("/api/publisher/domains/{id}", this::remove);
+        rules.get("/", this::list)
+                .post("/", this::add)
+                .post("/{id}/check", this::check)
+                .delete("/{id}", this::remove);
     }
 
     private void list(ServerRequest req, ServerResponse res) {
         PublisherSessions.Principal p = sessions.require(req);
-        ArrayNode arr = Json.MAPPER.createArrayNode();
+        ArrayNode arr = Json.array();
         for (DbRow row : Database.list(db.execute(), "domains-of-publisher", p.publisherId())) {
             arr.add(json(row));
         }
@@ -67,15 +51,14 @@ public final class DomainService implements HttpService {
         String input = Fields.requiredString(body, "domain", 300);
         String name = DomainNames.normalize(input);
         boolean subdomains = Fields.optionalBoolean(body, "include_subdomains", false);
-        String id = Json.newId("dom_");
-        String token = Json.randomHex(20);
+        String id = Ids.newId("dom_");
+        String token = Ids.randomHex(20);
         Instant now = ledger.now();
         db.inTransaction(tx -> {
             if (Database.get(tx, "domain-of-publisher-by-name", p.publisherId(), name).isPresent()) {
                 throw Problem.conflict("you already added " + DomainNames.display(name));
             }
-            long count = Database.get(tx, "domain-count-of-publisher", p.publisherId())
-                    .map(r -> Database.lng(r, "n")).orElse(0L);
+            long count = Database.count(tx, "domain-count-of-publisher", p.publisherId());
             if (count >= settings.maxDomains()) {
                 throw Problem.conflict("an account can hold at most " + settings.maxDomains() + " domains");
             }
@@ -84,15 +67,12 @@ public final class DomainService implements HttpService {
             return null;
         });
         DbRow row = Database.get(db.execute(), "domain-by-id", id).orElseThrow();
-        res.headers().set(HeaderNames.LOCATION, "/api/publisher/domains/" + id);
-        Json.send(res, Status.CREATED_201, json(row));
+        Json.sendCreated(req, res, Status.CREATED_201, id, json(row));
     }
 
     private DbRow own(PublisherSessions.Principal p, String id) {
-        DbRow row = Database.get(db.execute(), "domain-by-id", id)
-                .filter(r -> p.publisherId().equals(Database.str(r, "publisher_id")))
-                .orElseThrow(() -> Problem.notFound("no domain " + id + " in your account"));
-        return row;
+        return Database.owned(db.execute(), "domain-by-id", id, "publisher_id", p.publisherId(),
+                "no domain " + id + " in your account");
     }
 
     private void check(ServerRequest req, ServerResponse res) {

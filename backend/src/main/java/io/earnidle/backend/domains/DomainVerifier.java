@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Set;
 
 import io.earnidle.backend.db.Database;
-import io.earnidle.backend.http.Json;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.ledger.Ledger;
 import io.helidon.dbclient.DbExecute;
 import io.helidon.dbclient.DbRow;
@@ -17,26 +17,12 @@ import io.helidon.dbclient.DbRow;
  * proves it afresh (the previous holder loses it and gets a notice), re-checks verified domains periodically, and
  * keeps each placement's suspension in step with whether its domain is still verified.
  */
-public final class DomainVerifier {
+public record DomainVerifier(Database db, Ledger ledger, TxtResolver resolver) {
     private static final System.Logger LOGGER = System.getLogger(DomainVerifier.class.getName());
 
     /** The outcome of one check. */
     public record Outcome(boolean verified, String status, TxtResolver.Answer answer, String expectedName,
                           String expectedValue, String resolver) {
-    }
-
-    private final Database db;
-    private final Ledger ledger;
-    private final TxtResolver resolver;
-
-    public DomainVerifier(Database db, Ledger ledger, TxtResolver resolver) {
-        this.db = db;
-        this.ledger = ledger;
-        this.resolver = resolver;
-    }
-
-    public TxtResolver resolver() {
-        return resolver;
     }
 
     /** Queries DNS for the domain row {@code domainId} and applies the result. */
@@ -64,7 +50,7 @@ public final class DomainVerifier {
                     tx.namedUpdate("domain-set-status", "lost", Database.ts(now),
                             "another account proved control of " + name + " with a fresh TXT record",
                             Database.str(other, "id"));
-                    tx.namedInsert("insert-notice", Json.newId("ntc_"), loser,
+                    tx.namedInsert("insert-notice", Ids.newId("ntc_"), loser,
                             "Another publisher proved control of " + DomainNames.display(name)
                                     + " with a fresh DNS TXT record, so it is no longer verified for your account."
                                     + " Placements on it are suspended. Add the domain again and publish a new"
@@ -77,7 +63,7 @@ public final class DomainVerifier {
                 next = "pending".equals(before) || "lost".equals(before) ? before : "failing";
                 tx.namedUpdate("domain-set-status", next, Database.ts(now), detail, domainId);
                 if ("verified".equals(before)) {
-                    tx.namedInsert("insert-notice", Json.newId("ntc_"), publisherId,
+                    tx.namedInsert("insert-notice", Ids.newId("ntc_"), publisherId,
                             "The TXT record for " + DomainNames.display(name) + " was not found at a re-check ("
                                     + detail + "). Placements on it are suspended until the record is back.",
                             Database.ts(now));

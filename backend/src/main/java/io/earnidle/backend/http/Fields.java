@@ -8,11 +8,22 @@ public final class Fields {
     private Fields() {
     }
 
-    public static String requiredString(ObjectNode o, String name, int maxChars) {
+    /** The field, or 400 "is required" when it is absent or null. */
+    private static JsonNode required(ObjectNode o, String name) {
         JsonNode n = o.get(name);
         if (n == null || n.isNull()) {
             throw Problem.validation(name + " is required");
         }
+        return n;
+    }
+
+    public static boolean present(ObjectNode o, String name) {
+        JsonNode n = o.get(name);
+        return n != null && !n.isNull();
+    }
+
+    public static String requiredString(ObjectNode o, String name, int maxChars) {
+        JsonNode n = required(o, name);
         if (!n.isTextual()) {
             throw Problem.validation(name + " must be a string");
         }
@@ -26,22 +37,12 @@ public final class Fields {
         return s;
     }
 
-    public static boolean present(ObjectNode o, String name) {
-        JsonNode n = o.get(name);
-        return n != null && !n.isNull();
-    }
-
     public static long requiredLong(ObjectNode o, String name, long min, long max) {
-        JsonNode n = o.get(name);
-        if (n == null || n.isNull()) {
-            throw Problem.validation(name + " is required");
-        }
-        return asLong(n, name, min, max);
+        return asLong(required(o, name), name, min, max);
     }
 
     public static long optionalLong(ObjectNode o, String name, long min, long max, long dflt) {
-        JsonNode n = o.get(name);
-        return n == null || n.isNull() ? dflt : asLong(n, name, min, max);
+        return present(o, name) ? asLong(o.get(name), name, min, max) : dflt;
     }
 
     public static long asLong(JsonNode n, String name, long min, long max) {
@@ -56,16 +57,11 @@ public final class Fields {
     }
 
     public static double requiredDouble(ObjectNode o, String name, double min, double max) {
-        JsonNode n = o.get(name);
-        if (n == null || n.isNull()) {
-            throw Problem.validation(name + " is required");
-        }
-        return asDouble(n, name, min, max);
+        return asDouble(required(o, name), name, min, max);
     }
 
     public static double optionalDouble(ObjectNode o, String name, double min, double max, double dflt) {
-        JsonNode n = o.get(name);
-        return n == null || n.isNull() ? dflt : asDouble(n, name, min, max);
+        return present(o, name) ? asDouble(o.get(name), name, min, max) : dflt;
     }
 
     private static double asDouble(JsonNode n, String name, double min, double max) {
@@ -80,10 +76,10 @@ public final class Fields {
     }
 
     public static boolean optionalBoolean(ObjectNode o, String name, boolean dflt) {
-        JsonNode n = o.get(name);
-        if (n == null || n.isNull()) {
+        if (!present(o, name)) {
             return dflt;
         }
+        JsonNode n = o.get(name);
         if (!n.isBoolean()) {
             throw Problem.validation(name + " must be true or false");
         }
@@ -91,21 +87,14 @@ public final class Fields {
     }
 
     public static ObjectNode requiredObject(ObjectNode o, String name) {
-        JsonNode n = o.get(name);
-        if (n == null || n.isNull()) {
-            throw Problem.validation(name + " is required");
-        }
-        if (!n.isObject()) {
-            throw Problem.validation(name + " must be an object");
-        }
-        return (ObjectNode) n;
+        return asObject(required(o, name), name);
     }
 
     public static ObjectNode optionalObject(ObjectNode o, String name) {
-        JsonNode n = o.get(name);
-        if (n == null || n.isNull()) {
-            return Json.object();
-        }
+        return present(o, name) ? asObject(o.get(name), name) : Json.object();
+    }
+
+    private static ObjectNode asObject(JsonNode n, String name) {
         if (!n.isObject()) {
             throw Problem.validation(name + " must be an object");
         }
@@ -114,10 +103,7 @@ public final class Fields {
 
     /** An array of non-negative ints below {@code bound} with 1..maxLen elements. */
     public static int[] intArray(ObjectNode o, String name, int maxLen, long bound) {
-        JsonNode n = o.get(name);
-        if (n == null || n.isNull()) {
-            throw Problem.validation(name + " is required");
-        }
+        JsonNode n = required(o, name);
         if (!n.isArray()) {
             throw Problem.validation(name + " must be an array of integers");
         }

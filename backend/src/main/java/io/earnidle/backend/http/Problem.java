@@ -1,7 +1,7 @@
 package io.earnidle.backend.http;
 
 /**
- * An RFC 9457 problem that ends the request: thrown anywhere in a handler, written by {@link Json#problemHandler}.
+ * An RFC 9457 problem that ends the request: thrown anywhere in a handler, written by {@link ProblemHandler}.
  */
 public final class Problem extends RuntimeException {
     private final int status;

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.Settings;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Fields;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
@@ -29,28 +30,15 @@ import io.helidon.webserver.http.ServerResponse;
 import static io.earnidle.backend.db.Database.ts;
 
 /** Node side of inference: {@code GET /api/inference/job} (lease) and {@code POST /api/inference/result}. */
-public final class InferenceService implements HttpService {
+public record InferenceService(Settings settings, Database db, Ledger ledger, Models models, NodeSessions sessions)
+        implements HttpService {
     private static final int MAX_TEXT_BYTES = 64 * 1024;
     private static final int LEASE_CANDIDATES = 8;
 
-    private final Settings settings;
-    private final Database db;
-    private final Ledger ledger;
-    private final Models models;
-    private final NodeSessions sessions;
-
-    public InferenceService(Settings settings, Database db, Ledger ledger, Models models, NodeSessions sessions) {
-        this.settings = settings;
-        this.db = db;
-        this.ledger = ledger;
-        this.models = models;
-        this.sessions = sessions;
-    }
-
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/api/inference/job", this::lease)
-                .post("/api/inference/result", this::result);
+        rules.get("/job", this::lease)
+                .post("/result", this::result);
     }
 
     // ---------------------------------------------------------------- lease
@@ -102,7 +90,7 @@ public final class InferenceService implements HttpService {
             }
             for (DbRow c : candidates) {
                 String jobId = Database.str(c, "id");
-                String leaseId = Json.newId("lease_");
+                String leaseId = Ids.newId("lease_");
                 long claimed = db.execute().namedUpdate("claim-job", leaseId, session.id(), ts(expires), jobId,
                         Database.lng(c, "version"), ts(now));
                 if (claimed == 1) {
@@ -128,7 +116,7 @@ public final class InferenceService implements HttpService {
             throw Problem.validation("Idempotency-Key header is required (1 to 200 characters)");
         }
         byte[] bytes = Json.readBytes(req, settings.maxBodyBytes());
-        String requestHash = Json.sha256Hex(bytes);
+        String requestHash = Ids.sha256Hex(bytes);
         Submitted s = parse(Json.parseObject(bytes));
 
         Optional<String> replay = replay(db.execute(), key, session, requestHash);
@@ -235,7 +223,7 @@ public final class InferenceService implements HttpService {
         out.put("pending_micro_usdc", ledger.pending(tx, session.accountId()));
         String response = Json.write(out);
         tx.namedInsert("insert-result", s.jobId(), session.id(), s.leaseId(), s.text(),
-                Json.write(Json.MAPPER.valueToTree(s.tokenIds())), s.tokenIds().length, s.engine(), s.prefillMs(),
+                Json.write(s.tokenIds()), s.tokenIds().length, s.engine(), s.prefillMs(),
                 s.decodeMs(), key, requestHash, response, ts(now));
         return response;
     }

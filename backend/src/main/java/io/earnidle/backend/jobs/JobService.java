@@ -7,13 +7,14 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.Settings;
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.http.Bearer;
 import io.earnidle.backend.http.Fields;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.models.Models;
 import io.helidon.dbclient.DbRow;
-import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -21,29 +22,17 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 /** Customer API: {@code POST /api/jobs} and {@code GET /api/jobs/{id}}. */
-public final class JobService implements HttpService {
-    private final Settings settings;
-    private final Database db;
-    private final Ledger ledger;
-    private final Models models;
-
-    public JobService(Settings settings, Database db, Ledger ledger, Models models) {
-        this.settings = settings;
-        this.db = db;
-        this.ledger = ledger;
-        this.models = models;
-    }
-
+public record JobService(Settings settings, Database db, Ledger ledger, Models models) implements HttpService {
     @Override
     public void routing(HttpRules rules) {
-        rules.post("/api/jobs", this::submit)
-                .get("/api/jobs/{id}", this::read);
+        rules.post("/", this::submit)
+                .get("/{id}", this::read);
     }
 
     /** The customer id of the request's API key (401 when missing or unknown). */
     private String customer(ServerRequest req) {
-        String key = Json.bearer(req);
-        return Database.get(db.execute(), "customer-by-key", Json.sha256Hex(key))
+        String key = Bearer.token(req);
+        return Database.get(db.execute(), "customer-by-key", Ids.sha256Hex(key))
                 .map(r -> Database.str(r, "id"))
                 .orElseThrow(() -> Problem.unauthorized("unknown API key"));
     }
@@ -71,19 +60,18 @@ public final class JobService implements HttpService {
                 throw Problem.validation("prompt_ids length + max_tokens must be at most the model's context length "
                         + model.contextLength() + ", got " + (ids.length + maxTokens));
             }
-            promptIdsJson = Json.write(Json.MAPPER.valueToTree(ids));
+            promptIdsJson = Json.write(ids);
         }
         long price = settings.price(maxTokens);
         Instant now = ledger.now();
-        String jobId = Json.newId("job_");
+        String jobId = Ids.newId("job_");
         String finalPrompt = prompt;
         String finalIds = promptIdsJson;
         db.inTransaction(tx -> {
             String account = Ledger.accountId("customer", customerId);
             ledger.lock(tx, java.util.List.of(account));
             long balance = ledger.available(tx, account);
-            long committed = Database.get(tx, "customer-open-job-total", customerId)
-                    .map(r -> Database.lng(r, "total")).orElse(0L);
+            long committed = Database.total(tx, "customer-open-job-total", customerId);
             if (balance - committed < price) {
                 throw Problem.insufficientFunds("job costs " + price + " micro-USDC; balance " + balance
                         + " minus " + committed + " committed to unfinished jobs leaves " + (balance - committed));
@@ -104,8 +92,7 @@ public final class JobService implements HttpService {
         out.put("max_tokens", maxTokens);
         out.put("price_micro_usdc", price);
         out.put("created_at", now.toString());
-        res.headers().set(HeaderNames.LOCATION, "/api/jobs/" + jobId);
-        Json.send(res, Status.ACCEPTED_202, out);
+        Json.sendCreated(req, res, Status.ACCEPTED_202, jobId, out);
     }
 
     /** Normalised sampling parameters with defaults (greedy when temperature is 0). */
@@ -121,9 +108,8 @@ public final class JobService implements HttpService {
     private void read(ServerRequest req, ServerResponse res) {
         String customerId = customer(req);
         String id = req.path().pathParameters().get("id");
-        DbRow job = Database.get(db.execute(), "job-by-id", id)
-                .filter(r -> customerId.equals(Database.str(r, "customer_id")))
-                .orElseThrow(() -> Problem.notFound("no job " + id + " for this customer"));
+        DbRow job = Database.owned(db.execute(), "job-by-id", id, "customer_id", customerId,
+                "no job " + id + " for this customer");
         ObjectNode out = Json.object();
         out.put("id", id);
         out.put("status", publicStatus(job, ledger.now()));

@@ -9,7 +9,7 @@ import java.util.Comparator;
 import java.util.List;
 
 import io.earnidle.backend.db.Database;
-import io.earnidle.backend.http.Json;
+import io.earnidle.backend.http.Ids;
 import io.helidon.dbclient.DbExecute;
 import io.helidon.dbclient.DbRow;
 
@@ -107,7 +107,7 @@ public final class Ledger {
         Instant availableAt = windowed ? now.plus(verificationWindow) : now;
         boolean pending = availableAt.isAfter(now);
         lock(exec, entries.stream().map(Entry::accountId).toList());
-        String txId = Json.newId("ltx_");
+        String txId = Ids.newId("ltx_");
         if (reference != null) {
             exec.namedInsert("insert-ledger-transaction-ref", txId, jobId, kind, reference, ts(now));
         } else if (jobId == null) {
@@ -120,7 +120,7 @@ public final class Ledger {
                 continue;
             }
             boolean entryPending = pending && e.amountMicroUsdc() > 0;
-            exec.namedInsert("insert-ledger-entry", Json.newId("le_"), txId, e.accountId(), e.amountMicroUsdc(),
+            exec.namedInsert("insert-ledger-entry", Ids.newId("le_"), txId, e.accountId(), e.amountMicroUsdc(),
                     entryPending ? "pending" : "available", ts(entryPending ? availableAt : now), ts(now));
             if (!entryPending) {
                 exec.namedUpdate("add-to-balance", e.amountMicroUsdc(), e.accountId());

@@ -6,12 +6,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.Settings;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Fields;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.wallets.Wallets;
 import io.helidon.dbclient.DbRow;
-import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -23,24 +23,12 @@ import io.helidon.webserver.http.ServerResponse;
  * token) and {@code GET /api/nodes/{session_id}} (the same public counters by id: what an auditor, the visitor's
  * other devices or the e2e test read; no credential is revealed).
  */
-public final class NodeService implements HttpService {
-    private final Settings settings;
-    private final Database db;
-    private final Ledger ledger;
-    private final NodeSessions sessions;
-
-    public NodeService(Settings settings, Database db, Ledger ledger, NodeSessions sessions) {
-        this.settings = settings;
-        this.db = db;
-        this.ledger = ledger;
-        this.sessions = sessions;
-    }
-
+public record NodeService(Settings settings, Database db, Ledger ledger, NodeSessions sessions) implements HttpService {
     @Override
     public void routing(HttpRules rules) {
-        rules.post("/api/nodes", this::register)
-                .get("/api/nodes/me", this::me)
-                .get("/api/nodes/{session_id}", this::byId);
+        rules.post("/", this::register)
+                .get("/me", this::me)
+                .get("/{session_id}", this::byId);
     }
 
     private void register(ServerRequest req, ServerResponse res) {
@@ -73,15 +61,15 @@ public final class NodeService implements HttpService {
         }
 
         Instant now = ledger.now();
-        String sessionId = Json.newId("ns_");
-        String token = "nst_" + Json.randomHex(32);
+        String sessionId = Ids.newId("ns_");
+        String token = "nst_" + Ids.randomHex(32);
         db.inTransaction(tx -> {
             DbRow placement = Database.get(tx, "placement-by-id", placementId)
                     .orElseThrow(() -> Problem.notFound("no placement " + placementId));
             if (!"active".equals(Database.str(placement, "status"))) {
                 throw Problem.notFound("placement " + placementId + " is paused");
             }
-            tx.namedInsert("insert-session", sessionId, Json.sha256Hex(token), placementId, Json.write(cleanCaps),
+            tx.namedInsert("insert-session", sessionId, Ids.sha256Hex(token), placementId, Json.write(cleanCaps),
                     Json.write(cleanLimits), memoryMb == null ? -1 : memoryMb, Database.ts(now), Database.ts(now));
             ledger.ensureAccount(tx, "node_session", sessionId);
             if (walletToken != null) {
@@ -96,8 +84,7 @@ public final class NodeService implements HttpService {
         out.put("session_token", token);
         out.put("placement_id", placementId);
         out.put("poll_interval_ms", settings.pollIntervalMs());
-        res.headers().set(HeaderNames.LOCATION, "/api/nodes/me");
-        Json.send(res, Status.CREATED_201, out);
+        Json.sendCreated(req, res, Status.CREATED_201, "me", out);
     }
 
     private void me(ServerRequest req, ServerResponse res) {
@@ -122,8 +109,7 @@ public final class NodeService implements HttpService {
             ObjectNode o = Json.object();
             o.put("session_id", sessionId);
             o.put("placement_id", placementId);
-            o.put("jobs_completed", Database.get(tx, "session-jobs-completed", sessionId)
-                    .map(r -> Database.lng(r, "n")).orElse(0L));
+            o.put("jobs_completed", Database.count(tx, "session-jobs-completed", sessionId));
             o.put("balance_micro_usdc", ledger.available(tx, accountId));
             o.put("pending_micro_usdc", ledger.pending(tx, accountId));
             return o;

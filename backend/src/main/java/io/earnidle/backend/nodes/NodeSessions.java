@@ -3,7 +3,8 @@ package io.earnidle.backend.nodes;
 import java.time.Instant;
 
 import io.earnidle.backend.db.Database;
-import io.earnidle.backend.http.Json;
+import io.earnidle.backend.http.Bearer;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Problem;
 import io.helidon.dbclient.DbRow;
 import io.helidon.webserver.http.ServerRequest;
@@ -25,8 +26,8 @@ public final class NodeSessions {
 
     /** The session of the request's bearer token (401 when missing or unknown); records last_seen_at. */
     public Session authenticate(ServerRequest req, Instant now) {
-        String token = Json.bearer(req);
-        DbRow row = Database.get(db.execute(), "session-by-token", Json.sha256Hex(token))
+        String token = Bearer.token(req);
+        DbRow row = Database.get(db.execute(), "session-by-token", Ids.sha256Hex(token))
                 .orElseThrow(() -> Problem.unauthorized("unknown session token"));
         Long mem = Database.lngOrNull(row, "memory_limit_mb");
         Session s = new Session(Database.str(row, "id"), Database.str(row, "placement_id"),

@@ -8,32 +8,15 @@ import io.earnidle.backend.wallets.WalletService;
 import io.earnidle.backend.wallets.WalletSettings;
 import io.earnidle.backend.wallets.Wallets;
 import io.helidon.config.Config;
-import io.helidon.webserver.http.HttpRouting;
 
 /**
  * Wallets and payouts wired together: settings from {@code earnidle.wallets} / {@code earnidle.payouts}, the two
  * HTTP services, and the payout sender (started when a chain, token and treasury key are configured and
- * {@code earnidle.payouts.auto-start} is true).
+ * {@code earnidle.payouts.auto-start} is true). The chain and the sender are null when no sender is configured.
  */
-public final class PayoutModule implements AutoCloseable {
+public record PayoutModule(Payouts payouts, WalletService walletService, PayoutService payoutService, Chain chain,
+                           PayoutProcessor processor) implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(PayoutModule.class.getName());
-
-    private final Wallets wallets;
-    private final Payouts payouts;
-    private final WalletService walletService;
-    private final PayoutService payoutService;
-    private final Chain chain;
-    private final PayoutProcessor processor;
-
-    private PayoutModule(Wallets wallets, Payouts payouts, WalletService walletService, PayoutService payoutService,
-                         Chain chain, PayoutProcessor processor) {
-        this.wallets = wallets;
-        this.payouts = payouts;
-        this.walletService = walletService;
-        this.payoutService = payoutService;
-        this.chain = chain;
-        this.processor = processor;
-    }
 
     /** @param earnidle the {@code earnidle} config node */
     public static PayoutModule create(Config earnidle, Database db, Ledger ledger, int maxBodyBytes) {
@@ -53,30 +36,9 @@ public final class PayoutModule implements AutoCloseable {
         } else {
             LOG.info("payouts: no sender configured (rpc-url, token-address, treasury key); withdrawals are queued");
         }
-        return new PayoutModule(wallets, payouts,
+        return new PayoutModule(payouts,
                 new WalletService(wallets, db, ledger, maxBodyBytes, ps.minWithdrawalMicroUsdc()),
                 new PayoutService(payouts, wallets, ledger, maxBodyBytes), chain, processor);
-    }
-
-    public void routing(HttpRouting.Builder routing) {
-        routing.register(walletService).register(payoutService);
-    }
-
-    public Wallets wallets() {
-        return wallets;
-    }
-
-    public Payouts payouts() {
-        return payouts;
-    }
-
-    public WalletService walletService() {
-        return walletService;
-    }
-
-    /** The sender, or null when none is configured. */
-    public PayoutProcessor processor() {
-        return processor;
     }
 
     @Override

@@ -2,15 +2,11 @@ package io.earnidle.backend.payouts;
 
 import java.util.List;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Json;
-import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.wallets.Wallets;
 import io.helidon.dbclient.DbRow;
-import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -22,25 +18,13 @@ import io.helidon.webserver.http.ServerResponse;
  * {@code POST /api/payouts} (a wallet's signed withdraw request), {@code GET /api/payouts} (the wallet's history)
  * and {@code GET /api/payouts/{id}}.
  */
-public final class PayoutService implements HttpService {
-    private final Payouts payouts;
-    private final Wallets wallets;
-    private final Ledger ledger;
-    private final int maxBodyBytes;
-
-    public PayoutService(Payouts payouts, Wallets wallets, Ledger ledger, int maxBodyBytes) {
-        this.payouts = payouts;
-        this.wallets = wallets;
-        this.ledger = ledger;
-        this.maxBodyBytes = maxBodyBytes;
-    }
-
+public record PayoutService(Payouts payouts, Wallets wallets, Ledger ledger, int maxBodyBytes) implements HttpService {
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/api/payouts/config", this::config)
-                .post("/api/payouts", this::withdraw)
-                .get("/api/payouts", this::history)
-                .get("/api/payouts/{id}", this::one);
+        rules.get("/config", this::config)
+                .post("/", this::withdraw)
+                .get("/", this::history)
+                .get("/{id}", this::one);
     }
 
     private void config(ServerRequest req, ServerResponse res) {
@@ -65,24 +49,19 @@ public final class PayoutService implements HttpService {
         Payouts.Request r = payouts.parse(body, now);
         ObjectNode payout = payouts.request(w.accountId(), w.address(), r, now,
                 tx -> wallets.sweep(tx, w.address(), List.of(Ledger.PAYOUTS_IN_FLIGHT_ACCOUNT)));
-        res.headers().set(HeaderNames.LOCATION, "/api/payouts/" + payout.path("id").asText());
-        Json.send(res, Status.ACCEPTED_202, payout);
+        Json.sendCreated(req, res, Status.ACCEPTED_202, payout.path("id").asText(), payout);
     }
 
     private void history(ServerRequest req, ServerResponse res) {
         Wallets.Wallet w = wallets.authenticate(req, ledger.now());
         ObjectNode o = Json.object();
-        ArrayNode list = o.putArray("payouts");
-        payouts.history(w.accountId(), 100).forEach(list::add);
+        o.set("payouts", payouts.history(w.accountId(), 100));
         Json.send(res, Status.OK_200, o);
     }
 
     private void one(ServerRequest req, ServerResponse res) {
         Wallets.Wallet w = wallets.authenticate(req, ledger.now());
-        String id = req.path().pathParameters().get("id");
-        DbRow p = (id.length() > 64 ? java.util.Optional.<DbRow>empty() : payouts.byId(id))
-                .filter(r -> w.accountId().equals(Database.str(r, "account_id")))
-                .orElseThrow(() -> Problem.notFound("no payout " + (id.length() > 64 ? id.substring(0, 64) : id)));
+        DbRow p = payouts.owned(w.accountId(), req.path().pathParameters().get("id"));
         Json.send(res, Status.OK_200, Payouts.json(p));
     }
 }

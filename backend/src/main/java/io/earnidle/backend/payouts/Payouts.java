@@ -1,13 +1,15 @@
 package io.earnidle.backend.payouts;
 
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.http.Fields;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
@@ -22,23 +24,14 @@ import static io.earnidle.backend.db.Database.ts;
  * in the same transaction as the {@code payouts} row, before anything is sent), and the intent ends confirmed
  * (payouts-in-flight → external chain-payouts) or failed (payouts-in-flight → back to the account).
  */
-public final class Payouts {
+public record Payouts(Database db, Ledger ledger, PayoutSettings settings, long chainId) {
     /** A withdraw request as signed by the wallet (EIP-712 {@link WithdrawTypedData}). */
     public record Request(long amountMicroUsdc, String destination, long nonce, long deadline, String signature) {
     }
 
     private static final long MAX_AMOUNT = 1_000_000_000_000_000L; // 10^9 USDC
 
-    private final Database db;
-    private final Ledger ledger;
-    private final PayoutSettings settings;
-    private final long chainId;
-
-    public Payouts(Database db, Ledger ledger, PayoutSettings settings, long chainId) {
-        this.db = db;
-        this.ledger = ledger;
-        this.settings = settings;
-        this.chainId = chainId;
+    public Payouts {
         db.inTransaction(tx -> {
             ledger.ensureAccount(tx, "system", "payouts-in-flight");
             ledger.ensureAccount(tx, "external", "chain-payouts");
@@ -46,20 +39,12 @@ public final class Payouts {
         });
     }
 
-    public PayoutSettings settings() {
-        return settings;
-    }
-
-    public long chainId() {
-        return chainId;
-    }
-
     /**
      * Parses and checks a withdraw request body ({@code amount_micro_usdc, destination, nonce, deadline,
      * signature}); 400 names the first bad field.
      */
     public Request parse(ObjectNode body, Instant now) {
-        long amount = io.earnidle.backend.http.Fields.requiredLong(body, "amount_micro_usdc", 1, MAX_AMOUNT);
+        long amount = Fields.requiredLong(body, "amount_micro_usdc", 1, MAX_AMOUNT);
         if (amount < settings.minWithdrawalMicroUsdc()) {
             throw Problem.validation("amount_micro_usdc must be at least the minimum withdrawal of "
                     + settings.minWithdrawalMicroUsdc() + ", got " + amount);
@@ -67,15 +52,15 @@ public final class Payouts {
         String destination;
         try {
             destination = EthSignatures.normalizeAddress(
-                    io.earnidle.backend.http.Fields.requiredString(body, "destination", 42), "destination");
+                    Fields.requiredString(body, "destination", 42), "destination");
         } catch (IllegalArgumentException e) {
             throw Problem.validation(e.getMessage());
         }
         if (destination.equals("0x0000000000000000000000000000000000000000")) {
             throw Problem.validation("destination must not be the zero address");
         }
-        long nonce = io.earnidle.backend.http.Fields.requiredLong(body, "nonce", 0, 9_007_199_254_740_991L);
-        long deadline = io.earnidle.backend.http.Fields.requiredLong(body, "deadline", 0, 253_402_300_799L);
+        long nonce = Fields.requiredLong(body, "nonce", 0, 9_007_199_254_740_991L);
+        long deadline = Fields.requiredLong(body, "deadline", 0, 253_402_300_799L);
         if (deadline <= now.getEpochSecond()) {
             throw Problem.validation("deadline " + deadline + " has passed (now " + now.getEpochSecond() + ")");
         }
@@ -83,7 +68,7 @@ public final class Payouts {
             throw Problem.validation("deadline must be at most " + settings.maxDeadlineSeconds()
                     + " seconds ahead");
         }
-        String signature = io.earnidle.backend.http.Fields.requiredString(body, "signature", 132);
+        String signature = Fields.requiredString(body, "signature", 132);
         return new Request(amount, destination, nonce, deadline, signature);
     }
 
@@ -116,7 +101,7 @@ public final class Payouts {
         if (settings.tokenAddress().isEmpty()) {
             throw Problem.conflict("payouts are not configured on this server (no token contract)");
         }
-        String id = Json.newId("po_");
+        String id = Ids.newId("po_");
         return db.inTransaction(tx -> {
             beforeDebit.accept(tx);
             ledger.lock(tx, List.of(accountId, Ledger.PAYOUTS_IN_FLIGHT_ACCOUNT));
@@ -140,12 +125,36 @@ public final class Payouts {
         return Database.get(db.execute(), "p-by-id", id);
     }
 
-    public List<ObjectNode> history(String accountId, int limit) {
-        List<ObjectNode> out = new ArrayList<>();
-        for (DbRow r : Database.list(db.execute(), "p-history", accountId, limit)) {
-            out.add(json(r));
+    /** The payout {@code id} of {@code accountId}, or 404 (also for an id no payout can have). */
+    public DbRow owned(String accountId, String id) {
+        String shown = id.length() > 64 ? id.substring(0, 64) : id;
+        return (id.length() > 64 ? Optional.<DbRow>empty() : byId(id))
+                .filter(r -> accountId.equals(Database.str(r, "account_id")))
+                .orElseThrow(() -> Problem.notFound("no payout " + shown));
+    }
+
+    /** The account's latest {@code limit} payouts, newest first, as the API shows them. */
+    public ArrayNode history(String accountId, int limit) {
+        return history(db.execute(), accountId, limit);
+    }
+
+    /** {@link #history(String, int)} inside a transaction. */
+    public static ArrayNode history(DbExecute exec, String accountId, int limit) {
+        ArrayNode list = Json.array();
+        for (DbRow r : Database.list(exec, "p-history", accountId, limit)) {
+            list.add(json(r));
         }
-        return out;
+        return list;
+    }
+
+    /** Micro-USDC the account asked to withdraw that is not yet confirmed or failed. */
+    public static long inFlight(DbExecute exec, String accountId) {
+        return Database.total(exec, "p-in-flight-sum", accountId);
+    }
+
+    /** The withdraw nonce the account's next request should use (one above the highest used, from 0). */
+    public static long nextNonce(DbExecute exec, String accountId) {
+        return Database.count(exec, "p-max-nonce", accountId) + 1;
     }
 
     /** Ends a payout as confirmed (idempotent): payouts-in-flight → chain-payouts. */
@@ -180,23 +189,9 @@ public final class Payouts {
 
     /** A payout row as the API shows it. */
     public static ObjectNode json(DbRow r) {
-        ObjectNode o = Json.object();
-        o.put("id", Database.str(r, "id"));
-        o.put("status", Database.str(r, "status"));
-        o.put("amount_micro_usdc", Database.lng(r, "amount_micro_usdc"));
-        o.put("destination", Database.str(r, "destination"));
+        ObjectNode o = Database.copy(Json.object(), r, "id", "status", "amount_micro_usdc", "destination");
         o.put("nonce", Database.lng(r, "request_nonce"));
-        o.put("deadline", Database.lng(r, "deadline"));
-        o.put("chain_id", Database.lng(r, "chain_id"));
-        o.put("token_address", Database.str(r, "token_address"));
-        o.put("tx_hash", Database.str(r, "tx_hash"));
-        Long block = Database.lngOrNull(r, "block_number");
-        if (block == null) {
-            o.putNull("block_number");
-        } else {
-            o.put("block_number", block);
-        }
-        o.put("failure_reason", Database.str(r, "failure_reason"));
+        Database.copy(o, r, "deadline", "chain_id", "token_address", "tx_hash", "block_number", "failure_reason");
         o.put("created_at", Database.instant(r, "created_at").toString());
         o.put("updated_at", Database.instant(r, "updated_at").toString());
         return o;

@@ -23,21 +23,19 @@ import io.helidon.webserver.http.ServerResponse;
  * unknown, paused or suspended) a script-free notice is served instead, which politely says that nothing will run here; it
  * contains no consent button and can be framed anywhere.
  */
-public final class WidgetPageService implements HttpService {
+public record WidgetPageService(Database db) implements HttpService {
     private static final HttpMediaType HTML = HttpMediaType.create("text/html; charset=utf-8");
-
-    private final Database db;
-
-    public WidgetPageService(Database db) {
-        this.db = db;
-    }
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/widget/", this::page).get("/widget/index.html", this::page);
+        rules.get("/", this::page).get("/index.html", this::page);
     }
 
     private void page(ServerRequest req, ServerResponse res) {
+        if (!req.path().absolute().path().endsWith("/") && !req.path().path().equals("/index.html")) {
+            res.next(); // the mount also matches "/widget" without its slash: left to the static files, as before
+            return;
+        }
         String placementId = req.query().first("placement").orElse("");
         String host = req.query().first("host").orElse(null);
         DbRow row = placementId.isEmpty() || placementId.length() > 64 ? null

@@ -13,6 +13,7 @@ import io.earnidle.backend.db.Database;
 import io.earnidle.backend.domains.DomainNames;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.payouts.Payouts;
 import io.helidon.dbclient.DbRow;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
@@ -25,24 +26,13 @@ import io.helidon.webserver.http.ServerResponse;
  * day (UTC, the last {@value #DAYS} days), balances (available, pending, in flight), payout history (the
  * publisher's withdrawals, as {@code GET /api/publisher/withdrawals} lists them) and notices. The portal polls it.
  */
-public final class DashboardService implements HttpService {
+public record DashboardService(Database db, Ledger ledger, PublisherSessions sessions, PublisherSettings settings)
+        implements HttpService {
     static final int DAYS = 14;
-
-    private final Database db;
-    private final Ledger ledger;
-    private final PublisherSessions sessions;
-    private final PublisherSettings settings;
-
-    public DashboardService(Database db, Ledger ledger, PublisherSessions sessions, PublisherSettings settings) {
-        this.db = db;
-        this.ledger = ledger;
-        this.sessions = sessions;
-        this.settings = settings;
-    }
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/api/publisher/dashboard", this::dashboard);
+        rules.get("/", this::dashboard);
     }
 
     private void dashboard(ServerRequest req, ServerResponse res) {
@@ -57,10 +47,10 @@ public final class DashboardService implements HttpService {
                 verified.add(DomainNames.display(Database.str(d, "name"))
                         + (Database.bool(d, "include_subdomains") ? " (and subdomains)" : ""));
             }
-            o.put("active_sessions_now", count(tx, "publisher-active-sessions", pub,
+            o.put("active_sessions_now", Database.count(tx, "publisher-active-sessions", pub,
                     Database.ts(now.minus(settings.activeSessionWindow()))));
-            o.put("sessions_total", count(tx, "publisher-sessions-total", pub));
-            o.put("jobs_completed", count(tx, "publisher-jobs-completed", pub));
+            o.put("sessions_total", Database.count(tx, "publisher-sessions-total", pub));
+            o.put("jobs_completed", Database.count(tx, "publisher-jobs-completed", pub));
             o.put("balance_micro_usdc", ledger.available(tx, account));
             o.put("pending_micro_usdc", ledger.pending(tx, account));
             Map<LocalDate, Long> byDay = new TreeMap<>();
@@ -69,13 +59,14 @@ public final class DashboardService implements HttpService {
                 byDay.put(today.minusDays(i), 0L);
             }
             Instant since = today.minusDays(DAYS - 1).atStartOfDay(ZoneOffset.UTC).toInstant();
-            o.put("in_flight_micro_usdc", WithdrawalService.inFlight(tx, account));
+            o.put("in_flight_micro_usdc", Payouts.inFlight(tx, account));
             // earnings only: a failed payout's returned funds are not earnings
             for (DbRow e : Database.list(tx, "publisher-earning-entries", account, Database.ts(since))) {
                 byDay.merge(LocalDate.ofInstant(Database.instant(e, "created_at"), ZoneOffset.UTC),
                         Database.lng(e, "amount_micro_usdc"), Long::sum);
             }
-            o.set("payouts", WithdrawalService.history(tx, account)); // withdrawals: status, amount, tx hash
+            // withdrawals: status, amount, tx hash
+            o.set("payouts", Payouts.history(tx, account, WithdrawalService.HISTORY));
             ArrayNode days = o.putArray("earnings_by_day");
             byDay.forEach((day, amount) -> days.addObject().put("day", day.toString()).put("micro_usdc", amount));
             ArrayNode notices = o.putArray("notices");

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.auth.PublisherSessions;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Fields;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
@@ -26,26 +27,15 @@ import io.helidon.webserver.http.ServerResponse;
  * style message the server issued (single use, 10 minutes). Recovery is the wallets package's
  * {@link EthSignatures#recoverPersonalSignAddress}; no private key ever reaches the backend.
  */
-public final class PayoutWalletService implements HttpService {
+public record PayoutWalletService(Database db, Ledger ledger, PublisherSessions sessions, int maxBodyBytes)
+        implements HttpService {
     private static final Pattern ADDRESS = Pattern.compile("0x[0-9a-fA-F]{40}");
     private static final Duration TTL = Duration.ofMinutes(10);
 
-    private final Database db;
-    private final Ledger ledger;
-    private final PublisherSessions sessions;
-    private final int maxBodyBytes;
-
-    public PayoutWalletService(Database db, Ledger ledger, PublisherSessions sessions, int maxBodyBytes) {
-        this.db = db;
-        this.ledger = ledger;
-        this.sessions = sessions;
-        this.maxBodyBytes = maxBodyBytes;
-    }
-
     @Override
     public void routing(HttpRules rules) {
-        rules.post("/api/publisher/payout-wallet/challenge", this::challenge)
-                .post("/api/publisher/payout-wallet", this::prove);
+        rules.post("/challenge", this::challenge)
+                .post("/", this::prove);
     }
 
     private void challenge(ServerRequest req, ServerResponse res) {
@@ -56,19 +46,16 @@ public final class PayoutWalletService implements HttpService {
             throw Problem.validation("address must be 0x followed by 40 hex digits");
         }
         Instant now = ledger.now();
-        String nonce = Json.randomHex(16);
+        String nonce = Ids.randomHex(16);
         String origin = PlacementService.ownOrigin(req);
         String message = req.requestedUri().host() + " wants you to sign in with your Ethereum account:\n"
                 + address + "\n\nUse this address as my Earn Idle payout wallet.\n\n"
                 + "URI: " + origin + "/portal/\nVersion: 1\nChain ID: 1\nNonce: " + nonce
                 + "\nIssued At: " + now + "\nExpiration Time: " + now.plus(TTL);
-        String id = Json.newId("wch_");
-        db.execute().namedInsert("insert-webauthn-challenge", id, p.publisherId(), "wallet", Json.sha256Hex(message),
+        String id = Ids.newId("wch_");
+        db.execute().namedInsert("insert-webauthn-challenge", id, p.publisherId(), "wallet", Ids.sha256Hex(message),
                 Database.ts(now.plus(TTL)));
-        ObjectNode out = Json.object();
-        out.put("challenge_id", id);
-        out.put("message", message);
-        Json.send(res, Status.OK_200, out);
+        Json.send(res, Status.OK_200, Json.object().put("challenge_id", id).put("message", message));
     }
 
     private void prove(ServerRequest req, ServerResponse res) {
@@ -84,7 +71,7 @@ public final class PayoutWalletService implements HttpService {
         if (!Database.instant(row, "expires_at").isAfter(ledger.now())) {
             throw Problem.validation("the message expired; ask for a new one");
         }
-        if (!Json.sha256Hex(message).equals(Database.str(row, "challenge"))) {
+        if (!Ids.sha256Hex(message).equals(Database.str(row, "challenge"))) {
             throw Problem.validation("message is not the one issued for challenge_id (sign it exactly as given)");
         }
         String[] lines = message.split("\n");
@@ -103,8 +90,6 @@ public final class PayoutWalletService implements HttpService {
             tx.namedUpdate("set-payout-address", address, Database.ts(ledger.now()), p.publisherId());
             return null;
         });
-        ObjectNode out = Json.object();
-        out.put("payout_address", address);
-        Json.send(res, Status.OK_200, out);
+        Json.send(res, Status.OK_200, Json.object().put("payout_address", address));
     }
 }

@@ -16,15 +16,14 @@ import io.earnidle.backend.domains.DomainVerifier;
 import io.earnidle.backend.domains.TxtResolver;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.payouts.Payouts;
-import io.earnidle.backend.placements.PlacementService;
-import io.earnidle.backend.placements.WidgetPageService;
+import io.earnidle.backend.placements.PublisherPlacementService;
 import io.helidon.config.Config;
-import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.HttpService;
 
 /**
- * The publisher side, wired together: accounts and sessions, passkeys, DNS-verified domains with periodic
- * re-checks, placements, the widget page with its frame-ancestors policy, and the dashboard.
+ * The publisher side, wired together: sessions, the password hasher and the DNS verifier with its periodic
+ * re-checks are shared by the publisher services made here (accounts, passkeys, domains, placements, dashboard,
+ * payout wallet, withdrawals); {@code Backend.routing} mounts each on its path.
  */
 public final class Publishers implements AutoCloseable {
     private static final System.Logger LOGGER = System.getLogger(Publishers.class.getName());
@@ -76,31 +75,35 @@ public final class Publishers implements AutoCloseable {
         }
     }
 
-    /** Registers the publisher API, the placements API and the widget page (before the static files). */
-    public void routing(HttpRouting.Builder routing) {
-        routing.register(new AuthService(db, ledger, sessions, hasher, settings, maxBodyBytes))
-                .register(new PasskeyService(db, ledger, sessions, maxBodyBytes))
-                .register(new DomainService(db, ledger, sessions, verifier, settings, maxBodyBytes))
-                .register(new PlacementService(db, ledger, sessions, settings, maxBodyBytes))
-                .register(new DashboardService(db, ledger, sessions, settings))
-                .register(new PayoutWalletService(db, ledger, sessions, maxBodyBytes))
-                .register(new WidgetPageService(db));
+    /** Sign-up, sign-in and sign-out, {@code me}: mounted at {@code /api/publisher}. */
+    public HttpService accounts() {
+        return new AuthService(db, ledger, sessions, hasher, settings, maxBodyBytes);
     }
 
-    /**
-     * The publisher withdrawal endpoints ({@code /api/publisher/withdrawals}), which need the payout module; the
-     * backend registers them once that exists.
-     */
+    /** Passkey registration and sign-in: mounted at {@code /api/publisher}. */
+    public HttpService passkeys() {
+        return new PasskeyService(db, ledger, sessions, maxBodyBytes);
+    }
+
+    public HttpService domains() {
+        return new DomainService(db, ledger, sessions, verifier, settings, maxBodyBytes);
+    }
+
+    public HttpService placements() {
+        return new PublisherPlacementService(db, ledger, sessions, settings, maxBodyBytes);
+    }
+
+    public HttpService dashboard() {
+        return new DashboardService(db, ledger, sessions, settings);
+    }
+
+    public HttpService payoutWallet() {
+        return new PayoutWalletService(db, ledger, sessions, maxBodyBytes);
+    }
+
+    /** The publisher withdrawals, which need the payout module. */
     public HttpService withdrawals(Payouts payouts) {
         return new WithdrawalService(db, ledger, sessions, payouts, maxBodyBytes);
-    }
-
-    public DomainVerifier verifier() {
-        return verifier;
-    }
-
-    public PublisherSettings settings() {
-        return settings;
     }
 
     @Override

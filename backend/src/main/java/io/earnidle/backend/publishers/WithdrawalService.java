@@ -3,7 +3,6 @@ package io.earnidle.backend.publishers;
 import java.time.Instant;
 import java.util.Optional;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.auth.PublisherSessions;
 import io.earnidle.backend.db.Database;
@@ -11,9 +10,7 @@ import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.payouts.Payouts;
-import io.helidon.dbclient.DbExecute;
 import io.helidon.dbclient.DbRow;
-import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -34,28 +31,15 @@ import io.helidon.webserver.http.ServerResponse;
  * The destination must be the payout wallet: a signature obtained by a page that tricks the wallet into signing
  * another destination is useless, and every publisher payout lands in an address the publisher proved it controls.
  */
-public final class WithdrawalService implements HttpService {
+public record WithdrawalService(Database db, Ledger ledger, PublisherSessions sessions, Payouts payouts,
+                                int maxBodyBytes) implements HttpService {
     static final int HISTORY = 50;
-
-    private final Database db;
-    private final Ledger ledger;
-    private final PublisherSessions sessions;
-    private final Payouts payouts;
-    private final int maxBodyBytes;
-
-    WithdrawalService(Database db, Ledger ledger, PublisherSessions sessions, Payouts payouts, int maxBodyBytes) {
-        this.db = db;
-        this.ledger = ledger;
-        this.sessions = sessions;
-        this.payouts = payouts;
-        this.maxBodyBytes = maxBodyBytes;
-    }
 
     @Override
     public void routing(HttpRules rules) {
-        rules.post("/api/publisher/withdrawals", this::withdraw)
-                .get("/api/publisher/withdrawals", this::summary)
-                .get("/api/publisher/withdrawals/{id}", this::one);
+        rules.post("/", this::withdraw)
+                .get("/", this::summary)
+                .get("/{id}", this::one);
     }
 
     private void withdraw(ServerRequest req, ServerResponse res) {
@@ -69,8 +53,7 @@ public final class WithdrawalService implements HttpService {
                     + r.destination() + " (publishers are paid only to the wallet they proved)");
         }
         ObjectNode payout = payouts.request(account(p), wallet, r, now, tx -> { });
-        res.headers().set(HeaderNames.LOCATION, "/api/publisher/withdrawals/" + payout.path("id").asText());
-        Json.send(res, Status.ACCEPTED_202, payout);
+        Json.sendCreated(req, res, Status.ACCEPTED_202, payout.path("id").asText(), payout);
     }
 
     private void summary(ServerRequest req, ServerResponse res) {
@@ -82,12 +65,11 @@ public final class WithdrawalService implements HttpService {
             o.put("payout_address", payoutAddress(p.publisherId()).orElse(null));
             o.put("balance_micro_usdc", ledger.available(tx, account));
             o.put("pending_micro_usdc", ledger.pending(tx, account));
-            o.put("in_flight_micro_usdc", inFlight(tx, account));
-            o.put("next_withdraw_nonce", Database.get(tx, "p-max-nonce", account)
-                    .map(r -> Database.lng(r, "n") + 1).orElse(0L));
+            o.put("in_flight_micro_usdc", Payouts.inFlight(tx, account));
+            o.put("next_withdraw_nonce", Payouts.nextNonce(tx, account));
             o.put("min_withdrawal_micro_usdc", payouts.settings().minWithdrawalMicroUsdc());
             o.put("chain_id", payouts.chainId());
-            o.set("payouts", history(tx, account));
+            o.set("payouts", Payouts.history(tx, account, HISTORY));
             return o;
         });
         Json.send(res, Status.OK_200, out);
@@ -95,11 +77,7 @@ public final class WithdrawalService implements HttpService {
 
     private void one(ServerRequest req, ServerResponse res) {
         PublisherSessions.Principal p = sessions.require(req);
-        String id = req.path().pathParameters().get("id");
-        String shown = id.length() > 64 ? id.substring(0, 64) : id;
-        DbRow row = (id.length() > 64 ? Optional.<DbRow>empty() : payouts.byId(id))
-                .filter(r -> account(p).equals(Database.str(r, "account_id")))
-                .orElseThrow(() -> Problem.notFound("no payout " + shown));
+        DbRow row = payouts.owned(account(p), req.path().pathParameters().get("id"));
         Json.send(res, Status.OK_200, Payouts.json(row));
     }
 
@@ -111,19 +89,5 @@ public final class WithdrawalService implements HttpService {
 
     private static String account(PublisherSessions.Principal p) {
         return Ledger.accountId("publisher", p.publisherId());
-    }
-
-    /** The account's payouts, newest first (as the API shows them). */
-    static ArrayNode history(DbExecute tx, String account) {
-        ArrayNode list = Json.MAPPER.createArrayNode();
-        for (DbRow r : Database.list(tx, "p-history", account, HISTORY)) {
-            list.add(Payouts.json(r));
-        }
-        return list;
-    }
-
-    /** Micro-USDC recorded for withdrawal but not yet confirmed or failed. */
-    static long inFlight(DbExecute tx, String account) {
-        return Database.get(tx, "p-in-flight-sum", account).map(r -> Database.lng(r, "total")).orElse(0L);
     }
 }

@@ -6,9 +6,11 @@ import java.util.List;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Fields;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.payouts.Payouts;
 import io.helidon.dbclient.DbRow;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -21,30 +23,17 @@ import io.helidon.webserver.http.ServerResponse;
  * Wallet endpoints: {@code POST /api/wallets/siwe/nonce}, {@code POST /api/wallets/siwe/verify},
  * {@code GET /api/wallets/me} and {@code POST /api/wallets/sessions} (link a node session by its token).
  */
-public final class WalletService implements HttpService {
+public record WalletService(Wallets wallets, Database db, Ledger ledger, int maxBodyBytes, long minWithdrawal)
+        implements HttpService {
     /** The statement the widget puts in its SIWE messages (any statement is accepted). */
     public static final String STATEMENT = "Sign in to Earn Idle to receive your rewards in this wallet.";
 
-    private final Wallets wallets;
-    private final Database db;
-    private final Ledger ledger;
-    private final int maxBodyBytes;
-    private final long minWithdrawal;
-
-    public WalletService(Wallets wallets, Database db, Ledger ledger, int maxBodyBytes, long minWithdrawal) {
-        this.wallets = wallets;
-        this.db = db;
-        this.ledger = ledger;
-        this.maxBodyBytes = maxBodyBytes;
-        this.minWithdrawal = minWithdrawal;
-    }
-
     @Override
     public void routing(HttpRules rules) {
-        rules.post("/api/wallets/siwe/nonce", this::nonce)
-                .post("/api/wallets/siwe/verify", this::verify)
-                .get("/api/wallets/me", this::me)
-                .post("/api/wallets/sessions", this::linkSession);
+        rules.post("/siwe/nonce", this::nonce)
+                .post("/siwe/verify", this::verify)
+                .get("/me", this::me)
+                .post("/sessions", this::linkSession);
     }
 
     /** host[:port] that SIWE messages must name: the configured domain, else the Host this request came to. */
@@ -92,7 +81,7 @@ public final class WalletService implements HttpService {
         Wallets.Wallet w = wallets.authenticate(req, ledger.now());
         ObjectNode body = Json.readObject(req, maxBodyBytes);
         String sessionToken = Fields.requiredString(body, "session_token", 200);
-        DbRow session = Database.get(db.execute(), "w-node-session-by-token", Json.sha256Hex(sessionToken))
+        DbRow session = Database.get(db.execute(), "w-node-session-by-token", Ids.sha256Hex(sessionToken))
                 .orElseThrow(() -> Problem.notFound("no node session has this session_token"));
         String sessionId = Database.str(session, "id");
         db.inTransaction(tx -> {
@@ -114,13 +103,10 @@ public final class WalletService implements HttpService {
             o.put("address", address);
             o.put("balance_micro_usdc", ledger.available(tx, account));
             o.put("pending_micro_usdc", wallets.pending(tx, address));
-            o.put("in_flight_micro_usdc", Database.get(tx, "p-in-flight-sum", account)
-                    .map(r -> Database.lng(r, "total")).orElse(0L));
-            o.put("jobs_completed", Database.get(tx, "w-linked-jobs", address)
-                    .map(r -> Database.lng(r, "n")).orElse(0L));
+            o.put("in_flight_micro_usdc", Payouts.inFlight(tx, account));
+            o.put("jobs_completed", Database.count(tx, "w-linked-jobs", address));
             o.put("linked_sessions", wallets.linkedSessions(tx, address).size());
-            o.put("next_withdraw_nonce", Database.get(tx, "p-max-nonce", account)
-                    .map(r -> Database.lng(r, "n") + 1).orElse(0L));
+            o.put("next_withdraw_nonce", Payouts.nextNonce(tx, account));
             o.put("min_withdrawal_micro_usdc", minWithdrawal);
             o.put("chain_id", wallets.settings().chainId());
             return o;

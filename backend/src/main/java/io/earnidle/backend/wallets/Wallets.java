@@ -7,7 +7,8 @@ import java.util.List;
 import java.util.Optional;
 
 import io.earnidle.backend.db.Database;
-import io.earnidle.backend.http.Json;
+import io.earnidle.backend.http.Bearer;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
 import io.helidon.dbclient.DbExecute;
@@ -21,7 +22,7 @@ import static io.earnidle.backend.db.Database.ts;
  * and the sweep that moves a linked session's available credits into the wallet's ledger account
  * ({@code wallet:<lowercase address>}).
  */
-public final class Wallets {
+public record Wallets(Database db, Ledger ledger, WalletSettings settings) {
     /** An authenticated wallet (by its bearer token). */
     public record Wallet(String address) {
         public String accountId() {
@@ -33,27 +34,13 @@ public final class Wallets {
     public record Verified(String address, String token, Instant expiresAt) {
     }
 
-    private final Database db;
-    private final Ledger ledger;
-    private final WalletSettings settings;
-
-    public Wallets(Database db, Ledger ledger, WalletSettings settings) {
-        this.db = db;
-        this.ledger = ledger;
-        this.settings = settings;
-    }
-
-    public WalletSettings settings() {
-        return settings;
-    }
-
     public static String accountIdOf(String address) {
         return Ledger.accountId("wallet", address);
     }
 
     /** Issues a fresh single-use nonce; returns it with its expiry. */
     public String newNonce(Instant now) {
-        String nonce = Json.randomHex(16);
+        String nonce = Ids.randomHex(16);
         db.inTransaction(tx -> {
             tx.namedDelete("w-delete-old-nonces", ts(now.minus(Duration.ofDays(1))));
             tx.namedInsert("w-insert-nonce", nonce, ts(now), ts(now.plusSeconds(settings.nonceTtlSeconds())));
@@ -112,7 +99,7 @@ public final class Wallets {
         if (!signer.equals(address)) {
             throw Problem.unauthorized("SIWE signature was made by " + signer + ", not by " + address);
         }
-        String token = "wst_" + Json.randomHex(32);
+        String token = "wst_" + Ids.randomHex(32);
         Instant expires = now.plusSeconds(settings.sessionTtlSeconds());
         db.inTransaction(tx -> {
             Optional<DbRow> nonce = Database.get(tx, "w-nonce", m.nonce());
@@ -134,7 +121,7 @@ public final class Wallets {
                 tx.namedUpdate("w-update-wallet", ts(now), address);
             }
             ledger.ensureAccount(tx, "wallet", address);
-            tx.namedInsert("w-insert-session", Json.newId("ws_"), Json.sha256Hex(token), address, ts(now),
+            tx.namedInsert("w-insert-session", Ids.newId("ws_"), Ids.sha256Hex(token), address, ts(now),
                     ts(expires));
             return null;
         });
@@ -143,7 +130,7 @@ public final class Wallets {
 
     /** The wallet of the request's bearer token (401 when missing, unknown or expired). */
     public Wallet authenticate(ServerRequest req, Instant now) {
-        return byToken(Json.bearer(req), now)
+        return byToken(Bearer.token(req), now)
                 .orElseThrow(() -> Problem.unauthorized("unknown or expired wallet token; verify the wallet again"));
     }
 
@@ -157,7 +144,7 @@ public final class Wallets {
         if (token == null || token.isEmpty() || token.length() > 200) {
             return Optional.empty();
         }
-        return Database.get(exec, "w-session-by-token", Json.sha256Hex(token))
+        return Database.get(exec, "w-session-by-token", Ids.sha256Hex(token))
                 .filter(r -> Database.instant(r, "expires_at").isAfter(now))
                 .map(r -> Database.str(r, "address"));
     }
