@@ -323,7 +323,11 @@ class BrowserLimitsTest {
 
     @Test
     void theModelDownloadIsThrottledCachedVerifiedAndBoundedByMemory() throws Exception {
-        // 4000 kbit/s = 500 000 bytes/s: the 560 KB model takes about a second
+        // 4000 kbit/s = 500 000 bytes/s: the 560 KB model takes about a second. The stub sends it at twice that
+        // rate, so its bytes arrive over half a second (at its default pace they all arrive within ~50 ms, and a
+        // worker scheduled late on a loaded machine found the whole file at its first read, with no progress in
+        // between), and a node that did not throttle would still end well under the bound checked below
+        stub.pacedBytesPerMs = 1000;
         openPageAndStart("{\"cpu_share\":1,\"bandwidth_kbps\":4000}", null);
         stub.jobs.add(stub.job("c1", "tiny", PROMPT, 8));
         awaitStatus(60_000, "c1 done", s -> num(s.get("jobs_completed")) == 1);
