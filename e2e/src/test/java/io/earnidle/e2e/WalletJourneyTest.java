@@ -184,12 +184,13 @@ class WalletJourneyTest {
             Widget.screenshot(driver, PLACEMENT, "session");
 
             // pause and resume take effect, as seen in the UI, within one second
-            driver.findElement(By.id("pause-toggle")).click();
-            long pausedMs = Widget.millisUntilState(driver, "paused", true);
+            // (page clock, from the click to the state shown: Widget.millisUntilState)
+            long pausedMs = Widget.millisUntilState(driver, "click",
+                    () -> driver.findElement(By.id("pause-toggle")).click(), "paused", true);
             assertEquals("Resume", driver.findElement(By.id("pause-toggle")).getText());
             Widget.screenshot(driver, PLACEMENT, "paused");
-            driver.findElement(By.id("pause-toggle")).click();
-            long resumedMs = Widget.millisUntilState(driver, "paused", false);
+            long resumedMs = Widget.millisUntilState(driver, "click",
+                    () -> driver.findElement(By.id("pause-toggle")).click(), "paused", false);
             assertTrue(pausedMs <= 1000 && resumedMs <= 1000, pausedMs + " / " + resumedMs + " ms");
 
             // 6. Withdraw everything with an EIP-712 signature; the history shows the transaction hash

@@ -3,6 +3,7 @@ package io.earnidle.e2e;
 import java.io.IOException;
 import java.time.Duration;
 import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -56,13 +57,38 @@ final class Widget {
         driver.switchTo().frame(frame);
     }
 
-    /** Milliseconds until the #state element's data-state satisfies the wanted value, or fails after 1 s. */
-    static long millisUntilState(WebDriver driver, String wanted, boolean equal) {
-        long start = System.nanoTime();
-        new WebDriverWait(driver, Duration.ofSeconds(1), Duration.ofMillis(20)).until(d -> {
-            String state = d.findElement(By.id("state")).getAttribute("data-state");
-            return equal == wanted.equals(state);
-        });
-        return (System.nanoTime() - start) / 1_000_000;
+    /**
+     * Runs {@code action} (a click, a key or a host request that changes the widget's state; the driver is inside
+     * the widget's iframe before and after it) and returns the milliseconds, on the page's own clock, from the first
+     * {@code inputType} event ("click" for a click or Enter on a button, "message" for a host page's request) to the
+     * first change of the #state element's data-state that satisfies the wanted value. The page clock leaves out
+     * the WebDriver round trips, whose length depends on the machine; waiting for the change itself is bounded
+     * generously (30 s).
+     */
+    static long millisUntilState(WebDriver driver, String inputType, Runnable action, String wanted, boolean equal) {
+        JavascriptExecutor js = (JavascriptExecutor) driver;
+        js.executeScript("""
+                const el = document.getElementById('state');
+                window.stateLog = [];
+                window.inputLog = [];
+                if (window.stateObserver) { window.stateObserver.disconnect(); }
+                window.stateObserver = new MutationObserver(() =>
+                    window.stateLog.push({state: el.getAttribute('data-state'), t: performance.now()}));
+                window.stateObserver.observe(el, {attributes: true, attributeFilter: ['data-state']});
+                if (!window.inputWatched) {
+                  window.inputWatched = true;
+                  for (const type of ['click', 'message']) {
+                    window.addEventListener(type, e => window.inputLog.push({type: type, t: e.timeStamp}), true);
+                  }
+                }""");
+        action.run();
+        String script = """
+                const input = window.inputLog.find(i => i.type === arguments[0]);
+                if (!input) { return null; }
+                const hit = window.stateLog.find(s => s.t >= input.t && (s.state === arguments[1]) === arguments[2]);
+                return hit ? hit.t - input.t : null;""";
+        Object ms = new WebDriverWait(driver, Duration.ofSeconds(30), Duration.ofMillis(50))
+                .until(d -> js.executeScript(script, inputType, wanted, equal));
+        return Math.round(((Number) ms).doubleValue());
     }
 }

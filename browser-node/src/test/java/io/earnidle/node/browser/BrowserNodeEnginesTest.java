@@ -29,7 +29,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * The node in headless Chromium with the kernels served as the backend serves them: with gpu off it runs jobs on the
  * WASM-SIMD engine (never asking for a WebGPU adapter), with gpu on it runs them on WebGPU (SwiftShader here); the
  * engine's name is reported in the status and the submitted result, the ids agree with the JVM references, and a
- * pause during a long job on either engine halts the node within a second without submitting the job.
+ * pause during a long job on either engine halts the node within a second without submitting the job. The long job
+ * is sized from the engine's speed measured by a probe job ({@link JobSizing}), so it outlasts the pause on a fast
+ * machine as on a slow one.
  */
 class BrowserNodeEnginesTest {
     static final String PROMPT = "Hello world, this is the test.";
@@ -40,7 +42,7 @@ class BrowserNodeEnginesTest {
     static byte[] f32;
     static byte[] q4_0;
     static byte[] q8_0;
-    /** ~7 MB F32 with a 1024 context: a 1000-token job runs for seconds on either engine. */
+    /** ~7 MB F32 ({@link JobSizing#LONG_SHAPE}): the long jobs, sized from a probe's measured speed. */
     static byte[] longModel;
 
     private NodeStub stub;
@@ -55,8 +57,7 @@ class BrowserNodeEnginesTest {
         q4_0 = Files.readAllBytes(dir.resolve("q4_0.gguf"));
         q8_0 = Files.readAllBytes(dir.resolve("q8_0.gguf"));
         Path p = dir.resolve("long.gguf");
-        ModelSynthesizer.write(p, SynthShape.TINY.withSizes(256, 768, 2, 8, 4).withContext(1024), SynthFileType.F32, 3,
-                null);
+        ModelSynthesizer.write(p, JobSizing.LONG_SHAPE, SynthFileType.F32, JobSizing.LONG_SEED, null);
         longModel = Files.readAllBytes(p);
     }
 
@@ -135,11 +136,29 @@ class BrowserNodeEnginesTest {
         return (String) engines.get(0);
     }
 
-    /** Pauses during a long job: the node reports "paused" within a second (page clock) and never submits it. */
+    /**
+     * Pauses during a long job at a 30 % share (lower on a machine too fast for the largest job): the node reports
+     * "paused" within a second (page clock) and never submits it. The job is sized from a probe job on the same
+     * engine, run first at the full share, to last {@link JobSizing#OUTLAST_MS}.
+     */
     private void pauseHaltsWithinASecond(String jobId, String engine) throws InterruptedException {
-        stub.jobs.add(stub.job(jobId, "long", "Hello", 1000));
+        stub.jobs.add(stub.job(jobId + "-probe", "long", JobSizing.PROMPT, JobSizing.PROBE_TOKENS));
+        Map<String, Object> probe = awaitResult(jobId + "-probe");
+        assertEquals(engine, probe.get("engine"));
+        double msPerToken = JobSizing.msPerToken(probe);
+        if (!"webgpu".equals(engine)) {
+            // a SIMD step runs on the worker's thread: the pause is handled after it (or at once while the node
+            // rests between slices), so the second it is given holds only if a step is far shorter, as measured;
+            // a WebGPU step runs on the GPU and leaves the worker free for the pause however long it takes
+            assertTrue(msPerToken < 250, engine + ": a step takes " + msPerToken + " ms, too long to test a 1 s pause");
+        }
+        double share = JobSizing.shareFor(JobSizing.OUTLAST_MS, 0.3, msPerToken);
+        int tokens = JobSizing.tokensFor(JobSizing.OUTLAST_MS, share, msPerToken);
+        js().executeScript("send({type: 'limits', limits: {cpu_share: arguments[0]}});", share);
+        stub.jobs.add(stub.job(jobId, "long", JobSizing.PROMPT, tokens));
         stub.awaitStatus(120_000, "running " + jobId, s -> "running".equals(s.get("state")) && jobId.equals(s.get("job_id"))
-                && s.get("progress") instanceof Map<?, ?> p && num(p.get("tokens_done")) >= 3);
+                && s.get("progress") instanceof Map<?, ?> p
+                && num(p.get("tokens_done")) >= JobSizing.TOKENS_BEFORE_ACTING);
         assertEquals(engine, runningEngine(jobId));
         js().executeScript("send({type: 'pause'});");
         Map<String, Object> paused = stub.awaitStatus(5_000, "paused", s -> "paused".equals(s.get("state")));
@@ -147,7 +166,8 @@ class BrowserNodeEnginesTest {
         double sent = ((List<Map<String, Object>>) js().executeScript("return window.sent;")).stream()
                 .filter(s -> "pause".equals(s.get("type"))).mapToDouble(s -> num(s.get("t"))).max().orElseThrow();
         double delay = num(paused.get("t")) - sent;
-        System.out.printf("%s: paused %.0f ms after the pause message, at %s tokens%n", engine, delay,
+        System.out.printf("%s: %d tokens at a share of %.3f; paused %.0f ms after the pause message, at %s tokens%n",
+                engine, tokens, share, delay,
                 ((Map<?, ?>) stub.statuses().get(stub.statuses().indexOf(paused) - 1).get("progress")));
         assertTrue(delay >= 0 && delay <= 1_000, engine + ": pause took " + delay + " ms");
         assertTrue(String.valueOf(paused.get("message")).contains(jobId + " cancelled"), paused.toString());
@@ -186,7 +206,6 @@ class BrowserNodeEnginesTest {
         assertEquals(engine, done.get("engine"));
 
         // a long job at a 30 % share: the pause cancels it between two SIMD steps
-        js().executeScript("send({type: 'limits', limits: {cpu_share: 0.3}});");
         pauseHaltsWithinASecond("long1", engine);
         assertEquals(List.of(), gpuSpy(), "no WebGPU adapter requested with gpu off");
     }
@@ -202,16 +221,15 @@ class BrowserNodeEnginesTest {
         assertArrayEquals(jvm, ids(r), "F32 on WebGPU: the JVM's greedy ids");
         assertTrue(gpuSpy().contains("requestAdapter"), "the GPU was asked for: " + gpuSpy());
 
-        js().executeScript("send({type: 'limits', limits: {cpu_share: 0.3}});");
         pauseHaltsWithinASecond("long2", "webgpu");
 
         // the visitor switches the GPU off: the model is reloaded from the cache into the CPU engine
         js().executeScript("send({type: 'limits', limits: {gpu: false, cpu_share: 1}}); send({type: 'resume'});");
-        stub.jobs.add(stub.job("l3", "long", "Hello", 16));
+        stub.jobs.add(stub.job("l3", "long", JobSizing.PROMPT, 16));
         Map<String, Object> cpu = awaitResult("l3");
         assertTrue(((String) cpu.get("engine")).startsWith("wasm-simd"), "after gpu off: " + cpu.get("engine"));
-        assertArrayEquals(LlamaModel.load(ByteBuffer.wrap(longModel)).generate(request("Hello", 16)).tokenIds(),
-                ids(cpu));
+        assertArrayEquals(
+                LlamaModel.load(ByteBuffer.wrap(longModel)).generate(request(JobSizing.PROMPT, 16)).tokenIds(), ids(cpu));
         assertEquals(1, stub.modelGets("long.gguf"), "reloaded from Cache Storage, not downloaded again");
         assertTrue(stub.results.stream().noneMatch(x -> "long2".equals(x.body().get("job_id"))));
     }

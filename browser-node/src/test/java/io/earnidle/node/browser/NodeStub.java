@@ -76,6 +76,8 @@ final class NodeStub implements AutoCloseable {
     volatile String repeatJob;
     /** Model files are written 32 KiB at a time with a short pause, so the browser sees several chunks. */
     volatile boolean servePaced;
+    /** The pace of {@link #servePaced} (bytes per ms): 32 KiB every 3 ms unless a test sets another. */
+    volatile double pacedBytesPerMs = 32_768 / 3.0;
     /**
      * Serve {@code /kernels/} (the WASM-SIMD module and the WebGPU runner, from the classpath) as the backend does;
      * off, the accelerated engines cannot load and the node falls back to the pure-Java engine.
@@ -165,7 +167,7 @@ final class NodeStub implements AutoCloseable {
                     ex.getResponseBody().write(m, off, Math.min(32_768, m.length - off));
                     ex.getResponseBody().flush();
                     try {
-                        Thread.sleep(3);
+                        Thread.sleep(Math.round(32_768 / pacedBytesPerMs));
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         throw new IOException(e);

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * The loop over an engine the platform loads ({@link NodeHost#loadEngine}) whose steps complete asynchronously (as
- * WebGPU's do), on the virtual clock of {@link NodeLoopTest.FakeHost}: the engine's name in status and result, the
+ * WebGPU's do), on the virtual clock of {@link FakeHost}: the engine's name in status and result, the
  * candidates asked for under the GPU limit, a pause while a step is in flight, and a next job on the same engine
  * that waits for that step instead of overlapping it.
  */
@@ -30,13 +30,13 @@ class NodeLoopEngineTest {
     /** A JVM engine whose steps complete {@link #STEP_MS} later on the host's clock; checks that steps never overlap. */
     static class AsyncEngine implements Engine {
         final JvmEngine inner;
-        final NodeLoopTest.FakeHost host;
+        final FakeHost host;
         int inFlight;
         int maxInFlight;
         int steps;
         boolean closed;
 
-        AsyncEngine(byte[] model, NodeLoopTest.FakeHost host) {
+        AsyncEngine(byte[] model, FakeHost host) {
             this.inner = new JvmEngine(LlamaModel.load(ByteBuffer.wrap(model.clone())), "async-test");
             this.host = host;
         }
@@ -85,7 +85,7 @@ class NodeLoopEngineTest {
         }
     }
 
-    static class EngineHost extends NodeLoopTest.FakeHost {
+    static class EngineHost extends FakeHost {
         final List<List<EngineChoice>> asked = new ArrayList<>();
         final List<AsyncEngine> engines = new ArrayList<>();
 

@@ -3,7 +3,6 @@ package io.earnidle.node.loop;
 import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.llama.Sampling;
-import io.earnidle.node.loop.NodeLoopTest.FakeHost;
 import io.earnidle.node.synth.ModelSynthesizer;
 import org.junit.jupiter.api.Test;
 
