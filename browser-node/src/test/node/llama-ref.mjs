@@ -134,7 +134,12 @@ if (cpuVariant) {
         fs.copyFileSync(path.join(PKG_DIR, "package.json"), path.join(copy, "package.json"));
         for (const f of fs.readdirSync(BINS)) {
             const v = VARIANT_FILE.exec(f)?.[1];
-            if (v === undefined || v === cpuVariant) fs.copyFileSync(path.join(BINS, f), path.join(copyBins, f));
+            if (v !== undefined && v !== cpuVariant) continue;
+            try {
+                fs.linkSync(path.join(BINS, f), path.join(copyBins, f)); // a hard link where the file system allows
+            } catch {
+                fs.copyFileSync(path.join(BINS, f), path.join(copyBins, f));
+            }
         }
         fs.writeFileSync(marker, "");
     }
