@@ -34,7 +34,8 @@ function parseArgs(argv) {
     }
   }
   for (const k of ["web", "model", "request"]) if (!a[k]) throw new Error(`--${k} is required`);
-  for (const d of ["node/app.wasm", "node/engine/webgpu-engine.js", "kernels/runner.js"]) {
+  for (const d of ["node/app.wasm", "node/engine/webgpu-engine.js", "kernels/runner.js", "kernels/formats.js",
+    "kernels/preprocess.js", "kernels/device.js", "kernels/batch.js", "kernels/llama-layers.js"]) {
     if (!fs.existsSync(path.join(a.web, d))) throw new Error(`--web ${a.web}: ${d} is missing (build the project first)`);
   }
   if (!fs.statSync(a.model, { throwIfNoEntry: false })?.isFile()) throw new Error(`model file ${a.model} does not exist`);

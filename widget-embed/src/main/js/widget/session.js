@@ -1,7 +1,7 @@
 /*
  * Step 5, the live session: the compute Worker (browser-node, Java compiled to WebAssembly) created only now, its
  * status messages shown, pause / resume / stop, and the visibility and battery signals the visitor's limits use.
- * Messages with the worker follow notes/TEAM-CONTRACT.md ("Worker <-> widget page messages, v2").
+ * Messages with the worker follow docs/widget.md ("Worker ↔ widget page messages, v2").
  */
 import { $, showError } from "../shared/dom.js";
 import { formatMicroUsdc } from "../shared/money.js";

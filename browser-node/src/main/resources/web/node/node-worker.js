@@ -1,7 +1,8 @@
 // Earn Idle browser node worker. The page posts {type:"start", apiBase, placementId, capabilities, limits,
-// walletToken}, later {type:"pause"|"resume"|"stop"}, {type:"limits", limits}, {type:"visibility", visible} and
-// {type:"power", on_battery} (notes/TEAM-CONTRACT.md, "Worker <-> widget page messages, v2"). The node loop itself
-// is Java compiled to WebAssembly GC by TeaVM (app.wasm); it posts {type:"status", ...} messages back to the page.
+// walletToken}, later {type:"pause"|"resume"|"stop"}, {type:"limits", limits}, {type:"visibility", visible},
+// {type:"power", on_battery} and {type:"link", wallet_token} (docs/widget.md, "Worker ↔ widget page messages, v2").
+// The node loop itself is Java compiled to WebAssembly GC by TeaVM (app.wasm); it posts {type:"status", ...}
+// messages back to the page.
 // Work is cut into short slices with yields between them, so these messages are handled within milliseconds.
 "use strict";
 importScripts("app.wasm-runtime.js");

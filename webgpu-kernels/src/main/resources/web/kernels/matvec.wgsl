@@ -4,7 +4,7 @@
 // One dispatch can cover up to three weight matrices ("segments") that live in the same weight
 // buffer W (e.g. a layer's Q, K and V, uploaded as that layer's GGUF byte range): segment s starts
 // at byte seg_off[s], has seg_rows[s] rows of in_dim elements in format FMT<s>, and writes its
-// results at y[seg_out[s] + row]. Optional fusions (runner.js defines):
+// results at y[seg_out[s] + row]. Optional fusions (batch.js defines):
 //   NORM  — x is RMS-normalised on the fly: the workgroup reduces sum(x^2) alongside the dot
 //           products and the weights see x[k] * nw[k]; the result is scaled by 1/rms at the end
 //           (fused RMSNorm + mat-vec; no normalised copy of x is ever written).

@@ -4,7 +4,7 @@
 // w_offset + r * in_dim. One workgroup computes one output row: each invocation accumulates a
 // strided partial dot product (coalesced loads), then the workgroup reduces the partials.
 //
-// Template: runner.js preprocesses the //#if SUBGROUPS ... //#else ... //#endif blocks before
+// Template: preprocess.js (the runner's) resolves the //#if SUBGROUPS ... //#else ... //#endif blocks before
 // pipeline creation. SUBGROUPS on  -> subgroupAdd + one slot per subgroup (needs the 'subgroups'
 // device feature and the 'subgroup_id' WGSL language feature).
 // SUBGROUPS off -> workgroup-shared-memory tree reduction (WG_SIZE must be a power of two).

@@ -1,5 +1,5 @@
 // Shared declarations for the kernels that read raw GGUF weight bytes (included with
-// `//#include quant_common` — runner.js inlines this file; it is not a kernel by itself).
+// `//#include quant_common` — the runner's preprocess.js inlines this file; it is not a kernel by itself).
 //
 // The including kernel declares the weights as `W: array<u32>` (the tensor bytes exactly as in the
 // GGUF file, little-endian, uploaded as a u32 storage buffer). Every block layout below is ggml's

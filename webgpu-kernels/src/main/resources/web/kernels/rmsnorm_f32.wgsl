@@ -3,7 +3,7 @@
 // x and y are [rows, n] row-major (ggml ne = [n, rows]); weight is [n]. One workgroup per row:
 // strided sum of squares, workgroup reduction, broadcast of the scale, strided scaled write.
 //
-// Template: same //#if SUBGROUPS convention as matvec_f32.wgsl (see runner.js).
+// Template: same //#if SUBGROUPS convention as matvec_f32.wgsl (see preprocess.js).
 // Bindings (group 0): 0 = x (read), 1 = weight (read), 2 = y (read_write), 3 = params (uniform).
 // Dispatch: (gx, gy, 1) with gx * gy >= rows; row = wg.x + wg.y * gx.
 

@@ -4,7 +4,7 @@ import java.time.Clock;
 import java.time.Duration;
 
 import io.earnidle.backend.db.Database;
-import io.earnidle.backend.db.Seeder;
+import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.http.ProblemHandler;
 import io.earnidle.backend.http.UnknownApiService;
 import io.earnidle.backend.inference.InferenceService;
@@ -19,6 +19,7 @@ import io.earnidle.backend.payouts.PayoutModule;
 import io.earnidle.backend.placements.PlacementService;
 import io.earnidle.backend.placements.WidgetPageService;
 import io.earnidle.backend.publishers.Publishers;
+import io.earnidle.backend.settings.Settings;
 import io.helidon.config.Config;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.staticcontent.StaticContentService;

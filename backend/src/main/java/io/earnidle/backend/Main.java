@@ -1,5 +1,6 @@
 package io.earnidle.backend;
 
+import io.earnidle.backend.settings.Settings;
 import io.helidon.config.Config;
 import io.helidon.logging.common.LogConfig;
 

@@ -11,7 +11,7 @@ import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
-import io.earnidle.backend.publishers.PublisherSettings;
+import io.earnidle.backend.settings.PublisherSettings;
 import io.helidon.dbclient.DbRow;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;

@@ -7,7 +7,6 @@ import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.earnidle.backend.Settings;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Fields;
 import io.earnidle.backend.http.Ids;
@@ -17,6 +16,7 @@ import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.models.ModelService;
 import io.earnidle.backend.models.Models;
 import io.earnidle.backend.nodes.NodeSessions;
+import io.earnidle.backend.settings.Settings;
 import io.helidon.dbclient.DbExecute;
 import io.helidon.dbclient.DbRow;
 import io.helidon.dbclient.DbTransaction;

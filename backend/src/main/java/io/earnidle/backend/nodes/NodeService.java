@@ -3,13 +3,13 @@ package io.earnidle.backend.nodes;
 import java.time.Instant;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.earnidle.backend.Settings;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Fields;
 import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.settings.Settings;
 import io.earnidle.backend.wallets.Wallets;
 import io.helidon.dbclient.DbRow;
 import io.helidon.http.Status;

@@ -37,7 +37,8 @@ public record PayoutModule(Payouts payouts, WalletService walletService, PayoutS
             LOG.info("payouts: no sender configured (rpc-url, token-address, treasury key); withdrawals are queued");
         }
         return new PayoutModule(payouts,
-                new WalletService(wallets, db, ledger, maxBodyBytes, ps.minWithdrawalMicroUsdc()),
+                new WalletService(wallets, db, ledger, maxBodyBytes, ps.minWithdrawalMicroUsdc(),
+                        Payouts.withdrawalCounters()),
                 new PayoutService(payouts, wallets, ledger, maxBodyBytes), chain, processor);
     }
 

@@ -14,6 +14,7 @@ import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.wallets.EthSignatures;
+import io.earnidle.backend.wallets.WithdrawalCounters;
 import io.helidon.dbclient.DbExecute;
 import io.helidon.dbclient.DbRow;
 
@@ -155,6 +156,21 @@ public record Payouts(Database db, Ledger ledger, PayoutSettings settings, long 
     /** The withdraw nonce the account's next request should use (one above the highest used, from 0). */
     public static long nextNonce(DbExecute exec, String accountId) {
         return Database.count(exec, "p-max-nonce", accountId) + 1;
+    }
+
+    /** {@link #inFlight} and {@link #nextNonce} for the wallet's counters (wallets.WalletService). */
+    public static WithdrawalCounters withdrawalCounters() {
+        return new WithdrawalCounters() {
+            @Override
+            public long inFlight(DbExecute exec, String accountId) {
+                return Payouts.inFlight(exec, accountId);
+            }
+
+            @Override
+            public long nextNonce(DbExecute exec, String accountId) {
+                return Payouts.nextNonce(exec, accountId);
+            }
+        };
     }
 
     /** Ends a payout as confirmed (idempotent): payouts-in-flight → chain-payouts. */

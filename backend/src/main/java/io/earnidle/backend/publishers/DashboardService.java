@@ -14,6 +14,7 @@ import io.earnidle.backend.domains.DomainNames;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.payouts.Payouts;
+import io.earnidle.backend.settings.PublisherSettings;
 import io.helidon.dbclient.DbRow;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;

@@ -10,13 +10,14 @@ import io.earnidle.backend.auth.PasskeyService;
 import io.earnidle.backend.auth.PasswordHasher;
 import io.earnidle.backend.auth.PublisherSessions;
 import io.earnidle.backend.db.Database;
-import io.earnidle.backend.db.Seeder;
+import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.domains.DomainService;
 import io.earnidle.backend.domains.DomainVerifier;
 import io.earnidle.backend.domains.TxtResolver;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.payouts.Payouts;
 import io.earnidle.backend.placements.PublisherPlacementService;
+import io.earnidle.backend.settings.PublisherSettings;
 import io.helidon.config.Config;
 import io.helidon.webserver.http.HttpService;
 

@@ -10,7 +10,6 @@ import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
-import io.earnidle.backend.payouts.Payouts;
 import io.helidon.dbclient.DbRow;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -23,8 +22,8 @@ import io.helidon.webserver.http.ServerResponse;
  * Wallet endpoints: {@code POST /api/wallets/siwe/nonce}, {@code POST /api/wallets/siwe/verify},
  * {@code GET /api/wallets/me} and {@code POST /api/wallets/sessions} (link a node session by its token).
  */
-public record WalletService(Wallets wallets, Database db, Ledger ledger, int maxBodyBytes, long minWithdrawal)
-        implements HttpService {
+public record WalletService(Wallets wallets, Database db, Ledger ledger, int maxBodyBytes, long minWithdrawal,
+                            WithdrawalCounters withdrawals) implements HttpService {
     /** The statement the widget puts in its SIWE messages (any statement is accepted). */
     public static final String STATEMENT = "Sign in to Earn Idle to receive your rewards in this wallet.";
 
@@ -103,10 +102,10 @@ public record WalletService(Wallets wallets, Database db, Ledger ledger, int max
             o.put("address", address);
             o.put("balance_micro_usdc", ledger.available(tx, account));
             o.put("pending_micro_usdc", wallets.pending(tx, address));
-            o.put("in_flight_micro_usdc", Payouts.inFlight(tx, account));
+            o.put("in_flight_micro_usdc", withdrawals.inFlight(tx, account));
             o.put("jobs_completed", Database.count(tx, "w-linked-jobs", address));
             o.put("linked_sessions", wallets.linkedSessions(tx, address).size());
-            o.put("next_withdraw_nonce", Payouts.nextNonce(tx, account));
+            o.put("next_withdraw_nonce", withdrawals.nextNonce(tx, account));
             o.put("min_withdrawal_micro_usdc", minWithdrawal);
             o.put("chain_id", wallets.settings().chainId());
             return o;

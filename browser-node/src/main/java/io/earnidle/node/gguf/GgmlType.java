@@ -2,8 +2,8 @@ package io.earnidle.node.gguf;
 
 /**
  * Tensor element types this node understands (ids as in ggml.h): the one source of their ids and block sizes. The
- * other places that know them (quant_common.wgsl's FMT_* constants and tables, runner.js, cpu-glue.js, the block
- * sizes of simd-kernels.wat) are checked against this enum by GgmlFormatsTest.
+ * other places that know them (quant_common.wgsl's FMT_* constants and tables, the kernel runner's formats.js,
+ * cpu-glue.js, the block sizes of simd-kernels.wat) are checked against this enum by GgmlFormatsTest.
  */
 public enum GgmlType {
     F32(0, 1, 4),

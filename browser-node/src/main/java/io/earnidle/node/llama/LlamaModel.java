@@ -1,7 +1,5 @@
 package io.earnidle.node.llama;
 
-import io.earnidle.node.engine.EngineGenerator;
-import io.earnidle.node.engine.JvmEngine;
 import io.earnidle.node.gguf.GgufFile;
 import io.earnidle.node.gguf.GgufTensorInfo;
 import io.earnidle.node.tokenizer.Tokenizer;
@@ -254,8 +252,8 @@ public final class LlamaModel {
     }
 
     /**
-     * Runs the request to its end on this thread (the generation loop of every engine,
-     * {@link io.earnidle.node.engine.EngineGeneration}, over a {@link JvmEngine}).
+     * Runs the request to its end on this thread (the generation loop of every engine, {@link Generation}, over
+     * this model's {@link LlamaModelSteps}).
      */
     public GenerationResult generate(GenerationRequest r) {
         return generate(r, null);
@@ -266,6 +264,6 @@ public final class LlamaModel {
      * of the first generated position (before any repetition penalty).
      */
     public GenerationResult generate(GenerationRequest r, Consumer<float[]> firstLogits) {
-        return EngineGenerator.generateNow(new JvmEngine(this, "jvm"), r, firstLogits);
+        return Generation.runNow(new LlamaModelSteps(this, "jvm"), r, firstLogits);
     }
 }

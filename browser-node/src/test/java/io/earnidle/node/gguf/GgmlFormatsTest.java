@@ -119,19 +119,19 @@ class GgmlFormatsTest {
 
     @Test
     void kernelRunnerFormatsMatchGgmlType() throws IOException {
-        String runner = resource("web/kernels/runner.js");
-        String formats = block(runner, "export const FORMATS = Object.freeze({", "});");
+        String runnerFormats = resource("web/kernels/formats.js");
+        String formats = block(runnerFormats, "export const FORMATS = Object.freeze({", "});");
         Map<String, Integer> named = new LinkedHashMap<>();
         Matcher f = Pattern.compile("(\\w+):\\s*(\\d+)").matcher(formats.substring(formats.indexOf('{')));
         while (f.find()) {
             named.put(f.group(1), Integer.parseInt(f.group(2)));
         }
-        named.forEach((name, id) -> assertEquals(GgmlType.valueOf(name.toUpperCase()).id(), id, "runner.js FORMATS." + name));
-        Map<Integer, int[]> blocks = blockTable(block(runner, "const BLOCKS = {", "};"));
-        assertBlocks("runner.js BLOCKS", blocks);
+        named.forEach((name, id) -> assertEquals(GgmlType.valueOf(name.toUpperCase()).id(), id, "formats.js FORMATS." + name));
+        Map<Integer, int[]> blocks = blockTable(block(runnerFormats, "const BLOCKS = {", "};"));
+        assertBlocks("formats.js BLOCKS", blocks);
         TreeSet<Integer> wgsl = new TreeSet<>(wgslFormats(resource("web/kernels/quant_common.wgsl")).values());
-        assertEquals(wgsl, new TreeSet<>(named.values()), "runner.js FORMATS = the WGSL formats");
-        assertEquals(wgsl, new TreeSet<>(blocks.keySet()), "runner.js BLOCKS = the WGSL formats");
+        assertEquals(wgsl, new TreeSet<>(named.values()), "formats.js FORMATS = the WGSL formats");
+        assertEquals(wgsl, new TreeSet<>(blocks.keySet()), "formats.js BLOCKS = the WGSL formats");
     }
 
     @Test

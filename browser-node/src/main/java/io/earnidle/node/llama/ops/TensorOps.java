@@ -12,7 +12,7 @@ package io.earnidle.node.llama.ops;
  * the WebGPU engine runs it as WGSL compute passes in {@code webgpu-engine.js}. The JVM and WASM-SIMD engines load
  * the weights and RoPE tables through {@link io.earnidle.node.llama.LlamaWeights} (WebGPU uploads the file's tensors
  * and computes RoPE on the device); all three share one generation loop
- * ({@link io.earnidle.node.engine.EngineGeneration}).
+ * ({@link io.earnidle.node.llama.Generation}).
  *
  * <p>Every implementation must give, per output element, the same float result as {@link JavaTensorOps}
  * (row-sequential accumulation of dequantized weight times input) if it claims bit-exactness; otherwise it documents

@@ -1,4 +1,4 @@
-package io.earnidle.backend.publishers;
+package io.earnidle.backend.settings;
 
 import java.time.Duration;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.earnidle.backend;
+package io.earnidle.backend.settings;
 
 import java.nio.file.Path;
 

@@ -1,11 +1,12 @@
-package io.earnidle.backend.db;
+package io.earnidle.backend.demo;
 
 import java.time.Instant;
 import java.util.List;
 
-import io.earnidle.backend.Settings;
+import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.settings.Settings;
 
 import static io.earnidle.backend.db.Database.ts;
 
