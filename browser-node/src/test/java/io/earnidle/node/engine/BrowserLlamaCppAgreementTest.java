@@ -286,7 +286,7 @@ public class BrowserLlamaCppAgreementTest {
         String engine = (String) r.get("engine");
         assertTrue(run.engine().equals("webgpu") ? engine.equals("webgpu") : engine.startsWith("wasm-simd"),
                 run + " ran on " + engine);
-        float[] logits = BrowserEnginesTest.floats(r.get("logits"));
+        float[] logits = BrowserResults.floats(r.get("logits"));
         float[] ref = o.ref().logits();
         assertEquals(ref.length, logits.length, "vocabulary size");
         double d = 0;
@@ -296,7 +296,7 @@ public class BrowserLlamaCppAgreementTest {
         }
         RoundingNoise.Noise noise = RoundingNoise.of(o.model(), o.prompt());
         double tol = tolerance(run, noise);
-        int compared = LlamaCppOracle.compareGreedy(vr.toString(), BrowserEnginesTest.ints(r.get("ids")), o.ref(),
+        int compared = LlamaCppOracle.compareGreedy(vr.toString(), BrowserResults.ints(r.get("ids")), o.ref(),
                 tie(tol));
         MEASURED.put(vr, new Measured(d, tol, compared, (Double) r.get("wall_ms")));
         assertTrue(d <= tol, vr + ": max |logit - llama.cpp| = " + d + " > its derived tolerance " + tol
