@@ -10,7 +10,8 @@ import java.util.SplittableRandom;
  * (independent of the kernels and of browser-node).
  */
 enum GgmlBlocks {
-    F32(0, 1, 4), F16(1, 1, 2), Q4_0(2, 32, 18), Q4_1(3, 32, 20), Q8_0(8, 32, 34), Q4_K(12, 256, 144), Q6_K(14, 256, 210);
+    F32(0, 1, 4), F16(1, 1, 2), Q4_0(2, 32, 18), Q4_1(3, 32, 20), Q8_0(8, 32, 34), Q4_K(12, 256, 144),
+            Q6_K(14, 256, 210);
 
     final int id;
     final int blockElems;

@@ -100,7 +100,8 @@ final class GpuBatch {
             for (int k = 0; k < f.length; k++) {
                 f[k] = b.getFloat(4 * k);
                 int idx = k;
-                assertTrue(Float.isFinite(f[idx]), () -> "read " + i + " [" + idx + "] is not finite (unwritten?): " + f[idx]);
+                assertTrue(Float.isFinite(f[idx]), () -> "read " + i + " [" + idx + "] is not finite (unwritten?): "
+                        + f[idx]);
             }
             return f;
         }

@@ -103,7 +103,8 @@ class LlamaKernelsTest {
         for (String id : new String[] {"hi", "lo"}) {
             String y = id.equals("hi") ? "@yHi" : "@yLo";
             batch.op("embed", "w", "@a", "ids", "@" + id, "y", y, "format", f.jsName(), "n", n, "rowBase", 0, "rows", 4)
-                    .op("embed", "w", "@b", "ids", "@" + id, "y", y, "format", f.jsName(), "n", n, "rowBase", 4, "rows", 3);
+                    .op("embed", "w", "@b", "ids", "@" + id, "y", y, "format", f.jsName(), "n", n, "rowBase", 4,
+                    "rows", 3);
         }
         var res = batch.read("yHi", n).read("yLo", n).run(harness, "workgroup");
         float[] hi = res.floats(0), lo = res.floats(1);
@@ -208,7 +209,8 @@ class LlamaKernelsTest {
             double g = dot(G[i], x, normW) * scale;
             double u = dot(Uw[i], x, normW) * scale;
             double e = silu(g) * u;
-            assertClose(y[i], e, 1e-4 * Math.abs(e) + 1e-5 * (Math.abs(g) + Math.abs(u)) * (1 + Math.abs(u)), "glu " + i);
+            assertClose(y[i], e, 1e-4 * Math.abs(e) + 1e-5 * (Math.abs(g) + Math.abs(u)) * (1 + Math.abs(u)),
+                    "glu " + i);
             double a = resid[i] + dot(G[i], x, null);
             assertClose(r[i], a, 1e-4 * Math.abs(a) + 1e-5 * mag(G[i], x), "add " + i);
         }
@@ -282,7 +284,8 @@ class LlamaKernelsTest {
      * Softmax attention of one query head over keys 0..nKeys-1 (rows of the caches at kvh): d outputs, then d
      * magnitudes sum_j p_j |V[j][i]| (the scale for relative tolerances: outputs are convex combinations that cancel).
      */
-    static double[] attend(double[] q, int qOff, double[][] kc, double[][] vc, int kvh, int d, int nKeys, double scale) {
+    static double[] attend(double[] q, int qOff, double[][] kc, double[][] vc, int kvh, int d, int nKeys,
+            double scale) {
         double[] s = new double[nKeys];
         double max = Double.NEGATIVE_INFINITY;
         for (int j = 0; j < nKeys; j++) {
@@ -325,7 +328,8 @@ class LlamaKernelsTest {
     @ParameterizedTest(name = "attention {0} wg={1} fused={2} heads={3}/{4} tokens={5}")
     @MethodSource("attentionCases")
     void attentionMatchesReference(String reduction, int wg, boolean fused, int nHead, int nKv, int nTok) {
-        SplittableRandom rnd = new SplittableRandom(0xA77L + wg + nHead * 7L + nTok + reduction.length() + (fused ? 99 : 0));
+        SplittableRandom rnd = new SplittableRandom(0xA77L + wg + nHead * 7L + nTok + reduction.length()
+                + (fused ? 99 : 0));
         int d = 16;
         int pos0 = 4;
         int ctx = pos0 + nTok + 2;
@@ -342,11 +346,14 @@ class LlamaKernelsTest {
             for (int i = 0; i < kvDim; i++) kc[cacheOff + pos0 * kvDim + i] = vc[cacheOff + pos0 * kvDim + i] = Float.NaN;
         }
         double base = 10000;
-        var b = new GpuBatch().floats("qkv", qkv).floats("k", kc).floats("v", vc).floats("ff", concatF(new float[2], ff))
+        var b = new GpuBatch().floats("qkv", qkv).floats("k", kc).floats("v", vc).floats("ff",
+                concatF(new float[2], ff))
                 .poisoned("out", nTok * qDim);
         b.op("attention", "qkv", "@qkv", "kCache", "@k", "vCache", "@v", "out", "@out", "headDim", d, "nHead", nHead,
-                "nKvHead", nKv, "nTok", nTok, "pos0", pos0, "qOff", 0, "kOff", qDim, "vOff", qDim + kvDim, "qStride", stride,
-                "kvStride", kvDim, "cacheOff", cacheOff, "freqBase", base, "freqs", fused ? "@ff" : null, "freqsOffset", 8,
+                "nKvHead", nKv, "nTok", nTok, "pos0", pos0, "qOff", 0, "kOff", qDim, "vOff", qDim + kvDim,
+                "qStride", stride,
+                "kvStride", kvDim, "cacheOff", cacheOff, "freqBase", base, "freqs", fused ? "@ff" : null,
+                "freqsOffset", 8,
                 "fusedRope", fused, "workgroupSize", wg);
         b.read("out", nTok * qDim).read("k", cacheOff, ctx * kvDim).read("v", cacheOff, ctx * kvDim);
         var res = b.run(harness, reduction);
@@ -419,8 +426,10 @@ class LlamaKernelsTest {
         float[] ff = new float[d / 2];
         for (int i = 0; i < ff.length; i++) ff[i] = (float) (1 + 3 * rnd.nextDouble());
         double base = 500000;
-        var res = new GpuBatch().floats("qkv", qkv).poisoned("k", ctx * kvDim).poisoned("v", ctx * kvDim).floats("ff", ff)
-                .op("ropeKv", "qkv", "@qkv", "kCache", "@k", "vCache", "@v", "headDim", d, "nHead", nHead, "nKvHead", nKv,
+        var res = new GpuBatch().floats("qkv", qkv).poisoned("k", ctx * kvDim).poisoned("v", ctx * kvDim)
+                .floats("ff", ff)
+                .op("ropeKv", "qkv", "@qkv", "kCache", "@k", "vCache", "@v", "headDim", d, "nHead", nHead,
+                "nKvHead", nKv,
                         "nTok", nTok, "pos0", pos0, "freqBase", base, "freqs", withFreqs ? "@ff" : null)
                 .read("qkv", nTok * stride).read("k", pos0 * kvDim, nTok * kvDim).read("v", pos0 * kvDim, nTok * kvDim)
                 .run(harness, "workgroup");
@@ -458,7 +467,8 @@ class LlamaKernelsTest {
         float[] y0 = randomFloats(rnd, n + 2);
         for (int i = 0; i < a.length; i++) a[i] *= 12; // silu over a wide range
         var res = new GpuBatch().floats("a", a).floats("b", bb).poisoned("y", n + 1).floats("r", y0)
-                .op("swiglu", "a", "@a", "b", "@b", "y", "@y", "n", n, "aOff", 4, "bOff", 7, "yOff", 1, "workgroupSize", wg)
+                .op("swiglu", "a", "@a", "b", "@b", "y", "@y", "n", n, "aOff", 4, "bOff", 7, "yOff", 1,
+                "workgroupSize", wg)
                 .op("add", "a", "@a", "y", "@r", "n", n, "aOff", 2, "yOff", 2, "workgroupSize", wg)
                 .read("y", 1, n).read("r", n + 2).run(harness, "workgroup");
         float[] y = res.floats(0);
@@ -533,12 +543,15 @@ class LlamaKernelsTest {
                 .poisoned("logits", vocab).poisonedU32("id", 1)
                 .op("embed", "w", "@emb", "ids", "@ids", "y", "@x", "format", fe.jsName(), "n", E)
                 .op("decodeLayer", "layer", layer.spec("@layer"), "hp", layer.hyperParams(),
-                        "state", Map.of("x", "@x", "qkv", "@qkv", "attn", "@attn", "ffn", "@ffn", "kCache", "@k", "vCache", "@v",
+                        "state", Map.of("x", "@x", "qkv", "@qkv", "attn", "@attn", "ffn", "@ffn", "kCache", "@k",
+                        "vCache", "@v",
                                 "pos", pos, "freqs", "@ff"))
                 .op("matvec", "w", "@head", "x", "@x", "y", "@logits", "inDim", E,
-                        "segments", List.of(seg(fh, oHead, vocab, 0)), "norm", Map.of("weight", "@head", "offset", oOutNorm, "eps", eps))
+                        "segments", List.of(seg(fh, oHead, vocab, 0)),
+                        "norm", Map.of("weight", "@head", "offset", oOutNorm, "eps", eps))
                 .op("argmax", "logits", "@logits", "out", "@id", "n", vocab)
-                .read("id", 1).read("x", E).read("k", pos * kvDim, kvDim).read("v", pos * kvDim, kvDim).read("logits", vocab);
+                .read("id", 1).read("x", E).read("k", pos * kvDim, kvDim).read("v", pos * kvDim, kvDim)
+                .read("logits", vocab);
         long t0 = System.nanoTime();
         var res = batch.run(harness, reduction);
         long ms = (System.nanoTime() - t0) / 1_000_000;
@@ -594,7 +607,8 @@ class LlamaKernelsTest {
         double[] nwd = toDouble(nw, 0, n);
         for (int tile : new int[] {32, 64}) { // the default tiles, and 64x64 (one partial tile each way)
             var res = new GpuBatch().bytes("w", w).floats("x", x).poisoned("y", nTok * rows)
-                    .op("matmul", "w", "@w", "x", "@x", "y", "@y", "format", f.jsName(), "inDim", n, "rows", rows, "nTok", nTok,
+                    .op("matmul", "w", "@w", "x", "@x", "y", "@y", "format", f.jsName(), "inDim", n, "rows", rows,
+                    "nTok", nTok,
                             "wOffset", oW, "norm", Map.of("weight", "@w", "offset", oNorm, "eps", eps),
                             "tile", Map.of("rows", tile, "tokens", tile))
                     .read("y", nTok * rows).run(harness, "workgroup");
@@ -631,13 +645,16 @@ class LlamaKernelsTest {
         for (int i = pos0 * kvDim; i < ctx * kvDim; i++) kc[i] = vc[i] = Float.NaN;
         float[] x0 = randomFloats(rnd, nTok * E);
 
-        var batch = new GpuBatch().bytes("layer", layer.bytes).floats("ff", ff).floats("k", kc).floats("v", vc).floats("x", x0)
+        var batch = new GpuBatch().bytes("layer", layer.bytes).floats("ff", ff).floats("k", kc)
+                .floats("v", vc).floats("x", x0)
                 .poisoned("qkv", nTok * (qDim + 2 * kvDim)).poisoned("attn", nTok * qDim).poisoned("gu", 2 * nTok * FF)
                 .poisoned("ffn", nTok * FF)
                 .op("prefillLayer", "layer", layer.spec("@layer"), "hp", layer.hyperParams(),
-                        "state", Map.ofEntries(Map.entry("x", "@x"), Map.entry("qkv", "@qkv"), Map.entry("attn", "@attn"),
+                        "state", Map.ofEntries(Map.entry("x", "@x"), Map.entry("qkv", "@qkv"),
+                        Map.entry("attn", "@attn"),
                                 Map.entry("gu", "@gu"), Map.entry("ffn", "@ffn"), Map.entry("kCache", "@k"),
-                                Map.entry("vCache", "@v"), Map.entry("pos", pos0), Map.entry("nTok", nTok), Map.entry("freqs", "@ff")))
+                                Map.entry("vCache", "@v"), Map.entry("pos", pos0), Map.entry("nTok", nTok),
+                                Map.entry("freqs", "@ff")))
                 .read("x", nTok * E).read("k", pos0 * kvDim, nTok * kvDim).read("v", pos0 * kvDim, nTok * kvDim);
         long t0 = System.nanoTime();
         var res = batch.run(harness, reduction);
@@ -663,7 +680,8 @@ class LlamaKernelsTest {
         }
         System.out.printf("prefill layer %s (%d tokens): %d ms in browser round trip; max err / rms: x %.2e, k %.2e, v %.2e%n",
                 reduction, nTok, ms, errX, errK, errV);
-        assertTrue(errX < 1e-4 && errK < 1e-4 && errV < 1e-4, "errors relative to rms: x " + errX + " k " + errK + " v " + errV);
+        assertTrue(errX < 1e-4 && errK < 1e-4 && errV < 1e-4,
+                "errors relative to rms: x " + errX + " k " + errK + " v " + errV);
     }
 
     // ---------------------------------------------------------------- sampling on the GPU
@@ -676,7 +694,8 @@ class LlamaKernelsTest {
     static final double NEAR = 1e-5;
 
     /** io.earnidle.node.llama.Sampler's chain (penalty, greedy / temperature, top-k, softmax, top-p, min-p, u draw). */
-    static Draw referenceDraw(float[] logits, int[] penIds, float penalty, float temp, int topK, float topP, float minP, double u01) {
+    static Draw referenceDraw(float[] logits, int[] penIds, float penalty, float temp, int topK, float topP, float minP,
+            double u01) {
         float[] l = logits.clone();
         for (int t : penIds) l[t] = l[t] > 0 ? l[t] / penalty : l[t] * penalty;
         int n = l.length;
@@ -759,9 +778,12 @@ class LlamaKernelsTest {
         for (int si = 0; si < settings.length; si++) {
             double[] st = settings[si];
             for (int ui = 0; ui < us.length; ui++) {
-                b.op("sample", "logits", st[5] > 0 ? "@lb" : "@ls", "penIds", "@pen", "nPen", st[4] != 1 ? pen.length : 0,
-                        "scratch", "@scratch", "out", "@out", "outIdx", si * us.length + ui, "n", st[5] > 0 ? big : small,
-                        "temperature", st[0], "topK", (int) st[1], "topP", st[2], "minP", st[3], "penalty", st[4], "u", us[ui]);
+                b.op("sample", "logits", st[5] > 0 ? "@lb" : "@ls", "penIds", "@pen",
+                        "nPen", st[4] != 1 ? pen.length : 0,
+                        "scratch", "@scratch", "out", "@out", "outIdx", si * us.length + ui,
+                        "n", st[5] > 0 ? big : small,
+                        "temperature", st[0], "topK", (int) st[1], "topP", st[2], "minP", st[3], "penalty", st[4],
+                        "u", us[ui]);
             }
         }
         var res = b.read("out", settings.length * us.length).run(harness, reduction);
@@ -886,12 +908,14 @@ class LlamaKernelsTest {
         /** The runner's layer description, weights in buffer {@code buffer}. */
         Map<String, Object> spec(String buffer) {
             return Map.of("w", buffer, "attnNorm", oAttnNorm, "ffnNorm", oFfnNorm,
-                    "wq", tensor(f[0], off[0]), "wk", tensor(f[1], off[1]), "wv", tensor(f[2], off[2]), "wo", tensor(f[3], off[3]),
+                    "wq", tensor(f[0], off[0]), "wk", tensor(f[1], off[1]), "wv", tensor(f[2], off[2]),
+                    "wo", tensor(f[3], off[3]),
                     "wGate", tensor(f[4], off[4]), "wUp", tensor(f[5], off[5]), "wDown", tensor(f[6], off[6]));
         }
 
         Map<String, Object> hyperParams() {
-            return Map.of("nEmbd", E, "nHead", nHead, "nKvHead", nKv, "headDim", D, "nFf", FF, "eps", eps, "freqBase", base);
+            return Map.of("nEmbd", E, "nHead", nHead, "nKvHead", nKv, "headDim", D, "nFf", FF, "eps", eps,
+                    "freqBase", base);
         }
 
         /** The token at {@code pos} through the layer in double: x updated in place, K[pos] and V[pos] set. */
@@ -904,7 +928,8 @@ class LlamaKernelsTest {
             V[pos] = v;
             double[] attn = new double[nHead * D];
             for (int h = 0; h < nHead; h++) {
-                System.arraycopy(attend(q, h * D, K, V, h / (nHead / nKv), D, pos + 1, 1 / Math.sqrt(D)), 0, attn, h * D, D);
+                System.arraycopy(attend(q, h * D, K, V, h / (nHead / nKv), D, pos + 1, 1 / Math.sqrt(D)), 0, attn,
+                        h * D, D);
             }
             double[] o = mul(w[3], attn);
             for (int i = 0; i < E; i++) x[i] += o[i];
@@ -981,6 +1006,7 @@ class LlamaKernelsTest {
 
     static void assertClose(double got, double expected, double tol, String what) {
         assertTrue(Math.abs(got - expected) <= tol,
-                () -> what + ": got " + got + ", expected " + expected + " (|diff| " + Math.abs(got - expected) + " > tol " + tol + ")");
+                () -> what + ": got " + got + ", expected " + expected + " (|diff| " + Math.abs(got - expected)
+                + " > tol " + tol + ")");
     }
 }

@@ -227,10 +227,12 @@ class WebGpuKernelsTest {
         assertEquals(runs + 1, out.size());
         for (int i = 0; i <= runs; i++) {
             Map<String, Object> run = out.get(i);
-            long groups = ((Number) run.get("bindGroups")).longValue(), staging = ((Number) run.get("staging")).longValue();
+            long groups = ((Number) run.get("bindGroups")).longValue(),
+                    staging = ((Number) run.get("staging")).longValue();
             if (i == 0) {
                 assertEquals(2, groups, "first submit: one bind group per dispatch " + run);
-                assertTrue(staging <= 2, "first submit: at most one staging buffer per read " + run); // spares may exist
+                // spares may exist
+                assertTrue(staging <= 2, "first submit: at most one staging buffer per read " + run);
             } else if (i < runs) {
                 assertEquals(0, groups, "same buffers again: no new bind group " + run);
                 assertEquals(0, staging, "same read sizes again: no new staging buffer " + run);

@@ -35,7 +35,8 @@ class SimdBenchmarkPageTest {
         int configs = threads.split(",").length * variants.split(",").length;
         try (SimdHarness harness = SimdHarness.start()) {
             Map<String, Object> report = harness.openAndPoll(
-                    "/simd-harness/bench.html?iters=" + iters + "&ntok=" + ntok + "&formats=" + formats + "&threads=" + threads
+                    "/simd-harness/bench.html?iters=" + iters + "&ntok=" + ntok + "&formats=" + formats + "&threads="
+                    + threads
                             + "&variants=" + variants + "&copies=" + copies, "simdBenchDone",
                     Duration.ofMinutes(9));
             assertEquals(Boolean.TRUE, report.get("ok"), () -> "benchmark failed: " + report);
@@ -43,11 +44,13 @@ class SimdBenchmarkPageTest {
             List<Map<String, Object>> results = (List<Map<String, Object>>) report.get("results");
             int expected = configs * nFormats * 3 * (ntok > 0 ? 2 : 1);
             assertEquals(expected, results.size(),
-                    () -> "expected " + configs + " thread/variant configurations x " + nFormats + " formats x 3 shapes x kinds: "
+                    () -> "expected " + configs + " thread/variant configurations x " + nFormats
+                    + " formats x 3 shapes x kinds: "
                             + results);
             Map<String, Double> checksums = new HashMap<>();
             StringBuilder table = new StringBuilder("WASM SIMD quantized mat-vec / prefill mat-mul (" + iters
-                    + " iterations, median of 5; " + copies + " copies of each matrix; mat-mul: " + ntok + " tokens per call; " + report.get("userAgent") + ", "
+                    + " iterations, median of 5; " + copies + " copies of each matrix; mat-mul: " + ntok
+                    + " tokens per call; " + report.get("userAgent") + ", "
                     + report.get("hardwareConcurrency") + " hardware threads)\n");
             for (Map<String, Object> r : results) {
                 double gbs = ((Number) r.get("gbPerS")).doubleValue();

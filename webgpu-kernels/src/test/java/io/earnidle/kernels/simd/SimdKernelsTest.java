@@ -37,7 +37,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SimdKernelsTest {
     /** {variant, threads}; the first is the baseline the others must equal bit for bit. */
     private static final List<Object[]> COMBOS = List.of(
-            new Object[] {"plain", 1}, new Object[] {"relaxed", 1}, new Object[] {"plain", 2}, new Object[] {"relaxed", 2});
+            new Object[] {"plain", 1}, new Object[] {"relaxed", 1}, new Object[] {"plain", 2},
+            new Object[] {"relaxed", 2});
 
     private SimdHarness harness;
     private Map<String, Object> init;
@@ -130,14 +131,16 @@ class SimdKernelsTest {
             for (int h : SCALAR_F16) {
                 calls.add(call("raw:f16_to_f32", h));
             }
-            Map<String, Object> res = run(variant, 1, List.of(input("h", in), output("f", 4 * count, 0xff)), calls, "f");
+            Map<String, Object> res = run(variant, 1, List.of(input("h", in), output("f", 4 * count, 0xff)), calls,
+                    "f");
             float[] got = floats(out(res, "f"));
             for (int i = 0; i < count; i++) {
                 short h = (short) ((in[2 * i] & 0xff) | (in[2 * i + 1] & 0xff) << 8);
                 int want = Float.floatToRawIntBits(Float.float16ToFloat(h)), bits = Float.floatToRawIntBits(got[i]);
                 int idx = i;
                 assertEquals(want, bits, () -> variant + ": f16 0x" + Integer.toHexString(h & 0xffff) + " -> "
-                        + Float.intBitsToFloat(bits) + ", expected " + Float.intBitsToFloat(want) + " (value " + idx + ")");
+                        + Float.intBitsToFloat(bits) + ", expected " + Float.intBitsToFloat(want) + " (value " + idx
+                        + ")");
             }
             List<?> scalars = (List<?>) res.get("returns");
             int[] hs = SCALAR_F16;
@@ -220,7 +223,8 @@ class SimdKernelsTest {
                 double tol = relTol * mag[r] + 1e-6;
                 int row = r;
                 assertTrue(Float.isFinite(y[r]) && Math.abs(y[r] - expected[r]) <= tol,
-                        () -> what + ": y[" + row + "] = " + y[row] + ", expected " + expected[row] + " (tol " + tol + ")");
+                        () -> what + ": y[" + row + "] = " + y[row] + ", expected " + expected[row] + " (tol " + tol
+                        + ")");
             }
             if (baseline == null) baseline = yBytes;
             else assertArrayEquals(baseline, yBytes, what + " is not bit-identical to plain/1 thread");
@@ -295,7 +299,8 @@ class SimdKernelsTest {
         byte[] w = switch (type) {
             case "Q4_0" -> GgmlReference.randomBlocks(rnd, rows * cols / QK, Q4_0_BYTES, 0.002, 0.03, true);
             case "Q8_0" -> GgmlReference.randomBlocks(rnd, rows * cols / QK, Q8_0_BYTES, 0.0005, 0.004, true);
-            case "Q4_K" -> GgmlReference.randomKBlocks(rnd, rows * cols / 256, GgmlReference.Q4_K_BYTES, new int[] {0, 2},
+            case "Q4_K" -> GgmlReference.randomKBlocks(rnd, rows * cols / 256, GgmlReference.Q4_K_BYTES,
+                    new int[] {0, 2},
                     0.0005, 0.004);
             default -> GgmlReference.randomKBlocks(rnd, rows * cols / 256, GgmlReference.Q6_K_BYTES, new int[] {208},
                     0.0001, 0.001);
@@ -350,7 +355,8 @@ class SimdKernelsTest {
                     double tol = 1e-5 * mags[t][r] + 1e-6;
                     int tok = t, row = r;
                     assertTrue(Math.abs(yt[r] - expected[t][r]) <= tol,
-                            () -> what + ": token " + tok + " y[" + row + "] = " + yt[row] + ", expected " + expected[tok][row]);
+                            () -> what + ": token " + tok + " y[" + row + "] = " + yt[row] + ", expected "
+                            + expected[tok][row]);
                 }
                 for (int i = t * outStride + rows * 4; i < (t + 1) * outStride; i++) {
                     assertEquals((byte) 0xff, y[i], what + ": gap byte " + i + " was written");
@@ -405,7 +411,8 @@ class SimdKernelsTest {
             String what = "Q4_0 x4 " + combo[0] + " threads=" + combo[1];
             Map<String, Object> res = run((String) combo[0], (Integer) combo[1],
                     List.of(input("w", w), input("wx", w), input("xq", xqAll), output("y", rows * 4, 0xff),
-                            output("yx", rows * 4, 0xff), output("yn", rows * 4, 0xff), output("m", outStride * nTok, 0xff), output("mx", outStride * nTok, 0xff),
+                            output("yx", rows * 4, 0xff), output("yn", rows * 4, 0xff),
+                            output("m", outStride * nTok, 0xff), output("mx", outStride * nTok, 0xff),
                             output("row", dequantRows.length * cols * 4, 0xff)),
                     calls, "y", "yx", "yn", "m", "mx", "wx", "row");
             byte[] y = out(res, "y");
@@ -414,7 +421,8 @@ class SimdKernelsTest {
             assertEquals(subnormal, ((Number) ((List<?>) res.get("returns")).get(2)).intValue(),
                     what + ": subnormal scales counted by the repack");
             assertArrayEquals(out(res, "m"), out(res, "mx"), what + ": x4 mat-mul differs (or wrote into a gap)");
-            assertArrayEquals(java.util.Arrays.copyOf(out(res, "m"), rows * 4), y, what + ": mat-mul token 0 != mat-vec");
+            assertArrayEquals(java.util.Arrays.copyOf(out(res, "m"), rows * 4), y,
+                    what + ": mat-mul token 0 != mat-vec");
             assertFalse(java.util.Arrays.equals(w, out(res, "wx")), what + ": repack left the bytes as they were");
             float[] got = floats(out(res, "row"));
             for (int i = 0; i < dequantRows.length; i++) {
@@ -444,8 +452,10 @@ class SimdKernelsTest {
         int cols = 512, r0 = 68, rk = 36, r6 = 20, r8 = 44, nTok = 4;
         byte[] w0 = GgmlReference.randomBlocks(rnd, r0 * cols / QK, Q4_0_BYTES, 0.002, 0.03, true);
         byte[] w8 = GgmlReference.randomBlocks(rnd, r8 * cols / QK, Q8_0_BYTES, 0.0005, 0.004, true);
-        byte[] wk = GgmlReference.randomKBlocks(rnd, rk * cols / 256, GgmlReference.Q4_K_BYTES, new int[] {0, 2}, 0.0005, 0.004);
-        byte[] w6 = GgmlReference.randomKBlocks(rnd, r6 * cols / 256, GgmlReference.Q6_K_BYTES, new int[] {208}, 0.0001, 0.001);
+        byte[] wk = GgmlReference.randomKBlocks(rnd, rk * cols / 256, GgmlReference.Q4_K_BYTES, new int[] {0, 2},
+                0.0005, 0.004);
+        byte[] w6 = GgmlReference.randomKBlocks(rnd, r6 * cols / 256, GgmlReference.Q6_K_BYTES, new int[] {208}, 0.0001,
+                0.001);
         float[] x = randomFloats(rnd, cols * nTok, 2.0);
         int xq = cols / QK * 40, xk = cols / 256 * GgmlReference.Q8_K_BYTES;
         String[] outs = {"a0", "ak", "a6", "am", "a8", "ax"};
@@ -468,8 +478,10 @@ class SimdKernelsTest {
         Map<String, byte[]> baseline = new LinkedHashMap<>();
         for (Object[] combo : COMBOS) {
             String what = "job group " + combo[0] + " threads=" + combo[1];
-            List<Map<String, Object>> buffers = new ArrayList<>(List.of(input("w0", w0), input("w8", w8), input("wk", wk),
-                    input("w6", w6), input("x", floatBytes(x)), output("xq", xq * nTok, 0), output("xk", xk * nTok, 0)));
+            List<Map<String, Object>> buffers = new ArrayList<>(List.of(input("w0", w0), input("w8", w8),
+                    input("wk", wk),
+                    input("w6", w6), input("x", floatBytes(x)), output("xq", xq * nTok, 0),
+                    output("xk", xk * nTok, 0)));
             List<String> names = new ArrayList<>();
             for (int i = 0; i < outs.length; i++) {
                 for (String prefix : new String[] {"s", "g"}) {
@@ -477,7 +489,8 @@ class SimdKernelsTest {
                     names.add(prefix + outs[i]);
                 }
             }
-            Map<String, Object> res = run((String) combo[0], (Integer) combo[1], buffers, calls, names.toArray(String[]::new));
+            Map<String, Object> res = run((String) combo[0], (Integer) combo[1], buffers, calls,
+                    names.toArray(String[]::new));
             for (String o : outs) {
                 byte[] alone = out(res, "s" + o);
                 assertArrayEquals(alone, out(res, "g" + o), what + ": " + o + " differs inside the group");
@@ -504,7 +517,8 @@ class SimdKernelsTest {
             spec.put("buffers", List.of(output("q", 64, 0), output("o", 64, 0), output("s", 64, 0)));
             spec.put("outputs", List.of());
             spec.put("calls", List.of(call("beginJobGroup"), call("beginJobGroup")));
-            assertTrue(String.valueOf(harness.call("run", spec).get("error")).contains("already open"), what + ": nested");
+            assertTrue(String.valueOf(harness.call("run", spec).get("error")).contains("already open"),
+                    what + ": nested");
             spec.put("calls", List.of(call("attention", "$q", "$q", "$q", "$o", "$s", 1, 1, 4, 1, 0.5)));
             assertTrue(String.valueOf(harness.call("run", spec).get("error")).contains("not inside a job group"),
                     what + ": attention inside a group");
@@ -670,7 +684,8 @@ class SimdKernelsTest {
         Map<String, Object> res = run("plain", 1,
                 List.of(input("q", floatBytes(q)), input("k", floatBytes(k)), input("v", floatBytes(v)),
                         output("s", nPos * 4, 0xff), output("o", headDim * 4, 0xff)),
-                List.of(call("attnScores", "$q", "$k+" + head * headDim * 4, "$s", nPos, headDim, strideBytes, (double) scale),
+                List.of(call("attnScores", "$q", "$k+" + head * headDim * 4,
+                "$s", nPos, headDim, strideBytes, (double) scale),
                         call("raw:attn_values", "$s", "$v+" + head * headDim * 4, "$o", nPos, headDim, strideBytes)),
                 "s", "o");
         // attn_values was given the raw scores as weights, so both outputs check against the same scores
@@ -718,9 +733,11 @@ class SimdKernelsTest {
         calls.add(call("attention", "$q", "$k", "$v", "$out", "$sc", heads, kvHeads, headDim, nPos, scale));
         for (int h = 0; h < heads; h++) {
             int kvo = 4 * (h / group) * headDim;
-            calls.add(call("raw:attn_scores", "$q+" + 4 * h * headDim, "$k+" + kvo, "$sc1", nPos, headDim, stride, scale));
+            calls.add(call("raw:attn_scores", "$q+" + 4 * h * headDim, "$k+" + kvo,
+                    "$sc1", nPos, headDim, stride, scale));
             calls.add(call("raw:softmax", "$sc1", nPos));
-            calls.add(call("raw:attn_values", "$sc1", "$v+" + kvo, "$single+" + 4 * h * headDim, nPos, headDim, stride));
+            calls.add(call("raw:attn_values", "$sc1", "$v+" + kvo,
+                    "$single+" + 4 * h * headDim, nPos, headDim, stride));
         }
         byte[] baseline = null;
         for (Object[] combo : COMBOS) {
@@ -797,11 +814,13 @@ class SimdKernelsTest {
                         List.of(input("y", floatBytes(y)), input("x", floatBytes(x)), input("l", floatBytes(l))),
                         List.of(call("add", "$y", "$x", n), call("argmax", "$l", n)), "y");
                 assertArrayEquals(floatBytes(sum), out(res, "y"), "add n=" + n + " " + variant);
-                assertEquals(best, ((Number) ((List<?>) res.get("returns")).get(1)).intValue(), "argmax n=" + n + " " + variant);
+                assertEquals(best, ((Number) ((List<?>) res.get("returns")).get(1)).intValue(),
+                        "argmax n=" + n + " " + variant);
             }
         }
         // a NaN at index 0 gives 0 (nothing compares greater), as the scalar scan
-        Map<String, Object> res = run("relaxed", 1, List.of(input("l", floatBytes(new float[] {Float.NaN, 1f, 2f, 3f, 4f}))),
+        Map<String, Object> res = run("relaxed", 1,
+                List.of(input("l", floatBytes(new float[] {Float.NaN, 1f, 2f, 3f, 4f}))),
                 List.of(call("argmax", "$l", 5)));
         assertEquals(0, ((Number) ((List<?>) res.get("returns")).get(0)).intValue(), "argmax with NaN first");
     }
