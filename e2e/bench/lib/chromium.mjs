@@ -1,18 +1,24 @@
 // Headless Chromium driven over the DevTools protocol on a pipe (--remote-debugging-pipe): no puppeteer, no
-// browser download, no open debugging port. Flags as in notes/TEAM-CONTRACT.md; a fresh profile per launch.
+// browser download, no open debugging port. Flags from the project's one flags file (FLAGS_FILE below); a fresh
+// profile per launch.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 export const CHROME_BIN = process.env.CHROME_BIN || "/usr/bin/chromium";
 
-/** The contract's headless flags (WebGPU on SwiftShader on a GPU-less machine). */
-export const HEADLESS_FLAGS = [
-  "--headless=new", "--no-sandbox", "--disable-gpu-sandbox", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-  "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader",
-];
+/**
+ * The project's one Chromium flags file, one flag per line (# comments): browser-node's main resource, read by
+ * BrowserInfer (./earnidle infer) from the classpath and by test-support's ChromiumFlags (the Selenium tests).
+ */
+export const FLAGS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
+  "../../../browser-node/src/main/resources/io/earnidle/node/cli/chromium-flags.txt");
+
+/** The headless flags (WebGPU on SwiftShader on a GPU-less machine), from FLAGS_FILE. */
+export const HEADLESS_FLAGS = fs.readFileSync(FLAGS_FILE, "utf8").split("\n").map((l) => l.trim())
+  .filter((l) => l && !l.startsWith("#"));
 
 /**
  * Flags added on a machine with a real GPU (headless Linux: WebGPU through Vulkan). Not verifiable on the GPU-less

@@ -1,17 +1,16 @@
 package io.earnidle.e2e;
 
+import io.earnidle.testsupport.SeleniumChromium;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.stream.Stream;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 
 /**
- * Real headless Chromium (Debian's package) driven by Selenium, with the flags that make WebGPU, WebGL and WASM
- * work on a GPU-less machine, and a fresh profile that is deleted on close.
+ * Real headless Chromium (Debian's package) driven by Selenium, with the project's flags (test-support's
+ * SeleniumChromium: WebGPU, WebGL and WASM on a GPU-less machine), a 1280x900 window and a fresh profile that is
+ * deleted on close.
  */
 final class Chromium implements AutoCloseable {
     final ChromeDriver driver;
@@ -29,40 +28,16 @@ final class Chromium implements AutoCloseable {
     /** Starts Chromium with extra command-line flags (for example {@code --host-resolver-rules=...}). */
     static Chromium start(String... extraArgs) throws IOException {
         Path profile = Files.createTempDirectory("earnidle-chromium-");
-        String binary = envOr("CHROME_BIN", "/usr/bin/chromium");
-        String chromedriver = envOr("CHROMEDRIVER", "/usr/bin/chromedriver");
-        if (!Files.isExecutable(Path.of(binary)) || !Files.isExecutable(Path.of(chromedriver))) {
-            throw new IllegalStateException("Chromium (" + binary + ") and ChromeDriver (" + chromedriver
-                    + ") are needed for the browser tests; `./earnidle test` installs them (apt packages chromium and"
-                    + " chromium-driver), or set CHROME_BIN and CHROMEDRIVER.");
-        }
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(binary);
-        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu-sandbox", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-                "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--window-size=1280,900",
-                "--user-data-dir=" + profile);
-        options.addArguments(extraArgs);
-        ChromeDriverService service = new ChromeDriverService.Builder()
-                .usingDriverExecutable(Path.of(chromedriver).toFile())
-                .usingAnyFreePort()
-                .build();
-        return new Chromium(new ChromeDriver(service, options), profile);
-    }
-
-    private static String envOr(String name, String fallback) {
-        String v = System.getenv(name);
-        return v == null || v.isBlank() ? fallback : v;
+        String[] args = Stream.concat(Stream.of("--window-size=1280,900"), Stream.of(extraArgs)).toArray(String[]::new);
+        return new Chromium(SeleniumChromium.start(profile, args), profile);
     }
 
     @Override
-    public void close() throws IOException {
+    public void close() {
         try {
             driver.quit();
         } finally {
-            try (Stream<Path> files = Files.walk(profile)) {
-                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            SeleniumChromium.deleteProfile(profile);
         }
     }
 }

@@ -1,41 +1,29 @@
 package io.earnidle.e2e;
 
-import com.sun.net.httpserver.HttpServer;
+import io.earnidle.testsupport.LoopbackServer;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 
 /**
  * A publisher's page on its own origin (127.0.0.2 by default: a different origin from the backend's 127.0.0.1).
  */
 final class HostPage implements AutoCloseable {
-    private final HttpServer server;
+    private final LoopbackServer server;
 
-    private HostPage(HttpServer server) {
+    private HostPage(LoopbackServer server) {
         this.server = server;
     }
 
     static HostPage serve(String host, String html) throws IOException {
-        HttpServer server = HttpServer.create(new InetSocketAddress(host, 0), 0);
-        byte[] body = html.getBytes(StandardCharsets.UTF_8);
-        server.createContext("/", exchange -> {
-            exchange.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
-        });
-        server.start();
-        return new HostPage(server);
+        return new HostPage(LoopbackServer.start(host, 0, LoopbackServer.page(html.getBytes(StandardCharsets.UTF_8))));
     }
 
     String url() {
-        return "http://" + server.getAddress().getHostString() + ":" + server.getAddress().getPort() + "/";
+        return server.origin() + "/";
     }
 
     @Override
     public void close() {
-        server.stop(0);
+        server.close();
     }
 }

@@ -1,167 +1,48 @@
 package io.earnidle.kernels;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import io.earnidle.testsupport.ClasspathWebBrowser;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
-import java.util.List;
 import java.util.Map;
-import java.util.logging.Level;
-import java.util.logging.Logger;
-import java.util.stream.Stream;
-import org.openqa.selenium.JavascriptExecutor;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 
 /**
- * Test fixture: an HTTP server on 127.0.0.1 (ephemeral port) serving classpath {@code web/} (the kernels
- * under {@code /kernels/}, the harness page under {@code /harness/}) and a headless Chromium with
- * WebGPU on SwiftShader driven by selenium. Closing stops both and deletes the browser profile.
+ * Test fixture: classpath {@code web/} (the kernels under {@code /kernels/}, the harness page under
+ * {@code /harness/}) on a loopback server and a headless Chromium with WebGPU on SwiftShader driven by selenium
+ * (test-support's {@link ClasspathWebBrowser}). Closing stops both and deletes the browser profile.
  */
 final class KernelHarness implements AutoCloseable {
-  static final List<String> CHROME_FLAGS = List.of(
-      "--headless=new", "--no-sandbox", "--disable-gpu-sandbox", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-      "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader");
+    private static final Map<String, String> CONTENT_TYPES = Map.of(
+            "html", "text/html; charset=utf-8",
+            "js", "text/javascript; charset=utf-8",
+            "wgsl", "text/plain; charset=utf-8");
 
-  private static final Map<String, String> CONTENT_TYPES = Map.of(
-      "html", "text/html; charset=utf-8",
-      "js", "text/javascript; charset=utf-8",
-      "wgsl", "text/plain; charset=utf-8");
+    private final ClasspathWebBrowser browser;
 
-  /** Strong reference: quiets selenium's "no CDP devtools for this Chromium version" warnings (we use no CDP). */
-  private static final Logger SELENIUM_LOG = Logger.getLogger("org.openqa.selenium");
-
-  static {
-    SELENIUM_LOG.setLevel(Level.SEVERE);
-  }
-
-  private final HttpServer server;
-  private final Path profileDir;
-  private final ChromeDriver driver;
-
-  private KernelHarness(HttpServer server, Path profileDir, ChromeDriver driver) {
-    this.server = server;
-    this.profileDir = profileDir;
-    this.driver = driver;
-  }
-
-  static KernelHarness start() throws IOException {
-    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.createContext("/", KernelHarness::serveClasspathWeb);
-    server.start();
-    Path profile = null;
-    try {
-      profile = Files.createTempDirectory("webgpu-kernels-chrome-");
-      ChromeOptions options = new ChromeOptions();
-      options.setBinary(envOr("CHROME_BIN", "/usr/bin/chromium"));
-      options.addArguments(CHROME_FLAGS);
-      options.addArguments("--user-data-dir=" + profile);
-      ChromeDriverService service = new ChromeDriverService.Builder()
-          .usingDriverExecutable(Path.of(envOr("CHROMEDRIVER", "/usr/bin/chromedriver")).toFile())
-          .usingAnyFreePort()
-          .build();
-      ChromeDriver driver = new ChromeDriver(service, options);
-      driver.manage().timeouts().scriptTimeout(Duration.ofSeconds(120));
-      driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(60));
-      return new KernelHarness(server, profile, driver);
-    } catch (RuntimeException | IOException e) {
-      server.stop(0);
-      if (profile != null) deleteTree(profile);
-      throw e;
+    private KernelHarness(ClasspathWebBrowser browser) {
+        this.browser = browser;
     }
-  }
 
-  String baseUrl() {
-    return "http://127.0.0.1:" + server.getAddress().getPort();
-  }
-
-  /** Loads the harness page and waits for its WebGPU init; returns the init report (ok, adapter, error...). */
-  @SuppressWarnings("unchecked")
-  Map<String, Object> open() {
-    driver.get(baseUrl() + "/harness/kernels.html");
-    Object r = driver.executeAsyncScript(
-        "const done = arguments[arguments.length - 1]; window.kernelHarnessReady.then(done);");
-    return (Map<String, Object>) r;
-  }
-
-  /** Calls {@code window.kernelHarness[fn](arg)}; rejections come back as {@code {error: ...}}. */
-  @SuppressWarnings("unchecked")
-  Map<String, Object> call(String fn, Map<String, Object> arg) {
-    Object r = ((JavascriptExecutor) driver).executeAsyncScript(
-        "const [fn, arg, done] = arguments;"
-            + "window.kernelHarness[fn](arg).then(done, (e) => done({error: String(e && e.stack || e)}));",
-        fn, arg);
-    return (Map<String, Object>) r;
-  }
-
-  @Override
-  public void close() {
-    try {
-      driver.quit();
-    } finally {
-      server.stop(0);
-      deleteTree(profileDir);
+    static KernelHarness start() throws IOException {
+        return new KernelHarness(ClasspathWebBrowser.start("webgpu-kernels-chrome-", CONTENT_TYPES, Map.of(),
+                Duration.ofSeconds(120)));
     }
-  }
 
-  private static void serveClasspathWeb(HttpExchange ex) throws IOException {
-    try (ex) {
-      String path = ex.getRequestURI().getPath();
-      if (!"GET".equals(ex.getRequestMethod()) || path.contains("..") || path.endsWith("/")) {
-        ex.sendResponseHeaders(404, -1);
-        return;
-      }
-      try (InputStream in = KernelHarness.class.getClassLoader().getResourceAsStream("web" + path)) {
-        if (in == null) {
-          ex.sendResponseHeaders(404, -1);
-          return;
-        }
-        byte[] body = in.readAllBytes();
-        String ext = path.substring(path.lastIndexOf('.') + 1);
-        ex.getResponseHeaders().set("Content-Type", CONTENT_TYPES.getOrDefault(ext, "application/octet-stream"));
-        ex.getResponseHeaders().set("Cache-Control", "no-store");
-        ex.sendResponseHeaders(200, body.length);
-        try (OutputStream out = ex.getResponseBody()) {
-          out.write(body);
-        }
-      }
+    /** Loads the harness page and waits for its WebGPU init; returns the init report (ok, adapter, error...). */
+    @SuppressWarnings("unchecked")
+    Map<String, Object> open() {
+        browser.driver().get(browser.baseUrl() + "/harness/kernels.html");
+        Object r = browser.driver().executeAsyncScript(
+                "const done = arguments[arguments.length - 1]; window.kernelHarnessReady.then(done);");
+        return (Map<String, Object>) r;
     }
-  }
 
-  private static String envOr(String name, String fallback) {
-    String v = System.getenv(name);
-    return v == null || v.isBlank() ? fallback : v;
-  }
-
-  /** Deletes the profile; retries briefly because Chromium child processes may still be exiting. */
-  private static void deleteTree(Path root) {
-    for (int attempt = 0; Files.exists(root); attempt++) {
-      try (Stream<Path> walk = Files.walk(root)) {
-        walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-          try {
-            Files.deleteIfExists(p);
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-        });
-      } catch (IOException | UncheckedIOException e) {
-        if (attempt >= 10) throw new IllegalStateException("cannot delete browser profile " + root, e);
-        try {
-          Thread.sleep(200);
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-          throw new IllegalStateException(ie);
-        }
-      }
+    /** Calls {@code window.kernelHarness[fn](arg)}; rejections come back as {@code {error: ...}}. */
+    Map<String, Object> call(String fn, Map<String, Object> arg) {
+        return browser.call("kernelHarness", fn, arg);
     }
-  }
+
+    @Override
+    public void close() {
+        browser.close();
+    }
 }

@@ -9,6 +9,7 @@ import java.util.function.BooleanSupplier;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.earnidle.backend.EarnIdleServer;
 import io.earnidle.backend.PostgresCluster;
+import io.earnidle.testsupport.Dnsmasq;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import org.junit.jupiter.api.AfterAll;

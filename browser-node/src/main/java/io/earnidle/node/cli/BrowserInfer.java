@@ -30,11 +30,25 @@ import java.util.stream.Stream;
  * engine code and POSTs the result JSON back. No WebDriver: a plain process with a temporary profile.
  */
 public final class BrowserInfer {
-    public static final List<String> FLAGS = List.of("--headless=new", "--no-sandbox", "--disable-gpu-sandbox",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-quic", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader");
+    /**
+     * The project's headless Chromium flags: this package's resource {@code chromium-flags.txt}, one flag per line
+     * (# comments), the one list that test-support's ChromiumFlags and e2e/bench/lib/chromium.mjs read too.
+     */
+    public static final List<String> FLAGS = readFlags();
 
     private BrowserInfer() {
+    }
+
+    private static List<String> readFlags() {
+        try (InputStream in = BrowserInfer.class.getResourceAsStream("chromium-flags.txt")) {
+            if (in == null) {
+                throw new IllegalStateException("io/earnidle/node/cli/chromium-flags.txt is not on the class path");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().map(String::strip)
+                    .filter(line -> !line.isEmpty() && !line.startsWith("#")).toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** The Chromium binary: $CHROME_BIN, else /usr/bin/chromium; a clear error when neither exists. */

@@ -1,6 +1,6 @@
 package io.earnidle.node.browser;
 
-import io.earnidle.node.engine.BrowserEnginesTest;
+import io.earnidle.node.engine.EngineReference;
 import io.earnidle.node.engine.JavaSimdKernels;
 import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.LlamaModel;
@@ -198,9 +198,9 @@ class BrowserNodeEnginesTest {
             Map<String, Object> r = awaitResult(t[0]);
             assertEquals(engine, r.get("engine"));
             assertEquals(engine, runningEngine(t[0]));
-            BrowserEnginesTest.Reference ref = BrowserEnginesTest.reference(
+            EngineReference.Reference ref = EngineReference.reference(
                     JavaSimdKernels.load(dir.resolve(t[1] + ".gguf"), 8 << 20), request(PROMPT, MAX_TOKENS));
-            BrowserEnginesTest.assertGreedyAgrees(ref, ids(r), t[1] + " in the node");
+            EngineReference.assertGreedyAgrees(ref, ids(r), t[1] + " in the node");
         }
         Map<String, Object> done = stub.awaitStatus(10_000, "3 jobs", s -> num(s.get("jobs_completed")) == 3);
         assertEquals(engine, done.get("engine"));

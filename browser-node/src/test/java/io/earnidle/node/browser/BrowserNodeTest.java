@@ -1,13 +1,13 @@
 package io.earnidle.node.browser;
 
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.GenerationResult;
 import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.llama.Sampling;
 import io.earnidle.node.loop.Json;
 import io.earnidle.node.synth.ModelSynthesizer;
+import io.earnidle.testsupport.LoopbackServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -16,7 +16,6 @@ import org.openqa.selenium.chrome.ChromeDriver;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -42,7 +41,7 @@ class BrowserNodeTest {
     static final String PROMPT = "Hello world, this is the test.";
     static final int MAX_TOKENS = 12;
 
-    private HttpServer server;
+    private LoopbackServer server;
     private ChromeDriver driver;
     private Path userDataDir;
     private final CompletableFuture<Map<String, Object>> submitted = new CompletableFuture<>();
@@ -66,8 +65,7 @@ class BrowserNodeTest {
     void startServer() throws Exception {
         model = ModelSynthesizer.tinyBytes(2024);
         String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(model));
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/", ex -> {
+        server = LoopbackServer.start(ex -> {
             try (ex) {
                 String path = ex.getRequestURI().getPath();
                 String method = ex.getRequestMethod();
@@ -119,7 +117,6 @@ class BrowserNodeTest {
                 throw e;
             }
         });
-        server.start();
     }
 
     private static String body(HttpExchange ex) throws IOException {
@@ -141,7 +138,7 @@ class BrowserNodeTest {
             driver.quit();
         }
         if (server != null) {
-            server.stop(0);
+            server.close();
         }
         if (userDataDir != null) {
             try (Stream<Path> s = Files.walk(userDataDir)) {
@@ -161,7 +158,7 @@ class BrowserNodeTest {
                 .generate(new GenerationRequest(PROMPT, null, true, MAX_TOKENS, Sampling.greedy()));
 
         driver = startChrome();
-        driver.get("http://127.0.0.1:" + server.getAddress().getPort() + "/index.html");
+        driver.get(server.origin() + "/index.html");
         Map<String, Object> result;
         try {
             result = submitted.get(120, TimeUnit.SECONDS);

@@ -1,16 +1,13 @@
 package io.earnidle.node.browser;
 
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.earnidle.node.loop.Json;
+import io.earnidle.testsupport.LoopbackServer;
+import io.earnidle.testsupport.SeleniumChromium;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,7 +62,7 @@ final class NodeStub implements AutoCloseable {
     record Result(long atMs, String idempotencyKey, Map<String, Object> body) {
     }
 
-    final HttpServer server;
+    final LoopbackServer server;
     final Map<String, byte[]> models = new ConcurrentHashMap<>();
     final Map<String, AtomicInteger> modelGets = new ConcurrentHashMap<>();
     final List<Map<String, Object>> registrations = Collections.synchronizedList(new ArrayList<>());
@@ -88,8 +85,7 @@ final class NodeStub implements AutoCloseable {
     private Path userDataDir;
 
     NodeStub() throws IOException {
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/", ex -> {
+        server = LoopbackServer.start("127.0.0.1", 4, ex -> {
             try (ex) {
                 handle(ex);
             } catch (RuntimeException | Error | IOException e) {
@@ -97,12 +93,10 @@ final class NodeStub implements AutoCloseable {
                 throw e;
             }
         });
-        server.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
-        server.start();
     }
 
     String origin() {
-        return "http://127.0.0.1:" + server.getAddress().getPort();
+        return server.origin();
     }
 
     static String sha256(byte[] b) {
@@ -233,16 +227,7 @@ final class NodeStub implements AutoCloseable {
     }
 
     static ChromeDriver startChrome(Path userDataDir) {
-        String chrome = System.getenv().getOrDefault("CHROME_BIN", "/usr/bin/chromium");
-        String chromedriver = System.getenv().getOrDefault("CHROMEDRIVER", "/usr/bin/chromedriver");
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(chrome);
-        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu-sandbox", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-                "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--user-data-dir=" + userDataDir);
-        ChromeDriverService service = new ChromeDriverService.Builder()
-                .usingDriverExecutable(new File(chromedriver)).usingAnyFreePort().build();
-        return new ChromeDriver(service, options);
+        return SeleniumChromium.start(userDataDir);
     }
 
     /** The statuses the page received from the worker so far (each with the page's receive time {@code t}). */
@@ -286,8 +271,7 @@ final class NodeStub implements AutoCloseable {
                 driver.quit();
             }
         } finally {
-            server.stop(0);
-            ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
+            server.close();
             if (userDataDir != null) {
                 try (Stream<Path> s = Files.walk(userDataDir)) {
                     s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

@@ -2,6 +2,7 @@ package io.earnidle.node.engine;
 
 import io.earnidle.node.cli.BrowserInfer;
 import io.earnidle.node.cli.EarnIdleCli;
+import io.earnidle.node.engine.EngineReference.Reference;
 import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.llama.Sampling;
@@ -20,10 +21,13 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import static io.earnidle.node.engine.BrowserResults.floats;
+import static io.earnidle.node.engine.BrowserResults.ints;
+import static io.earnidle.node.engine.BrowserResults.maxAbs;
+import static io.earnidle.node.engine.EngineReference.assertGreedyAgrees;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,69 +56,8 @@ public class BrowserEnginesTest {
         ModelSynthesizer.write(dir.resolve("q4_0-x4.gguf"), SynthShape.TINY_K, SynthFileType.named("q4_0"), 12, null);
     }
 
-    /** Reference: greedy ids with the top-2 gap of the logits each was chosen from, and the first logits. */
-    public record Reference(int[] ids, double[] gaps, float[] first) {
-    }
-
     static Reference reference(Engine e) {
-        return reference(e, new GenerationRequest(null, PROMPT, false, MAX_TOKENS, Sampling.greedy()));
-    }
-
-    /** Greedy ids of {@code request} on {@code e}, with the top-2 logit gap of every step. */
-    public static Reference reference(Engine e, GenerationRequest request) {
-        List<float[]> steps = new ArrayList<>();
-        Engine recording = new Engine() {
-            public String name() {
-                return e.name();
-            }
-
-            public io.earnidle.node.llama.LlamaConfig config() {
-                return e.config();
-            }
-
-            public io.earnidle.node.tokenizer.Tokenizer tokenizer() {
-                return e.tokenizer();
-            }
-
-            public void begin(int positions) {
-                e.begin(positions);
-            }
-
-            public void step(int token, int pos, int output, StepCallback cb) {
-                e.step(token, pos, output == OUT_NONE ? OUT_NONE : OUT_LOGITS, (a, l, err) -> {
-                    if (l != null) {
-                        steps.add(l.clone());
-                    }
-                    cb.done(a, l, err);
-                });
-            }
-
-            public Map<String, Object> counters() {
-                return e.counters();
-            }
-
-            public void close() {
-                e.close();
-            }
-        };
-        EngineGenerator.Outcome[] box = new EngineGenerator.Outcome[1];
-        EngineGenerator.generate(recording, request, true, o -> box[0] = o);
-        double[] gaps = new double[steps.size()];
-        for (int i = 0; i < gaps.length; i++) {
-            float[] l = steps.get(i);
-            float a = Float.NEGATIVE_INFINITY;
-            float b = Float.NEGATIVE_INFINITY;
-            for (float v : l) {
-                if (v > a) {
-                    b = a;
-                    a = v;
-                } else if (v > b) {
-                    b = v;
-                }
-            }
-            gaps[i] = a - b;
-        }
-        return new Reference(box[0].result().tokenIds(), gaps, box[0].firstLogits());
+        return EngineReference.reference(e, new GenerationRequest(null, PROMPT, false, MAX_TOKENS, Sampling.greedy()));
     }
 
     @SuppressWarnings("unchecked")
@@ -128,43 +71,6 @@ public class BrowserEnginesTest {
         Map<String, Object> r = Json.obj(Json.parse(BrowserInfer.run(model, req, 240)), "result");
         assertEquals(null, r.get("error"), "browser error");
         return r;
-    }
-
-    static float[] floats(Object list) {
-        List<?> l = (List<?>) list;
-        float[] f = new float[l.size()];
-        for (int i = 0; i < f.length; i++) {
-            f[i] = (float) (double) (Double) l.get(i);
-        }
-        return f;
-    }
-
-    static int[] ints(Object list) {
-        List<?> l = (List<?>) list;
-        int[] v = new int[l.size()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (int) (double) (Double) l.get(i);
-        }
-        return v;
-    }
-
-    static double maxAbs(float[] a, float[] b) {
-        assertEquals(a.length, b.length, "vocabulary size");
-        double m = 0;
-        for (int i = 0; i < a.length; i++) {
-            m = Math.max(m, Math.abs((double) a[i] - b[i]));
-        }
-        return m;
-    }
-
-    /** Greedy ids must equal the reference's up to (and including) the first step with a top-2 gap below 0.02. */
-    public static void assertGreedyAgrees(Reference ref, int[] got, String what) {
-        for (int i = 0; i < ref.ids().length; i++) {
-            assertEquals(ref.ids()[i], got[i], what + ": greedy id " + i);
-            if (ref.gaps()[i] < 0.02) {
-                return;
-            }
-        }
     }
 
     @ParameterizedTest(name = "wasm plain vs relaxed {0}")

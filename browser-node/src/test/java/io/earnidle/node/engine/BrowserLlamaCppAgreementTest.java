@@ -1,7 +1,6 @@
 package io.earnidle.node.engine;
 
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.earnidle.node.cli.BrowserInfer;
 import io.earnidle.node.llama.LlamaCppOracle;
 import io.earnidle.node.llama.LlamaCppOracle.Case;
@@ -9,6 +8,7 @@ import io.earnidle.node.llama.LlamaCppOracle.Oracle;
 import io.earnidle.node.llama.RoundingNoise;
 import io.earnidle.node.loop.Json;
 import io.earnidle.node.synth.SynthFileType;
+import io.earnidle.testsupport.LoopbackServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -17,8 +17,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,8 +29,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -185,10 +181,7 @@ public class BrowserLlamaCppAgreementTest {
             queue.add(i);
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
-        ExecutorService pool = Executors.newFixedThreadPool(4);
-        server.setExecutor(pool);
-        server.createContext("/", ex -> {
+        LoopbackServer server = LoopbackServer.start("127.0.0.1", 4, ex -> {
             try (ex) {
                 String path = ex.getRequestURI().getPath();
                 if (path.equals("/agreement/next")) {
@@ -241,9 +234,8 @@ public class BrowserLlamaCppAgreementTest {
                 // the browser went away mid-response; the results (or the timeout) decide
             }
         });
-        server.start();
-        try (BrowserInfer.Browser browser = BrowserInfer.Browser.open(chrome,
-                "http://127.0.0.1:" + server.getAddress().getPort() + "/node/agreement.html")) {
+        try (server; BrowserInfer.Browser browser = BrowserInfer.Browser.open(chrome,
+                server.origin() + "/node/agreement.html")) {
             Process proc = browser.process();
             proc.onExit().thenRun(() -> done.completeExceptionally(
                     new IOException("Chromium exited with status " + proc.exitValue())));
@@ -254,9 +246,6 @@ public class BrowserLlamaCppAgreementTest {
             } catch (java.util.concurrent.ExecutionException e) {
                 fail(e.getCause().getMessage() + "; Chromium said: " + browser.logTail(2000));
             }
-        } finally {
-            server.stop(0);
-            pool.shutdownNow();
         }
     }
 
@@ -297,7 +286,7 @@ public class BrowserLlamaCppAgreementTest {
         String engine = (String) r.get("engine");
         assertTrue(run.engine().equals("webgpu") ? engine.equals("webgpu") : engine.startsWith("wasm-simd"),
                 run + " ran on " + engine);
-        float[] logits = BrowserEnginesTest.floats(r.get("logits"));
+        float[] logits = BrowserResults.floats(r.get("logits"));
         float[] ref = o.ref().logits();
         assertEquals(ref.length, logits.length, "vocabulary size");
         double d = 0;
@@ -307,7 +296,7 @@ public class BrowserLlamaCppAgreementTest {
         }
         RoundingNoise.Noise noise = RoundingNoise.of(o.model(), o.prompt());
         double tol = tolerance(run, noise);
-        int compared = LlamaCppOracle.compareGreedy(vr.toString(), BrowserEnginesTest.ints(r.get("ids")), o.ref(),
+        int compared = LlamaCppOracle.compareGreedy(vr.toString(), BrowserResults.ints(r.get("ids")), o.ref(),
                 tie(tol));
         MEASURED.put(vr, new Measured(d, tol, compared, (Double) r.get("wall_ms")));
         assertTrue(d <= tol, vr + ": max |logit - llama.cpp| = " + d + " > its derived tolerance " + tol

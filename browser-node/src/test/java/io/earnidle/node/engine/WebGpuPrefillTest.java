@@ -66,12 +66,12 @@ public class WebGpuPrefillTest {
                 + (split > 0 ? ",\"max_binding_bytes\":" + split : "") + "}";
         Map<String, Object> r = Json.obj(Json.parse(BrowserInfer.run(model, req, 240)), "result");
         assertEquals(null, r.get("error"), "browser error");
-        BrowserEnginesTest.Reference ref = BrowserEnginesTest.reference(new JvmEngine(LlamaModel.load(model), "jvm"),
+        EngineReference.Reference ref = EngineReference.reference(new JvmEngine(LlamaModel.load(model), "jvm"),
                 new GenerationRequest(null, p, false, 6, Sampling.greedy()));
-        double d = BrowserEnginesTest.maxAbs(ref.first(), BrowserEnginesTest.floats(r.get("logits")));
+        double d = BrowserResults.maxAbs(ref.first(), BrowserResults.floats(r.get("logits")));
         System.out.printf("webgpu batched prefill %s: max |logit - jvm| %.2e, counters %s%n", type, d, r.get("counters"));
         assertTrue(d <= 1e-4, type + ": max abs logit difference " + d);
-        BrowserEnginesTest.assertGreedyAgrees(ref, BrowserEnginesTest.ints(r.get("ids")), type);
+        EngineReference.assertGreedyAgrees(ref, BrowserResults.ints(r.get("ids")), type);
         Map<String, Object> c = (Map<String, Object>) r.get("counters");
         double batches = (Double) c.get("prefill_batches");
         assertEquals((double) PROMPT_LEN, c.get("prefill_tokens"), "every prompt token went through prefill: " + c);

@@ -73,7 +73,7 @@ public class WebGpuSamplingTest {
         EngineGenerator.generate(new JvmEngine(LlamaModel.load(model), "jvm"),
                 new GenerationRequest(null, PROMPT, false, MAX_TOKENS, s), false, o -> box[0] = o);
         int[] ref = box[0].result().tokenIds();
-        int[] got = BrowserEnginesTest.ints(r.get("ids"));
+        int[] got = BrowserResults.ints(r.get("ids"));
         Map<String, Object> c = (Map<String, Object>) r.get("counters");
         System.out.printf("webgpu sampling %s T=%s: ids %s (jvm %s), counters %s%n", type, temp, Arrays.toString(got),
                 Arrays.toString(ref), c);

@@ -1,4 +1,4 @@
-package io.earnidle.e2e;
+package io.earnidle.testsupport;
 
 import java.io.IOException;
 import java.net.DatagramSocket;
@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * A real dnsmasq on 127.0.0.1 at a free port, authoritative for {@code example.test} (unknown names get NXDOMAIN),
  * serving the TXT records the test sets. {@link #setTxt} rewrites its configuration and restarts it on the same port.
  */
-final class Dnsmasq implements AutoCloseable {
+public final class Dnsmasq implements AutoCloseable {
     private final String binary;
     private final int port;
     private final Path dir;
@@ -29,7 +29,7 @@ final class Dnsmasq implements AutoCloseable {
         this.dir = dir;
     }
 
-    static Dnsmasq start() throws IOException, InterruptedException {
+    public static Dnsmasq start() throws IOException, InterruptedException {
         String binary = System.getenv().getOrDefault("DNSMASQ", "/usr/sbin/dnsmasq");
         if (!Files.isExecutable(Path.of(binary))) {
             throw new IllegalStateException("dnsmasq (" + binary + ") is needed for the DNS verification tests;"
@@ -54,12 +54,12 @@ final class Dnsmasq implements AutoCloseable {
         throw new IOException("no free port for dnsmasq");
     }
 
-    String resolver() {
+    public String resolver() {
         return "127.0.0.1:" + port;
     }
 
     /** Replaces the TXT values of {@code name} (none = remove the record) and restarts dnsmasq. */
-    synchronized void setTxt(String name, String... values) throws IOException, InterruptedException {
+    public synchronized void setTxt(String name, String... values) throws IOException, InterruptedException {
         if (values.length == 0) {
             records.remove(name);
         } else {

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Run once after regenerating package-lock.json with
+// Run once in an npm folder that depends on node-llama-cpp (browser-node/src/test/node, e2e/bench) after
+// regenerating its package-lock.json with
 //   NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --omit=optional
+// as `npm run lock:fix` there (or `node PATH/TO/lock-add-missing-optionals.mjs [FOLDER]`): it edits the
+// package-lock.json of FOLDER, else of the current folder (npm run's is the package's folder). The one copy for both.
 // Why: the npm registry reachable here has no 3.22.1 release of eight of node-llama-cpp's optional platform
 // packages (linux-riscv64, mac-*, win-*; `npm view @node-llama-cpp/win-x64@3.22.1` answers E404). `npm install`
 // silently skips them, but then leaves them out of the lock file, and `npm ci` refuses such a lock
@@ -9,6 +12,7 @@
 // no "integrity". On linux-x64 npm ci skips them because of os/cpu (and --omit=optional skips them anyway), so nothing
 // is ever fetched for them. Idempotent; prints what it added.
 import fs from "node:fs";
+import path from "node:path";
 
 const MISSING = {
     "@node-llama-cpp/linux-riscv64": { os: ["linux"], cpu: ["riscv64"], libc: ["glibc"] },
@@ -20,7 +24,7 @@ const MISSING = {
     "@node-llama-cpp/win-x64-cuda-ext": { os: ["win32"], cpu: ["x64"] },
     "@node-llama-cpp/win-x64-vulkan": { os: ["win32"], cpu: ["x64"] },
 };
-const file = new URL("./package-lock.json", import.meta.url);
+const file = path.resolve(process.argv[2] || process.cwd(), "package-lock.json");
 const lock = JSON.parse(fs.readFileSync(file, "utf8"));
 const nlc = lock.packages["node_modules/node-llama-cpp"];
 if (!nlc) throw new Error("node-llama-cpp is not in package-lock.json");

@@ -1,1 +1,0 @@
-../../browser-node/src/test/node/lock-add-missing-optionals.mjs
