@@ -190,7 +190,7 @@ async function main() {
       prompt_tokens: prompt.tokens, decode_tokens: args.decodeTokens, runs: args.runs, warmup,
       wllama_decode_tokens: args.wllamaDecodeTokens,
       prompt_text: prompt.text, banned_token_count: bannedIds.length, n_ctx: 512, gpu_mode: args.gpu,
-      chromium_flags: args.gpu ? "GPU_FLAGS (lib/chromium.mjs)" : "HEADLESS_FLAGS (lib/chromium.mjs, contract flags)",
+      chromium_flags: args.gpu ? "GPU_FLAGS (lib/chromium.mjs)" : "HEADLESS_FLAGS (lib/chromium.mjs, the flags of browser-node/src/main/resources/io/earnidle/node/cli/chromium-flags.txt)",
     },
     models: models.map((m) => ({ ...m, file: path.relative(REPO, m.file) })),
     variants,

@@ -262,7 +262,7 @@ export function renderMarkdown(results, { resultsPath, imgRel = "img" } = {}) {
 
 const METHOD = `## How it is measured
 
-- Every run is a fresh process: a new headless Chromium (contract flags, fresh profile) for the browser engines, a
+- Every run is a fresh process: a new headless Chromium (the project's flags file, chromium-flags.txt, and a fresh profile) for the browser engines, a
   new \`node\` process for native llama.cpp, so load time and peak memory belong to that run.
 - **load ms**: from the start of loading to ready-to-generate. Browser engines fetch the GGUF from a local server
   (127.0.0.1, pages served with COOP/COEP so they are cross-origin isolated and may use threads); native maps the
