@@ -12,7 +12,8 @@ import io.helidon.config.Config;
  * @param logitMargins     per weight type ({@code f32}, {@code f16}, {@code q8_0}, ...; {@code default} for the rest):
  *                         the largest gap between the verifier's picked token's logit and a claimed token's logit
  *                         that still passes
- * @param verifierThreads  worker threads that verify queued results
+ * @param verifierThreads  worker threads that verify queued results (0: none; the queue then runs only when
+ *                         {@link VerificationQueue#verifyPending} is called, as the tests do)
  * @param sampleRate       fraction of results verified (the rest are {@code skipped}); 1.0 = every result
  * @param maxAttempts      results a job may get before it fails for good (each failed verification re-queues it)
  */
@@ -34,8 +35,8 @@ public record TrustSettings(Map<String, Float> logitMargins, int verifierThreads
                         + " must be a finite number >= 0");
             }
         }
-        if (verifierThreads < 1) {
-            throw new IllegalArgumentException("earnidle.trust.verifier-threads must be >= 1");
+        if (verifierThreads < 0) {
+            throw new IllegalArgumentException("earnidle.trust.verifier-threads must be >= 0");
         }
         if (!(sampleRate >= 0 && sampleRate <= 1)) {
             throw new IllegalArgumentException("earnidle.trust.sample-rate must be in [0, 1]");
