@@ -10,6 +10,8 @@ import io.earnidle.backend.http.UnknownApiService;
 import io.earnidle.backend.inference.InferenceService;
 import io.earnidle.backend.jobs.JobService;
 import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.verification.TrustSettings;
+import io.earnidle.backend.verification.VerificationQueue;
 import io.earnidle.backend.models.ModelFileService;
 import io.earnidle.backend.models.ModelService;
 import io.earnidle.backend.models.Models;
@@ -36,9 +38,10 @@ public final class Backend implements AutoCloseable {
     private final NodeSessions sessions;
     private final Publishers publishers;
     private final PayoutModule payoutModule; // wallets and payouts (issue 6)
+    private final VerificationQueue verification; // pay only for verified work (issue 19)
 
     private Backend(Settings settings, Database db, Ledger ledger, Models models, Publishers publishers,
-                    PayoutModule payoutModule) {
+                    PayoutModule payoutModule, VerificationQueue verification) {
         this.settings = settings;
         this.db = db;
         this.ledger = ledger;
@@ -46,6 +49,7 @@ public final class Backend implements AutoCloseable {
         this.sessions = new NodeSessions(db);
         this.publishers = publishers;
         this.payoutModule = payoutModule;
+        this.verification = verification;
     }
 
     /**
@@ -63,8 +67,12 @@ public final class Backend implements AutoCloseable {
             Models models = new Models(db, settings.modelsDir());
             models.ensureSyntheticTiny(ledger.now());
             Publishers publishers = Publishers.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes());
-            return new Backend(settings, db, ledger, models, publishers,
-                    PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()));
+            VerificationQueue verification = new VerificationQueue(
+                    TrustSettings.from(config.get("earnidle.trust")), db, ledger, models);
+            Backend backend = new Backend(settings, db, ledger, models, publishers,
+                    PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()), verification);
+            verification.start();
+            return backend;
         } catch (RuntimeException e) {
             db.close();
             throw e;
@@ -86,7 +94,8 @@ public final class Backend implements AutoCloseable {
                 .register("/api/placements", new PlacementService(db))
                 .register("/widget", new WidgetPageService(db)) // the widget page with its frame-ancestors policy
                 .register("/api/nodes", new NodeService(settings, db, ledger, sessions))
-                .register("/api/inference", new InferenceService(settings, db, ledger, models, sessions))
+                .register("/api/inference", new InferenceService(settings, db, ledger, models, sessions,
+                        verification))
                 .register("/api/jobs", new JobService(settings, db, ledger, models))
                 .register("/api/models", new ModelService(models))
                 .register("/models", new ModelFileService(db, models))
@@ -113,8 +122,13 @@ public final class Backend implements AutoCloseable {
         return payoutModule;
     }
 
+    public VerificationQueue verification() {
+        return verification;
+    }
+
     @Override
     public void close() {
+        verification.close();
         payoutModule.close();
         publishers.close();
         db.close();

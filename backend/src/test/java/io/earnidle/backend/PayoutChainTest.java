@@ -75,6 +75,9 @@ class PayoutChainTest {
         m.put("earnidle.payouts.min-withdrawal-micro-usdc", "100");
         m.put("earnidle.payouts.confirmations", "2");
         m.put("earnidle.payouts.auto-start", "false");
+        // synthetic results, paid unverified and at once, as before verification (docs/trust.md)
+        m.put("earnidle.ledger.verification-window-seconds", "0");
+        m.put("earnidle.trust.sample-rate", "0");
         return EarnIdleServer.start(Config.builder().disableEnvironmentVariablesSource()
                 .disableSystemPropertiesSource().sources(ConfigSources.create(m)).build());
     }

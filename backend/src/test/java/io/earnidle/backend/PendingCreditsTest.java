@@ -35,6 +35,7 @@ class PendingCreditsTest extends BackendServerTest {
     static void routing(HttpRouting.Builder routing) {
         start(routing, Map.of(
                 "earnidle.ledger.verification-window-seconds", "3600",
+                "earnidle.trust.sample-rate", "0", // synthetic results, paid unverified (docs/trust.md)
                 "earnidle.rates.per-job-micro-usdc", "60000000",
                 "earnidle.rates.per-token-micro-usdc", "0"), CLOCK);
     }

@@ -27,7 +27,9 @@ class PostgresStoreTest {
         assertTrue(PostgresCluster.active(), "run with -Dearnidle.test.store=postgres (surefire execution postgres-store)");
         Path dir = TestSupport.tempDir();
         try {
-            Map<String, String> extra = new HashMap<>(Map.of("server.port", "0", "server.host", "127.0.0.1"));
+            Map<String, String> extra = new HashMap<>(Map.of("server.port", "0", "server.host", "127.0.0.1",
+                    // synthetic results, paid unverified and at once, as before verification (docs/trust.md)
+                    "earnidle.ledger.verification-window-seconds", "0", "earnidle.trust.sample-rate", "0"));
             var config = TestSupport.config(dir, extra);
             String url = PostgresCluster.storeConfig(dir).get("db.connection.url");
             assertTrue(url.startsWith("jdbc:postgresql://127.0.0.1:"), url);

@@ -71,6 +71,7 @@ class PublisherWithdrawalTest {
         Files.writeString(keyFile, LocalChain.DEV_KEY_0 + "\n");
         backend = Backend.create(TestSupport.config(dataDir, Map.of(
                 "earnidle.ledger.verification-window-seconds", "3600",
+                "earnidle.trust.sample-rate", "0", // synthetic results, paid unverified (docs/trust.md)
                 "earnidle.rates.per-job-micro-usdc", String.valueOf(JOB_PRICE),
                 "earnidle.rates.per-token-micro-usdc", "0",
                 "earnidle.payouts.rpc-url", chain.rpcUrl(),

@@ -52,6 +52,8 @@ class WalletConcurrencyTest extends BackendServerTest {
     @SetUpRoute
     static void routing(HttpRouting.Builder routing) {
         start(routing, Map.of(
+                // synthetic results, paid unverified and at once, as before verification (docs/trust.md)
+                "earnidle.ledger.verification-window-seconds", "0", "earnidle.trust.sample-rate", "0",
                 "earnidle.rates.per-job-micro-usdc", String.valueOf(JOB_PRICE),
                 "earnidle.rates.per-token-micro-usdc", "0",
                 "earnidle.payouts.token-address", "0x5fbdb2315678afecb367f032d93f642f64180aa3",

@@ -48,6 +48,7 @@ class WalletFlowTest extends BackendServerTest {
     static void routing(HttpRouting.Builder routing) {
         start(routing, Map.of(
                 "earnidle.ledger.verification-window-seconds", "3600",
+                "earnidle.trust.sample-rate", "0", // synthetic results, paid unverified (docs/trust.md)
                 "earnidle.payouts.token-address", TOKEN,
                 "earnidle.payouts.min-withdrawal-micro-usdc", "100"), CLOCK);
     }

@@ -69,6 +69,9 @@ class PortalWalletTest {
         m.put("server.port", "0");
         m.put("earnidle.data-dir", dataDir.toString());
         m.put("earnidle.demo.customer-api-key", CUSTOMER_KEY);
+        // paid unverified and at once, as before verification (docs/trust.md)
+        m.put("earnidle.ledger.verification-window-seconds", "0");
+        m.put("earnidle.trust.sample-rate", "0");
         m.put("earnidle.dns.resolver", dns.resolver());
         // one job pays the publisher (50 % of what is left after the 10 % fee) more than the 1 USDC minimum
         m.put("earnidle.rates.per-job-micro-usdc", "4000000");

@@ -64,7 +64,10 @@ class PublisherJourneyTest {
                                 "server.port", "0",
                                 "earnidle.data-dir", dataDir.toString(),
                                 "earnidle.demo.customer-api-key", CUSTOMER_KEY,
-                                "earnidle.dns.resolver", dns.resolver())),
+                                "earnidle.dns.resolver", dns.resolver(),
+                                // paid unverified and at once, as before verification (docs/trust.md)
+                                "earnidle.ledger.verification-window-seconds", "0",
+                                "earnidle.trust.sample-rate", "0")),
                         ConfigSources.classpath("application.yaml"))
                 .build();
         server = EarnIdleServer.start(config);

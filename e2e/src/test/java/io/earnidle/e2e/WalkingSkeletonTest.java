@@ -57,7 +57,10 @@ class WalkingSkeletonTest {
                                 "server.host", "127.0.0.1",
                                 "server.port", "0",
                                 "earnidle.data-dir", dataDir.toString(),
-                                "earnidle.demo.customer-api-key", CUSTOMER_KEY)),
+                                "earnidle.demo.customer-api-key", CUSTOMER_KEY,
+                                // paid unverified and at once, as before verification (docs/trust.md)
+                                "earnidle.ledger.verification-window-seconds", "0",
+                                "earnidle.trust.sample-rate", "0")),
                         ConfigSources.classpath("application.yaml"))
                 .build();
         server = EarnIdleServer.start(config);

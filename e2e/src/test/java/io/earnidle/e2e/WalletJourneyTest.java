@@ -66,6 +66,9 @@ class WalletJourneyTest {
         m.put("server.port", "0");
         m.put("earnidle.data-dir", dataDir.toString());
         m.put("earnidle.demo.customer-api-key", CUSTOMER_KEY);
+        // paid unverified and at once, as before verification (docs/trust.md)
+        m.put("earnidle.ledger.verification-window-seconds", "0");
+        m.put("earnidle.trust.sample-rate", "0");
         // one job pays the visitor more than the 1 USDC minimum withdrawal
         m.put("earnidle.rates.per-job-micro-usdc", "2000000");
         m.put("earnidle.payouts.rpc-url", chain.rpcUrl());

@@ -12,11 +12,12 @@ import io.earnidle.backend.http.Fields;
 import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
+import io.earnidle.backend.jobs.JobJson;
 import io.earnidle.backend.ledger.Ledger;
-import io.earnidle.backend.models.ModelService;
 import io.earnidle.backend.models.Models;
 import io.earnidle.backend.nodes.NodeSessions;
 import io.earnidle.backend.settings.Settings;
+import io.earnidle.backend.verification.VerificationQueue;
 import io.helidon.dbclient.DbExecute;
 import io.helidon.dbclient.DbRow;
 import io.helidon.dbclient.DbTransaction;
@@ -30,8 +31,8 @@ import io.helidon.webserver.http.ServerResponse;
 import static io.earnidle.backend.db.Database.ts;
 
 /** Node side of inference: {@code GET /api/inference/job} (lease) and {@code POST /api/inference/result}. */
-public record InferenceService(Settings settings, Database db, Ledger ledger, Models models, NodeSessions sessions)
-        implements HttpService {
+public record InferenceService(Settings settings, Database db, Ledger ledger, Models models, NodeSessions sessions,
+                               VerificationQueue verification) implements HttpService {
     private static final int MAX_TEXT_BYTES = 64 * 1024;
     private static final int LEASE_CANDIDATES = 8;
 
@@ -57,34 +58,21 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         }
         DbRow job = leased.get();
         Models.Model model = models.find(db.execute(), Database.str(job, "model_id")).orElseThrow();
-        ObjectNode out = Json.object();
-        out.put("job_id", Database.str(job, "id"));
-        out.put("lease_id", Database.str(job, "lease_id"));
-        out.put("lease_expires_at", Database.instant(job, "lease_expires_at").toString());
-        ObjectNode m = ModelService.json(model);
-        m.remove("vocab_size");
-        m.remove("context_length");
-        out.set("model", m);
-        String prompt = Database.str(job, "prompt");
-        String ids = Database.str(job, "prompt_ids_json");
-        out.put("prompt", prompt);
-        out.set("prompt_ids", ids == null ? null : Json.parse(ids));
-        out.put("add_bos", Database.bool(job, "add_bos"));
-        out.set("sampling", Json.parse(Database.str(job, "sampling_json")));
-        out.put("max_tokens", Database.lng(job, "max_tokens"));
-        Json.send(res, Status.OK_200, out);
+        Json.send(res, Status.OK_200, JobJson.lease(job, model, Database.str(job, "lease_id"),
+                Database.instant(job, "lease_expires_at")));
     }
 
     /**
      * Leases the oldest runnable job. Each candidate is claimed with one conditional UPDATE that also checks the
      * row version, so two requests (or two backend instances) can never hold the same job: the loser's UPDATE
-     * matches no row and it moves on to the next candidate.
+     * matches no row and it moves on to the next candidate. A session never gets a job back whose result from it
+     * failed verification.
      */
     private Optional<DbRow> leaseOne(NodeSessions.Session session, Instant now, long maxModelBytes) {
         Instant expires = now.plusSeconds(settings.leaseSeconds());
         for (int round = 0; round < 3; round++) {
             List<DbRow> candidates = Database.list(db.execute(), "lease-candidates", ts(now), maxModelBytes,
-                    LEASE_CANDIDATES);
+                    session.id(), LEASE_CANDIDATES);
             if (candidates.isEmpty()) {
                 return Optional.empty();
             }
@@ -125,6 +113,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
             return;
         }
         String response = db.inTransaction(tx -> accept(tx, session, s, key, requestHash, now));
+        verification.wake();
         Json.sendRaw(res, Status.OK_200, response);
     }
 
@@ -165,7 +154,10 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         return new Submitted(jobId, leaseId, text, ids, engine, prefill, decode);
     }
 
-    /** Result, job completion and payout in the caller's single transaction; returns the response JSON. */
+    /**
+     * Result, job hand-over to verification (or completion when it is not sampled) and the held payout in the
+     * caller's single transaction; returns the response JSON.
+     */
     private String accept(DbTransaction tx, NodeSessions.Session session, Submitted s, String key,
                           String requestHash, Instant now) {
         DbRow job = Database.get(tx, "lock-job", s.jobId())
@@ -200,7 +192,9 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
             }
         }
 
-        long completed = tx.namedUpdate("complete-job", ts(now), s.jobId(), Database.lng(job, "version"));
+        boolean verify = verification.sample();
+        long completed = tx.namedUpdate("submit-job", verify ? "verifying" : "completed",
+                verify ? "pending" : "skipped", verify ? null : ts(now), s.jobId(), Database.lng(job, "version"));
         if (completed != 1) {
             throw Problem.conflict("job " + s.jobId() + " changed while the result was being accepted");
         }
@@ -209,22 +203,23 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         Ledger.Split split = Ledger.split(price, settings.platformFeeBps(),
                 (int) Database.lng(placement, "publisher_share_bps"));
         String publisherAccount = ledger.ensureAccount(tx, "publisher", Database.str(placement, "publisher_id"));
-        ledger.post(tx, "job_payout", s.jobId(), List.of(
+        String payoutTx = ledger.postHeld(tx, "job_payout", s.jobId(), List.of(
                 new Ledger.Entry(Ledger.accountId("customer", Database.str(job, "customer_id")), -price),
                 new Ledger.Entry(Ledger.PLATFORM_ACCOUNT, split.platformFee()),
                 new Ledger.Entry(session.accountId(), split.visitor()),
-                new Ledger.Entry(publisherAccount, split.publisher())), true);
+                new Ledger.Entry(publisherAccount, split.publisher())));
 
         ObjectNode out = Json.object();
         out.put("job_id", s.jobId());
         out.put("status", "accepted");
+        out.put("verification", verify ? "pending" : "skipped");
         out.put("payout_micro_usdc", split.visitor());
         out.put("balance_micro_usdc", ledger.available(tx, session.accountId()));
         out.put("pending_micro_usdc", ledger.pending(tx, session.accountId()));
         String response = Json.write(out);
         tx.namedInsert("insert-result", s.jobId(), session.id(), s.leaseId(), s.text(),
                 Json.write(s.tokenIds()), s.tokenIds().length, s.engine(), s.prefillMs(),
-                s.decodeMs(), key, requestHash, response, ts(now));
+                s.decodeMs(), key, requestHash, response, ts(now), payoutTx);
         return response;
     }
 }

@@ -113,6 +113,8 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         ObjectNode out = Json.object();
         out.put("id", id);
         out.put("status", publicStatus(job, ledger.now()));
+        // the last result's verification (docs/trust.md): null before a result, pending, passed, failed, skipped
+        out.put("verification", Database.str(job, "verification"));
         out.put("model", Database.str(job, "model_id"));
         out.put("max_tokens", Database.lng(job, "max_tokens"));
         out.put("price_micro_usdc", Database.lng(job, "price_micro_usdc"));

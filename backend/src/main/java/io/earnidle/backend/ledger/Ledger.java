@@ -17,8 +17,9 @@ import static io.earnidle.backend.db.Database.ts;
 
 /**
  * Double-entry ledger in micro-USDC. A transaction's entries sum to zero. Debits are always available at once;
- * credits written with a verification window are {@code pending} until {@code available_at} and are moved into
- * the account's available balance by {@link #settle}. Balance changes hold row locks on the accounts
+ * credits written with a verification window are {@code pending} until {@code available_at} (a job's credits also
+ * until the job's verification passed or was skipped) and are moved into the account's available balance by
+ * {@link #settle}; a failed verification {@link #reverse}s them instead. Balance changes hold row locks on the accounts
  * ({@code SELECT ... FOR UPDATE}, taken in account-id order).
  */
 public final class Ledger {
@@ -96,6 +97,20 @@ public final class Ledger {
      */
     public String post(DbExecute exec, String kind, String jobId, String reference, List<Entry> entries,
                        boolean windowed) {
+        return post(exec, kind, jobId, reference, entries, windowed, false);
+    }
+
+    /**
+     * Posts a job's payout: its credits are pending for the verification window and, whatever the window, until the
+     * job's verification is done ({@link #settle} moves a job's credits only once its verification passed or was
+     * skipped; {@link #reverse} takes them back when it failed). Debits are available at once.
+     */
+    public String postHeld(DbExecute exec, String kind, String jobId, List<Entry> entries) {
+        return post(exec, kind, jobId, null, entries, true, true);
+    }
+
+    private String post(DbExecute exec, String kind, String jobId, String reference, List<Entry> entries,
+                        boolean windowed, boolean held) {
         long sum = 0;
         for (Entry e : entries) {
             sum = Math.addExact(sum, e.amountMicroUsdc());
@@ -105,7 +120,7 @@ public final class Ledger {
         }
         Instant now = now();
         Instant availableAt = windowed ? now.plus(verificationWindow) : now;
-        boolean pending = availableAt.isAfter(now);
+        boolean pending = held || availableAt.isAfter(now);
         lock(exec, entries.stream().map(Entry::accountId).toList());
         String txId = Ids.newId("ltx_");
         if (reference != null) {
@@ -143,6 +158,42 @@ public final class Ledger {
                 exec.namedUpdate("add-to-balance", Database.lng(row, "amount_micro_usdc"), accountId);
             }
         }
+    }
+
+    /**
+     * Reverses transaction {@code txId} with a zero-sum transaction of {@code kind} for {@code jobId}: each of its
+     * pending credits becomes {@code reversed} (it never counts in a balance) and is cancelled by a {@code reversed}
+     * entry of the opposite amount; each available entry (the customer's debit) is cancelled by an available entry
+     * of the opposite amount (a refund). Amounts are never edited. Throws when a credit was already available: a
+     * held credit settles only after its job's verification passed, so a failed one never is.
+     *
+     * @return the reversal's transaction id
+     */
+    public String reverse(DbExecute exec, String kind, String jobId, String txId) {
+        List<DbRow> entries = Database.list(exec, "entries-of-transaction", txId);
+        lock(exec, entries.stream().map(r -> Database.str(r, "account_id")).toList());
+        Instant now = now();
+        String reversalId = Ids.newId("ltx_");
+        exec.namedInsert("insert-ledger-transaction", reversalId, jobId, kind, ts(now));
+        for (DbRow e : entries) {
+            String account = Database.str(e, "account_id");
+            long amount = Database.lng(e, "amount_micro_usdc");
+            if ("pending".equals(Database.str(e, "state"))) {
+                if (exec.namedUpdate("reverse-pending-entry", Database.str(e, "id")) != 1) {
+                    throw new IllegalStateException("entry " + Database.str(e, "id") + " changed while reversing");
+                }
+                exec.namedInsert("insert-ledger-entry", Ids.newId("le_"), reversalId, account, -amount, "reversed",
+                        ts(now), ts(now));
+            } else if ("available".equals(Database.str(e, "state")) && amount < 0) {
+                exec.namedInsert("insert-ledger-entry", Ids.newId("le_"), reversalId, account, -amount,
+                        "available", ts(now), ts(now));
+                exec.namedUpdate("add-to-balance", -amount, account);
+            } else {
+                throw new IllegalStateException("transaction " + txId + " cannot be reversed: entry "
+                        + Database.str(e, "id") + " is " + Database.str(e, "state") + " (" + amount + ")");
+            }
+        }
+        return reversalId;
     }
 
     /** Moves {@code amount} (> 0, available) from one account to another in one transaction; returns its id. */

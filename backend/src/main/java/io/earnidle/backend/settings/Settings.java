@@ -16,7 +16,8 @@ import io.helidon.config.Config;
  * @param perJobMicroUsdc           fixed part of a job's price
  * @param perTokenMicroUsdc         price per requested token (times max_tokens)
  * @param platformFeeBps            platform fee in basis points of the price
- * @param verificationWindowSeconds credits stay pending this long before they count in the available balance
+ * @param verificationWindowSeconds credits stay pending this long before they count in the available balance (a
+ *                                  job's credits also until its verification is done: docs/trust.md)
  * @param demoCustomerApiKey        API key of the seeded demo customer
  * @param demoCustomerFundingMicroUsdc initial deposit of the demo customer
  */
@@ -44,7 +45,7 @@ public record Settings(Path dataDir,
                 earnidle.get("rates.per-job-micro-usdc").asLong().orElse(200L),
                 earnidle.get("rates.per-token-micro-usdc").asLong().orElse(60L),
                 earnidle.get("rates.platform-fee-bps").asInt().orElse(1000),
-                earnidle.get("ledger.verification-window-seconds").asLong().orElse(0L),
+                earnidle.get("ledger.verification-window-seconds").asLong().orElse(600L),
                 earnidle.get("demo.customer-api-key").asString().orElse("demo-customer-key"),
                 earnidle.get("demo.customer-funding-micro-usdc").asLong().orElse(100_000_000L));
         s.check();

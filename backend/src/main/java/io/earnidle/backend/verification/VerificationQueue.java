@@ -1,0 +1,222 @@
+package io.earnidle.backend.verification;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import io.earnidle.backend.db.Database;
+import io.earnidle.backend.http.Ids;
+import io.earnidle.backend.http.Json;
+import io.earnidle.backend.jobs.JobJson;
+import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.models.Models;
+import io.earnidle.node.llama.GenerationRequest;
+import io.earnidle.node.llama.LlamaModel;
+import io.earnidle.node.loop.JobSpec;
+import io.helidon.dbclient.DbRow;
+
+import static io.earnidle.backend.db.Database.ts;
+
+/**
+ * The verification queue: jobs in status {@code verifying} with verification {@code pending}, taken off the request
+ * path by {@link TrustSettings#verifierThreads} worker threads (woken by each accepted result, and every
+ * {@link #RECHECK_MS} ms for results queued before a restart or by another backend instance). Each result is checked
+ * by {@link ResultVerifier}; the verdict is applied in one transaction: passed → {@code completed} (its held credits
+ * settle after the window); failed → the payout is reversed, the result moved to {@code rejected_results}, and the job
+ * re-queued for another node, or {@code failed} after {@link TrustSettings#maxAttempts} rejected results.
+ */
+public final class VerificationQueue implements AutoCloseable {
+    static final long RECHECK_MS = 1000;
+    private static final Logger LOG = Logger.getLogger(VerificationQueue.class.getName());
+    private static final int BATCH = 16;
+
+    private record LoadedModel(String sha256, LlamaModel model, String weightType) {
+    }
+
+    private final TrustSettings trust;
+    private final Database db;
+    private final Ledger ledger;
+    private final Models models;
+    private final Map<String, LoadedModel> loaded = new ConcurrentHashMap<>();
+    private final Set<String> inProgress = ConcurrentHashMap.newKeySet();
+    private final List<Thread> workers = new ArrayList<>();
+    private final Object signal = new Object();
+    private long wakeups;
+    private volatile boolean closed;
+
+    public VerificationQueue(TrustSettings trust, Database db, Ledger ledger, Models models) {
+        this.trust = trust;
+        this.db = db;
+        this.ledger = ledger;
+        this.models = models;
+    }
+
+    /** Starts the worker threads (none when {@code verifier-threads} is 0: then only {@link #verifyPending} runs). */
+    public void start() {
+        for (int i = 0; i < trust.verifierThreads(); i++) {
+            Thread t = Thread.ofPlatform().daemon().name("verifier-" + i).start(this::work);
+            workers.add(t);
+        }
+    }
+
+    /** Whether the next result is verified ({@code sample-rate}); a result not sampled is {@code skipped}. */
+    public boolean sample() {
+        double rate = trust.sampleRate();
+        return rate >= 1 || (rate > 0 && ThreadLocalRandom.current().nextDouble() < rate);
+    }
+
+    /** A result was queued: wakes the workers. */
+    public void wake() {
+        synchronized (signal) {
+            wakeups++;
+            signal.notifyAll();
+        }
+    }
+
+    private void work() {
+        long seen = -1;
+        while (!closed) {
+            try {
+                verifyPending();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "verification round failed", e);
+            }
+            synchronized (signal) {
+                if (seen == wakeups && !closed) {
+                    try {
+                        signal.wait(RECHECK_MS);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                seen = wakeups;
+            }
+        }
+    }
+
+    /**
+     * Verifies every pending result on the calling thread (results another thread is verifying are left to it);
+     * returns how many verdicts this call applied.
+     */
+    public int verifyPending() {
+        int applied = 0;
+        while (!closed) {
+            List<DbRow> batch = Database.list(db.execute(), "verification-queue", BATCH);
+            int taken = 0;
+            for (DbRow row : batch) {
+                String jobId = Database.str(row, "id");
+                if (!inProgress.add(jobId)) {
+                    continue;
+                }
+                taken++;
+                try {
+                    if (verify(jobId)) {
+                        applied++;
+                    }
+                } finally {
+                    inProgress.remove(jobId);
+                }
+            }
+            if (taken == 0) {
+                return applied;
+            }
+        }
+        return applied;
+    }
+
+    /** Verifies the current result of {@code jobId} and applies the verdict; false when there was nothing to do. */
+    private boolean verify(String jobId) {
+        Optional<DbRow> jobRow = Database.get(db.execute(), "job-by-id", jobId);
+        Optional<DbRow> resultRow = Database.get(db.execute(), "result-by-job", jobId);
+        if (jobRow.isEmpty() || resultRow.isEmpty() || !"pending".equals(Database.str(jobRow.get(), "verification"))) {
+            return false;
+        }
+        DbRow job = jobRow.get();
+        DbRow result = resultRow.get();
+        String leaseId = Database.str(result, "lease_id");
+        ResultVerifier.Verdict verdict;
+        Optional<Models.Model> model = models.find(db.execute(), Database.str(job, "model_id"));
+        if (model.isEmpty()) {
+            return false; // retired while queued: left pending (no money moves) until it is served again
+        }
+        LoadedModel m = load(model.get());
+        try {
+            GenerationRequest request = JobSpec.parse(Json.write(JobJson.lease(job, model.get(), leaseId,
+                    Database.instant(job, "created_at")))).toRequest();
+            int[] ids = Json.MAPPER.readValue(Database.str(result, "token_ids_json"), int[].class);
+            verdict = ResultVerifier.verify(m.model(), request, ids, Database.str(result, "result_text"),
+                    trust.margin(m.weightType()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return apply(jobId, Database.lng(job, "version"), leaseId, verdict);
+    }
+
+    private boolean apply(String jobId, long version, String leaseId, ResultVerifier.Verdict v) {
+        return db.inTransaction(tx -> {
+            DbRow job = Database.get(tx, "lock-job", jobId).orElseThrow();
+            Optional<DbRow> result = Database.get(tx, "result-by-job", jobId);
+            if (Database.lng(job, "version") != version || result.isEmpty()
+                    || !leaseId.equals(Database.str(result.get(), "lease_id"))) {
+                return false; // another worker or instance applied a verdict first
+            }
+            Instant now = ledger.now();
+            if (v.passed()) {
+                String detail = v.tokensChecked() + " tokens verified, " + v.withinMargin() + " within the margin";
+                return tx.namedUpdate("verification-passed", detail, ts(now), jobId, version) == 1;
+            }
+            String reason = v.reason().length() > 1000 ? v.reason().substring(0, 1000) : v.reason();
+            ledger.reverse(tx, "job_payout_reversal", jobId, Database.str(result.get(), "payout_tx_id"));
+            tx.namedInsert("insert-rejected-result", Ids.newId("rej_"), reason, ts(now), jobId);
+            tx.namedDelete("delete-result", jobId);
+            long rejected = Database.count(tx, "rejected-result-count", jobId);
+            String status = rejected >= trust.maxAttempts() ? "failed" : "queued";
+            if (tx.namedUpdate("verification-failed", status, reason, jobId, version) != 1) {
+                throw new IllegalStateException("job " + jobId + " changed under its row lock");
+            }
+            LOG.info(() -> "job " + jobId + ": result rejected (" + reason + "), job " + status);
+            return true;
+        });
+    }
+
+    /** The model's engine, loaded once per file version (sha256). */
+    private LoadedModel load(Models.Model model) {
+        LoadedModel have = loaded.get(model.id());
+        if (have != null && have.sha256().equals(model.sha256())) {
+            return have;
+        }
+        Path file = models.dir().resolve(model.fileName());
+        try {
+            LoadedModel fresh = new LoadedModel(model.sha256(), LlamaModel.load(file), WeightType.of(file));
+            loaded.put(model.id(), fresh);
+            return fresh;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load model " + model.id() + " for verification", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        wake();
+        for (Thread t : workers) {
+            try {
+                t.join(TimeUnit.SECONDS.toMillis(30));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+}
