@@ -2,8 +2,7 @@ package io.earnidle.backend.verification;
 
 import java.util.Arrays;
 
-import io.earnidle.node.engine.EngineGeneration;
-import io.earnidle.node.engine.EngineGenerator;
+import io.earnidle.node.llama.Generation;
 import io.earnidle.node.engine.JvmEngine;
 import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.GenerationResult;
@@ -11,7 +10,7 @@ import io.earnidle.node.llama.LlamaModel;
 
 /**
  * Teacher-forced verification of a node's result: the job's model runs on the node's own Java engine over prompt +
- * claimed output, through the node's generation loop ({@link EngineGeneration}), and every claimed token is checked
+ * claimed output, through the node's generation loop ({@link Generation}), and every claimed token is checked
  * against the verifier's logits ({@link TeacherForcedEngine}). The result passes when every token passes, the
  * generation ends exactly where the claimed tokens end (EOS/EOT, a stop string or max_tokens, as the node's loop
  * decides), and the text equals the loop's text for those tokens.
@@ -36,7 +35,7 @@ public final class ResultVerifier {
         TeacherForcedEngine engine = new TeacherForcedEngine(new JvmEngine(model, "jvm"), claimedIds, margin);
         GenerationResult result;
         try {
-            result = EngineGenerator.generateNow(engine, request, null);
+            result = Generation.runNow(engine, request, null);
         } catch (IllegalStateException | IllegalArgumentException e) {
             String why = engine.failure() != null ? engine.failure() : String.valueOf(e.getMessage());
             return new Verdict(false, why, engine.produced(), engine.withinMargin());
