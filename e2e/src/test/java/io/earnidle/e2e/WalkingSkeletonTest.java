@@ -58,9 +58,9 @@ class WalkingSkeletonTest {
                                 "server.port", "0",
                                 "earnidle.data-dir", dataDir.toString(),
                                 "earnidle.demo.customer-api-key", CUSTOMER_KEY,
-                                // paid unverified and at once, as before verification (docs/trust.md)
-                                "earnidle.ledger.verification-window-seconds", "0",
-                                "earnidle.trust.sample-rate", "0")),
+                                // every result verified (the default sample rate, 1.0) by the backend's
+                                // teacher-forced JVM check; credits available as soon as it passed
+                                "earnidle.ledger.verification-window-seconds", "0")),
                         ConfigSources.classpath("application.yaml"))
                 .build();
         server = EarnIdleServer.start(config);
@@ -118,6 +118,8 @@ class WalkingSkeletonTest {
             assertEquals("queued", submitted.get("status").asText());
 
             JsonNode job = awaitCompleted(jobId, Duration.ofSeconds(180));
+            // the browser engine's result passed the backend's re-execution with the node's Java engine
+            assertEquals("passed", job.get("verification").asText(), job.toString());
             JsonNode result = job.get("result");
             int[] ids = StreamSupport.stream(result.get("token_ids").spliterator(), false)
                     .mapToInt(JsonNode::asInt).toArray();
@@ -131,16 +133,17 @@ class WalkingSkeletonTest {
             assertArrayEquals(expected.tokenIds(), ids, "tokens generated in the browser match the JVM reference");
             assertEquals(expected.text(), result.get("text").asText());
 
-            // The widget shows the credit, and the API agrees with it.
+            // The widget shows the credit once verified (the node refreshes pending earnings), and the API agrees.
             wait.until(ExpectedConditions.textToBe(By.id("jobs-completed"), "1"));
             String sessionId = driver.findElement(By.id("session-id")).getText();
-            String shownMicro = driver.findElement(By.id("balance")).getAttribute("data-micro-usdc");
             JsonNode session = getJson("/api/nodes/" + sessionId, null);
             long balance = session.get("balance_micro_usdc").asLong();
             assertEquals(1, session.get("jobs_completed").asInt());
+            assertEquals(0, session.get("pending_micro_usdc").asLong(), "nothing pending once verified: " + session);
             assertTrue(balance > 0 && balance < job.get("price_micro_usdc").asLong(),
                     "the visitor is paid a share of the job's price: " + balance);
-            assertEquals(String.valueOf(balance), shownMicro, "the widget shows the balance the ledger holds");
+            new WebDriverWait(driver, Duration.ofSeconds(120)).until(ExpectedConditions.attributeToBe(
+                    By.id("balance"), "data-micro-usdc", String.valueOf(balance)));
         }
     }
 
