@@ -53,7 +53,8 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         NodeSessions.Session session = sessions.authenticate(req, now);
         long maxModelBytes = session.memoryLimitMb() == null
                 ? Long.MAX_VALUE : session.memoryLimitMb() * 1024L * 1024L;
-        leases.expireStalled(now); // leases that ran out go back to the queue (a failed attempt) before anything is leased
+        // leases that ran out go back to the queue (each a failed attempt) before anything is leased
+        leases.expireStalled(now);
         Optional<Leased> leased = db.inTransaction(tx -> {
             leases.requireBelowCap(tx, session.id(), now);
             return leaseOne(tx, session, now, maxModelBytes);

@@ -10,9 +10,9 @@ import java.util.Map;
  * ({@link BackendApi}), get the job's model ({@link ModelFetcher}: persistent cache or a throttled, resumable,
  * verified download), load it into the best engine the platform has ({@link EngineCache}: WebGPU when limits.gpu
  * allows it, else WASM SIMD, else the pure-Java engine), generate step by step under the CPU share
- * ({@link JobRunner}), keep the job's lease with progress heartbeats and report a job it gives up ({@link LeaseKeeper}),
- * submit with an Idempotency-Key (same key on retries), and report status ({@link StatusReporter}, with the engine's
- * name). This class holds the {@link NodeState} and decides what comes
+ * ({@link JobRunner}), keep the job's lease with progress heartbeats and report a job it gives up
+ * ({@link LeaseKeeper}), submit with an Idempotency-Key (same key on retries), and report status
+ * ({@link StatusReporter}, with the engine's name). This class holds the {@link NodeState} and decides what comes
  * next; the parts do the work and call back.
  *
  * <p>Once an accelerated engine owns the model's bytes (kernel memory, GPU buffers), the loop keeps no Java copy: a
