@@ -35,6 +35,8 @@ class FakeHost implements NodeHost {
     int progressCode = 200;
     /** Polls answered 429 (the session's lease cap) before the others. */
     int poll429;
+    /** Polls answered 401 session-expired before the others. */
+    int poll401;
     String jobJson = NodeLoopTest.jobJson("\"prompt\":\"Hello world\",\"prompt_ids\":null,\"add_bos\":true", 5);
     /** Virtual time that passes between two clock reads in one task (so work slices have a length). */
     double clockTick;
@@ -59,6 +61,9 @@ class FakeHost implements NodeHost {
         } else if (url.endsWith("/api/nodes")) {
             later(0, () -> cb.done(201, "{\"session_id\":\"ns_1\",\"session_token\":\"nst_1\","
                     + "\"placement_id\":\"p\",\"poll_interval_ms\":1000}"));
+        } else if (url.endsWith("/api/inference/job") && poll401 > 0) {
+            poll401--;
+            later(0, () -> cb.done(401, "{\"type\":\"https://earnidle.io/problems/session-expired\"}"));
         } else if (url.endsWith("/api/inference/job") && poll429 > 0) {
             poll429--;
             later(0, () -> cb.done(429, "{\"type\":\"https://earnidle.io/problems/lease-cap\"}"));

@@ -178,6 +178,16 @@ class NodeLoopLeaseTest {
     }
 
     @Test
+    void anExpiredSessionRegistersAgainAndWorksOn() {
+        FakeHost h = host(job("j1", "tiny", SHA, MODEL.length, 5));
+        h.poll401 = 1; // the session expired before its first poll
+        NodeLoop loop = start(h, "{\"cpu_share\":0.5}", "");
+        runUntil(h, 120_000, () -> loop.jobsCompleted() == 1);
+        assertEquals(2, h.count("/api/nodes"), "registered again after the 401");
+        assertEquals(1, results(h).size());
+    }
+
+    @Test
     void aPollAtTheLeaseCapIsQuiet() {
         FakeHost h = host(job("j1", "tiny", SHA, MODEL.length, 5));
         h.poll429 = 2;
