@@ -9,6 +9,12 @@ import io.earnidle.backend.http.ProblemHandler;
 import io.earnidle.backend.http.UnknownApiService;
 import io.earnidle.backend.inference.InferenceService;
 import io.earnidle.backend.jobs.JobService;
+import io.earnidle.backend.leases.LeaseService;
+import io.earnidle.backend.leases.LeaseSettings;
+import io.earnidle.backend.leases.LeaseWatchdog;
+import io.earnidle.backend.leases.Leases;
+import io.earnidle.backend.leases.RegistrationLimit;
+import io.earnidle.backend.leases.ReportedCapability;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.verification.TrustSettings;
 import io.earnidle.backend.verification.VerificationQueue;
@@ -39,17 +45,21 @@ public final class Backend implements AutoCloseable {
     private final Publishers publishers;
     private final PayoutModule payoutModule; // wallets and payouts (issue 6)
     private final VerificationQueue verification; // pay only for verified work (issue 19)
+    private final Leases leases; // leases that fit the job (issue 19)
+    private final LeaseWatchdog leaseWatchdog;
 
     private Backend(Settings settings, Database db, Ledger ledger, Models models, Publishers publishers,
-                    PayoutModule payoutModule, VerificationQueue verification) {
+                    PayoutModule payoutModule, VerificationQueue verification, Leases leases) {
         this.settings = settings;
         this.db = db;
         this.ledger = ledger;
         this.models = models;
-        this.sessions = new NodeSessions(db);
+        this.sessions = new NodeSessions(db, leases.settings().sessionMaxAge());
         this.publishers = publishers;
         this.payoutModule = payoutModule;
         this.verification = verification;
+        this.leases = leases;
+        this.leaseWatchdog = new LeaseWatchdog(leases, leases.settings().watchdogIntervalMs());
     }
 
     /**
@@ -67,11 +77,16 @@ public final class Backend implements AutoCloseable {
             Models models = new Models(db, settings.modelsDir());
             models.ensureSyntheticTiny(ledger.now());
             Publishers publishers = Publishers.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes());
-            VerificationQueue verification = new VerificationQueue(
-                    TrustSettings.from(config.get("earnidle.trust")), db, ledger, models);
+            TrustSettings trust = TrustSettings.from(config.get("earnidle.trust"));
+            VerificationQueue verification = new VerificationQueue(trust, db, ledger, models);
+            LeaseSettings leaseSettings = LeaseSettings.from(config.get("earnidle.leases"));
+            Leases leases = new Leases(leaseSettings, trust.maxAttempts(), db, ledger, models,
+                    new ReportedCapability(leaseSettings));
             Backend backend = new Backend(settings, db, ledger, models, publishers,
-                    PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()), verification);
+                    PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()), verification,
+                    leases);
             verification.start();
+            backend.leaseWatchdog.start();
             return backend;
         } catch (RuntimeException e) {
             db.close();
@@ -93,9 +108,11 @@ public final class Backend implements AutoCloseable {
                 .register("/api/publisher/withdrawals", publishers.withdrawals(payoutModule.payouts()))
                 .register("/api/placements", new PlacementService(db))
                 .register("/widget", new WidgetPageService(db)) // the widget page with its frame-ancestors policy
-                .register("/api/nodes", new NodeService(settings, db, ledger, sessions))
+                .register("/api/nodes", new NodeService(settings, db, ledger, sessions,
+                        new RegistrationLimit(leases.settings())))
                 .register("/api/inference", new InferenceService(settings, db, ledger, models, sessions,
-                        verification))
+                        verification, leases), new LeaseService(leases,
+                        req -> sessions.authenticateLeaseHolder(req, ledger.now()).id(), settings.maxBodyBytes()))
                 .register("/api/jobs", new JobService(settings, db, ledger, models))
                 .register("/api/models", new ModelService(models))
                 .register("/models", new ModelFileService(db, models))
@@ -126,8 +143,13 @@ public final class Backend implements AutoCloseable {
         return verification;
     }
 
+    public Leases leases() {
+        return leases;
+    }
+
     @Override
     public void close() {
+        leaseWatchdog.close();
         verification.close();
         payoutModule.close();
         publishers.close();

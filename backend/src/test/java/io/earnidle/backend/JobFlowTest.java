@@ -2,6 +2,7 @@ package io.earnidle.backend;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -168,7 +169,9 @@ class JobFlowTest extends BackendServerTest {
         JsonNode leaseA = api.lease(a, jobId);
         assertEquals(204, api.get("/api/inference/job", b).status(), "the only job is leased");
 
-        CLOCK.advance(Duration.ofSeconds(61));
+        // past the lease's own expiry (its length fits the job and the node: docs/trust.md)
+        CLOCK.advance(Duration.between(CLOCK.instant(), Instant.parse(leaseA.path("lease_expires_at").asText()))
+                .plusSeconds(1));
         assertEquals("queued", api.get("/api/jobs/" + jobId, CUSTOMER_KEY).json().path("status").asText());
         // expired and not yet re-leased: still refused
         api.result(a, Api.resultBody(leaseA, "a"), UUID.randomUUID().toString()).problem(409, "conflict");

@@ -98,8 +98,9 @@ final class TestSupport {
         }
     }
 
-    /** An HTTP response with its body as text and (when JSON) parsed. */
-    record Resp(int status, String contentType, String location, long contentLength, byte[] bytes) {
+    /** An HTTP response with its body as text and (when JSON) parsed; retryAfter is the header's value or null. */
+    record Resp(int status, String contentType, String location, long contentLength, byte[] bytes,
+                String retryAfter) {
         String text() {
             return new String(bytes, StandardCharsets.UTF_8);
         }
@@ -169,7 +170,7 @@ final class TestSupport {
                     r.headers().first(HeaderNames.CONTENT_TYPE).orElse(""),
                     r.headers().first(HeaderNames.LOCATION).orElse(null),
                     r.headers().first(HeaderNames.CONTENT_LENGTH).map(Long::parseLong).orElse(-1L),
-                    bytes);
+                    bytes, r.headers().first(HeaderNames.RETRY_AFTER).orElse(null));
         }
 
         // ---- protocol steps ----

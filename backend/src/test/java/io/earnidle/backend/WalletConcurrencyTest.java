@@ -57,7 +57,9 @@ class WalletConcurrencyTest extends BackendServerTest {
                 "earnidle.rates.per-job-micro-usdc", String.valueOf(JOB_PRICE),
                 "earnidle.rates.per-token-micro-usdc", "0",
                 "earnidle.payouts.token-address", "0x5fbdb2315678afecb367f032d93f642f64180aa3",
-                "earnidle.payouts.min-withdrawal-micro-usdc", "100"), Clock.systemUTC());
+                "earnidle.payouts.min-withdrawal-micro-usdc", "100",
+                // four threads lease for one session at once (docs/trust.md: the lease cap)
+                "earnidle.leases.max-per-session", "4"), Clock.systemUTC());
     }
 
     @Test

@@ -48,7 +48,7 @@ public final class ProblemHandler implements ErrorHandler<Exception> {
         return new Problem(status.code(), status.code() == 404 ? "not-found" : "http", status.reasonPhrase(), detail);
     }
 
-    /** Sends {@code p} as problem+json (with {@code WWW-Authenticate: Bearer} on a 401). */
+    /** Sends {@code p} as problem+json (with {@code WWW-Authenticate: Bearer} on a 401, its {@code Retry-After}). */
     public static void send(ServerRequest req, ServerResponse res, Problem p) {
         ObjectNode body = Json.object();
         body.put("type", PROBLEM_BASE + p.type());
@@ -61,6 +61,9 @@ public final class ProblemHandler implements ErrorHandler<Exception> {
         res.headers().set(HeaderNames.CACHE_CONTROL, "no-store");
         if (p.status() == 401) {
             res.headers().set(HeaderNames.WWW_AUTHENTICATE, "Bearer");
+        }
+        if (p.retryAfterSeconds() >= 0) {
+            res.headers().set(HeaderNames.RETRY_AFTER, String.valueOf(p.retryAfterSeconds()));
         }
         res.send(Json.write(body).getBytes(StandardCharsets.UTF_8));
     }

@@ -13,6 +13,7 @@ import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.jobs.JobJson;
+import io.earnidle.backend.leases.Leases;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.models.Models;
 import io.earnidle.backend.nodes.NodeSessions;
@@ -30,9 +31,12 @@ import io.helidon.webserver.http.ServerResponse;
 
 import static io.earnidle.backend.db.Database.ts;
 
-/** Node side of inference: {@code GET /api/inference/job} (lease) and {@code POST /api/inference/result}. */
+/**
+ * Node side of inference: {@code GET /api/inference/job} (lease) and {@code POST /api/inference/result}. How long a
+ * lease runs, the lease cap and expired leases are {@link Leases}'.
+ */
 public record InferenceService(Settings settings, Database db, Ledger ledger, Models models, NodeSessions sessions,
-                               VerificationQueue verification) implements HttpService {
+                               VerificationQueue verification, Leases leases) implements HttpService {
     private static final int MAX_TEXT_BYTES = 64 * 1024;
     private static final int LEASE_CANDIDATES = 8;
 
@@ -49,40 +53,52 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         NodeSessions.Session session = sessions.authenticate(req, now);
         long maxModelBytes = session.memoryLimitMb() == null
                 ? Long.MAX_VALUE : session.memoryLimitMb() * 1024L * 1024L;
-        Optional<DbRow> leased = leaseOne(session, now, maxModelBytes);
+        // leases that ran out go back to the queue (each a failed attempt) before anything is leased
+        leases.expireStalled(now);
+        Optional<Leased> leased = db.inTransaction(tx -> {
+            leases.requireBelowCap(tx, session.id(), now);
+            return leaseOne(tx, session, now, maxModelBytes);
+        });
         if (leased.isEmpty()) {
             res.status(Status.NO_CONTENT_204);
             res.headers().set(HeaderNames.CACHE_CONTROL, "no-store");
             res.send();
             return;
         }
-        DbRow job = leased.get();
+        DbRow job = leased.get().job();
         Models.Model model = models.find(db.execute(), Database.str(job, "model_id")).orElseThrow();
         Json.send(res, Status.OK_200, JobJson.lease(job, model, Database.str(job, "lease_id"),
-                Database.instant(job, "lease_expires_at")));
+                leased.get().expiresAt()));
+    }
+
+    /** A job just leased and its lease's expiry. */
+    private record Leased(DbRow job, Instant expiresAt) {
     }
 
     /**
      * Leases the oldest runnable job. Each candidate is claimed with one conditional UPDATE that also checks the
      * row version, so two requests (or two backend instances) can never hold the same job: the loser's UPDATE
      * matches no row and it moves on to the next candidate. A session never gets a job back whose result from it
-     * failed verification.
+     * failed verification, or whose lease it let time out or reported as failed. The lease's length is sized by
+     * {@link Leases#open} in the same transaction.
      */
-    private Optional<DbRow> leaseOne(NodeSessions.Session session, Instant now, long maxModelBytes) {
-        Instant expires = now.plusSeconds(settings.leaseSeconds());
+    private Optional<Leased> leaseOne(DbTransaction tx, NodeSessions.Session session, Instant now,
+                                      long maxModelBytes) {
+        Instant expires = leases.provisionalExpiry(now);
         for (int round = 0; round < 3; round++) {
-            List<DbRow> candidates = Database.list(db.execute(), "lease-candidates", ts(now), maxModelBytes,
-                    session.id(), LEASE_CANDIDATES);
+            List<DbRow> candidates = Database.list(tx, "lease-candidates", ts(now), maxModelBytes,
+                    session.id(), session.id(), LEASE_CANDIDATES);
             if (candidates.isEmpty()) {
                 return Optional.empty();
             }
             for (DbRow c : candidates) {
                 String jobId = Database.str(c, "id");
                 String leaseId = Ids.newId("lease_");
-                long claimed = db.execute().namedUpdate("claim-job", leaseId, session.id(), ts(expires), jobId,
+                long claimed = tx.namedUpdate("claim-job", leaseId, session.id(), ts(expires), jobId,
                         Database.lng(c, "version"), ts(now));
                 if (claimed == 1) {
-                    return Database.get(db.execute(), "job-by-id", jobId);
+                    DbRow job = Database.get(tx, "job-by-id", jobId).orElseThrow();
+                    return Optional.of(new Leased(job, leases.open(tx, job, session.id(), leaseId, now)));
                 }
             }
         }
@@ -98,7 +114,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
 
     private void result(ServerRequest req, ServerResponse res) {
         Instant now = ledger.now();
-        NodeSessions.Session session = sessions.authenticate(req, now);
+        NodeSessions.Session session = sessions.authenticateLeaseHolder(req, now);
         String key = req.headers().first(HeaderNames.create("Idempotency-Key")).map(String::trim).orElse("");
         if (key.isEmpty() || key.length() > 200) {
             throw Problem.validation("Idempotency-Key header is required (1 to 200 characters)");

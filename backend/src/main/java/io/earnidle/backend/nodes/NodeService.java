@@ -8,6 +8,7 @@ import io.earnidle.backend.http.Fields;
 import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
+import io.earnidle.backend.leases.RegistrationLimit;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.settings.Settings;
 import io.earnidle.backend.wallets.Wallets;
@@ -21,9 +22,11 @@ import io.helidon.webserver.http.ServerResponse;
 /**
  * {@code POST /api/nodes} (register a node session), {@code GET /api/nodes/me} (the session's own counters, by
  * token) and {@code GET /api/nodes/{session_id}} (the same public counters by id: what an auditor, the visitor's
- * other devices or the e2e test read; no credential is revealed).
+ * other devices or the e2e test read; no credential is revealed). Registration is rate-limited per client address and
+ * placement ({@link RegistrationLimit}).
  */
-public record NodeService(Settings settings, Database db, Ledger ledger, NodeSessions sessions) implements HttpService {
+public record NodeService(Settings settings, Database db, Ledger ledger, NodeSessions sessions,
+                          RegistrationLimit registrationLimit) implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.post("/", this::register)
@@ -61,6 +64,8 @@ public record NodeService(Settings settings, Database db, Ledger ledger, NodeSes
         }
 
         Instant now = ledger.now();
+        String client = req.remotePeer().host();
+        registrationLimit.check(db.execute(), client, placementId, now);
         String sessionId = Ids.newId("ns_");
         String token = "nst_" + Ids.randomHex(32);
         db.inTransaction(tx -> {
@@ -72,6 +77,7 @@ public record NodeService(Settings settings, Database db, Ledger ledger, NodeSes
             tx.namedInsert("insert-session", sessionId, Ids.sha256Hex(token), placementId, Json.write(cleanCaps),
                     Json.write(cleanLimits), memoryMb == null ? -1 : memoryMb, Database.ts(now), Database.ts(now));
             ledger.ensureAccount(tx, "node_session", sessionId);
+            registrationLimit.record(tx, sessionId, client, placementId, now);
             if (walletToken != null) {
                 Wallets.link(tx, sessionId, Wallets.addressForToken(tx, walletToken, now)
                         .orElseThrow(() -> Problem.unauthorized("unknown or expired wallet_token")));

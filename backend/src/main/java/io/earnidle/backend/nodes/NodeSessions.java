@@ -1,5 +1,6 @@
 package io.earnidle.backend.nodes;
 
+import java.time.Duration;
 import java.time.Instant;
 
 import io.earnidle.backend.db.Database;
@@ -9,7 +10,12 @@ import io.earnidle.backend.http.Problem;
 import io.helidon.dbclient.DbRow;
 import io.helidon.webserver.http.ServerRequest;
 
-/** Bearer-token authentication of node sessions. */
+/**
+ * Bearer-token authentication of node sessions. A session expires {@code maxAge} after its registration
+ * ({@code earnidle.leases.session-max-age-seconds}): 401 {@code session-expired}, the node registers again. Only the
+ * requests about a lease it already holds (progress, failure, result) are still accepted from an expired session,
+ * so a job leased before the expiry can be finished.
+ */
 public final class NodeSessions {
     /** An authenticated session. memoryLimitMb is null when the node declared no memory limit. */
     public record Session(String id, String placementId, Integer memoryLimitMb) {
@@ -19,16 +25,32 @@ public final class NodeSessions {
     }
 
     private final Database db;
+    private final Duration maxAge;
 
-    public NodeSessions(Database db) {
+    public NodeSessions(Database db, Duration maxAge) {
         this.db = db;
+        this.maxAge = maxAge;
     }
 
-    /** The session of the request's bearer token (401 when missing or unknown); records last_seen_at. */
+    /** The session of the request's bearer token (401 when missing, unknown or expired); records last_seen_at. */
     public Session authenticate(ServerRequest req, Instant now) {
+        return authenticate(req, now, false);
+    }
+
+    /** As {@link #authenticate(ServerRequest, Instant)}, but an expired session is accepted (for its leases). */
+    public Session authenticateLeaseHolder(ServerRequest req, Instant now) {
+        return authenticate(req, now, true);
+    }
+
+    private Session authenticate(ServerRequest req, Instant now, boolean allowExpired) {
         String token = Bearer.token(req);
         DbRow row = Database.get(db.execute(), "session-by-token", Ids.sha256Hex(token))
                 .orElseThrow(() -> Problem.unauthorized("unknown session token"));
+        Instant expires = Database.instant(row, "created_at").plus(maxAge);
+        if (!allowExpired && !expires.isAfter(now)) {
+            throw new Problem(401, "session-expired", "Session expired", "node session " + Database.str(row, "id")
+                    + " expired at " + expires + "; register again (POST /api/nodes)");
+        }
         Long mem = Database.lngOrNull(row, "memory_limit_mb");
         Session s = new Session(Database.str(row, "id"), Database.str(row, "placement_id"),
                 mem == null ? null : mem.intValue());

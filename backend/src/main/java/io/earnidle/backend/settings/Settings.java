@@ -8,7 +8,6 @@ import io.helidon.config.Config;
  * The {@code earnidle:} configuration section.
  *
  * @param dataDir                   directory for the H2 file and the model files
- * @param leaseSeconds              how long a node holds a leased job
  * @param pollIntervalMs            poll interval suggested to nodes
  * @param maxPromptChars            longest text prompt (and longest prompt_ids array)
  * @param maxTokens                 largest max_tokens a job may ask for
@@ -22,7 +21,6 @@ import io.helidon.config.Config;
  * @param demoCustomerFundingMicroUsdc initial deposit of the demo customer
  */
 public record Settings(Path dataDir,
-                       int leaseSeconds,
                        int pollIntervalMs,
                        int maxPromptChars,
                        int maxTokens,
@@ -37,7 +35,6 @@ public record Settings(Path dataDir,
     public static Settings from(Config earnidle) {
         Settings s = new Settings(
                 Path.of(earnidle.get("data-dir").asString().orElse("./data")).toAbsolutePath().normalize(),
-                earnidle.get("lease-seconds").asInt().orElse(60),
                 earnidle.get("poll-interval-ms").asInt().orElse(1000),
                 earnidle.get("limits.max-prompt-chars").asInt().orElse(8192),
                 earnidle.get("limits.max-tokens").asInt().orElse(256),
@@ -53,7 +50,6 @@ public record Settings(Path dataDir,
     }
 
     private void check() {
-        require(leaseSeconds > 0, "earnidle.lease-seconds must be > 0");
         require(maxTokens > 0 && maxPromptChars > 0 && maxBodyBytes > 0, "earnidle.limits.* must be > 0");
         require(perJobMicroUsdc >= 0 && perTokenMicroUsdc >= 0, "earnidle.rates.* must be >= 0");
         require(platformFeeBps >= 0 && platformFeeBps <= 10000, "earnidle.rates.platform-fee-bps must be 0..10000");

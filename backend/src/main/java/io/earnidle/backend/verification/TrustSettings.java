@@ -15,7 +15,8 @@ import io.helidon.config.Config;
  * @param verifierThreads  worker threads that verify queued results (0: none; the queue then runs only when
  *                         {@link VerificationQueue#verifyPending} is called, as the tests do)
  * @param sampleRate       fraction of results verified (the rest are {@code skipped}); 1.0 = every result
- * @param maxAttempts      results a job may get before it fails for good (each failed verification re-queues it)
+ * @param maxAttempts      failed attempts a job may have before it fails for good: rejected results, and leases
+ *                         that timed out or were reported failed (each re-queues it until then)
  */
 public record TrustSettings(Map<String, Float> logitMargins, int verifierThreads, double sampleRate,
                             int maxAttempts) {

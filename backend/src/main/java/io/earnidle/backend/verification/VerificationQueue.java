@@ -180,8 +180,9 @@ public final class VerificationQueue implements AutoCloseable {
             ledger.reverse(tx, "job_payout_reversal", jobId, Database.str(result.get(), "payout_tx_id"));
             tx.namedInsert("insert-rejected-result", Ids.newId("rej_"), reason, ts(now), jobId);
             tx.namedDelete("delete-result", jobId);
-            long rejected = Database.count(tx, "rejected-result-count", jobId);
-            String status = rejected >= trust.maxAttempts() ? "failed" : "queued";
+            // failed attempts: rejected results and leases that timed out or were reported failed (leases package)
+            long failedAttempts = Database.count(tx, "failed-attempt-count", jobId);
+            String status = failedAttempts >= trust.maxAttempts() ? "failed" : "queued";
             if (tx.namedUpdate("verification-failed", status, reason, jobId, version) != 1) {
                 throw new IllegalStateException("job " + jobId + " changed under its row lock");
             }

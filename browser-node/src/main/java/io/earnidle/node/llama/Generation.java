@@ -269,6 +269,11 @@ public class Generation {
         endNanos = System.nanoTime();
     }
 
+    /** The token ids generated so far (a copy), for progress reports while the generation runs. */
+    public int[] outputSoFar() {
+        return Arrays.copyOf(out, n);
+    }
+
     /** The result, once {@link #done()} without an error. */
     public GenerationResult result() {
         if (!finished || endNanos < 0) {

@@ -10,8 +10,9 @@ import java.util.function.LongSupplier;
 
 /**
  * The backend as the node sees it: registration (with a wallet token when there is one), polling for a job,
- * linking the session to a wallet, refreshing the earnings counters, and submitting a result (the same Idempotency-Key
- * and body on every retry). Holds the session and the counters the status reports; what to do next is the loop's.
+ * linking the session to a wallet, refreshing the earnings counters, lease heartbeats and failure reports
+ * ({@link LeaseKeeper}), and submitting a result (the same Idempotency-Key and body on every retry). Holds the
+ * session and the counters the status reports; what to do next is the loop's.
  */
 final class BackendApi {
     /** The end of a registration: {@code error} null on success. */
@@ -66,7 +67,7 @@ final class BackendApi {
         return sessionToken != null;
     }
 
-    private void forgetSession() {
+    void forgetSession() {
         sessionToken = null;
         sessionId = null;
     }
@@ -199,6 +200,10 @@ final class BackendApi {
                 cb.unauthorized();
                 return;
             }
+            if (code == 429) {
+                cb.none(); // the session holds all the leases it may (a job it dropped): poll again later
+                return;
+            }
             if (code != 200) {
                 cb.failed("polling failed: " + NodeLoop.describe(code, text));
                 return;
@@ -240,6 +245,33 @@ final class BackendApi {
             }
             changed.run();
         });
+    }
+
+    /** {@code POST /api/inference/progress}: a heartbeat of {@code j}'s lease with the output so far. */
+    void progress(JobSpec j, int[] tokenIds, String text, NodeHost.HttpCallback cb) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("job_id", j.jobId());
+        body.put("lease_id", j.leaseId());
+        body.put("tokens_done", tokenIds.length);
+        body.put("token_ids", tokenIds);
+        body.put("text", text);
+        host.request("POST", apiBase + "/api/inference/progress", sessionToken, null, Json.write(body), cb);
+    }
+
+    /** {@code POST /api/inference/failure}: gives {@code j}'s lease up; the answer does not matter to the node. */
+    void reportFailure(JobSpec j, String reason, String detail) {
+        if (sessionToken == null) {
+            return;
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("job_id", j.jobId());
+        body.put("lease_id", j.leaseId());
+        body.put("reason", reason);
+        if (detail != null && !detail.isEmpty()) {
+            body.put("detail", detail.length() > 1000 ? detail.substring(0, 1000) : detail);
+        }
+        host.request("POST", apiBase + "/api/inference/failure", sessionToken, null, Json.write(body),
+                (code, text) -> { });
     }
 
     /** Submits {@code result} of {@code j}, computed on {@code engineName}, as {@link #submit} does. */

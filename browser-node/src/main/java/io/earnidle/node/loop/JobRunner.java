@@ -23,6 +23,9 @@ final class JobRunner {
         /** A slice ended at {@code nowMs}: a "running" status if one is due. */
         void progress(double nowMs);
 
+        /** A step ended at {@code nowMs} with {@code tokensDone} tokens (the lease's heartbeat, if one is due). */
+        void stepped(int tokensDone, double nowMs);
+
         /** The generation ended: submit it. */
         void done(GenerationResult result, String engineName);
 
@@ -96,6 +99,16 @@ final class JobRunner {
         p.put("prompt_tokens", generation.promptLength());
         p.put("prefill_done", generation.prefilled());
         return p;
+    }
+
+    /** The running generation's token ids so far (empty when none runs). */
+    int[] outputSoFar() {
+        return generation == null ? new int[0] : generation.outputSoFar();
+    }
+
+    /** The running generation's text so far: its ids decoded (an end-of-generation token included, stops not cut). */
+    String textSoFar() {
+        return generation == null ? "" : generation.engine().tokenizer().decode(generation.outputSoFar());
     }
 
     /** Whether the running job would end within {@code withinMs}, judged by its own step times so far. */
@@ -192,6 +205,10 @@ final class JobRunner {
         double end = host.nowMs();
         if (wasPrefill && g.prefilled() == g.promptLength()) {
             decodeStartMs = end;
+        }
+        listener.stepped(g.tokensDone(), end);
+        if (generation != g) {
+            return false; // the step's report dropped the job (its lease is gone)
         }
         if (!g.done() && end - sliceStartMs < DutyCycle.SLICE_MS) {
             return true;

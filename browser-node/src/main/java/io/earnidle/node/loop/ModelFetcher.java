@@ -29,7 +29,7 @@ final class ModelFetcher {
         /** The job fails. */
         void failed(String error);
 
-        /** The job is not run (a limit stands in the way) and left to expire. */
+        /** The job is not run (a limit stands in the way): the loop gives it back. */
         void refused(String why);
     }
 

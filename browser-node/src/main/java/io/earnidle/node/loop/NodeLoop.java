@@ -10,7 +10,8 @@ import java.util.Map;
  * ({@link BackendApi}), get the job's model ({@link ModelFetcher}: persistent cache or a throttled, resumable,
  * verified download), load it into the best engine the platform has ({@link EngineCache}: WebGPU when limits.gpu
  * allows it, else WASM SIMD, else the pure-Java engine), generate step by step under the CPU share
- * ({@link JobRunner}), submit with an Idempotency-Key (same key on retries), and report status
+ * ({@link JobRunner}), keep the job's lease with progress heartbeats and report a job it gives up
+ * ({@link LeaseKeeper}), submit with an Idempotency-Key (same key on retries), and report status
  * ({@link StatusReporter}, with the engine's name). This class holds the {@link NodeState} and decides what comes
  * next; the parts do the work and call back.
  *
@@ -20,8 +21,8 @@ import java.util.Map;
  *
  * <p>Single-threaded: every method runs on the host's event loop, and long work is cut into short slices with a
  * yield between them, so pause/stop/limits messages are handled within a slice (milliseconds). A job that cannot
- * finish within {@link #FINISH_WITHIN_MS} of a pause or stop is cancelled and never submitted (its lease expires and
- * the backend hands it out again); one that can is finished and submitted first.
+ * finish within {@link #FINISH_WITHIN_MS} of a pause or stop is cancelled and never submitted (it is reported as
+ * cancelled, so the backend hands it out again at once); one that can is finished and submitted first.
  */
 public final class NodeLoop {
     public static final long MAX_BACKOFF_MS = 10_000;
@@ -43,6 +44,7 @@ public final class NodeLoop {
     private final EngineCache engines;
     private final JobRunner runner;
     private final StatusReporter reporter;
+    private final LeaseKeeper keeper;
     private Backoff backoff;
 
     private NodeState state = NodeState.REGISTERING;
@@ -77,6 +79,7 @@ public final class NodeLoop {
         this.engines = new EngineCache(host, this.limits, epoch);
         this.runner = new JobRunner(host, duty, epoch, new RunnerEvents());
         this.reporter = new StatusReporter(host, api, fetcher, engines, runner, duty);
+        this.keeper = new LeaseKeeper(api, this::leaseLost);
     }
 
     /** Builds a loop from the worker's start message ({@code {type:"start", apiBase, placementId, ...}}). */
@@ -229,6 +232,7 @@ public final class NodeLoop {
             // CPU engine for the next job
             if (engines.onGpu() && runner.running()) {
                 String id = job.jobId();
+                giveUp("cancelled", "the GPU was switched off");
                 cancelWork();
                 engines.gpuSwitchedOff();
                 afterIdle("the GPU was switched off: job " + id + " cancelled, not submitted");
@@ -262,6 +266,7 @@ public final class NodeLoop {
                     status(NodeState.RUNNING, "finishing job " + job.jobId() + " first");
                 } else {
                     String id = job.jobId();
+                    giveUp("cancelled", "the node was paused or stopped");
                     cancelWork();
                     afterIdle("job " + id + " cancelled, not submitted");
                 }
@@ -269,12 +274,13 @@ public final class NodeLoop {
                 // a submission is atomic on the backend: let the request in flight end, then halt (no retries)
                 status(NodeState.SUBMITTING, "halting after this submission");
             } else if (busy) {
-                // looking in the cache, downloading, verifying, registering or polling: drop it (a leased job
-                // simply expires; a partial download is kept to resume)
+                // looking in the cache, downloading, verifying, registering or polling: drop it (a leased job is
+                // given back; a partial download is kept to resume)
                 String what = job != null ? "job " + job.jobId() + " cancelled before it ran" : null;
                 if (fetcher.partialBytes() > 0 && job != null) {
                     what = "download paused at " + fetcher.partialBytes() + " bytes; " + what;
                 }
+                giveUp("cancelled", "the node was paused or stopped before the job ran");
                 cancelWork();
                 afterIdle(what);
             } else {
@@ -287,8 +293,26 @@ public final class NodeLoop {
         }
     }
 
+    /** Tells the backend that the job in hand (if any) is given up, so it goes to another node at once. */
+    private void giveUp(String reason, String detail) {
+        keeper.giveUp(job, reason, detail);
+    }
+
+    /** The backend refused a heartbeat: the job's lease is gone (or the session), so its result would be refused. */
+    private void leaseLost(JobSpec lost, String why, boolean sessionGone) {
+        if (job != lost || submitting) {
+            return;
+        }
+        cancelWork();
+        if (sessionGone) {
+            api.forgetSession();
+        }
+        afterIdle("job " + lost.jobId() + " dropped: " + why);
+    }
+
     /** Abandons whatever is in flight (callbacks of the current epoch become no-ops). */
     private void cancelWork() {
+        keeper.end();
         epoch.bump();
         fetcher.cancel();
         runner.cancel();
@@ -387,7 +411,8 @@ public final class NodeLoop {
             public void job(JobSpec j) {
                 if (halted()) {
                     busy = false;
-                    afterIdle("job " + j.jobId() + " left to expire (not run)");
+                    keeper.giveUp(j, "cancelled", "the node was paused before the job ran");
+                    afterIdle("job " + j.jobId() + " given back (not run)");
                     return;
                 }
                 backoff.reset();
@@ -400,6 +425,7 @@ public final class NodeLoop {
 
     private void runJob(JobSpec j) {
         job = j;
+        keeper.start(j);
         finishing = false;
         runner.reset();
         if (engines.holds(j)) {
@@ -410,12 +436,13 @@ public final class NodeLoop {
         fetcher.fetch(j);
     }
 
-    /** The job is not run (a limit stands in the way): it is left to expire. */
+    /** The job is not run (a limit stands in the way): it is given back. */
     private void refuse(String why) {
         String id = job.jobId();
+        giveUp("other", why);
         job = null;
         busy = false;
-        status(NodeState.ERROR, why + " (job " + id + " left to expire)");
+        status(NodeState.ERROR, why + " (job " + id + " given back)");
         if (!halted()) {
             schedulePoll(backoff.nextDelayMs());
         } else {
@@ -431,7 +458,9 @@ public final class NodeLoop {
                 this::finishJob);
     }
 
-    private void failJob(String error) {
+    /** The job failed: reported with {@code reason} ({@link LeaseKeeper#reason}), so it goes to another node. */
+    private void failJob(String error, String reason) {
+        giveUp(reason, error);
         finishJob(job == null ? error : "job " + job.jobId() + " failed: " + error);
     }
 
@@ -439,6 +468,7 @@ public final class NodeLoop {
         if (error != null) {
             status(NodeState.ERROR, error);
         }
+        keeper.end();
         job = null;
         runner.cancel();
         finishing = false;
@@ -466,6 +496,7 @@ public final class NodeLoop {
             if (force || reporter.due(now)) {
                 NodeLoop.this.status(NodeState.DOWNLOADING, "model " + modelId);
             }
+            keeper.downloading(now);
         }
 
         @Override
@@ -480,7 +511,7 @@ public final class NodeLoop {
 
         @Override
         public void failed(String error) {
-            failJob(error);
+            failJob(error, LeaseKeeper.reason(error, "download_failed"));
         }
 
         @Override
@@ -489,7 +520,7 @@ public final class NodeLoop {
         }
     }
 
-    private final class RunnerEvents implements JobRunner.Listener {
+    private final class RunnerEvents implements JobRunner.Listener, LeaseKeeper.Output {
         @Override
         public void started() {
             status(NodeState.RUNNING, null);
@@ -504,7 +535,23 @@ public final class NodeLoop {
         }
 
         @Override
+        public void stepped(int tokensDone, double nowMs) {
+            keeper.tick(tokensDone, nowMs, this);
+        }
+
+        @Override
+        public int[] ids() {
+            return runner.outputSoFar();
+        }
+
+        @Override
+        public String text() {
+            return runner.textSoFar();
+        }
+
+        @Override
         public void done(GenerationResult result, String engineName) {
+            keeper.end(); // the result renews nothing: it ends the lease
             finishing = false;
             submitResult(result, engineName);
         }
@@ -514,7 +561,7 @@ public final class NodeLoop {
             if (engine != null) {
                 engines.engineFailed(engine);
             }
-            failJob(error);
+            failJob(error, LeaseKeeper.reason(error, "engine_error"));
         }
 
         @Override

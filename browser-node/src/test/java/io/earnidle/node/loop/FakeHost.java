@@ -19,6 +19,7 @@ class FakeHost implements NodeHost {
     final List<Long> delays = new ArrayList<>();
     final List<String> statuses = new ArrayList<>();
     final List<String[]> requests = new ArrayList<>(); // method, url, token, key, body
+    final List<Double> requestTimes = new ArrayList<>(); // the virtual time of each of requests
     final Map<String, byte[]> cache = new java.util.HashMap<>();
     final List<long[]> streamOpens = new ArrayList<>(); // from byte
     byte[] model;
@@ -30,6 +31,12 @@ class FakeHost implements NodeHost {
     int failReadAfterChunks = -1;
     int gpuProbes;
     int register401;
+    /** The answer to lease heartbeats ({@code /api/inference/progress}). */
+    int progressCode = 200;
+    /** Polls answered 429 (the session's lease cap) before the others. */
+    int poll429;
+    /** Polls answered 401 session-expired before the others. */
+    int poll401;
     String jobJson = NodeLoopTest.jobJson("\"prompt\":\"Hello world\",\"prompt_ids\":null,\"add_bos\":true", 5);
     /** Virtual time that passes between two clock reads in one task (so work slices have a length). */
     double clockTick;
@@ -47,12 +54,25 @@ class FakeHost implements NodeHost {
     @Override
     public void request(String method, String url, String token, String key, String body, HttpCallback cb) {
         requests.add(new String[] {method, url, token, key, body});
+        requestTimes.add(now);
         if (url.endsWith("/api/nodes") && register401 > 0) {
             register401--;
             later(0, () -> cb.done(401, "{\"type\":\"unauthorized\"}"));
         } else if (url.endsWith("/api/nodes")) {
             later(0, () -> cb.done(201, "{\"session_id\":\"ns_1\",\"session_token\":\"nst_1\","
                     + "\"placement_id\":\"p\",\"poll_interval_ms\":1000}"));
+        } else if (url.endsWith("/api/inference/job") && poll401 > 0) {
+            poll401--;
+            later(0, () -> cb.done(401, "{\"type\":\"https://earnidle.io/problems/session-expired\"}"));
+        } else if (url.endsWith("/api/inference/job") && poll429 > 0) {
+            poll429--;
+            later(0, () -> cb.done(429, "{\"type\":\"https://earnidle.io/problems/lease-cap\"}"));
+        } else if (url.endsWith("/api/inference/progress")) {
+            int code = progressCode;
+            later(0, () -> cb.done(code, code == 200 ? "{\"lease_expires_at\":\"2030-01-01T00:00:00Z\"}"
+                    : "{\"type\":\"https://earnidle.io/problems/conflict\",\"detail\":\"not your lease\"}"));
+        } else if (url.endsWith("/api/inference/failure")) {
+            later(0, () -> cb.done(200, "{\"status\":\"queued\"}"));
         } else if (url.endsWith("/api/inference/job")) {
             if (pollsBeforeJob-- > 0) {
                 int code = pollsBeforeJob == 0 ? 503 : 204;
@@ -82,6 +102,7 @@ class FakeHost implements NodeHost {
     @Override
     public void openStream(String url, long fromByte, StreamCallback cb) {
         requests.add(new String[] {"GET", url, null, null, null});
+        requestTimes.add(now);
         streamOpens.add(new long[] {fromByte});
         int h = nextHandle++;
         boolean ranged = rangeSupport && fromByte > 0;

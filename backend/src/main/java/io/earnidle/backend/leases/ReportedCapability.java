@@ -1,0 +1,50 @@
+package io.earnidle.backend.leases;
+
+import java.util.Optional;
+
+import io.earnidle.backend.db.Database;
+import io.earnidle.backend.models.Models;
+import io.helidon.dbclient.DbExecute;
+import io.helidon.dbclient.DbRow;
+
+/**
+ * The capability the backend has without a benchmark. Speed: the decode speed the session reported with its last
+ * accepted result on the same model ({@code token_count / decode_ms}), else the configured default; prefill always
+ * the configured default. The defaults are given for a model of {@code reference-model-bytes} and scaled inversely
+ * with the model's file size (decoding reads every weight once per token). A model is held when the session has an
+ * accepted result on it (the node keeps the file in its cache). Reported figures are the node's own word: a node that
+ * claims to be faster than it is only shortens its own leases; one that claims to be slower gets at most
+ * {@code max-seconds} per lease and must still renew it with progress.
+ */
+public final class ReportedCapability implements NodeCapability {
+    private final LeaseSettings settings;
+
+    public ReportedCapability(LeaseSettings settings) {
+        this.settings = settings;
+    }
+
+    @Override
+    public Speed speed(DbExecute exec, String sessionId, Models.Model model) {
+        double scale = (double) settings.referenceModelBytes() / model.sizeBytes();
+        double prefill = settings.defaultPrefillTokensPerS() * scale;
+        double decode = settings.defaultDecodeTokensPerS() * scale;
+        Optional<DbRow> last = lastResult(exec, sessionId, model);
+        if (last.isPresent()) {
+            double ms = Database.dbl(last.get(), "decode_ms");
+            long tokens = Database.lng(last.get(), "token_count");
+            if (ms > 0 && tokens > 0) {
+                decode = tokens * 1000.0 / ms; // the slower reading: the first token may be the prefill's
+            }
+        }
+        return new Speed(prefill, decode);
+    }
+
+    @Override
+    public boolean holdsModel(DbExecute exec, String sessionId, Models.Model model) {
+        return lastResult(exec, sessionId, model).isPresent();
+    }
+
+    private static Optional<DbRow> lastResult(DbExecute exec, String sessionId, Models.Model model) {
+        return Database.get(exec, "lease-last-result-on-model", sessionId, model.id());
+    }
+}
