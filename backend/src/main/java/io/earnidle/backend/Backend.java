@@ -10,6 +10,9 @@ import io.earnidle.backend.http.UnknownApiService;
 import io.earnidle.backend.inference.InferenceService;
 import io.earnidle.backend.jobs.JobService;
 import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.openai.OpenAiApi;
+import io.earnidle.backend.openai.OpenAiSettings;
+import io.earnidle.backend.openai.PartialOutput;
 import io.earnidle.backend.verification.TrustSettings;
 import io.earnidle.backend.verification.VerificationQueue;
 import io.earnidle.backend.models.ModelFileService;
@@ -39,9 +42,10 @@ public final class Backend implements AutoCloseable {
     private final Publishers publishers;
     private final PayoutModule payoutModule; // wallets and payouts (issue 6)
     private final VerificationQueue verification; // pay only for verified work (issue 19)
+    private final OpenAiApi openai; // the OpenAI-compatible /v1 API (issue 20)
 
     private Backend(Settings settings, Database db, Ledger ledger, Models models, Publishers publishers,
-                    PayoutModule payoutModule, VerificationQueue verification) {
+                    PayoutModule payoutModule, VerificationQueue verification, OpenAiApi openai) {
         this.settings = settings;
         this.db = db;
         this.ledger = ledger;
@@ -50,6 +54,7 @@ public final class Backend implements AutoCloseable {
         this.publishers = publishers;
         this.payoutModule = payoutModule;
         this.verification = verification;
+        this.openai = openai;
     }
 
     /**
@@ -70,7 +75,9 @@ public final class Backend implements AutoCloseable {
             VerificationQueue verification = new VerificationQueue(
                     TrustSettings.from(config.get("earnidle.trust")), db, ledger, models);
             Backend backend = new Backend(settings, db, ledger, models, publishers,
-                    PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()), verification);
+                    PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()), verification,
+                    new OpenAiApi(settings, OpenAiSettings.from(config.get("earnidle.openai")), db, ledger, models,
+                            PartialOutput.NONE));
             verification.start();
             return backend;
         } catch (RuntimeException e) {
@@ -100,8 +107,9 @@ public final class Backend implements AutoCloseable {
                 .register("/api/models", new ModelService(models))
                 .register("/models", new ModelFileService(db, models))
                 .register("/api/wallets", payoutModule.walletService())
-                .register("/api/payouts", payoutModule.payoutService())
-                .register("/api", new UnknownApiService())
+                .register("/api/payouts", payoutModule.payoutService());
+        openai.register(routing); // /v1: errors in OpenAI's shape, not problem+json
+        routing.register("/api", new UnknownApiService())
                 .register("/", StaticContentService.builder("web")
                         .welcomeFileName("index.html")
                         // welcome files inside jars (web/demo/, web/portal/ ...) are not found by Helidon 4.1.7
