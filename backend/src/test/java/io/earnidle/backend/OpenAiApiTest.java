@@ -23,6 +23,7 @@ import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.models.Model;
 import io.earnidle.backend.models.ModelCatalog;
 import io.earnidle.backend.models.Models;
+import io.earnidle.backend.models.TinyModels;
 import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.GenerationResult;
 import io.earnidle.node.llama.LlamaModel;
@@ -218,8 +219,7 @@ class OpenAiApiTest extends BackendServerTest {
     void catalogModelIsServedThenRemoved() throws Exception {
         Path file = Files.createTempFile(dataDir(), "other", ".gguf");
         ModelSynthesizer.writeTiny(file, 5L);
-        ModelCatalog catalog = new ModelCatalog(backend.database(),
-                new Models(backend.database(), dataDir().resolve("models")));
+        ModelCatalog catalog = catalog();
         catalog.add(file, "tiny-seed-5", "Tiny seed 5", backend.ledger().now());
         assertTrue(openai.models().list().data().stream().anyMatch(m -> m.id().equals("tiny-seed-5")));
         ChatCompletion c = openai.chat().completions().create(ChatCompletionCreateParams.builder()
@@ -234,6 +234,39 @@ class OpenAiApiTest extends BackendServerTest {
         assertEquals(404, assertThrows(NotFoundException.class, () -> openai.chat().completions().create(
                 ChatCompletionCreateParams.builder().model("tiny-seed-5").addUserMessage("hello").build()))
                 .statusCode());
+    }
+
+    private static ModelCatalog catalog() {
+        return new ModelCatalog(backend.database(), new Models(backend.database(), dataDir().resolve("models")));
+    }
+
+    /**
+     * A model whose GGUF carries the Llama 3.2 template: the chat is rendered as that template renders it (the
+     * system header with the knowledge cut-off and today's date, UTC), which the usage and the answer show.
+     */
+    @Test
+    void theChatTemplateOfTheModelFileRendersTheMessages() throws Exception {
+        Path file = TinyModels.write(Files.createTempFile(dataDir(), "llama32", ".gguf"), "f32", 11L,
+                TinyModels.LLAMA32_TEMPLATE);
+        catalog().add(file, "tiny-llama32", null, backend.ledger().now());
+        List<ChatMessage> messages = List.of(new ChatMessage("system", "Be kind."), new ChatMessage("user", "hi"));
+        java.time.format.DateTimeFormatter day = java.time.format.DateTimeFormatter.ofPattern("dd MMM yyyy",
+                java.util.Locale.ENGLISH).withZone(java.time.ZoneOffset.UTC);
+        String before = day.format(java.time.Instant.now());
+        ChatCompletion c = openai.chat().completions().create(ChatCompletionCreateParams.builder()
+                .model("tiny-llama32").addSystemMessage("Be kind.").addUserMessage("hi").maxCompletionTokens(6)
+                .temperature(0.0).seed(4).build());
+        String after = day.format(java.time.Instant.now());
+        LlamaModel model = LlamaModel.load(file);
+        boolean matched = false;
+        for (String date : new java.util.LinkedHashSet<>(List.of(before, after))) { // it may have crossed midnight
+            int[] prompt = model.tokenizer().encode(ChatTemplate.llama32(messages, true, date), false);
+            GenerationResult want = expected("tiny-llama32", prompt, 6, new Sampling(0f, 0, 1f, 4));
+            matched |= c.usage().orElseThrow().promptTokens() == prompt.length
+                    && want.text().equals(c.choices().get(0).message().content().orElseThrow());
+        }
+        assertTrue(matched, "rendered with the Llama 3.2 template of the file: " + c);
+        assertVerified(jobOf(c.id()));
     }
 
     @Test

@@ -9,21 +9,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.models.ModelCatalog;
 import io.earnidle.node.tokenizer.ChatMessage;
-import io.helidon.webserver.http.HttpRules;
-import io.helidon.webserver.http.HttpService;
 
 /** {@code POST /v1/chat/completions}: messages rendered with the model's chat template, answered by a job. */
-final class ChatCompletionService implements HttpService, CompletionFlow.Shape {
+final class ChatCompletionService extends CompletionEndpoint {
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant");
-    private final OpenAiApi api;
-
     ChatCompletionService(OpenAiApi api) {
-        this.api = api;
-    }
-
-    @Override
-    public void routing(HttpRules rules) {
-        rules.post("/", api.flow().handler(this));
+        super(api, "chatcmpl-", "chat.completion", "chat.completion.chunk", "messages");
     }
 
     @Override
@@ -66,26 +57,6 @@ final class ChatCompletionService implements HttpService, CompletionFlow.Shape {
             return sb.toString();
         }
         throw OpenAiError.invalid(param + ".content", "content must be a string or an array of text parts");
-    }
-
-    @Override
-    public String idPrefix() {
-        return "chatcmpl-";
-    }
-
-    @Override
-    public String object() {
-        return "chat.completion";
-    }
-
-    @Override
-    public String chunkObject() {
-        return "chat.completion.chunk";
-    }
-
-    @Override
-    public String promptParam() {
-        return "messages";
     }
 
     @Override

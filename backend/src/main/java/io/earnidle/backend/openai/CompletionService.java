@@ -4,20 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.models.ModelCatalog;
-import io.helidon.webserver.http.HttpRules;
-import io.helidon.webserver.http.HttpService;
 
 /** {@code POST /v1/completions}: one text prompt (or its token ids), continued by a job. */
-final class CompletionService implements HttpService, CompletionFlow.Shape {
-    private final OpenAiApi api;
-
+final class CompletionService extends CompletionEndpoint {
     CompletionService(OpenAiApi api) {
-        this.api = api;
-    }
-
-    @Override
-    public void routing(HttpRules rules) {
-        rules.post("/", api.flow().handler(this));
+        super(api, "cmpl-", "text_completion", "text_completion", "prompt");
     }
 
     @Override
@@ -51,26 +42,6 @@ final class CompletionService implements HttpService, CompletionFlow.Shape {
             out[i] = e.intValue();
         }
         return out;
-    }
-
-    @Override
-    public String idPrefix() {
-        return "cmpl-";
-    }
-
-    @Override
-    public String object() {
-        return "text_completion";
-    }
-
-    @Override
-    public String chunkObject() {
-        return "text_completion";
-    }
-
-    @Override
-    public String promptParam() {
-        return "prompt";
     }
 
     @Override

@@ -25,9 +25,6 @@ import io.earnidle.node.gguf.GgufWriter;
 import io.earnidle.node.llama.LlamaConfig;
 import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.synth.ModelSynthesizer;
-import io.earnidle.node.synth.SynthFileType;
-import io.earnidle.node.synth.SynthShape;
-import io.earnidle.node.synth.TokenizerFiles;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import org.junit.jupiter.api.AfterEach;
@@ -44,12 +41,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * records about a file, and every refusal with its message.
  */
 class ModelCatalogCliTest {
-    /** An abridged Hugging Face Llama 3.2 Instruct template: what the catalog recognises it by. */
-    private static final String LLAMA32_TEMPLATE = "{{- bos_token }}{%- set date_string = \"26 Jul 2024\" %}"
-            + "{{- \"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}{{- \"Cutting Knowledge Date: December "
-            + "2023\\n\" }}{{- \"Today Date: \" + date_string + \"\\n\\n\" }}{{- system_message }}"
-            + "{{- \"<|eot_id|>\" }}{%- for message in messages %}{{- '<|start_header_id|>' + message['role'] + "
-            + "'<|end_header_id|>\\n\\n'+ message['content'] | trim + '<|eot_id|>' }}{%- endfor %}";
     private Path dir;
     private Config config;
     private String out;
@@ -129,8 +120,7 @@ class ModelCatalogCliTest {
 
     @Test
     void aLlama32TemplateAndAQuantizedFileAreRecognised() throws Exception {
-        Path file = dir.resolve("q4.gguf");
-        ModelSynthesizer.write(file, SynthShape.TINY, SynthFileType.named("q4_0"), 3L, tinyTokenizer(LLAMA32_TEMPLATE));
+        Path file = TinyModels.write(dir.resolve("q4.gguf"), "q4_0", 3L, TinyModels.LLAMA32_TEMPLATE);
         assertEquals(0, run("add", file.toString(), "--id", "tiny-q4"), err);
         ModelCatalog.Entry e = withCatalog((db, catalog) -> catalog.find("tiny-q4").orElseThrow());
         assertEquals("q4_0", e.quantization());
@@ -159,9 +149,8 @@ class ModelCatalogCliTest {
         assertEquals(1, run("add", gpt2.toString(), "--id", "gpt2"));
         assertTrue(err.contains("architecture gpt2 is not supported: only Llama models"), err);
 
-        Path chatml = dir.resolve("chatml.gguf");
-        ModelSynthesizer.write(chatml, SynthShape.TINY, SynthFileType.named("f32"), 3L,
-                tinyTokenizer("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>{% endfor %}"));
+        Path chatml = TinyModels.write(dir.resolve("chatml.gguf"), "f32", 3L,
+                "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>{% endfor %}");
         assertEquals(1, run("add", chatml.toString(), "--id", "chatml"));
         assertTrue(err.contains("not a Llama 3 template"), err);
 
@@ -212,16 +201,5 @@ class ModelCatalogCliTest {
         assertEquals(2, run("remove"));
         assertEquals(2, run("list", "extra"));
         assertTrue(err.contains("usage: model add FILE.gguf --id ID"), err);
-    }
-
-    /** The tiny vocabulary (byte tokens, Llama 3 specials) with {@code template} as its chat template. */
-    private static TokenizerFiles tinyTokenizer(String template) {
-        String[] vocab = ModelSynthesizer.vocabulary();
-        int[] types = new int[vocab.length];
-        int firstSpecial = vocab.length - ModelSynthesizer.SPECIALS.length;
-        for (int i = 0; i < types.length; i++) {
-            types[i] = i >= firstSpecial ? 3 : 1;
-        }
-        return new TokenizerFiles(vocab, types, new String[0], firstSpecial, firstSpecial + 1, template);
     }
 }
