@@ -172,6 +172,31 @@ class OpenAiApiTest extends BackendServerTest {
         assertVerified(jobOf(id));
     }
 
+    /**
+     * The stream is a stream: its first chunk arrives while the job is still queued (no node is running yet), and the
+     * text follows once a node has answered and the result was verified.
+     */
+    @Test
+    void theFirstChunkArrivesBeforeAnyNodeHasTheJob() throws Exception {
+        node.close();
+        node = null;
+        try (StreamResponse<ChatCompletionChunk> stream = openai.chat().completions().createStreaming(
+                ChatCompletionCreateParams.builder().model(TINY).addUserMessage("wait for it")
+                        .maxCompletionTokens(4).temperature(0.0).seed(5).build())) {
+            java.util.Iterator<ChatCompletionChunk> chunks = stream.stream().iterator();
+            ChatCompletionChunk first = chunks.next();
+            assertEquals("assistant", first.choices().get(0).delta().role().orElseThrow().asString());
+            String jobId = jobOf(first.id());
+            assertEquals("queued", api.get("/api/jobs/" + jobId, CUSTOMER_KEY).json().path("status").asText());
+            node = new JvmTestNode(api);
+            StringBuilder text = new StringBuilder();
+            chunks.forEachRemaining(c -> c.choices().forEach(ch -> ch.delta().content().ifPresent(text::append)));
+            int[] prompt = chatPrompt(TINY, List.of(new ChatMessage("user", "wait for it")));
+            assertEquals(expected(TINY, prompt, 4, new Sampling(0f, 0, 1f, 5)).text(), text.toString());
+            assertVerified(jobId);
+        }
+    }
+
     @Test
     void stopStringEndsTheOutputOnTheNodeAndTheVerifierAgrees() {
         List<ChatMessage> messages = List.of(new ChatMessage("user", "count"));
