@@ -16,6 +16,8 @@ import io.earnidle.backend.leases.Leases;
 import io.earnidle.backend.leases.RegistrationLimit;
 import io.earnidle.backend.leases.ReportedCapability;
 import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.openai.OpenAiApi;
+import io.earnidle.backend.openai.OpenAiSettings;
 import io.earnidle.backend.verification.TrustSettings;
 import io.earnidle.backend.verification.VerificationQueue;
 import io.earnidle.backend.models.ModelFileService;
@@ -47,9 +49,10 @@ public final class Backend implements AutoCloseable {
     private final VerificationQueue verification; // pay only for verified work (issue 19)
     private final Leases leases; // leases that fit the job (issue 19)
     private final LeaseWatchdog leaseWatchdog;
+    private final OpenAiApi openai; // the OpenAI-compatible /v1 API (issue 20)
 
     private Backend(Settings settings, Database db, Ledger ledger, Models models, Publishers publishers,
-                    PayoutModule payoutModule, VerificationQueue verification, Leases leases) {
+                    PayoutModule payoutModule, VerificationQueue verification, Leases leases, OpenAiApi openai) {
         this.settings = settings;
         this.db = db;
         this.ledger = ledger;
@@ -60,6 +63,7 @@ public final class Backend implements AutoCloseable {
         this.verification = verification;
         this.leases = leases;
         this.leaseWatchdog = new LeaseWatchdog(leases, leases.settings().watchdogIntervalMs());
+        this.openai = openai;
     }
 
     /**
@@ -84,7 +88,8 @@ public final class Backend implements AutoCloseable {
                     new ReportedCapability(leaseSettings));
             Backend backend = new Backend(settings, db, ledger, models, publishers,
                     PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()), verification,
-                    leases);
+                    leases, new OpenAiApi(settings, OpenAiSettings.from(config.get("earnidle.openai")), db, ledger,
+                            models, leases::partialText));
             verification.start();
             backend.leaseWatchdog.start();
             return backend;
@@ -117,8 +122,9 @@ public final class Backend implements AutoCloseable {
                 .register("/api/models", new ModelService(models))
                 .register("/models", new ModelFileService(db, models))
                 .register("/api/wallets", payoutModule.walletService())
-                .register("/api/payouts", payoutModule.payoutService())
-                .register("/api", new UnknownApiService())
+                .register("/api/payouts", payoutModule.payoutService());
+        openai.register(routing); // /v1: errors in OpenAI's shape, not problem+json
+        routing.register("/api", new UnknownApiService())
                 .register("/", StaticContentService.builder("web")
                         .welcomeFileName("index.html")
                         // welcome files inside jars (web/demo/, web/portal/ ...) are not found by Helidon 4.1.7

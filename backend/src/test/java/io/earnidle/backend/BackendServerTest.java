@@ -30,6 +30,11 @@ abstract class BackendServerTest {
         backend.routing(routing);
     }
 
+    /** The backend's data directory (its models are under {@code models/}). */
+    static Path dataDir() {
+        return dataDir;
+    }
+
     @AfterAll
     static void closeBackend() throws Exception {
         backend.close();

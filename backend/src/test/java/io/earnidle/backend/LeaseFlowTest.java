@@ -87,7 +87,9 @@ class LeaseFlowTest extends BackendServerTest {
         return lease.path("model").path("size_bytes").asLong() * 8.0 / (kbps * 1000.0);
     }
 
+    /** Submits a job; the clock moves on 1 ms first, so jobs are queued (and leased) in submission order. */
     private String submit(int maxTokens) {
+        CLOCK.advance(Duration.ofMillis(1));
         return api.submit(PROMPT, maxTokens).path("id").asText();
     }
 

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Bearer;
 import io.earnidle.backend.http.Fields;
-import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
@@ -31,10 +30,11 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
 
     /** The customer id of the request's API key (401 when missing or unknown). */
     private String customer(ServerRequest req) {
-        String key = Bearer.token(req);
-        return Database.get(db.execute(), "customer-by-key", Ids.sha256Hex(key))
-                .map(r -> Database.str(r, "id"))
-                .orElseThrow(() -> Problem.unauthorized("unknown API key"));
+        return jobs().customerOfKey(Bearer.token(req)).orElseThrow(() -> Problem.unauthorized("unknown API key"));
+    }
+
+    private Jobs jobs() {
+        return new Jobs(settings, db, ledger);
     }
 
     private void submit(ServerRequest req, ServerResponse res) {
@@ -51,48 +51,25 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         Models.Model model = models.find(db.execute(), modelId)
                 .orElseThrow(() -> Problem.unknownModel("model " + modelId + " is not served; see GET /api/models"));
         String prompt = null;
-        String promptIdsJson = null;
+        int[] ids = null;
         if (hasText) {
             prompt = Fields.requiredString(body, "prompt", settings.maxPromptChars());
         } else {
-            int[] ids = Fields.intArray(body, "prompt_ids", settings.maxPromptChars(), model.vocabSize());
+            ids = Fields.intArray(body, "prompt_ids", settings.maxPromptChars(), model.vocabSize());
             if (ids.length + maxTokens > model.contextLength()) {
                 throw Problem.validation("prompt_ids length + max_tokens must be at most the model's context length "
                         + model.contextLength() + ", got " + (ids.length + maxTokens));
             }
-            promptIdsJson = Json.write(ids);
         }
-        long price = settings.price(maxTokens);
-        Instant now = ledger.now();
-        String jobId = Ids.newId("job_");
-        String finalPrompt = prompt;
-        String finalIds = promptIdsJson;
-        db.inTransaction(tx -> {
-            String account = Ledger.accountId("customer", customerId);
-            ledger.lock(tx, java.util.List.of(account));
-            long balance = ledger.available(tx, account);
-            long committed = Database.total(tx, "customer-open-job-total", customerId);
-            if (balance - committed < price) {
-                throw Problem.insufficientFunds("job costs " + price + " micro-USDC; balance " + balance
-                        + " minus " + committed + " committed to unfinished jobs leaves " + (balance - committed));
-            }
-            if (finalPrompt != null) {
-                tx.namedInsert("insert-job-text", jobId, customerId, modelId, finalPrompt, Json.write(sampling),
-                        maxTokens, price, Database.ts(now));
-            } else {
-                tx.namedInsert("insert-job-ids", jobId, customerId, modelId, finalIds, Json.write(sampling),
-                        maxTokens, price, Database.ts(now));
-            }
-            return null;
-        });
+        Jobs.Created job = jobs().create(customerId, modelId, prompt, ids, sampling, maxTokens);
         ObjectNode out = Json.object();
-        out.put("id", jobId);
+        out.put("id", job.id());
         out.put("status", "queued");
         out.put("model", modelId);
         out.put("max_tokens", maxTokens);
-        out.put("price_micro_usdc", price);
-        out.put("created_at", now.toString());
-        Json.sendCreated(req, res, Status.ACCEPTED_202, jobId, out);
+        out.put("price_micro_usdc", job.priceMicroUsdc());
+        out.put("created_at", job.createdAt().toString());
+        Json.sendCreated(req, res, Status.ACCEPTED_202, job.id(), out);
     }
 
     /** Normalised sampling parameters with defaults (greedy when temperature is 0). */

@@ -130,6 +130,14 @@ public final class Leases {
     // ---------------------------------------------------------------- heartbeats
 
     /**
+     * The decoded text the node holding {@code jobId} has reported so far (unverified), empty when the job is not
+     * leased or its node has reported nothing. A stale lease's text is never returned.
+     */
+    public Optional<String> partialText(String jobId) {
+        return Database.get(db.execute(), "current-partial-text", jobId).map(r -> Database.str(r, "partial_text"));
+    }
+
+    /**
      * A heartbeat of {@code sessionId} for its lease of {@code jobId}: stores the output so far and extends the lease
      * by the time the remaining tokens need (never shortening it, never past {@code max-total-seconds} after it was
      * granted). 404 unknown job; 409 when the lease is not the job's current one for this session, or expired; 400

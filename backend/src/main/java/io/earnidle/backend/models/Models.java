@@ -75,6 +75,7 @@ public final class Models {
             Model m = new Model(SYNTHETIC_TINY, fileName, sha256(file), Files.size(file), llama.vocabSize(),
                     llama.contextLength());
             register(m, now);
+            ModelCatalog.recordFacts(db.execute(), m.id(), ModelFacts.read(file), "Synthetic tiny Llama (F32)");
             return m;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare model " + SYNTHETIC_TINY + " in " + dir, e);

@@ -71,8 +71,28 @@ public record JobSpec(String jobId, String leaseId, String modelId, String model
         if (seed != Math.rint(seed) || Math.abs(seed) > 9.007199254740992E15) {
             throw new IllegalArgumentException("sampling.seed must be an integer");
         }
+        Sampling sampling = new Sampling((float) temp, (int) topK, (float) topP, (long) seed).withStop(stop(s));
         return new JobSpec(jobId, leaseId, modelId, url, sha == null ? null : sha.toLowerCase(), size, prompt, ids,
-                addBos, (int) maxTokens, new Sampling((float) temp, (int) topK, (float) topP, (long) seed));
+                addBos, (int) maxTokens, sampling);
+    }
+
+    /** {@code sampling.stop}: up to 4 non-empty stop strings (the OpenAI API's {@code stop}); none when absent. */
+    private static List<String> stop(Map<String, Object> sampling) {
+        Object v = sampling.get("stop");
+        if (v == null) {
+            return List.of();
+        }
+        if (!(v instanceof List<?> l) || l.size() > 4) {
+            throw new IllegalArgumentException("sampling.stop must be an array of at most 4 strings");
+        }
+        java.util.ArrayList<String> out = new java.util.ArrayList<>();
+        for (Object o : l) {
+            if (!(o instanceof String str) || str.isEmpty()) {
+                throw new IllegalArgumentException("sampling.stop must hold non-empty strings");
+            }
+            out.add(str);
+        }
+        return out;
     }
 
     private static boolean isHex64(String s) {

@@ -1,0 +1,63 @@
+package io.earnidle.backend.jobs;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.db.Database;
+import io.earnidle.backend.http.Ids;
+import io.earnidle.backend.http.Json;
+import io.earnidle.backend.http.Problem;
+import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.settings.Settings;
+
+/**
+ * The one way a customer's job is created ({@code POST /api/jobs} and the OpenAI-compatible {@code /v1} API): the
+ * price is fixed from {@code max_tokens}, reserved against the customer's balance minus what unfinished jobs have
+ * committed, and the job is queued for the nodes.
+ */
+public record Jobs(Settings settings, Database db, Ledger ledger) {
+    /** A queued job. */
+    public record Created(String id, long priceMicroUsdc, Instant createdAt) {
+    }
+
+    /** The customer id of an API key, if the key is known. */
+    public Optional<String> customerOfKey(String apiKey) {
+        return Database.get(db.execute(), "customer-by-key", Ids.sha256Hex(apiKey)).map(r -> Database.str(r, "id"));
+    }
+
+    /**
+     * Queues a job on {@code modelId} with exactly one of {@code prompt} (tokenized by the node, BOS added) and
+     * {@code promptIds} (used as given). Throws a 402 insufficient-funds {@link Problem} when the customer's balance
+     * does not cover the price on top of the unfinished jobs.
+     */
+    public Created create(String customerId, String modelId, String prompt, int[] promptIds, ObjectNode sampling,
+                          int maxTokens) {
+        if ((prompt == null) == (promptIds == null)) {
+            throw new IllegalArgumentException("exactly one of prompt and promptIds");
+        }
+        long price = settings.price(maxTokens);
+        Instant now = ledger.now();
+        String jobId = Ids.newId("job_");
+        db.inTransaction(tx -> {
+            String account = Ledger.accountId("customer", customerId);
+            ledger.lock(tx, List.of(account));
+            long balance = ledger.available(tx, account);
+            long committed = Database.total(tx, "customer-open-job-total", customerId);
+            if (balance - committed < price) {
+                throw Problem.insufficientFunds("job costs " + price + " micro-USDC; balance " + balance
+                        + " minus " + committed + " committed to unfinished jobs leaves " + (balance - committed));
+            }
+            if (prompt != null) {
+                tx.namedInsert("insert-job-text", jobId, customerId, modelId, prompt, Json.write(sampling),
+                        maxTokens, price, Database.ts(now));
+            } else {
+                tx.namedInsert("insert-job-ids", jobId, customerId, modelId, Json.write(promptIds),
+                        Json.write(sampling), maxTokens, price, Database.ts(now));
+            }
+            return null;
+        });
+        return new Created(jobId, price, now);
+    }
+}

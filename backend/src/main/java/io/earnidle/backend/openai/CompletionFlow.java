@@ -1,0 +1,144 @@
+package io.earnidle.backend.openai;
+
+import java.io.UncheckedIOException;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.http.Json;
+import io.earnidle.backend.jobs.Jobs;
+import io.earnidle.backend.models.ModelCatalog;
+import io.earnidle.backend.settings.Settings;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.ServerResponse;
+
+/**
+ * What chat and text completions share once the prompt is token ids: the context check, the job (created through
+ * {@link Jobs}, priced and verified like any job), then the answer as one JSON body or as an event stream.
+ */
+final class CompletionFlow {
+    /** The response objects of one endpoint. */
+    interface Shape {
+        /** {@code chatcmpl-} or {@code cmpl-}. */
+        String idPrefix();
+
+        /** {@code chat.completion} or {@code text_completion}. */
+        String object();
+
+        /** {@code chat.completion.chunk} or {@code text_completion}. */
+        String chunkObject();
+
+        /** The choice of a whole answer. */
+        ObjectNode choice(String text, String finishReason);
+
+        /** A streamed choice: {@code text} (may be empty) and, in the last one, the finish reason. */
+        ObjectNode chunkChoice(String text, String finishReason, boolean first);
+
+        /** The request field that holds the prompt ({@code messages}, {@code prompt}). */
+        String promptParam();
+
+        /** The prompt of {@code body} as token ids of {@code model}. */
+        int[] promptIds(ObjectNode body, ModelCatalog.Entry model);
+    }
+
+    private final OpenAiApi api;
+    private final Settings settings;
+    private final Jobs jobs;
+    private final JobAnswers answers;
+    private final ModelPrompts prompts;
+
+    CompletionFlow(OpenAiApi api, JobAnswers answers) {
+        this.api = api;
+        this.settings = api.settings();
+        this.jobs = api.jobs();
+        this.answers = answers;
+        this.prompts = api.prompts();
+    }
+
+    /** The handler of an endpoint of {@code shape}: caller, body, settings, model, prompt, then the answer. */
+    Handler handler(Shape shape) {
+        return OpenAiError.guard((req, res) -> {
+            String customer = api.callers().customer(req, res);
+            ObjectNode body = Json.readObject(req, settings.maxBodyBytes());
+            GenerationParams p = GenerationParams.parse(body, settings.maxTokens());
+            ModelCatalog.Entry model = api.model(p.model());
+            answer(res, customer, model, shape.promptIds(body, model), p, shape);
+        });
+    }
+
+    private void answer(ServerResponse res, String customerId, ModelCatalog.Entry model, int[] promptIds,
+                        GenerationParams p, Shape shape) {
+        int context = model.model().contextLength();
+        if (promptIds.length > settings.maxPromptChars()) {
+            throw OpenAiError.invalid(shape.promptParam(), "The prompt is " + promptIds.length + " tokens; this "
+                    + "API accepts at most " + settings.maxPromptChars());
+        }
+        int room = context - promptIds.length;
+        int maxTokens = p.maxTokens() != null ? p.maxTokens() : Math.min(settings.maxTokens(), room);
+        if (room < 1 || promptIds.length + maxTokens > context) {
+            throw OpenAiError.contextLengthExceeded(shape.promptParam(), "This model's maximum context length is "
+                    + context + " tokens. However, you requested " + (promptIds.length + maxTokens) + " tokens ("
+                    + promptIds.length + " in the " + shape.promptParam() + ", " + maxTokens + " in the "
+                    + "completion). Please reduce the length of the " + shape.promptParam() + " or completion.");
+        }
+        Jobs.Created job = jobs.create(customerId, model.model().id(), null, promptIds, p.sampling(), maxTokens);
+        String id = shape.idPrefix() + job.id();
+        long created = job.createdAt().getEpochSecond();
+        res.headers().set(HeaderNames.create("X-Earnidle-Job"), job.id());
+        if (!p.stream()) {
+            JobAnswers.Answer a = answers.await(job.id());
+            ObjectNode body = envelope(id, shape.object(), created, p.model());
+            body.putArray("choices").add(shape.choice(a.text(), prompts.finishReason(model, a.tokenIds(), maxTokens)));
+            body.set("usage", usage(promptIds.length, a.tokenIds().length));
+            Json.send(res, Status.OK_200, body);
+            return;
+        }
+        try (EventStream events = new EventStream(res)) {
+            events.data(chunk(id, shape, created, p, shape.chunkChoice("", null, true))); // the stream has begun
+            try {
+                JobAnswers.Answer a = answers.await(job.id(), p.verifiedOnly(),
+                        text -> events.data(chunk(id, shape, created, p, shape.chunkChoice(text, null, false))));
+                String finish = prompts.finishReason(model, a.tokenIds(), maxTokens);
+                events.data(chunk(id, shape, created, p, shape.chunkChoice("", finish, false)));
+                if (p.includeUsage()) {
+                    ObjectNode last = envelope(id, shape.chunkObject(), created, p.model());
+                    last.putArray("choices");
+                    last.set("usage", usage(promptIds.length, a.tokenIds().length));
+                    events.data(last);
+                }
+                events.done();
+            } catch (OpenAiError e) {
+                events.data(e.json()); // OpenAI's way: an error event ends a stream that has begun
+            }
+        } catch (UncheckedIOException gone) {
+            // the client closed the stream; its job goes on and is charged like any job (docs/api.md)
+        }
+    }
+
+    private static ObjectNode chunk(String id, Shape shape, long created, GenerationParams p, ObjectNode choice) {
+        ObjectNode c = envelope(id, shape.chunkObject(), created, p.model());
+        c.putArray("choices").add(choice);
+        if (p.includeUsage()) {
+            c.putNull("usage");
+        }
+        return c;
+    }
+
+    private static ObjectNode envelope(String id, String object, long created, String model) {
+        ObjectNode o = Json.object();
+        o.put("id", id);
+        o.put("object", object);
+        o.put("created", created);
+        o.put("model", model);
+        o.putNull("system_fingerprint");
+        return o;
+    }
+
+    private static ObjectNode usage(int prompt, int completion) {
+        ObjectNode u = Json.object();
+        u.put("prompt_tokens", prompt);
+        u.put("completion_tokens", completion);
+        u.put("total_tokens", prompt + completion);
+        return u;
+    }
+}

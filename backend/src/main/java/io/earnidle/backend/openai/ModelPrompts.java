@@ -1,0 +1,89 @@
+package io.earnidle.backend.openai;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.earnidle.backend.models.ModelCatalog;
+import io.earnidle.backend.models.ModelFacts;
+import io.earnidle.node.gguf.GgufFile;
+import io.earnidle.node.tokenizer.ChatMessage;
+import io.earnidle.node.tokenizer.ChatTemplate;
+import io.earnidle.node.tokenizer.Tokenizer;
+
+/**
+ * Prompts as token ids, made with the nodes' own code: chat messages rendered by {@link ChatTemplate} in the
+ * model's chat format (from its GGUF chat template, {@link ModelFacts#chatFormat}) and tokenized by the model's
+ * {@link Tokenizer}, read from the model file (one per file version, kept).
+ */
+final class ModelPrompts {
+    private static final DateTimeFormatter TEMPLATE_DATE = DateTimeFormatter.ofPattern("dd MMM yyyy", Locale.ENGLISH)
+            .withZone(ZoneOffset.UTC);
+    private final Path modelsDir;
+    private final Map<String, Tokenizer> tokenizers = new ConcurrentHashMap<>();
+
+    ModelPrompts(Path modelsDir) {
+        this.modelsDir = modelsDir;
+    }
+
+    /**
+     * The prompt of a chat: the messages in the model's layout, ending with the assistant's header. The Llama 3.2
+     * template's "Today Date" is {@code today} (UTC), as llama.cpp's {@code strftime_now} gives it.
+     */
+    int[] chat(ModelCatalog.Entry model, List<ChatMessage> messages, Instant today) {
+        String format = model.chatFormat();
+        if (format == null) {
+            throw OpenAiError.invalid("model", "The model '" + model.model().id() + "' has no chat template; use "
+                    + "POST /v1/completions with it");
+        }
+        String text = format.equals(ModelFacts.LLAMA32)
+                ? ChatTemplate.llama32(messages, true, TEMPLATE_DATE.format(today))
+                : ChatTemplate.llama3(messages, true);
+        Tokenizer tok = tokenizer(model);
+        synchronized (tok) { // the tokenizer keeps a merge cache
+            return tok.encode(text, false); // the rendered text starts with <|begin_of_text|>
+        }
+    }
+
+    /** The prompt of a text completion: BOS (when the model has one) and the text's tokens. */
+    int[] text(ModelCatalog.Entry model, String prompt) {
+        Tokenizer tok = tokenizer(model);
+        synchronized (tok) {
+            return tok.encode(prompt, tok.bosId() >= 0);
+        }
+    }
+
+    /** "stop" when the output ended with an end-of-generation token or was cut at a stop string, else "length". */
+    String finishReason(ModelCatalog.Entry model, int[] ids, int maxTokens) {
+        Tokenizer tok = tokenizer(model);
+        boolean eog = ids.length > 0 && tok.isEndOfGeneration(ids[ids.length - 1]);
+        return eog || ids.length < maxTokens ? "stop" : "length";
+    }
+
+    Tokenizer tokenizer(ModelCatalog.Entry model) {
+        return tokenizers.computeIfAbsent(model.model().sha256(), sha -> load(modelsDir.resolve(model.model().fileName())));
+    }
+
+    private static Tokenizer load(Path file) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            FileChannel.MapMode ro = FileChannel.MapMode.READ_ONLY;
+            long size = ch.size();
+            // the tokenizer keeps the file's token array (a view on the mapping), nothing else of the file
+            return Tokenizer.fromGguf(GgufFile.read(ch.map(ro, 0, Math.min(size, Integer.MAX_VALUE)), size,
+                    (offset, length) -> {
+                        throw new IllegalStateException("no tensor data is read for the tokenizer");
+                    }));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the tokenizer of " + file, e);
+        }
+    }
+}
