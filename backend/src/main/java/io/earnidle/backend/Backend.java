@@ -3,6 +3,8 @@ package io.earnidle.backend;
 import java.time.Clock;
 import java.time.Duration;
 
+import io.earnidle.backend.canary.Canaries;
+import io.earnidle.backend.canary.PlatformJobs;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.http.ProblemHandler;
@@ -21,6 +23,11 @@ import io.earnidle.backend.payouts.PayoutModule;
 import io.earnidle.backend.placements.PlacementService;
 import io.earnidle.backend.placements.WidgetPageService;
 import io.earnidle.backend.publishers.Publishers;
+import io.earnidle.backend.reputation.CheatPenalty;
+import io.earnidle.backend.reputation.Reputation;
+import io.earnidle.backend.reputation.ReputationSettings;
+import io.earnidle.backend.reputation.TrustChecks;
+import io.earnidle.backend.reputation.TrustPolicy;
 import io.earnidle.backend.settings.Settings;
 import io.helidon.config.Config;
 import io.helidon.webserver.http.HttpRouting;
@@ -39,9 +46,12 @@ public final class Backend implements AutoCloseable {
     private final Publishers publishers;
     private final PayoutModule payoutModule; // wallets and payouts (issue 6)
     private final VerificationQueue verification; // pay only for verified work (issue 19)
+    private final Reputation reputation; // reputation, tiers, canaries (issue 19, docs/trust.md)
+    private final Canaries canaries;
 
     private Backend(Settings settings, Database db, Ledger ledger, Models models, Publishers publishers,
-                    PayoutModule payoutModule, VerificationQueue verification) {
+                    PayoutModule payoutModule, VerificationQueue verification, Reputation reputation,
+                    Canaries canaries) {
         this.settings = settings;
         this.db = db;
         this.ledger = ledger;
@@ -50,6 +60,8 @@ public final class Backend implements AutoCloseable {
         this.publishers = publishers;
         this.payoutModule = payoutModule;
         this.verification = verification;
+        this.reputation = reputation;
+        this.canaries = canaries;
     }
 
     /**
@@ -69,8 +81,17 @@ public final class Backend implements AutoCloseable {
             Publishers publishers = Publishers.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes());
             VerificationQueue verification = new VerificationQueue(
                     TrustSettings.from(config.get("earnidle.trust")), db, ledger, models);
+            PlatformJobs.ensure(db, ledger);
+            Config trust = config.get("earnidle.trust");
+            ReputationSettings repSettings = ReputationSettings.from(trust);
+            Reputation reputation = new Reputation(repSettings);
+            Canaries canaries = new Canaries(repSettings.checkJobsEnabled() ? Canaries.rate(trust) : 0, settings, db,
+                    ledger, models, verification);
+            verification.checks(new TrustChecks(reputation, canaries, new CheatPenalty(ledger, verification), db,
+                    ledger));
             Backend backend = new Backend(settings, db, ledger, models, publishers,
-                    PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()), verification);
+                    PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()), verification,
+                    reputation, canaries);
             verification.start();
             return backend;
         } catch (RuntimeException e) {
@@ -93,9 +114,9 @@ public final class Backend implements AutoCloseable {
                 .register("/api/publisher/withdrawals", publishers.withdrawals(payoutModule.payouts()))
                 .register("/api/placements", new PlacementService(db))
                 .register("/widget", new WidgetPageService(db)) // the widget page with its frame-ancestors policy
-                .register("/api/nodes", new NodeService(settings, db, ledger, sessions))
+                .register("/api/nodes", new NodeService(settings, db, ledger, sessions, reputation))
                 .register("/api/inference", new InferenceService(settings, db, ledger, models, sessions,
-                        verification))
+                        verification, new TrustPolicy(reputation), canaries))
                 .register("/api/jobs", new JobService(settings, db, ledger, models))
                 .register("/api/models", new ModelService(models))
                 .register("/models", new ModelFileService(db, models))
@@ -124,6 +145,14 @@ public final class Backend implements AutoCloseable {
 
     public VerificationQueue verification() {
         return verification;
+    }
+
+    public Reputation reputation() {
+        return reputation;
+    }
+
+    public Canaries canaries() {
+        return canaries;
     }
 
     @Override

@@ -7,6 +7,8 @@ import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.canary.Canaries;
+import io.earnidle.backend.canary.PlatformJobs;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Fields;
 import io.earnidle.backend.http.Ids;
@@ -16,6 +18,8 @@ import io.earnidle.backend.jobs.JobJson;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.models.Models;
 import io.earnidle.backend.nodes.NodeSessions;
+import io.earnidle.backend.reputation.Reputation;
+import io.earnidle.backend.reputation.TrustPolicy;
 import io.earnidle.backend.settings.Settings;
 import io.earnidle.backend.verification.VerificationQueue;
 import io.helidon.dbclient.DbExecute;
@@ -32,7 +36,8 @@ import static io.earnidle.backend.db.Database.ts;
 
 /** Node side of inference: {@code GET /api/inference/job} (lease) and {@code POST /api/inference/result}. */
 public record InferenceService(Settings settings, Database db, Ledger ledger, Models models, NodeSessions sessions,
-                               VerificationQueue verification) implements HttpService {
+                               VerificationQueue verification, TrustPolicy trust, Canaries canaries)
+        implements HttpService {
     private static final int MAX_TEXT_BYTES = 64 * 1024;
     private static final int LEASE_CANDIDATES = 8;
 
@@ -49,7 +54,10 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         NodeSessions.Session session = sessions.authenticate(req, now);
         long maxModelBytes = session.memoryLimitMb() == null
                 ? Long.MAX_VALUE : session.memoryLimitMb() * 1024L * 1024L;
-        Optional<DbRow> leased = leaseOne(session, now, maxModelBytes);
+        Reputation.Standing standing = trust.standing(db.execute(), session.id());
+        // a shadow-banned identity's polls get no jobs, answered as if the queue were empty (docs/trust.md)
+        Optional<DbRow> leased = standing.banned() ? Optional.empty() : leaseOne(session, standing, now,
+                maxModelBytes);
         if (leased.isEmpty()) {
             res.status(Status.NO_CONTENT_204);
             res.headers().set(HeaderNames.CACHE_CONTROL, "no-store");
@@ -57,6 +65,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
             return;
         }
         DbRow job = leased.get();
+        canaries.afterLease(job);
         Models.Model model = models.find(db.execute(), Database.str(job, "model_id")).orElseThrow();
         Json.send(res, Status.OK_200, JobJson.lease(job, model, Database.str(job, "lease_id"),
                 Database.instant(job, "lease_expires_at")));
@@ -68,11 +77,12 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
      * matches no row and it moves on to the next candidate. A session never gets a job back whose result from it
      * failed verification.
      */
-    private Optional<DbRow> leaseOne(NodeSessions.Session session, Instant now, long maxModelBytes) {
+    private Optional<DbRow> leaseOne(NodeSessions.Session session, Reputation.Standing standing, Instant now,
+                                     long maxModelBytes) {
         Instant expires = now.plusSeconds(settings.leaseSeconds());
         for (int round = 0; round < 3; round++) {
             List<DbRow> candidates = Database.list(db.execute(), "lease-candidates", ts(now), maxModelBytes,
-                    session.id(), LEASE_CANDIDATES);
+                    standing.tier().rank(), standing.identity(), session.id(), LEASE_CANDIDATES);
             if (candidates.isEmpty()) {
                 return Optional.empty();
             }
@@ -82,6 +92,10 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
                 long claimed = db.execute().namedUpdate("claim-job", leaseId, session.id(), ts(expires), jobId,
                         Database.lng(c, "version"), ts(now));
                 if (claimed == 1) {
+                    String expired = Database.str(c, "leased_to"); // the holder of the lease that ran out
+                    if (expired != null) {
+                        trust.leaseExpired(db, expired, now);
+                    }
                     return Database.get(db.execute(), "job-by-id", jobId);
                 }
             }
@@ -192,9 +206,10 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
             }
         }
 
-        boolean verify = verification.sample();
-        long completed = tx.namedUpdate("submit-job", verify ? "verifying" : "completed",
-                verify ? "pending" : "skipped", verify ? null : ts(now), s.jobId(), Database.lng(job, "version"));
+        String check = trust.onResult(tx, job, session.id(), now); // by tier, canary, replica (docs/trust.md)
+        boolean verify = !TrustPolicy.SKIPPED.equals(check);
+        long completed = tx.namedUpdate("submit-job", verify ? "verifying" : "completed", check,
+                verify ? null : ts(now), s.jobId(), Database.lng(job, "version"));
         if (completed != 1) {
             throw Problem.conflict("job " + s.jobId() + " changed while the result was being accepted");
         }
@@ -204,7 +219,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
                 (int) Database.lng(placement, "publisher_share_bps"));
         String publisherAccount = ledger.ensureAccount(tx, "publisher", Database.str(placement, "publisher_id"));
         String payoutTx = ledger.postHeld(tx, "job_payout", s.jobId(), List.of(
-                new Ledger.Entry(Ledger.accountId("customer", Database.str(job, "customer_id")), -price),
+                new Ledger.Entry(PlatformJobs.payerAccount(job), -price),
                 new Ledger.Entry(Ledger.PLATFORM_ACCOUNT, split.platformFee()),
                 new Ledger.Entry(session.accountId(), split.visitor()),
                 new Ledger.Entry(publisherAccount, split.publisher())));

@@ -62,6 +62,11 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
             }
             promptIdsJson = Json.write(ids);
         }
+        // the job's class: the lowest trust tier that may run it (docs/trust.md)
+        String minTier = Fields.present(body, "min_tier") ? Fields.requiredString(body, "min_tier", 16) : "probation";
+        if (!java.util.List.of("probation", "verified", "trusted").contains(minTier)) {
+            throw Problem.validation("min_tier must be probation, verified or trusted");
+        }
         long price = settings.price(maxTokens);
         Instant now = ledger.now();
         String jobId = Ids.newId("job_");
@@ -83,6 +88,9 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
                 tx.namedInsert("insert-job-ids", jobId, customerId, modelId, finalIds, Json.write(sampling),
                         maxTokens, price, Database.ts(now));
             }
+            if (!"probation".equals(minTier)) {
+                tx.namedUpdate("job-set-min-tier", minTier, jobId);
+            }
             return null;
         });
         ObjectNode out = Json.object();
@@ -90,6 +98,7 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         out.put("status", "queued");
         out.put("model", modelId);
         out.put("max_tokens", maxTokens);
+        out.put("min_tier", minTier);
         out.put("price_micro_usdc", price);
         out.put("created_at", now.toString());
         Json.sendCreated(req, res, Status.ACCEPTED_202, jobId, out);
