@@ -212,7 +212,8 @@ public final class VerificationQueue implements AutoCloseable {
             Instant now = ledger.now();
             String sessionId = Database.str(result.get(), "session_id");
             if (v.passed()) {
-                String detail = v.tokensChecked() + " tokens verified, " + v.withinMargin() + " within the margin";
+                String detail = v.reason() != null ? v.reason() + " (" + v.tokensChecked() + " tokens)"
+                        : v.tokensChecked() + " tokens verified, " + v.withinMargin() + " within the margin";
                 if (tx.namedUpdate("verification-passed", detail, ts(now), jobId, version) != 1) {
                     return false;
                 }
