@@ -26,6 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 @ServerTest
 class TrustTiersTest extends BackendServerTest {
     private static final TestSupport.MutableClock CLOCK = new TestSupport.MutableClock();
+    /** One prompt for every job: its greedy output is known to store on PostgreSQL too (no NUL character). */
+    private static final String PROMPT = "the quick brown fox";
     private final TestSupport.Api api;
     private final TrustNodes nodes;
 
@@ -56,7 +58,7 @@ class TrustTiersTest extends BackendServerTest {
 
     private void threeVerifiedJobs(TrustNodes.Node node) {
         for (int i = 0; i < 3; i++) {
-            JsonNode r = doHonestly(node, nodes.submit("verified job " + i, 4));
+            JsonNode r = doHonestly(node, nodes.submit(PROMPT, 4));
             assertEquals("pending", r.path("verification").asText(), "Probation: every result is verified");
             backend.verification().verifyPending();
         }
@@ -86,14 +88,14 @@ class TrustTiersTest extends BackendServerTest {
         assertEquals("verified", nodes.me(second).path("tier").asText(), "a new session of the wallet");
         assertEquals(71, nodes.me(second).path("reputation_score").asInt());
         // Verified samples at 0 here: the wallet's next result is not verified
-        JsonNode skipped = doHonestly(second, nodes.submit("a verified node's job", 4));
+        JsonNode skipped = doHonestly(second, nodes.submit(PROMPT, 4));
         assertEquals("skipped", skipped.path("verification").asText());
 
         TrustNodes.Node anonymous = nodes.register(null);
         threeVerifiedJobs(anonymous);
         assertEquals(71, nodes.me(anonymous).path("reputation_score").asInt());
         assertEquals("probation", nodes.me(anonymous).path("tier").asText(), "no wallet: Probation for good");
-        JsonNode stillVerified = doHonestly(anonymous, nodes.submit("a probation node's job", 4));
+        JsonNode stillVerified = doHonestly(anonymous, nodes.submit(PROMPT, 4));
         assertEquals("pending", stillVerified.path("verification").asText());
         backend.verification().verifyPending();
         assertLedgerConsistent(backend.database());
@@ -107,12 +109,12 @@ class TrustTiersTest extends BackendServerTest {
         String trustedWallet = nodes.wallet(CLOCK.instant());
         TrustNodes.Node trusted = nodes.register(trustedWallet);
         for (int i = 0; i < 10; i++) {
-            doHonestly(trusted, nodes.submit("trusted job " + i, 4));
+            doHonestly(trusted, nodes.submit(PROMPT, 4));
             backend.verification().verifyPending(); // Probation, then Verified (sampled at 0 here: skipped)
         }
         assertEquals("verified", nodes.me(trusted).path("tier").asText(), "skipped results are no verified success");
 
-        String forTrusted = nodes.submit("only for trusted nodes", 4, "{\"temperature\":0,\"seed\":42}",
+        String forTrusted = nodes.submit(PROMPT, 4, "{\"temperature\":0,\"seed\":42}",
                 ",\"min_tier\":\"trusted\"");
         assertNull(nodes.poll(probation), "a Probation node does not get a trusted-only job");
         assertNull(nodes.poll(verified), "nor does a Verified one");
@@ -123,7 +125,7 @@ class TrustTiersTest extends BackendServerTest {
         assertEquals("trusted", nodes.me(trusted).path("tier").asText());
         doHonestly(trusted, forTrusted);
 
-        String forVerified = nodes.submit("for verified nodes", 4, "{\"temperature\":0,\"seed\":42}",
+        String forVerified = nodes.submit(PROMPT, 4, "{\"temperature\":0,\"seed\":42}",
                 ",\"min_tier\":\"verified\"");
         assertNull(nodes.poll(probation));
         doHonestly(verified, forVerified);
@@ -136,7 +138,7 @@ class TrustTiersTest extends BackendServerTest {
     void aLeaseThatRunsOutCountsAgainstTheIdentity() {
         TrustNodes.Node slow = nodes.register(null);
         TrustNodes.Node other = nodes.register(null);
-        String jobId = nodes.submit("left to expire", 4);
+        String jobId = nodes.submit(PROMPT, 4);
         assertEquals(jobId, nodes.poll(slow).path("job_id").asText());
         CLOCK.advance(Duration.ofSeconds(61)); // lease-seconds 60
         doHonestly(other, jobId);
