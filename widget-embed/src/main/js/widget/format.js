@@ -21,3 +21,14 @@ export function formatBytes(n) {
   if (typeof n !== "number" || !isFinite(n)) { return "?"; }
   return n >= 1048576 ? (n / 1048576).toFixed(1) + " MB" : Math.round(n / 1024) + " KB";
 }
+
+/**
+ * The public reputation of the node's identity (docs/trust.md): "71 / 100 · Verified".
+ * @param {unknown} score 0 to 100
+ * @param {unknown} tier probation, verified or trusted
+ * @returns {string}
+ */
+export function formatReputation(score, tier) {
+  if (typeof score !== "number" || typeof tier !== "string" || tier === "") { return "–"; }
+  return Math.round(score) + " / 100 · " + tier.charAt(0).toUpperCase() + tier.slice(1);
+}

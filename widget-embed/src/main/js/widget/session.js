@@ -7,7 +7,7 @@ import { $, showError } from "../shared/dom.js";
 import { formatMicroUsdc } from "../shared/money.js";
 import { S, placementId } from "./state.js";
 import { show, postToHost, statusDetail, hostNotice } from "./steps.js";
-import { formatBytes, formatDuration } from "./format.js";
+import { formatBytes, formatDuration, formatReputation } from "./format.js";
 import { refreshWallet } from "./payouts.js";
 
 function wasmSimdSupported() {
@@ -135,6 +135,9 @@ function onStatus(st) {
     refreshWallet();
   }
   if (st.link_error) { showError("message", st.link_error); }
+  if (typeof st.tier === "string") {
+    $("reputation").textContent = formatReputation(st.reputation_score, st.tier);
+  }
   if (typeof st.last_payout_micro_usdc === "number" && st.last_payout_micro_usdc > 0) {
     $("last-payout").textContent = formatMicroUsdc(st.last_payout_micro_usdc) + " USDC";
   }

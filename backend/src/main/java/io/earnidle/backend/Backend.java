@@ -3,6 +3,8 @@ package io.earnidle.backend;
 import java.time.Clock;
 import java.time.Duration;
 
+import io.earnidle.backend.canary.Canaries;
+import io.earnidle.backend.canary.PlatformJobs;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.http.ProblemHandler;
@@ -29,6 +31,11 @@ import io.earnidle.backend.payouts.PayoutModule;
 import io.earnidle.backend.placements.PlacementService;
 import io.earnidle.backend.placements.WidgetPageService;
 import io.earnidle.backend.publishers.Publishers;
+import io.earnidle.backend.reputation.CheatPenalty;
+import io.earnidle.backend.reputation.Reputation;
+import io.earnidle.backend.reputation.ReputationSettings;
+import io.earnidle.backend.reputation.TrustChecks;
+import io.earnidle.backend.reputation.TrustPolicy;
 import io.earnidle.backend.settings.Settings;
 import io.helidon.config.Config;
 import io.helidon.webserver.http.HttpRouting;
@@ -50,9 +57,12 @@ public final class Backend implements AutoCloseable {
     private final Leases leases; // leases that fit the job (issue 19)
     private final LeaseWatchdog leaseWatchdog;
     private final OpenAiApi openai; // the OpenAI-compatible /v1 API (issue 20)
+    private final Reputation reputation; // reputation, tiers, canaries (issue 19, docs/trust.md)
+    private final Canaries canaries;
 
     private Backend(Settings settings, Database db, Ledger ledger, Models models, Publishers publishers,
-                    PayoutModule payoutModule, VerificationQueue verification, Leases leases, OpenAiApi openai) {
+                    PayoutModule payoutModule, VerificationQueue verification, Leases leases, OpenAiApi openai,
+                    Reputation reputation, Canaries canaries) {
         this.settings = settings;
         this.db = db;
         this.ledger = ledger;
@@ -64,6 +74,8 @@ public final class Backend implements AutoCloseable {
         this.leases = leases;
         this.leaseWatchdog = new LeaseWatchdog(leases, leases.settings().watchdogIntervalMs());
         this.openai = openai;
+        this.reputation = reputation;
+        this.canaries = canaries;
     }
 
     /**
@@ -83,13 +95,22 @@ public final class Backend implements AutoCloseable {
             Publishers publishers = Publishers.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes());
             TrustSettings trust = TrustSettings.from(config.get("earnidle.trust"));
             VerificationQueue verification = new VerificationQueue(trust, db, ledger, models);
+            PlatformJobs.ensure(db, ledger);
+            Config trustConfig = config.get("earnidle.trust");
+            ReputationSettings repSettings = ReputationSettings.from(trustConfig);
+            Reputation reputation = new Reputation(repSettings);
+            Canaries canaries = new Canaries(repSettings.checkJobsEnabled() ? Canaries.rate(trustConfig) : 0,
+                    settings, db, ledger, models, verification);
+            verification.checks(new TrustChecks(reputation, canaries, new CheatPenalty(ledger, verification), db,
+                    ledger));
             LeaseSettings leaseSettings = LeaseSettings.from(config.get("earnidle.leases"));
+            TrustPolicy policy = new TrustPolicy(reputation);
             Leases leases = new Leases(leaseSettings, trust.maxAttempts(), db, ledger, models,
-                    new ReportedCapability(leaseSettings));
+                    new ReportedCapability(leaseSettings), (sessionId, at) -> policy.leaseExpired(db, sessionId, at));
             Backend backend = new Backend(settings, db, ledger, models, publishers,
                     PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()), verification,
                     leases, new OpenAiApi(settings, OpenAiSettings.from(config.get("earnidle.openai")), db, ledger,
-                            models, leases::partialText));
+                            models, leases::partialText), reputation, canaries);
             verification.start();
             backend.leaseWatchdog.start();
             return backend;
@@ -114,9 +135,9 @@ public final class Backend implements AutoCloseable {
                 .register("/api/placements", new PlacementService(db))
                 .register("/widget", new WidgetPageService(db)) // the widget page with its frame-ancestors policy
                 .register("/api/nodes", new NodeService(settings, db, ledger, sessions,
-                        new RegistrationLimit(leases.settings())))
+                        new RegistrationLimit(leases.settings()), reputation))
                 .register("/api/inference", new InferenceService(settings, db, ledger, models, sessions,
-                        verification, leases), new LeaseService(leases,
+                        verification, leases, new TrustPolicy(reputation), canaries), new LeaseService(leases,
                         req -> sessions.authenticateLeaseHolder(req, ledger.now()).id(), settings.maxBodyBytes()))
                 .register("/api/jobs", new JobService(settings, db, ledger, models))
                 .register("/api/models", new ModelService(models))
@@ -151,6 +172,14 @@ public final class Backend implements AutoCloseable {
 
     public Leases leases() {
         return leases;
+    }
+
+    public Reputation reputation() {
+        return reputation;
+    }
+
+    public Canaries canaries() {
+        return canaries;
     }
 
     @Override

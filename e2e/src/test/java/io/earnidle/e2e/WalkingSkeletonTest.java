@@ -58,9 +58,11 @@ class WalkingSkeletonTest {
                                 "server.port", "0",
                                 "earnidle.data-dir", dataDir.toString(),
                                 "earnidle.demo.customer-api-key", CUSTOMER_KEY,
-                                // every result verified (the default sample rate, 1.0) by the backend's
-                                // teacher-forced JVM check; credits available as soon as it passed
-                                "earnidle.ledger.verification-window-seconds", "0")),
+                                // every result verified (a session without a wallet is in Probation: rate 1.0)
+                                // by the backend's teacher-forced JVM check; credits available as soon as it passed
+                                "earnidle.ledger.verification-window-seconds", "0",
+                                // one customer job, no canary after it (docs/trust.md)
+                                "earnidle.trust.canary.rate", "0")),
                         ConfigSources.classpath("application.yaml"))
                 .build();
         server = EarnIdleServer.start(config);

@@ -7,6 +7,8 @@ import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.canary.Canaries;
+import io.earnidle.backend.canary.PlatformJobs;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Fields;
 import io.earnidle.backend.http.Ids;
@@ -17,6 +19,8 @@ import io.earnidle.backend.leases.Leases;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.models.Models;
 import io.earnidle.backend.nodes.NodeSessions;
+import io.earnidle.backend.reputation.Reputation;
+import io.earnidle.backend.reputation.TrustPolicy;
 import io.earnidle.backend.settings.Settings;
 import io.earnidle.backend.verification.VerificationQueue;
 import io.helidon.dbclient.DbExecute;
@@ -36,7 +40,8 @@ import static io.earnidle.backend.db.Database.ts;
  * lease runs, the lease cap and expired leases are {@link Leases}'.
  */
 public record InferenceService(Settings settings, Database db, Ledger ledger, Models models, NodeSessions sessions,
-                               VerificationQueue verification, Leases leases) implements HttpService {
+                               VerificationQueue verification, Leases leases, TrustPolicy trust,
+                               Canaries canaries) implements HttpService {
     private static final int MAX_TEXT_BYTES = 64 * 1024;
     private static final int LEASE_CANDIDATES = 8;
 
@@ -53,11 +58,13 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         NodeSessions.Session session = sessions.authenticate(req, now);
         long maxModelBytes = session.memoryLimitMb() == null
                 ? Long.MAX_VALUE : session.memoryLimitMb() * 1024L * 1024L;
+        Reputation.Standing standing = trust.standing(db.execute(), session.id());
         // leases that ran out go back to the queue (each a failed attempt) before anything is leased
         leases.expireStalled(now);
-        Optional<Leased> leased = db.inTransaction(tx -> {
+        // a shadow-banned identity's polls get no jobs, answered as if the queue were empty (docs/trust.md)
+        Optional<Leased> leased = standing.banned() ? Optional.empty() : db.inTransaction(tx -> {
             leases.requireBelowCap(tx, session.id(), now);
-            return leaseOne(tx, session, now, maxModelBytes);
+            return leaseOne(tx, session, standing, now, maxModelBytes);
         });
         if (leased.isEmpty()) {
             res.status(Status.NO_CONTENT_204);
@@ -66,13 +73,17 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
             return;
         }
         DbRow job = leased.get().job();
+        if (leased.get().expiredHolder() != null) { // the job's last lease ran out and was not re-queued yet
+            trust.leaseExpired(db, leased.get().expiredHolder(), now);
+        }
+        canaries.afterLease(job);
         Models.Model model = models.find(db.execute(), Database.str(job, "model_id")).orElseThrow();
         Json.send(res, Status.OK_200, JobJson.lease(job, model, Database.str(job, "lease_id"),
                 leased.get().expiresAt()));
     }
 
-    /** A job just leased and its lease's expiry. */
-    private record Leased(DbRow job, Instant expiresAt) {
+    /** A job just leased, its lease's expiry and the holder of the expired lease it was taken over from, if any. */
+    private record Leased(DbRow job, Instant expiresAt, String expiredHolder) {
     }
 
     /**
@@ -82,12 +93,12 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
      * failed verification, or whose lease it let time out or reported as failed. The lease's length is sized by
      * {@link Leases#open} in the same transaction.
      */
-    private Optional<Leased> leaseOne(DbTransaction tx, NodeSessions.Session session, Instant now,
-                                      long maxModelBytes) {
+    private Optional<Leased> leaseOne(DbTransaction tx, NodeSessions.Session session, Reputation.Standing standing,
+                                      Instant now, long maxModelBytes) {
         Instant expires = leases.provisionalExpiry(now);
         for (int round = 0; round < 3; round++) {
             List<DbRow> candidates = Database.list(tx, "lease-candidates", ts(now), maxModelBytes,
-                    session.id(), session.id(), LEASE_CANDIDATES);
+                    standing.tier().rank(), standing.identity(), session.id(), session.id(), LEASE_CANDIDATES);
             if (candidates.isEmpty()) {
                 return Optional.empty();
             }
@@ -98,7 +109,8 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
                         Database.lng(c, "version"), ts(now));
                 if (claimed == 1) {
                     DbRow job = Database.get(tx, "job-by-id", jobId).orElseThrow();
-                    return Optional.of(new Leased(job, leases.open(tx, job, session.id(), leaseId, now)));
+                    return Optional.of(new Leased(job, leases.open(tx, job, session.id(), leaseId, now),
+                            Database.str(c, "leased_to")));
                 }
             }
         }
@@ -208,9 +220,10 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
             }
         }
 
-        boolean verify = verification.sample();
-        long completed = tx.namedUpdate("submit-job", verify ? "verifying" : "completed",
-                verify ? "pending" : "skipped", verify ? null : ts(now), s.jobId(), Database.lng(job, "version"));
+        String check = trust.onResult(tx, job, session.id(), now); // by tier, canary, replica (docs/trust.md)
+        boolean verify = !TrustPolicy.SKIPPED.equals(check);
+        long completed = tx.namedUpdate("submit-job", verify ? "verifying" : "completed", check,
+                verify ? null : ts(now), s.jobId(), Database.lng(job, "version"));
         if (completed != 1) {
             throw Problem.conflict("job " + s.jobId() + " changed while the result was being accepted");
         }
@@ -220,7 +233,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
                 (int) Database.lng(placement, "publisher_share_bps"));
         String publisherAccount = ledger.ensureAccount(tx, "publisher", Database.str(placement, "publisher_id"));
         String payoutTx = ledger.postHeld(tx, "job_payout", s.jobId(), List.of(
-                new Ledger.Entry(Ledger.accountId("customer", Database.str(job, "customer_id")), -price),
+                new Ledger.Entry(PlatformJobs.payerAccount(job), -price),
                 new Ledger.Entry(Ledger.PLATFORM_ACCOUNT, split.platformFee()),
                 new Ledger.Entry(session.accountId(), split.visitor()),
                 new Ledger.Entry(publisherAccount, split.publisher())));

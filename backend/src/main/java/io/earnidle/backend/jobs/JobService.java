@@ -61,12 +61,18 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
                         + model.contextLength() + ", got " + (ids.length + maxTokens));
             }
         }
-        Jobs.Created job = jobs().create(customerId, modelId, prompt, ids, sampling, maxTokens);
+        // the job's class: the lowest trust tier that may run it (docs/trust.md)
+        String minTier = Fields.present(body, "min_tier") ? Fields.requiredString(body, "min_tier", 16) : "probation";
+        if (!java.util.List.of("probation", "verified", "trusted").contains(minTier)) {
+            throw Problem.validation("min_tier must be probation, verified or trusted");
+        }
+        Jobs.Created job = jobs().create(customerId, modelId, prompt, ids, sampling, maxTokens, minTier);
         ObjectNode out = Json.object();
         out.put("id", job.id());
         out.put("status", "queued");
         out.put("model", modelId);
         out.put("max_tokens", maxTokens);
+        out.put("min_tier", minTier);
         out.put("price_micro_usdc", job.priceMicroUsdc());
         out.put("created_at", job.createdAt().toString());
         Json.sendCreated(req, res, Status.ACCEPTED_202, job.id(), out);

@@ -34,6 +34,15 @@ public record Jobs(Settings settings, Database db, Ledger ledger) {
      */
     public Created create(String customerId, String modelId, String prompt, int[] promptIds, ObjectNode sampling,
                           int maxTokens) {
+        return create(customerId, modelId, prompt, promptIds, sampling, maxTokens, "probation");
+    }
+
+    /**
+     * {@link #create(String, String, String, int[], ObjectNode, int)} for the job class {@code minTier}: the lowest
+     * trust tier ({@code probation}, {@code verified}, {@code trusted}) whose nodes may lease it (docs/trust.md).
+     */
+    public Created create(String customerId, String modelId, String prompt, int[] promptIds, ObjectNode sampling,
+                          int maxTokens, String minTier) {
         if ((prompt == null) == (promptIds == null)) {
             throw new IllegalArgumentException("exactly one of prompt and promptIds");
         }
@@ -55,6 +64,9 @@ public record Jobs(Settings settings, Database db, Ledger ledger) {
             } else {
                 tx.namedInsert("insert-job-ids", jobId, customerId, modelId, Json.write(promptIds),
                         Json.write(sampling), maxTokens, price, Database.ts(now));
+            }
+            if (!"probation".equals(minTier)) {
+                tx.namedUpdate("job-set-min-tier", minTier, jobId);
             }
             return null;
         });

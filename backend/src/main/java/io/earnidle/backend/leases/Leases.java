@@ -45,9 +45,16 @@ public final class Leases {
     private final Models models;
     private final NodeCapability capability;
     private final LeaseSizer sizer;
+    private final TimeoutListener timeouts;
+
+    /** Told, after the watchdog's transaction, of each lease that ran out: a timeout in the node's reputation. */
+    @FunctionalInterface
+    public interface TimeoutListener {
+        void timedOut(String sessionId, Instant at);
+    }
 
     public Leases(LeaseSettings settings, int maxAttempts, Database db, Ledger ledger, Models models,
-                  NodeCapability capability) {
+                  NodeCapability capability, TimeoutListener timeouts) {
         this.settings = settings;
         this.maxAttempts = maxAttempts;
         this.db = db;
@@ -55,6 +62,7 @@ public final class Leases {
         this.models = models;
         this.capability = capability;
         this.sizer = new LeaseSizer(settings);
+        this.timeouts = timeouts;
     }
 
     public LeaseSettings settings() {
@@ -237,18 +245,19 @@ public final class Leases {
             int round = 0;
             for (DbRow row : expired) {
                 String jobId = Database.str(row, "id");
-                boolean done = db.inTransaction(tx -> {
+                String holder = db.inTransaction(tx -> {
                     DbRow job = Database.get(tx, "lock-job", jobId).orElseThrow();
                     Instant at = Database.instant(job, "lease_expires_at");
                     if (!"leased".equals(Database.str(job, "status")) || at == null || at.isAfter(now)) {
-                        return false; // renewed, submitted or expired by another thread meanwhile
+                        return null; // renewed, submitted or expired by another thread meanwhile
                     }
                     Ended e = end(tx, job, "timeout", "timeout", "no heartbeat or result before " + at, now);
                     LOG.info(() -> "job " + jobId + ": lease " + Database.str(job, "lease_id") + " of "
                             + Database.str(job, "leased_to") + " expired, job " + e.status());
-                    return true;
+                    return Database.str(job, "leased_to");
                 });
-                if (done) {
+                if (holder != null) {
+                    timeouts.timedOut(holder, now);
                     round++;
                 }
             }

@@ -196,6 +196,33 @@ public final class Ledger {
         return reversalId;
     }
 
+    /**
+     * Reverses one pending credit (entry {@code entryId} of {@code amount} > 0 on {@code account}) with a zero-sum
+     * transaction of {@code kind} for {@code jobId}: the credit becomes {@code reversed} and is cancelled by a
+     * {@code reversed} entry of the opposite amount, and {@code refundTo} is credited the amount, available (the
+     * account that paid for it). Amounts are never edited. Returns the transaction id, or null when the entry was no
+     * longer pending.
+     */
+    public String reverseCredit(DbExecute exec, String kind, String jobId, String entryId, String account,
+                                long amount, String refundTo) {
+        if (amount <= 0) {
+            throw new IllegalArgumentException("only a credit can be reversed: " + amount);
+        }
+        lock(exec, List.of(account, refundTo));
+        if (exec.namedUpdate("reverse-pending-entry", entryId) != 1) {
+            return null;
+        }
+        Instant now = now();
+        String reversalId = Ids.newId("ltx_");
+        exec.namedInsert("insert-ledger-transaction", reversalId, jobId, kind, ts(now));
+        exec.namedInsert("insert-ledger-entry", Ids.newId("le_"), reversalId, account, -amount, "reversed", ts(now),
+                ts(now));
+        exec.namedInsert("insert-ledger-entry", Ids.newId("le_"), reversalId, refundTo, amount, "available",
+                ts(now), ts(now));
+        exec.namedUpdate("add-to-balance", amount, refundTo);
+        return reversalId;
+    }
+
     /** Moves {@code amount} (> 0, available) from one account to another in one transaction; returns its id. */
     public String transfer(DbExecute exec, String kind, String reference, String from, String to, long amount) {
         if (amount <= 0) {

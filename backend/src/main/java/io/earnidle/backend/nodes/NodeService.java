@@ -10,6 +10,7 @@ import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.leases.RegistrationLimit;
 import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.reputation.Reputation;
 import io.earnidle.backend.settings.Settings;
 import io.earnidle.backend.wallets.Wallets;
 import io.helidon.dbclient.DbRow;
@@ -26,7 +27,7 @@ import io.helidon.webserver.http.ServerResponse;
  * placement ({@link RegistrationLimit}).
  */
 public record NodeService(Settings settings, Database db, Ledger ledger, NodeSessions sessions,
-                          RegistrationLimit registrationLimit) implements HttpService {
+                          RegistrationLimit registrationLimit, Reputation reputation) implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.post("/", this::register)
@@ -118,6 +119,10 @@ public record NodeService(Settings settings, Database db, Ledger ledger, NodeSes
             o.put("jobs_completed", Database.count(tx, "session-jobs-completed", sessionId));
             o.put("balance_micro_usdc", ledger.available(tx, accountId));
             o.put("pending_micro_usdc", ledger.pending(tx, accountId));
+            // the public reputation of the session's identity (its wallet's when linked; docs/trust.md)
+            Reputation.Standing standing = reputation.ofSession(tx, sessionId);
+            o.put("reputation_score", standing.score());
+            o.put("tier", standing.tier().key());
             return o;
         });
     }

@@ -25,6 +25,7 @@ import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.loop.JobSpec;
 import io.helidon.dbclient.DbRow;
+import io.helidon.dbclient.DbTransaction;
 
 import static io.earnidle.backend.db.Database.ts;
 
@@ -44,6 +45,35 @@ public final class VerificationQueue implements AutoCloseable {
     private record LoadedModel(String sha256, LlamaModel model, String weightType) {
     }
 
+    /**
+     * What the trust layer adds around a verification (docs/trust.md: reputation, canaries, redundant runs). The
+     * hooks {@link #passed} and {@link #failed} run inside the verdict's transaction.
+     */
+    public interface Checks {
+        Checks NONE = new Checks() {
+        };
+
+        /** Runs before each round of {@link #verifyPending}. */
+        default void beforeRound(Instant now) {
+        }
+
+        /**
+         * A verdict without re-running the job (a canary's known answer, a replica's matching output), or empty to
+         * verify it teacher-forced.
+         */
+        default Optional<ResultVerifier.Verdict> decide(DbRow job, DbRow result, int[] claimedIds) {
+            return Optional.empty();
+        }
+
+        /** A result of {@code sessionId} for {@code job} passed. */
+        default void passed(DbTransaction tx, DbRow job, String sessionId) {
+        }
+
+        /** A result of {@code sessionId} for {@code job} failed: its payout is reversed, the job re-queued. */
+        default void failed(DbTransaction tx, DbRow job, String sessionId) {
+        }
+    }
+
     private final TrustSettings trust;
     private final Database db;
     private final Ledger ledger;
@@ -54,12 +84,18 @@ public final class VerificationQueue implements AutoCloseable {
     private final Object signal = new Object();
     private long wakeups;
     private volatile boolean closed;
+    private volatile Checks checks = Checks.NONE;
 
     public VerificationQueue(TrustSettings trust, Database db, Ledger ledger, Models models) {
         this.trust = trust;
         this.db = db;
         this.ledger = ledger;
         this.models = models;
+    }
+
+    /** Sets the trust layer's hooks (before {@link #start}). */
+    public void checks(Checks hooks) {
+        this.checks = hooks;
     }
 
     /** Starts the worker threads (none when {@code verifier-threads} is 0: then only {@link #verifyPending} runs). */
@@ -111,6 +147,7 @@ public final class VerificationQueue implements AutoCloseable {
      */
     public int verifyPending() {
         int applied = 0;
+        checks.beforeRound(ledger.now());
         while (!closed) {
             List<DbRow> batch = Database.list(db.execute(), "verification-queue", BATCH);
             int taken = 0;
@@ -155,8 +192,9 @@ public final class VerificationQueue implements AutoCloseable {
             GenerationRequest request = JobSpec.parse(Json.write(JobJson.lease(job, model.get(), leaseId,
                     Database.instant(job, "created_at")))).toRequest();
             int[] ids = Json.MAPPER.readValue(Database.str(result, "token_ids_json"), int[].class);
-            verdict = ResultVerifier.verify(m.model(), request, ids, Database.str(result, "result_text"),
-                    trust.margin(m.weightType()));
+            Optional<ResultVerifier.Verdict> decided = checks.decide(job, result, ids);
+            verdict = decided.isPresent() ? decided.get() : ResultVerifier.verify(m.model(), request, ids,
+                    Database.str(result, "result_text"), trust.margin(m.weightType()));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -172,23 +210,47 @@ public final class VerificationQueue implements AutoCloseable {
                 return false; // another worker or instance applied a verdict first
             }
             Instant now = ledger.now();
+            String sessionId = Database.str(result.get(), "session_id");
             if (v.passed()) {
-                String detail = v.tokensChecked() + " tokens verified, " + v.withinMargin() + " within the margin";
-                return tx.namedUpdate("verification-passed", detail, ts(now), jobId, version) == 1;
+                String detail = v.reason() != null ? v.reason() + " (" + v.tokensChecked() + " tokens)"
+                        : v.tokensChecked() + " tokens verified, " + v.withinMargin() + " within the margin";
+                if (tx.namedUpdate("verification-passed", detail, ts(now), jobId, version) != 1) {
+                    return false;
+                }
+                checks.passed(tx, job, sessionId);
+                return true;
             }
-            String reason = v.reason().length() > 1000 ? v.reason().substring(0, 1000) : v.reason();
-            ledger.reverse(tx, "job_payout_reversal", jobId, Database.str(result.get(), "payout_tx_id"));
-            tx.namedInsert("insert-rejected-result", Ids.newId("rej_"), reason, ts(now), jobId);
-            tx.namedDelete("delete-result", jobId);
-            // failed attempts: rejected results and leases that timed out or were reported failed (leases package)
-            long failedAttempts = Database.count(tx, "failed-attempt-count", jobId);
-            String status = failedAttempts >= trust.maxAttempts() ? "failed" : "queued";
-            if (tx.namedUpdate("verification-failed", status, reason, jobId, version) != 1) {
-                throw new IllegalStateException("job " + jobId + " changed under its row lock");
-            }
-            LOG.info(() -> "job " + jobId + ": result rejected (" + reason + "), job " + status);
+            reject(tx, job, result.get(), v.reason());
+            checks.failed(tx, job, sessionId);
             return true;
         });
+    }
+
+    /**
+     * Rejects the current result of {@code job} (locked by the caller, status {@code verifying}): reverses its
+     * payout, moves it to {@code rejected_results} with {@code reason} and re-queues the job, or fails it after
+     * {@code max-attempts} rejected results. Returns the job's new status.
+     */
+    public String reject(DbTransaction tx, DbRow job, DbRow result, String why) {
+        String jobId = Database.str(job, "id");
+        Instant now = ledger.now();
+        String reason = why.length() > 1000 ? why.substring(0, 1000) : why;
+        ledger.reverse(tx, "job_payout_reversal", jobId, Database.str(result, "payout_tx_id"));
+        tx.namedInsert("insert-rejected-result", Ids.newId("rej_"), reason, ts(now), jobId);
+        tx.namedDelete("delete-result", jobId);
+        // failed attempts: rejected results and leases that timed out or were reported failed (leases package)
+        long failedAttempts = Database.count(tx, "failed-attempt-count", jobId);
+        String status = failedAttempts >= trust.maxAttempts() ? "failed" : "queued";
+        if (tx.namedUpdate("verification-failed", status, reason, jobId, Database.lng(job, "version")) != 1) {
+            throw new IllegalStateException("job " + jobId + " changed under its row lock");
+        }
+        LOG.info(() -> "job " + jobId + ": result rejected (" + reason + "), job " + status);
+        return status;
+    }
+
+    /** The engine of {@code model} (loaded once per file version), e.g. to compute a canary's known answer. */
+    public LlamaModel engine(Models.Model model) {
+        return load(model).model();
     }
 
     /** The model's engine, loaded once per file version (sha256). */

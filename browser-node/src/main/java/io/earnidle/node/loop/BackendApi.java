@@ -45,6 +45,9 @@ final class BackendApi {
     private long balance;
     private long pending;
     private long lastPayout;
+    /** The identity's public reputation (docs/trust.md), from GET /api/nodes/me; tier null until it is known. */
+    private long reputationScore;
+    private String tier;
     private double lastPendingRefresh = Double.NEGATIVE_INFINITY;
 
     BackendApi(NodeHost host, String apiBase, String placementId, Object capabilities, String walletToken) {
@@ -91,6 +94,10 @@ final class BackendApi {
         m.put("balance_micro_usdc", balance);
         m.put("pending_micro_usdc", pending);
         m.put("last_payout_micro_usdc", lastPayout);
+        if (tier != null) {
+            m.put("reputation_score", reputationScore);
+            m.put("tier", tier);
+        }
     }
 
     boolean walletLinked() {
@@ -239,6 +246,10 @@ final class BackendApi {
                 pending = r.get("pending_micro_usdc") == null ? 0 : Json.integer(r, "pending_micro_usdc");
                 if (r.get("jobs_completed") != null) {
                     jobsCompleted = Math.max(jobsCompleted, Json.integer(r, "jobs_completed"));
+                }
+                if (r.get("tier") != null && r.get("reputation_score") != null) {
+                    reputationScore = Json.integer(r, "reputation_score");
+                    tier = Json.str(r, "tier");
                 }
             } catch (RuntimeException e) {
                 return;

@@ -1,0 +1,341 @@
+package io.earnidle.backend;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.db.Database;
+import io.earnidle.backend.reputation.Reputation;
+import io.earnidle.backend.reputation.Tier;
+import io.earnidle.node.llama.GenerationResult;
+import io.earnidle.node.llama.LlamaModel;
+import io.earnidle.node.loop.JobSpec;
+import io.earnidle.node.synth.ModelSynthesizer;
+import io.helidon.dbclient.DbRow;
+import io.helidon.webclient.http1.Http1Client;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.testing.junit5.ServerTest;
+import io.helidon.webserver.testing.junit5.SetUpRoute;
+import org.junit.jupiter.api.Test;
+
+import static io.earnidle.backend.TestSupport.assertLedgerConsistent;
+import static io.earnidle.backend.TestSupport.count;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The adversary simulation of issue 19 (docs/trust.md, "Simulation"): honest nodes (the JVM engine, through the real
+ * HTTP API) and adversaries share one queue under the default trust configuration (tier sampling 1.0 / 0.2 / 0.05,
+ * canaries at 0.05 per customer lease, a 600 s window, the default score weights and thresholds). Each round every
+ * node polls (the build-reputation adversary four times), the customer keeps the queue filled, the verifier drains
+ * its queue, and the virtual clock moves 20 s (so the 600 s window spans 30 rounds). Adversaries: random token ids; an output copied from another job; a
+ * different model with the same vocabulary (the synthetic model made with another seed); a replay of an old result
+ * (of the same prompt under another seed when there is one); a prompt-ignorer (the real model on a fixed prompt);
+ * and a wallet that works honestly until Trusted, then cheats on 10% of its jobs. Each of the first five runs as
+ * three identities in turn (a new wallet after each ban). Reported per adversary: detection rate, jobs until the
+ * ban, money (available and pending); for the honest nodes the false-positive rate over their verified jobs.
+ */
+@ServerTest
+class TrustSimulationTest extends BackendServerTest {
+    private static final TestSupport.MutableClock CLOCK = new TestSupport.MutableClock();
+    private static final int MAX_TOKENS = 8;
+    private static final int HONEST_VERIFIED_TARGET = 2000;
+    private static final int IDENTITIES_PER_TYPE = 3;
+    private static final int MAX_ROUNDS = 1500;
+    private static final int ROUND_SECONDS = 20;
+    private static final List<String> SAMPLED_PROMPTS = List.of("tell me a story", "the weather today",
+            "a list of fruits", "how to cook rice", "my favourite song", "the history of tea");
+    private final TestSupport.Api api;
+    private final TrustNodes nodes;
+    private final Random rnd = new Random(19);
+    /** Honest results seen so far, newest last (what the copier and the replayer draw from). */
+    private final Deque<Seen> seen = new ArrayDeque<>();
+    private LlamaModel otherModel;
+    private int jobCounter;
+
+    TrustSimulationTest(Http1Client client) {
+        this.api = new TestSupport.Api(client);
+        this.nodes = new TrustNodes(api);
+    }
+
+    @SetUpRoute
+    static void routing(HttpRouting.Builder routing) {
+        start(routing, Map.of("earnidle.trust.verifier-threads", "0"), CLOCK); // the default trust settings
+    }
+
+    private record Seen(String jobId, String prompt, GenerationResult result) {
+    }
+
+    enum Type {
+        RANDOM_TOKENS("random tokens"), COPIED_OUTPUT("output copied from another job"),
+        OTHER_MODEL("different model, same vocabulary"), REPLAY("replay of an old result"),
+        PROMPT_IGNORER("prompt-ignorer"), REPUTATION_THEN_CHEAT("build reputation, then cheat on 10%"),
+        HONEST("honest (JVM engine)");
+
+        final String label;
+
+        Type(String label) {
+            this.label = label;
+        }
+    }
+
+    /** One identity of a node population. */
+    private final class Agent {
+        final Type type;
+        final TrustNodes.Node node;
+        final int pollsPerRound;
+        final List<String> cheatedLeases = new ArrayList<>();
+        final List<String> honestLeases = new ArrayList<>();
+        String firstLease;
+        int jobs;
+        Integer jobsUntilBan;
+        Integer jobsUntilTrusted;
+        boolean cheating;
+
+        Agent(Type type, boolean wallet, int pollsPerRound) {
+            this.type = type;
+            this.node = nodes.register(wallet ? nodes.wallet(CLOCK.instant()) : null);
+            this.pollsPerRound = pollsPerRound;
+        }
+
+        Reputation.Standing standing() {
+            return backend.reputation().ofSession(backend.database().execute(), node.id());
+        }
+    }
+
+    private String submitJob() {
+        int n = jobCounter++;
+        if (n % 2 == 0) { // greedy, a prompt of its own
+            return nodes.submit("job " + n + ": " + SAMPLED_PROMPTS.get(n % SAMPLED_PROMPTS.size()) + " " + n,
+                    MAX_TOKENS);
+        }
+        return nodes.submit(SAMPLED_PROMPTS.get(rnd.nextInt(SAMPLED_PROMPTS.size())), MAX_TOKENS,
+                "{\"temperature\":0.9,\"top_k\":40,\"top_p\":0.95,\"seed\":" + n + "}", "");
+    }
+
+    private GenerationResult generate(LlamaModel model, JsonNode lease) {
+        return model.generate(JobSpec.parse(lease.toString()).toRequest());
+    }
+
+    /** The adversary's answer to a lease: token ids and text. */
+    private GenerationResult cheat(Type type, JsonNode lease) {
+        String jobId = lease.path("job_id").asText();
+        String prompt = lease.path("prompt").asText();
+        return switch (type) {
+            case RANDOM_TOKENS, REPUTATION_THEN_CHEAT ->
+                    new GenerationResult(TrustNodes.randomIds(lease, rnd), "forged", 0, 0);
+            case COPIED_OUTPUT -> seen.stream().filter(s -> !s.jobId().equals(jobId)).reduce((a, b) -> b)
+                    .orElseThrow().result();
+            case REPLAY -> seen.stream().filter(s -> s.prompt().equals(prompt) && !s.jobId().equals(jobId))
+                    .findFirst().or(() -> seen.stream().findFirst()).orElseThrow().result();
+            case OTHER_MODEL -> generate(otherModel, lease);
+            case PROMPT_IGNORER -> {
+                ObjectNode ignored = lease.deepCopy();
+                ignored.put("prompt", "Hello");
+                ignored.putNull("prompt_ids");
+                yield generate(nodes.model(lease), ignored);
+            }
+            case HONEST -> throw new IllegalStateException();
+        };
+    }
+
+    private void act(Agent a, JsonNode lease) {
+        a.jobs++;
+        String leaseId = lease.path("lease_id").asText();
+        if (a.firstLease == null) {
+            a.firstLease = leaseId;
+        }
+        boolean cheats = switch (a.type) {
+            case HONEST -> false;
+            case REPUTATION_THEN_CHEAT -> a.cheating && rnd.nextDouble() < 0.1;
+            default -> true;
+        };
+        GenerationResult r;
+        if (cheats) {
+            r = cheat(a.type, lease);
+            a.cheatedLeases.add(leaseId);
+        } else {
+            r = nodes.run(lease);
+            a.honestLeases.add(leaseId);
+            seen.addLast(new Seen(lease.path("job_id").asText(), lease.path("prompt").asText(), r));
+            if (seen.size() > 500) {
+                seen.removeFirst();
+            }
+        }
+        int n = Math.min(r.tokenIds().length, lease.path("max_tokens").asInt());
+        int[] ids = java.util.Arrays.copyOf(r.tokenIds(), Math.max(1, n));
+        nodes.post(a.node, lease, r.text(), ids);
+    }
+
+    private long queued() {
+        return count(backend.database(), "SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'");
+    }
+
+    /** Lease ids of the session's results that verification rejected (not those forfeited after another cheat). */
+    private Set<String> detected(Agent a) {
+        Set<String> out = new HashSet<>();
+        try (var rows = backend.database().execute().query("SELECT lease_id FROM rejected_results WHERE session_id = ? "
+                + "AND reason NOT LIKE 'forfeited:%'", a.node.id())) {
+            rows.forEach(r -> out.add(r.column("lease_id").getString()));
+        }
+        return out;
+    }
+
+    /** Results of the session that a check decided (passed, or rejected by verification). */
+    private long checked(Agent a) {
+        return count(backend.database(), "SELECT COUNT(*) AS n FROM job_results r JOIN jobs j ON j.id = r.job_id "
+                + "WHERE r.session_id = ? AND j.verification = 'passed'", a.node.id()) + detected(a).size();
+    }
+
+    private long available(Agent a) {
+        return backend.database().inTransaction(tx -> backend.ledger().available(tx, a.node.account()));
+    }
+
+    private long pending(Agent a) {
+        return backend.ledger().pending(backend.database().execute(), a.node.account());
+    }
+
+    @Test
+    void cheatersAreCaughtAndEarnNothingWhileHonestNodesPass() {
+        otherModel = LlamaModel.load(ByteBuffer.wrap(ModelSynthesizer.tinyBytes(2L)));
+        List<Agent> honest = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            honest.add(new Agent(Type.HONEST, false, 1)); // Probation for good: every result verified
+        }
+        for (int i = 0; i < 2; i++) {
+            honest.add(new Agent(Type.HONEST, true, 1)); // wallets: climb to Verified and Trusted
+        }
+        Map<Type, List<Agent>> adversaries = new LinkedHashMap<>();
+        for (Type t : List.of(Type.RANDOM_TOKENS, Type.COPIED_OUTPUT, Type.OTHER_MODEL, Type.REPLAY,
+                Type.PROMPT_IGNORER)) {
+            adversaries.put(t, new ArrayList<>(List.of(new Agent(t, true, 1))));
+        }
+        Agent builder = new Agent(Type.REPUTATION_THEN_CHEAT, true, 4);
+        adversaries.put(Type.REPUTATION_THEN_CHEAT, new ArrayList<>(List.of(builder)));
+        long started = System.nanoTime();
+        long honestVerified = 0;
+        int round = 0;
+        for (; round < MAX_ROUNDS; round++) {
+            List<Agent> active = new ArrayList<>();
+            for (List<Agent> ids : adversaries.values()) {
+                Agent a = ids.get(ids.size() - 1);
+                if (a.jobsUntilBan == null) {
+                    active.add(a);
+                } else if (a.type != Type.REPUTATION_THEN_CHEAT && ids.size() < IDENTITIES_PER_TYPE) {
+                    Agent next = new Agent(a.type, true, 1);
+                    ids.add(next);
+                    active.add(next);
+                }
+            }
+            boolean done = honestVerified >= HONEST_VERIFIED_TARGET && builder.jobsUntilBan != null
+                    && active.stream().noneMatch(a -> a.type != Type.REPUTATION_THEN_CHEAT);
+            if (done) {
+                break;
+            }
+            int polls = honest.size() + active.stream().mapToInt(a -> a.pollsPerRound).sum();
+            for (long q = queued(); q < polls; q++) {
+                submitJob();
+            }
+            List<Agent> order = new ArrayList<>(active);
+            Collections.shuffle(order, rnd);
+            List<Agent> all = new ArrayList<>(honest); // honest nodes first: the copier needs something to copy
+            all.addAll(order);
+            for (Agent a : all) {
+                for (int p = 0; p < a.pollsPerRound; p++) {
+                    JsonNode lease = nodes.poll(a.node);
+                    if (lease != null) {
+                        act(a, lease);
+                    }
+                }
+            }
+            backend.verification().verifyPending();
+            for (Agent a : active) {
+                Reputation.Standing st = a.standing();
+                if (a.type == Type.REPUTATION_THEN_CHEAT && !a.cheating && st.tier() == Tier.TRUSTED) {
+                    a.cheating = true;
+                    a.jobsUntilTrusted = a.jobs;
+                }
+                if (st.banned() && a.jobsUntilBan == null) {
+                    a.jobsUntilBan = a.jobs;
+                }
+                if (a.type != Type.REPUTATION_THEN_CHEAT) {
+                    assertEquals(0, available(a), a.type.label + " never holds available money");
+                }
+            }
+            CLOCK.advance(Duration.ofSeconds(ROUND_SECONDS));
+            if (round % 20 == 0) {
+                honestVerified = honest.stream().mapToLong(this::checked).sum();
+            }
+        }
+        honestVerified = honest.stream().mapToLong(this::checked).sum();
+        long honestRejected = honest.stream().mapToLong(a -> detected(a).size()).sum();
+        double seconds = (System.nanoTime() - started) / 1e9;
+
+        // the report (docs/trust.md, "Simulation")
+        StringBuilder report = new StringBuilder();
+        report.append(String.format("trust simulation: %d rounds (%d s virtual), %.1f s wall%n", round,
+                round * ROUND_SECONDS, seconds));
+        report.append(String.format("| adversary | identities | results | cheats | detected | jobs until ban | "
+                + "available µUSDC | pending µUSDC |%n"));
+        for (Map.Entry<Type, List<Agent>> e : adversaries.entrySet()) {
+            long results = 0;
+            long cheats = 0;
+            long caught = 0;
+            long avail = 0;
+            long pend = 0;
+            List<String> bans = new ArrayList<>();
+            for (Agent a : e.getValue()) {
+                Set<String> det = detected(a);
+                results += a.jobs;
+                cheats += a.cheatedLeases.size();
+                caught += a.cheatedLeases.stream().filter(det::contains).count();
+                avail += available(a);
+                pend += pending(a);
+                bans.add(a.jobsUntilBan == null ? "not banned" : String.valueOf(a.jobsUntilBan));
+            }
+            report.append(String.format("| %s | %d | %d | %d | %d (%.1f%%) | %s | %d | %d |%n", e.getKey().label,
+                    e.getValue().size(), results, cheats, caught, cheats == 0 ? 0 : 100.0 * caught / cheats,
+                    String.join(", ", bans), avail, pend));
+        }
+        long honestMoney = honest.stream().mapToLong(a -> available(a) + pending(a)).sum();
+        long honestJobs = honest.stream().mapToLong(a -> a.jobs).sum();
+        report.append(String.format("build-reputation adversary: Trusted after %s jobs, then %d jobs until the ban; "
+                + "honest nodes kept %.1f µUSDC per job, it kept %.1f per job%n", builder.jobsUntilTrusted,
+                builder.jobsUntilBan == null ? -1 : builder.jobsUntilBan - builder.jobsUntilTrusted,
+                (double) honestMoney / honestJobs, (double) (available(builder) + pending(builder)) / builder.jobs));
+        report.append(String.format("honest: %d results, %d verified, %d rejected: false positives %.3f%%%n",
+                honestJobs, honestVerified, honestRejected, 100.0 * honestRejected / honestVerified));
+        System.out.print(report);
+
+        // the targets of issue 19
+        assertTrue(honestVerified >= HONEST_VERIFIED_TARGET, report.toString());
+        assertTrue(honestRejected * 1000 < honestVerified, "honest false positives below 0.1%\n" + report);
+        for (Map.Entry<Type, List<Agent>> e : adversaries.entrySet()) {
+            for (Agent a : e.getValue()) {
+                if (a.type == Type.REPUTATION_THEN_CHEAT) {
+                    assertTrue(a.jobsUntilTrusted != null, "it reached Trusted\n" + report);
+                    assertTrue(a.jobsUntilBan != null, "and was banned\n" + report);
+                    assertTrue((available(a) + pending(a)) * honestJobs < honestMoney * a.jobs,
+                            "cheating earned less per job than honest work\n" + report);
+                    continue;
+                }
+                assertTrue(detected(a).contains(a.firstLease), a.type.label + ": caught on its first job\n" + report);
+                assertEquals(1, a.jobsUntilBan, a.type.label + ": banned after its first job\n" + report);
+                assertEquals(0, available(a) + pending(a), a.type.label + ": no money\n" + report);
+            }
+        }
+        assertLedgerConsistent(backend.database());
+    }
+}
