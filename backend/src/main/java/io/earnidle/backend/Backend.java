@@ -3,6 +3,10 @@ package io.earnidle.backend;
 import java.time.Clock;
 import java.time.Duration;
 
+import io.earnidle.backend.capability.Capability;
+import io.earnidle.backend.capability.CapabilityService;
+import io.earnidle.backend.capability.CapabilitySettings;
+import io.earnidle.backend.capability.Reputation;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.http.ProblemHandler;
@@ -39,9 +43,10 @@ public final class Backend implements AutoCloseable {
     private final Publishers publishers;
     private final PayoutModule payoutModule; // wallets and payouts (issue 6)
     private final VerificationQueue verification; // pay only for verified work (issue 19)
+    private final Capability capability; // measured capability, timing plausibility, dispatch (issue 19)
 
     private Backend(Settings settings, Database db, Ledger ledger, Models models, Publishers publishers,
-                    PayoutModule payoutModule, VerificationQueue verification) {
+                    PayoutModule payoutModule, VerificationQueue verification, Capability capability) {
         this.settings = settings;
         this.db = db;
         this.ledger = ledger;
@@ -50,6 +55,7 @@ public final class Backend implements AutoCloseable {
         this.publishers = publishers;
         this.payoutModule = payoutModule;
         this.verification = verification;
+        this.capability = capability;
     }
 
     /**
@@ -70,7 +76,9 @@ public final class Backend implements AutoCloseable {
             VerificationQueue verification = new VerificationQueue(
                     TrustSettings.from(config.get("earnidle.trust")), db, ledger, models);
             Backend backend = new Backend(settings, db, ledger, models, publishers,
-                    PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()), verification);
+                    PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()), verification,
+                    new Capability(CapabilitySettings.from(config.get("earnidle.capability")), db, models,
+                            Reputation.NEUTRAL));
             verification.start();
             return backend;
         } catch (RuntimeException e) {
@@ -93,9 +101,10 @@ public final class Backend implements AutoCloseable {
                 .register("/api/publisher/withdrawals", publishers.withdrawals(payoutModule.payouts()))
                 .register("/api/placements", new PlacementService(db))
                 .register("/widget", new WidgetPageService(db)) // the widget page with its frame-ancestors policy
-                .register("/api/nodes", new NodeService(settings, db, ledger, sessions))
+                .register("/api/nodes", new NodeService(settings, db, ledger, sessions, capability),
+                        new CapabilityService(capability, sessions, ledger, settings.maxBodyBytes()))
                 .register("/api/inference", new InferenceService(settings, db, ledger, models, sessions,
-                        verification))
+                        verification, capability))
                 .register("/api/jobs", new JobService(settings, db, ledger, models))
                 .register("/api/models", new ModelService(models))
                 .register("/models", new ModelFileService(db, models))

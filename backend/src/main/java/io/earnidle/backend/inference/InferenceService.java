@@ -7,6 +7,7 @@ import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.capability.Capability;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Fields;
 import io.earnidle.backend.http.Ids;
@@ -32,7 +33,7 @@ import static io.earnidle.backend.db.Database.ts;
 
 /** Node side of inference: {@code GET /api/inference/job} (lease) and {@code POST /api/inference/result}. */
 public record InferenceService(Settings settings, Database db, Ledger ledger, Models models, NodeSessions sessions,
-                               VerificationQueue verification) implements HttpService {
+                               VerificationQueue verification, Capability capability) implements HttpService {
     private static final int MAX_TEXT_BYTES = 64 * 1024;
     private static final int LEASE_CANDIDATES = 8;
 
@@ -49,7 +50,9 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         NodeSessions.Session session = sessions.authenticate(req, now);
         long maxModelBytes = session.memoryLimitMb() == null
                 ? Long.MAX_VALUE : session.memoryLimitMb() * 1024L * 1024L;
-        Optional<DbRow> leased = leaseOne(session, now, maxModelBytes);
+        // benchmark bookkeeping and the session's standing for dispatch (docs/trust.md); held: model files it holds
+        Capability.Poll poll = capability.beforeLease(session.id(), req.query().first("held").orElse(null), now);
+        Optional<DbRow> leased = leaseOne(session, poll, now, maxModelBytes);
         if (leased.isEmpty()) {
             res.status(Status.NO_CONTENT_204);
             res.headers().set(HeaderNames.CACHE_CONTROL, "no-store");
@@ -68,20 +71,25 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
      * matches no row and it moves on to the next candidate. A session never gets a job back whose result from it
      * failed verification.
      */
-    private Optional<DbRow> leaseOne(NodeSessions.Session session, Instant now, long maxModelBytes) {
+    private Optional<DbRow> leaseOne(NodeSessions.Session session, Capability.Poll poll, Instant now,
+                                     long maxModelBytes) {
         Instant expires = now.plusSeconds(settings.leaseSeconds());
         for (int round = 0; round < 3; round++) {
             List<DbRow> candidates = Database.list(db.execute(), "lease-candidates", ts(now), maxModelBytes,
-                    session.id(), LEASE_CANDIDATES);
+                    session.id(), session.id(), LEASE_CANDIDATES);
             if (candidates.isEmpty()) {
                 return Optional.empty();
             }
             for (DbRow c : candidates) {
+                if (!capability.admits(poll, c, now)) {
+                    continue; // not eligible, or left to a better idle session for now
+                }
                 String jobId = Database.str(c, "id");
                 String leaseId = Ids.newId("lease_");
                 long claimed = db.execute().namedUpdate("claim-job", leaseId, session.id(), ts(expires), jobId,
                         Database.lng(c, "version"), ts(now));
                 if (claimed == 1) {
+                    capability.leased(leaseId, jobId, session.id(), now);
                     return Database.get(db.execute(), "job-by-id", jobId);
                 }
             }
@@ -192,7 +200,10 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
             }
         }
 
-        boolean verify = verification.sample();
+        // timing plausibility (docs/trust.md): an implausible result is verified, and fails, like a forged one
+        Capability.Assessment timing = capability.assess(tx, session.id(), job, model, s.leaseId(), s.engine(),
+                s.tokenIds().length, s.prefillMs(), s.decodeMs(), now);
+        boolean verify = timing.mustVerify() || verification.sample();
         long completed = tx.namedUpdate("submit-job", verify ? "verifying" : "completed",
                 verify ? "pending" : "skipped", verify ? null : ts(now), s.jobId(), Database.lng(job, "version"));
         if (completed != 1) {
@@ -220,6 +231,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         tx.namedInsert("insert-result", s.jobId(), session.id(), s.leaseId(), s.text(),
                 Json.write(s.tokenIds()), s.tokenIds().length, s.engine(), s.prefillMs(),
                 s.decodeMs(), key, requestHash, response, ts(now), payoutTx);
+        capability.recorded(tx, session.id(), job, model, s.engine(), timing, now);
         return response;
     }
 }

@@ -23,7 +23,8 @@ import io.helidon.webserver.http.ServerResponse;
  * token) and {@code GET /api/nodes/{session_id}} (the same public counters by id: what an auditor, the visitor's
  * other devices or the e2e test read; no credential is revealed).
  */
-public record NodeService(Settings settings, Database db, Ledger ledger, NodeSessions sessions) implements HttpService {
+public record NodeService(Settings settings, Database db, Ledger ledger, NodeSessions sessions,
+                          RegistrationExtension extension) implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.post("/", this::register)
@@ -63,6 +64,7 @@ public record NodeService(Settings settings, Database db, Ledger ledger, NodeSes
         Instant now = ledger.now();
         String sessionId = Ids.newId("ns_");
         String token = "nst_" + Ids.randomHex(32);
+        ObjectNode extra = Json.object();
         db.inTransaction(tx -> {
             DbRow placement = Database.get(tx, "placement-by-id", placementId)
                     .orElseThrow(() -> Problem.notFound("no placement " + placementId));
@@ -76,6 +78,7 @@ public record NodeService(Settings settings, Database db, Ledger ledger, NodeSes
                 Wallets.link(tx, sessionId, Wallets.addressForToken(tx, walletToken, now)
                         .orElseThrow(() -> Problem.unauthorized("unknown or expired wallet_token")));
             }
+            extension.registered(tx, sessionId, body, extra, now); // engines, held model files (docs/trust.md)
             return null;
         });
 
@@ -84,6 +87,7 @@ public record NodeService(Settings settings, Database db, Ledger ledger, NodeSes
         out.put("session_token", token);
         out.put("placement_id", placementId);
         out.put("poll_interval_ms", settings.pollIntervalMs());
+        out.setAll(extra);
         Json.sendCreated(req, res, Status.CREATED_201, "me", out);
     }
 
