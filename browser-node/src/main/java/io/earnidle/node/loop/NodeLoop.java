@@ -43,6 +43,7 @@ public final class NodeLoop {
     private final EngineCache engines;
     private final JobRunner runner;
     private final StatusReporter reporter;
+    private final ModelReports reports;
     private Backoff backoff;
 
     private NodeState state = NodeState.REGISTERING;
@@ -77,6 +78,7 @@ public final class NodeLoop {
         this.engines = new EngineCache(host, this.limits, epoch);
         this.runner = new JobRunner(host, duty, epoch, new RunnerEvents());
         this.reporter = new StatusReporter(host, api, fetcher, engines, runner, duty);
+        this.reports = new ModelReports(host, base);
     }
 
     /** Builds a loop from the worker's start message ({@code {type:"start", apiBase, placementId, ...}}). */
@@ -148,7 +150,11 @@ public final class NodeLoop {
             return;
         }
         status(NodeState.REGISTERING, null);
-        register();
+        busy = true;
+        reports.listCache(() -> { // the model files it holds go with the registration
+            busy = false;
+            afterIdle(null);
+        });
     }
 
     /**
@@ -302,7 +308,7 @@ public final class NodeLoop {
 
     private void register() {
         busy = true;
-        api.register(limits.raw(), epoch, epoch.current(), (error, walletRefused) -> {
+        api.register(limits.raw(), limits.gpu(), reports.held(), epoch, epoch.current(), (error, walletRefused) -> {
             busy = false;
             if (error != null) {
                 status(NodeState.ERROR, error);
@@ -321,6 +327,7 @@ public final class NodeLoop {
             }
             backoff = new Backoff(api.pollIntervalMs(), MAX_BACKOFF_MS, host.randomSeed());
             api.linkPendingWallet(msg -> status(state, msg));
+            api.proveModels(reports, msg -> status(state, msg));
             afterIdle(null);
         });
     }
@@ -363,7 +370,7 @@ public final class NodeLoop {
     private void poll() {
         busy = true;
         api.refreshPendingIfDue(() -> status(state, message));
-        api.pollJob(epoch, epoch.current(), new BackendApi.Polled() {
+        api.pollJob(reports.pollQuery(), epoch, epoch.current(), new BackendApi.Polled() {
             @Override
             public void none() {
                 busy = false;
@@ -470,6 +477,7 @@ public final class NodeLoop {
 
         @Override
         public void fetched(JobSpec j, byte[] data, String how) {
+            reports.holds(j.modelId(), j.modelSha256());
             engines.load(j, data, how, () -> job != null || stopped, this);
         }
 

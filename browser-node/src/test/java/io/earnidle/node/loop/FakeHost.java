@@ -30,6 +30,8 @@ class FakeHost implements NodeHost {
     int failReadAfterChunks = -1;
     int gpuProbes;
     int register401;
+    /** More fields of the registration response (e.g. ",\"model_challenges\":[...]"). */
+    String registrationExtra = "";
     String jobJson = NodeLoopTest.jobJson("\"prompt\":\"Hello world\",\"prompt_ids\":null,\"add_bos\":true", 5);
     /** Virtual time that passes between two clock reads in one task (so work slices have a length). */
     double clockTick;
@@ -45,14 +47,17 @@ class FakeHost implements NodeHost {
     }
 
     @Override
-    public void request(String method, String url, String token, String key, String body, HttpCallback cb) {
-        requests.add(new String[] {method, url, token, key, body});
+    public void request(String method, String fullUrl, String token, String key, String body, HttpCallback cb) {
+        requests.add(new String[] {method, fullUrl, token, key, body});
+        String url = path(fullUrl);
         if (url.endsWith("/api/nodes") && register401 > 0) {
             register401--;
             later(0, () -> cb.done(401, "{\"type\":\"unauthorized\"}"));
         } else if (url.endsWith("/api/nodes")) {
             later(0, () -> cb.done(201, "{\"session_id\":\"ns_1\",\"session_token\":\"nst_1\","
-                    + "\"placement_id\":\"p\",\"poll_interval_ms\":1000}"));
+                    + "\"placement_id\":\"p\",\"poll_interval_ms\":1000" + registrationExtra + "}"));
+        } else if (url.endsWith("/api/nodes/me/models")) {
+            later(0, () -> cb.done(200, "{\"proofs\":[]}"));
         } else if (url.endsWith("/api/inference/job")) {
             if (pollsBeforeJob-- > 0) {
                 int code = pollsBeforeJob == 0 ? 503 : 204;
@@ -211,6 +216,18 @@ class FakeHost implements NodeHost {
     }
 
     long count(String urlSuffix) {
-        return requests.stream().filter(r -> r[1].endsWith(urlSuffix)).count();
+        return requests.stream().filter(r -> path(r[1]).endsWith(urlSuffix)).count();
+    }
+
+    /** The URL without its query. */
+    static String path(String url) {
+        int q = url.indexOf('?');
+        return q < 0 ? url : url.substring(0, q);
+    }
+
+    @Override
+    public void cachedKeys(KeysCallback cb) {
+        List<String> keys = new ArrayList<>(cache.keySet());
+        later(0, () -> cb.keys(keys));
     }
 }
