@@ -5,6 +5,9 @@ import java.time.Duration;
 
 import io.earnidle.backend.canary.Canaries;
 import io.earnidle.backend.canary.PlatformJobs;
+import io.earnidle.backend.capability.Capability;
+import io.earnidle.backend.capability.CapabilityService;
+import io.earnidle.backend.capability.CapabilitySettings;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.http.ProblemHandler;
@@ -59,10 +62,11 @@ public final class Backend implements AutoCloseable {
     private final OpenAiApi openai; // the OpenAI-compatible /v1 API (issue 20)
     private final Reputation reputation; // reputation, tiers, canaries (issue 19, docs/trust.md)
     private final Canaries canaries;
+    private final Capability capability; // measured capability, timing plausibility, dispatch (issue 19)
 
     private Backend(Settings settings, Database db, Ledger ledger, Models models, Publishers publishers,
                     PayoutModule payoutModule, VerificationQueue verification, Leases leases, OpenAiApi openai,
-                    Reputation reputation, Canaries canaries) {
+                    Reputation reputation, Canaries canaries, Capability capability) {
         this.settings = settings;
         this.db = db;
         this.ledger = ledger;
@@ -76,6 +80,7 @@ public final class Backend implements AutoCloseable {
         this.openai = openai;
         this.reputation = reputation;
         this.canaries = canaries;
+        this.capability = capability;
     }
 
     /**
@@ -110,7 +115,9 @@ public final class Backend implements AutoCloseable {
             Backend backend = new Backend(settings, db, ledger, models, publishers,
                     PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()), verification,
                     leases, new OpenAiApi(settings, OpenAiSettings.from(config.get("earnidle.openai")), db, ledger,
-                            models, leases::partialText), reputation, canaries);
+                            models, leases::partialText), reputation, canaries,
+                    new Capability(CapabilitySettings.from(config.get("earnidle.capability")), db, models,
+                            sessionId -> reputation.ofSession(db.execute(), sessionId).score()));
             verification.start();
             backend.leaseWatchdog.start();
             return backend;
@@ -135,10 +142,12 @@ public final class Backend implements AutoCloseable {
                 .register("/api/placements", new PlacementService(db))
                 .register("/widget", new WidgetPageService(db)) // the widget page with its frame-ancestors policy
                 .register("/api/nodes", new NodeService(settings, db, ledger, sessions,
-                        new RegistrationLimit(leases.settings()), reputation))
+                        new RegistrationLimit(leases.settings()), reputation, capability),
+                        new CapabilityService(capability, sessions, ledger, settings.maxBodyBytes()))
                 .register("/api/inference", new InferenceService(settings, db, ledger, models, sessions,
-                        verification, leases, new TrustPolicy(reputation), canaries), new LeaseService(leases,
-                        req -> sessions.authenticateLeaseHolder(req, ledger.now()).id(), settings.maxBodyBytes()))
+                        verification, leases, new TrustPolicy(reputation), canaries, capability),
+                        new LeaseService(leases, req -> sessions.authenticateLeaseHolder(req, ledger.now()).id(),
+                                settings.maxBodyBytes()))
                 .register("/api/jobs", new JobService(settings, db, ledger, models))
                 .register("/api/models", new ModelService(models))
                 .register("/models", new ModelFileService(db, models))

@@ -44,7 +44,12 @@ final class TestSupport {
      * backend's second surefire run), a PostgreSQL database of its own on the test run's {@link PostgresCluster}.
      */
     static Config config(Path dataDir, Map<String, String> extra) {
-        Map<String, String> m = new HashMap<>(extra);
+        Map<String, String> m = new HashMap<>();
+        // tests that do not measure capability lease their jobs at once, as before benchmarks and the warm
+        // preference (docs/trust.md); CapabilityTest turns both on
+        m.put("earnidle.capability.benchmark.enabled", "false");
+        m.put("earnidle.capability.dispatch.preference-wait-ms", "0");
+        m.putAll(extra);
         m.put("earnidle.data-dir", dataDir.toString());
         m.putAll(PostgresCluster.storeConfig(dataDir));
         return Config.builder()

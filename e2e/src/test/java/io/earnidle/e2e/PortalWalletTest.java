@@ -72,6 +72,9 @@ class PortalWalletTest {
         // paid unverified and at once, as before verification (docs/trust.md)
         m.put("earnidle.ledger.verification-window-seconds", "0");
         m.put("earnidle.trust.sample-rate", "0");
+        // jobs go to the widget at once, as before capability benchmarks and the warm preference (docs/trust.md)
+        m.put("earnidle.capability.benchmark.enabled", "false");
+        m.put("earnidle.capability.dispatch.preference-wait-ms", "0");
         m.put("earnidle.dns.resolver", dns.resolver());
         // one job pays the publisher (50 % of what is left after the 10 % fee) more than the 1 USDC minimum
         m.put("earnidle.rates.per-job-micro-usdc", "4000000");

@@ -65,6 +65,10 @@ class PublisherJourneyTest {
                                 "earnidle.data-dir", dataDir.toString(),
                                 "earnidle.demo.customer-api-key", CUSTOMER_KEY,
                                 "earnidle.dns.resolver", dns.resolver(),
+                                // the widget's node gets the customer's job at once, as before capability
+                                // benchmarks and the warm preference (docs/trust.md)
+                                "earnidle.capability.benchmark.enabled", "false",
+                                "earnidle.capability.dispatch.preference-wait-ms", "0",
                                 // paid unverified and at once, as before verification (docs/trust.md)
                                 "earnidle.ledger.verification-window-seconds", "0",
                                 "earnidle.trust.sample-rate", "0")),

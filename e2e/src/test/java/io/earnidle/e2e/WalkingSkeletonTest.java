@@ -58,6 +58,10 @@ class WalkingSkeletonTest {
                                 "server.port", "0",
                                 "earnidle.data-dir", dataDir.toString(),
                                 "earnidle.demo.customer-api-key", CUSTOMER_KEY,
+                                // the widget's node gets the customer's job at once, as before capability
+                                // benchmarks and the warm preference (docs/trust.md)
+                                "earnidle.capability.benchmark.enabled", "false",
+                                "earnidle.capability.dispatch.preference-wait-ms", "0",
                                 // every result verified (a session without a wallet is in Probation: rate 1.0)
                                 // by the backend's teacher-forced JVM check; credits available as soon as it passed
                                 "earnidle.ledger.verification-window-seconds", "0",

@@ -69,6 +69,9 @@ class WalletJourneyTest {
         // paid unverified and at once, as before verification (docs/trust.md)
         m.put("earnidle.ledger.verification-window-seconds", "0");
         m.put("earnidle.trust.sample-rate", "0");
+        // jobs go to the widget at once, as before capability benchmarks and the warm preference (docs/trust.md)
+        m.put("earnidle.capability.benchmark.enabled", "false");
+        m.put("earnidle.capability.dispatch.preference-wait-ms", "0");
         // one job pays the visitor more than the 1 USDC minimum withdrawal
         m.put("earnidle.rates.per-job-micro-usdc", "2000000");
         m.put("earnidle.payouts.rpc-url", chain.rpcUrl());

@@ -76,7 +76,7 @@ public final class Canaries {
 
     /** A customer job was leased: with probability {@code rate}, queue a canary shaped like it. */
     public Optional<String> afterLease(DbRow leased) {
-        if (rate <= 0 || PlatformJobs.checkKind(leased) != null
+        if (rate <= 0 || PlatformJobs.checkKind(leased) != null || Database.str(leased, "benchmark_for") != null
                 || ThreadLocalRandom.current().nextDouble() >= rate) {
             return Optional.empty();
         }

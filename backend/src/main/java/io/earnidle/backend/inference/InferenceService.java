@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.canary.Canaries;
 import io.earnidle.backend.canary.PlatformJobs;
+import io.earnidle.backend.capability.Capability;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Fields;
 import io.earnidle.backend.http.Ids;
@@ -41,7 +42,7 @@ import static io.earnidle.backend.db.Database.ts;
  */
 public record InferenceService(Settings settings, Database db, Ledger ledger, Models models, NodeSessions sessions,
                                VerificationQueue verification, Leases leases, TrustPolicy trust,
-                               Canaries canaries) implements HttpService {
+                               Canaries canaries, Capability capability) implements HttpService {
     private static final int MAX_TEXT_BYTES = 64 * 1024;
     private static final int LEASE_CANDIDATES = 8;
 
@@ -61,10 +62,12 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         Reputation.Standing standing = trust.standing(db.execute(), session.id());
         // leases that ran out go back to the queue (each a failed attempt) before anything is leased
         leases.expireStalled(now);
+        // benchmark bookkeeping and the session's standing for dispatch (docs/trust.md); held: model files it holds
+        Capability.Poll poll = capability.beforeLease(session.id(), req.query().first("held").orElse(null), now);
         // a shadow-banned identity's polls get no jobs, answered as if the queue were empty (docs/trust.md)
         Optional<Leased> leased = standing.banned() ? Optional.empty() : db.inTransaction(tx -> {
             leases.requireBelowCap(tx, session.id(), now);
-            return leaseOne(tx, session, standing, now, maxModelBytes);
+            return leaseOne(tx, session, standing, poll, now, maxModelBytes);
         });
         if (leased.isEmpty()) {
             res.status(Status.NO_CONTENT_204);
@@ -94,20 +97,25 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
      * {@link Leases#open} in the same transaction.
      */
     private Optional<Leased> leaseOne(DbTransaction tx, NodeSessions.Session session, Reputation.Standing standing,
-                                      Instant now, long maxModelBytes) {
+                                      Capability.Poll poll, Instant now, long maxModelBytes) {
         Instant expires = leases.provisionalExpiry(now);
         for (int round = 0; round < 3; round++) {
             List<DbRow> candidates = Database.list(tx, "lease-candidates", ts(now), maxModelBytes,
-                    standing.tier().rank(), standing.identity(), session.id(), session.id(), LEASE_CANDIDATES);
+                    standing.tier().rank(), standing.identity(), session.id(), session.id(), session.id(),
+                    LEASE_CANDIDATES);
             if (candidates.isEmpty()) {
                 return Optional.empty();
             }
             for (DbRow c : candidates) {
+                if (!capability.admits(poll, c, now)) {
+                    continue; // not eligible, or left to a better idle session for now
+                }
                 String jobId = Database.str(c, "id");
                 String leaseId = Ids.newId("lease_");
                 long claimed = tx.namedUpdate("claim-job", leaseId, session.id(), ts(expires), jobId,
                         Database.lng(c, "version"), ts(now));
                 if (claimed == 1) {
+                    capability.leased(leaseId, jobId, session.id(), now);
                     DbRow job = Database.get(tx, "job-by-id", jobId).orElseThrow();
                     return Optional.of(new Leased(job, leases.open(tx, job, session.id(), leaseId, now),
                             Database.str(c, "leased_to")));
@@ -220,7 +228,13 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
             }
         }
 
+        // timing plausibility (docs/trust.md): an implausible result is verified, and fails, like a forged one
+        Capability.Assessment timing = capability.assess(tx, session.id(), job, model, s.leaseId(), s.engine(),
+                s.tokenIds().length, s.prefillMs(), s.decodeMs(), now);
         String check = trust.onResult(tx, job, session.id(), now); // by tier, canary, replica (docs/trust.md)
+        if (timing.mustVerify()) {
+            check = TrustPolicy.PENDING; // a benchmark, or an implausible timing: always the verifier's
+        }
         boolean verify = !TrustPolicy.SKIPPED.equals(check);
         long completed = tx.namedUpdate("submit-job", verify ? "verifying" : "completed", check,
                 verify ? null : ts(now), s.jobId(), Database.lng(job, "version"));
@@ -249,6 +263,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         tx.namedInsert("insert-result", s.jobId(), session.id(), s.leaseId(), s.text(),
                 Json.write(s.tokenIds()), s.tokenIds().length, s.engine(), s.prefillMs(),
                 s.decodeMs(), key, requestHash, response, ts(now), payoutTx);
+        capability.recorded(tx, session.id(), job, model, s.engine(), timing, now);
         return response;
     }
 }

@@ -27,7 +27,8 @@ import io.helidon.webserver.http.ServerResponse;
  * placement ({@link RegistrationLimit}).
  */
 public record NodeService(Settings settings, Database db, Ledger ledger, NodeSessions sessions,
-                          RegistrationLimit registrationLimit, Reputation reputation) implements HttpService {
+                          RegistrationLimit registrationLimit, Reputation reputation,
+                          RegistrationExtension extension) implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.post("/", this::register)
@@ -69,6 +70,7 @@ public record NodeService(Settings settings, Database db, Ledger ledger, NodeSes
         registrationLimit.check(db.execute(), client, placementId, now);
         String sessionId = Ids.newId("ns_");
         String token = "nst_" + Ids.randomHex(32);
+        ObjectNode extra = Json.object();
         db.inTransaction(tx -> {
             DbRow placement = Database.get(tx, "placement-by-id", placementId)
                     .orElseThrow(() -> Problem.notFound("no placement " + placementId));
@@ -83,6 +85,7 @@ public record NodeService(Settings settings, Database db, Ledger ledger, NodeSes
                 Wallets.link(tx, sessionId, Wallets.addressForToken(tx, walletToken, now)
                         .orElseThrow(() -> Problem.unauthorized("unknown or expired wallet_token")));
             }
+            extension.registered(tx, sessionId, body, extra, now); // engines, held model files (docs/trust.md)
             return null;
         });
 
@@ -91,6 +94,7 @@ public record NodeService(Settings settings, Database db, Ledger ledger, NodeSes
         out.put("session_token", token);
         out.put("placement_id", placementId);
         out.put("poll_interval_ms", settings.pollIntervalMs());
+        out.setAll(extra);
         Json.sendCreated(req, res, Status.CREATED_201, "me", out);
     }
 

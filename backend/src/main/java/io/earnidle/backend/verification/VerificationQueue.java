@@ -182,6 +182,11 @@ public final class VerificationQueue implements AutoCloseable {
         DbRow job = jobRow.get();
         DbRow result = resultRow.get();
         String leaseId = Database.str(result, "lease_id");
+        String implausible = Database.str(result, "implausible_timing"); // capability: fails without a re-run
+        if (implausible != null) {
+            return apply(jobId, Database.lng(job, "version"), leaseId, new ResultVerifier.Verdict(false, implausible,
+                    0, 0));
+        }
         ResultVerifier.Verdict verdict;
         Optional<Models.Model> model = models.find(db.execute(), Database.str(job, "model_id"));
         if (model.isEmpty()) {

@@ -136,6 +136,14 @@ final class BrowserHost implements NodeHost {
     private static native void cacheDeleteJs(String key, JsDoneCallback cb);
 
     @JSBody(params = {"cb"}, script = """
+            if (!self.caches) { cb(200, ''); return; }
+            caches.open('earnidle-models-v1').then(function (c) { return c.keys(); }).then(function (ks) {
+                cb(200, ks.map(function (k) { return k.url; }).join('\\n'));
+            }, function () { cb(200, ''); });
+            """)
+    private static native void cachedKeysJs(JsTextCallback cb);
+
+    @JSBody(params = {"cb"}, script = """
             var g = self.navigator && self.navigator.gpu;
             if (!g || typeof g.requestAdapter !== 'function') { cb(false); return; }
             g.requestAdapter().then(function (a) { cb(!!a); }, function () { cb(false); });
@@ -216,6 +224,13 @@ final class BrowserHost implements NodeHost {
     @Override
     public void cacheDelete(String key, DoneCallback cb) {
         cacheDeleteJs(key, cb::done);
+    }
+
+    /** The Request URLs of the model cache (the keys {@link #cachePut} stored), for the registration's report. */
+    @Override
+    public void cachedKeys(KeysCallback cb) {
+        cachedKeysJs((status, text) -> cb.keys(text == null || text.isEmpty() ? List.of()
+                : List.of(text.split("\n"))));
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.earnidle.node.loop;
 import io.earnidle.node.llama.GenerationResult;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -49,6 +50,8 @@ final class BackendApi {
     private long reputationScore;
     private String tier;
     private double lastPendingRefresh = Double.NEGATIVE_INFINITY;
+    /** The registration's model_challenges, until they are answered. */
+    private Object modelChallenges;
 
     BackendApi(NodeHost host, String apiBase, String placementId, Object capabilities, String walletToken) {
         this.host = host;
@@ -112,11 +115,14 @@ final class BackendApi {
      * {@code POST /api/nodes}: a refused wallet token is dropped (register again without it, link later). The answer
      * counts only while the epoch {@code ep} is current.
      */
-    void register(Object limitsRaw, Epoch epoch, int ep, Registered cb) {
+    void register(Object limitsRaw, boolean gpuAllowed, List<String> modelsHeld, Epoch epoch, int ep, Registered cb) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("placement_id", placementId);
         body.put("capabilities", capabilities);
         body.put("limits", limitsRaw);
+        // for dispatch (docs/trust.md): the engines it can run and the model files it holds (the backend checks)
+        body.put("engines", ModelReports.engines(capabilities, gpuAllowed, host.engine()));
+        body.put("models_held", modelsHeld);
         boolean withWallet = walletToken != null;
         if (withWallet) {
             body.put("wallet_token", walletToken);
@@ -135,6 +141,7 @@ final class BackendApi {
                     throw new IllegalStateException("registration failed: " + NodeLoop.describe(code, text));
                 }
                 Map<String, Object> r = Json.obj(Json.parse(text), "registration response");
+                modelChallenges = r.get("model_challenges");
                 sessionId = Json.str(r, "session_id");
                 sessionToken = Json.str(r, "session_token");
                 walletLinked = withWallet && walletToken != null;
@@ -192,9 +199,16 @@ final class BackendApi {
         void job(JobSpec job);
     }
 
-    /** {@code GET /api/inference/job}. */
-    void pollJob(Epoch epoch, int ep, Polled cb) {
-        host.request("GET", apiBase + "/api/inference/job", sessionToken, null, null, (code, text) -> {
+    /** Answers the registration's model-possession challenges ({@link ModelReports#answer}), once. */
+    void proveModels(ModelReports reports, Consumer<String> status) {
+        Object challenges = modelChallenges;
+        modelChallenges = null;
+        reports.answer(challenges, sessionToken, status);
+    }
+
+    /** {@code GET /api/inference/job} with {@code query} (the held model files, {@link ModelReports#pollQuery}). */
+    void pollJob(String query, Epoch epoch, int ep, Polled cb) {
+        host.request("GET", apiBase + "/api/inference/job" + query, sessionToken, null, null, (code, text) -> {
             if (!epoch.is(ep)) {
                 return;
             }

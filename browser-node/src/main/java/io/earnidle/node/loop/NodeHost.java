@@ -54,6 +54,18 @@ public interface NodeHost {
 
     void cacheDelete(String key, DoneCallback cb);
 
+    interface KeysCallback {
+        void keys(List<String> keys);
+    }
+
+    /**
+     * The keys of the persistent model cache (what {@link #cachePut} stored), so the node can report the model files
+     * it holds at registration. The default lists none (the node then reports only the files it fetched since).
+     */
+    default void cachedKeys(KeysCallback cb) {
+        cb.keys(List.of());
+    }
+
     /** Asks the platform for a WebGPU adapter; only called when the visitor allows the GPU. */
     void probeGpu(DoneCallback cb);
 

@@ -45,6 +45,7 @@ public final class NodeLoop {
     private final JobRunner runner;
     private final StatusReporter reporter;
     private final LeaseKeeper keeper;
+    private final ModelReports reports;
     private Backoff backoff;
 
     private NodeState state = NodeState.REGISTERING;
@@ -80,6 +81,7 @@ public final class NodeLoop {
         this.runner = new JobRunner(host, duty, epoch, new RunnerEvents());
         this.reporter = new StatusReporter(host, api, fetcher, engines, runner, duty);
         this.keeper = new LeaseKeeper(api, this::leaseLost);
+        this.reports = new ModelReports(host, base);
     }
 
     /** Builds a loop from the worker's start message ({@code {type:"start", apiBase, placementId, ...}}). */
@@ -151,7 +153,11 @@ public final class NodeLoop {
             return;
         }
         status(NodeState.REGISTERING, null);
-        register();
+        busy = true;
+        reports.listCache(() -> { // the model files it holds go with the registration
+            busy = false;
+            afterIdle(null);
+        });
     }
 
     /**
@@ -326,7 +332,7 @@ public final class NodeLoop {
 
     private void register() {
         busy = true;
-        api.register(limits.raw(), epoch, epoch.current(), (error, walletRefused) -> {
+        api.register(limits.raw(), limits.gpu(), reports.held(), epoch, epoch.current(), (error, walletRefused) -> {
             busy = false;
             if (error != null) {
                 status(NodeState.ERROR, error);
@@ -345,6 +351,7 @@ public final class NodeLoop {
             }
             backoff = new Backoff(api.pollIntervalMs(), MAX_BACKOFF_MS, host.randomSeed());
             api.linkPendingWallet(msg -> status(state, msg));
+            api.proveModels(reports, msg -> status(state, msg));
             afterIdle(null);
         });
     }
@@ -387,7 +394,7 @@ public final class NodeLoop {
     private void poll() {
         busy = true;
         api.refreshPendingIfDue(() -> status(state, message));
-        api.pollJob(epoch, epoch.current(), new BackendApi.Polled() {
+        api.pollJob(reports.pollQuery(), epoch, epoch.current(), new BackendApi.Polled() {
             @Override
             public void none() {
                 busy = false;
@@ -501,6 +508,7 @@ public final class NodeLoop {
 
         @Override
         public void fetched(JobSpec j, byte[] data, String how) {
+            reports.holds(j.modelId(), j.modelSha256());
             engines.load(j, data, how, () -> job != null || stopped, this);
         }
 

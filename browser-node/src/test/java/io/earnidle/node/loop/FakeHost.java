@@ -37,6 +37,8 @@ class FakeHost implements NodeHost {
     int poll429;
     /** Polls answered 401 session-expired before the others. */
     int poll401;
+    /** More fields of the registration response (e.g. ",\"model_challenges\":[...]"). */
+    String registrationExtra = "";
     String jobJson = NodeLoopTest.jobJson("\"prompt\":\"Hello world\",\"prompt_ids\":null,\"add_bos\":true", 5);
     /** Virtual time that passes between two clock reads in one task (so work slices have a length). */
     double clockTick;
@@ -52,15 +54,18 @@ class FakeHost implements NodeHost {
     }
 
     @Override
-    public void request(String method, String url, String token, String key, String body, HttpCallback cb) {
-        requests.add(new String[] {method, url, token, key, body});
+    public void request(String method, String fullUrl, String token, String key, String body, HttpCallback cb) {
+        requests.add(new String[] {method, fullUrl, token, key, body});
         requestTimes.add(now);
+        String url = path(fullUrl);
         if (url.endsWith("/api/nodes") && register401 > 0) {
             register401--;
             later(0, () -> cb.done(401, "{\"type\":\"unauthorized\"}"));
         } else if (url.endsWith("/api/nodes")) {
             later(0, () -> cb.done(201, "{\"session_id\":\"ns_1\",\"session_token\":\"nst_1\","
-                    + "\"placement_id\":\"p\",\"poll_interval_ms\":1000}"));
+                    + "\"placement_id\":\"p\",\"poll_interval_ms\":1000" + registrationExtra + "}"));
+        } else if (url.endsWith("/api/nodes/me/models")) {
+            later(0, () -> cb.done(200, "{\"proofs\":[]}"));
         } else if (url.endsWith("/api/inference/job") && poll401 > 0) {
             poll401--;
             later(0, () -> cb.done(401, "{\"type\":\"https://earnidle.io/problems/session-expired\"}"));
@@ -232,6 +237,18 @@ class FakeHost implements NodeHost {
     }
 
     long count(String urlSuffix) {
-        return requests.stream().filter(r -> r[1].endsWith(urlSuffix)).count();
+        return requests.stream().filter(r -> path(r[1]).endsWith(urlSuffix)).count();
+    }
+
+    /** The URL without its query. */
+    static String path(String url) {
+        int q = url.indexOf('?');
+        return q < 0 ? url : url.substring(0, q);
+    }
+
+    @Override
+    public void cachedKeys(KeysCallback cb) {
+        List<String> keys = new ArrayList<>(cache.keySet());
+        later(0, () -> cb.keys(keys));
     }
 }

@@ -107,7 +107,8 @@ class NodeLoopTest {
         String[] reg = host.requests.get(0);
         assertEquals("http://h:1/api/nodes", reg[1]);
         assertEquals(Map.of("placement_id", "demo-placement", "capabilities", Map.of("cores", 2.0),
-                "limits", Map.of("cpu_share", 0.5)), Json.parse(reg[4]));
+                "limits", Map.of("cpu_share", 0.5), "engines", List.of("test"), "models_held", List.of()),
+                Json.parse(reg[4]));
         List<String[]> results = host.requests.stream().filter(r -> r[1].endsWith("/api/inference/result")).toList();
         assertEquals(3, results.size(), "two network failures then success");
         for (String[] r : results) {
@@ -201,7 +202,7 @@ class NodeLoopTest {
         host.pump(8);
         assertTrue(host.statuses.stream().anyMatch(s -> s.contains("\"state\":\"error\"") && s.contains("job_1 failed")),
                 host.statuses.toString());
-        long pollsAfter = host.requests.stream().filter(r -> r[1].endsWith("/api/inference/job")).count();
+        long pollsAfter = host.requests.stream().filter(r -> FakeHost.path(r[1]).endsWith("/api/inference/job")).count();
         assertTrue(pollsAfter >= 2, "kept polling after the failed job");
         assertEquals(0, loop.jobsCompleted());
     }

@@ -1,0 +1,295 @@
+package io.earnidle.backend.capability;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.logging.Logger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.db.Database;
+import io.earnidle.backend.http.Fields;
+import io.earnidle.backend.http.Json;
+import io.earnidle.backend.http.Problem;
+import io.earnidle.backend.models.Models;
+import io.earnidle.backend.nodes.RegistrationExtension;
+import io.helidon.dbclient.DbExecute;
+import io.helidon.dbclient.DbRow;
+import io.helidon.dbclient.DbTransaction;
+
+import static io.earnidle.backend.db.Database.ts;
+
+/**
+ * Measured capability, timing plausibility and dispatch (issue 19, docs/trust.md). The hooks the node-facing
+ * services call: at registration ({@link #registered}: reported engines, held model files and their challenges), at
+ * each poll ({@link #beforeLease}: benchmark bookkeeping, then {@link #admits} per candidate job, {@link #leased}),
+ * and with each result ({@link #assess} before it is stored, {@link #recorded} after).
+ */
+public final class Capability implements RegistrationExtension {
+    private static final Logger LOG = Logger.getLogger(Capability.class.getName());
+    private static final int MAX_ENGINES = 8;
+    private static final int MAX_HELD = 16;
+
+    /** A session's standing at one poll (opaque to the caller). */
+    public static final class Poll {
+        private final Dispatch.Standing standing;
+
+        private Poll(Dispatch.Standing standing) {
+            this.standing = standing;
+        }
+    }
+
+    /**
+     * What the backend concluded about a result's timing: {@code implausible} is the reason it fails, null when it
+     * is plausible. A benchmark result, or an implausible one, is always verified.
+     */
+    public record Assessment(boolean benchmark, TimingPlausibility.Timing timing, String implausible) {
+        public boolean mustVerify() {
+            return benchmark || implausible != null;
+        }
+    }
+
+    private final CapabilitySettings settings;
+    private final Database db;
+    private final Benchmarks benchmarks;
+    private final ModelPossession possession;
+    private final Dispatch dispatch;
+
+    public Capability(CapabilitySettings settings, Database db, Models models, Reputation reputation) {
+        this.settings = settings;
+        this.db = db;
+        this.benchmarks = new Benchmarks(settings, db, models);
+        this.possession = new ModelPossession(settings, models);
+        this.dispatch = new Dispatch(settings, db, models, reputation);
+    }
+
+    ModelPossession possession() {
+        return possession;
+    }
+
+    Database db() {
+        return db;
+    }
+
+    // ---------------------------------------------------------------- registration
+
+    /**
+     * Optional {@code engines} (names of the engines the node can run, a hint for eligibility) and
+     * {@code models_held} (SHA-256 of the model files it holds): each held file the backend serves gets a challenge,
+     * answered at {@code POST /api/nodes/me/models}.
+     */
+    @Override
+    public void registered(DbTransaction tx, String sessionId, ObjectNode body, ObjectNode response, Instant now) {
+        List<String> engines = strings(body, "engines", MAX_ENGINES, "[A-Za-z0-9._+-]{1,64}");
+        if (engines != null) {
+            tx.namedUpdate("cap-set-engines", Json.write(engines), sessionId);
+        }
+        List<String> held = strings(body, "models_held", MAX_HELD, "[0-9a-fA-F]{64}");
+        if (held != null) {
+            ArrayNode challenges = possession.challenge(tx, sessionId,
+                    held.stream().map(h -> h.toLowerCase(Locale.ROOT)).distinct().toList(), now);
+            response.set("model_challenges", challenges);
+        }
+    }
+
+    private static List<String> strings(ObjectNode body, String name, int max, String pattern) {
+        if (!Fields.present(body, name)) {
+            return null;
+        }
+        JsonNode a = body.get(name);
+        if (!a.isArray() || a.size() > max) {
+            throw Problem.validation(name + " must be an array of at most " + max + " strings");
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : a) {
+            if (!e.isTextual() || !e.textValue().matches(pattern)) {
+                throw Problem.validation(name + " has an invalid entry: " + e);
+            }
+            out.add(e.textValue());
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- poll
+
+    /**
+     * Before a session's lease query: with benchmarks on, a failed benchmark bars the session, verified work far
+     * faster than its benchmark makes that capability stale, and a session without a usable capability gets a
+     * benchmark job (leased before anything else). {@code held} is the node's list of held files from the poll's
+     * {@code held} query parameter (null when not sent).
+     */
+    public Poll beforeLease(String sessionId, String held, Instant now) {
+        DbExecute exec = db.execute();
+        if (held != null) {
+            Set<String> list = new HashSet<>();
+            for (String h : held.split(",")) {
+                if (h.matches("[0-9a-fA-F]{64}")) {
+                    list.add(h.toLowerCase(Locale.ROOT));
+                }
+            }
+            possession.held(exec, sessionId, list, now);
+        }
+        boolean eligible = true;
+        double decode = 0;
+        List<DbRow> caps = List.of();
+        Optional<Models.Model> benchModel = settings.benchmarkEnabled() ? benchmarks.model() : Optional.empty();
+        if (benchModel.isPresent()) {
+            failRejectedBenchmarks(exec, sessionId, benchModel.get(), now);
+            rebenchmarkIfFarFaster(exec, sessionId, benchModel.get());
+            caps = Database.list(exec, "cap-capabilities", sessionId);
+            boolean failed = caps.stream().anyMatch(c -> "failed".equals(Database.str(c, "status")));
+            boolean measured = caps.stream().anyMatch(c -> "measured".equals(Database.str(c, "status")));
+            boolean stale = caps.stream().anyMatch(c -> "stale".equals(Database.str(c, "status")));
+            if (!failed && (!measured || stale) && Database.count(exec, "cap-open-benchmarks", sessionId) == 0) {
+                String job = benchmarks.create(sessionId, benchModel.get(), now);
+                LOG.fine(() -> "session " + sessionId + ": benchmark job " + job);
+            }
+            eligible = !failed && measured;
+        } else {
+            caps = Database.list(exec, "cap-capabilities", sessionId);
+        }
+        for (DbRow c : caps) {
+            if ("measured".equals(Database.str(c, "status"))) {
+                decode = Math.max(decode, Database.dbl(c, "decode_tok_s"));
+            }
+        }
+        DbRow session = Database.get(exec, "cap-session", sessionId).orElseThrow();
+        return new Poll(dispatch.standing(session, eligible, possession.warm(exec, sessionId), decode));
+    }
+
+    /** A benchmark whose result was rejected: that engine's capability fails (no customer jobs), the job ends. */
+    private void failRejectedBenchmarks(DbExecute exec, String sessionId, Models.Model model, Instant now) {
+        for (DbRow r : Database.list(exec, "cap-rejected-benchmarks", sessionId, sessionId)) {
+            String engine = Database.str(r, "engine");
+            Optional<DbRow> cap = Database.get(exec, "cap-capability", sessionId, engine);
+            if (cap.isEmpty()) {
+                put(exec, sessionId, engine, "failed", model.id(), 0, 0, Database.str(r, "id"), now);
+            } else {
+                exec.namedUpdate("cap-fail-capability", sessionId, engine);
+            }
+            exec.namedUpdate("cap-fail-benchmark-job", Database.str(r, "id"));
+        }
+    }
+
+    /** Verified work on the benchmark model far faster than the measured capability: that engine is stale. */
+    private void rebenchmarkIfFarFaster(DbExecute exec, String sessionId, Models.Model model) {
+        for (DbRow c : Database.list(exec, "cap-capabilities", sessionId)) {
+            if (!"measured".equals(Database.str(c, "status")) || !model.id().equals(Database.str(c, "model_id"))) {
+                continue;
+            }
+            String engine = Database.str(c, "engine");
+            TimingPlausibility.Measured m = new TimingPlausibility.Measured(Database.dbl(c, "prefill_tok_s"),
+                    Database.dbl(c, "decode_tok_s"));
+            for (DbRow r : Database.list(exec, "cap-verified-results", sessionId, model.id(),
+                    ts(Database.instant(c, "measured_at")))) {
+                TimingPlausibility.Timing t = new TimingPlausibility.Timing(-1, (int) Database.lng(r, "token_count"),
+                        Database.dbl(r, "prefill_ms"), Database.dbl(r, "decode_ms"));
+                if (engine.equals(Database.str(r, "engine")) && TimingPlausibility.farFaster(settings, t, m)) {
+                    exec.namedUpdate("cap-mark-stale", sessionId, engine);
+                    LOG.info(() -> "session " + sessionId + ": verified work on " + engine + " far faster than its "
+                            + "benchmark, benchmarking again");
+                    break;
+                }
+            }
+        }
+    }
+
+    /** Whether the polling session may lease {@code candidate} (a lease-candidates row) now. */
+    public boolean admits(Poll poll, DbRow candidate, Instant now) {
+        if (Database.str(candidate, "benchmark_for") != null) {
+            return true; // its own benchmark (the lease query hands out no other session's)
+        }
+        return dispatch.admits(poll.standing, candidate, now);
+    }
+
+    /** A lease was taken: when it began is the start of the wall time its result is checked against. */
+    public void leased(String leaseId, String jobId, String sessionId, Instant now) {
+        db.execute().namedInsert("cap-insert-lease-observation", leaseId, jobId, sessionId, ts(now));
+    }
+
+    // ---------------------------------------------------------------- result
+
+    /** The timing rules for a result of {@code job} (its locked row) on {@code model}, inside the result's transaction. */
+    public Assessment assess(DbExecute tx, String sessionId, DbRow job, Models.Model model, String leaseId,
+                             String engine, int tokenCount, double prefillMs, double decodeMs, Instant now) {
+        boolean benchmark = Database.str(job, "benchmark_for") != null;
+        String promptIds = Database.str(job, "prompt_ids_json");
+        int promptTokens = benchmark ? benchmarks.promptTokens(model, job)
+                : promptIds != null ? Json.parse(promptIds).size() : -1;
+        TimingPlausibility.Timing t = new TimingPlausibility.Timing(promptTokens, tokenCount, prefillMs, decodeMs);
+        Optional<String> why = TimingPlausibility.physics(settings, t, model.sizeBytes());
+        if (why.isEmpty() && benchmark) {
+            Optional<DbRow> lease = Database.get(tx, "cap-lease-observation", leaseId);
+            if (lease.isPresent()) {
+                double wallMs = Duration.between(Database.instant(lease.get(), "leased_at"), now).toNanos() / 1e6;
+                why = TimingPlausibility.againstWallTime(settings, t, wallMs);
+            }
+        } else if (why.isEmpty() && model.id().equals(settings.benchmarkModel())) {
+            Optional<DbRow> cap = Database.get(tx, "cap-capability", sessionId, engine);
+            if (cap.isPresent() && "measured".equals(Database.str(cap.get(), "status"))) {
+                why = TimingPlausibility.againstCapability(settings, t, new TimingPlausibility.Measured(
+                        Database.dbl(cap.get(), "prefill_tok_s"), Database.dbl(cap.get(), "decode_tok_s")));
+            }
+        }
+        return new Assessment(benchmark, t, why.orElse(null));
+    }
+
+    /**
+     * After the result row is written: an implausible result is marked (the verifier fails it without running it);
+     * the session holds the model file; a benchmark result becomes the engine's capability (failed when
+     * implausible); a customer result from an engine never measured asks for a benchmark.
+     */
+    public void recorded(DbExecute tx, String sessionId, DbRow job, Models.Model model, String engine,
+                         Assessment a, Instant now) {
+        String jobId = Database.str(job, "id");
+        if (a.implausible() != null) {
+            tx.namedUpdate("cap-set-implausible", a.implausible(), jobId);
+        }
+        possession.ran(tx, sessionId, model.sha256(), now);
+        if (a.benchmark()) {
+            put(tx, sessionId, engine, a.implausible() == null ? "measured" : "failed", model.id(),
+                    finite(a.timing().prefillTokS()), finite(a.timing().decodeTokS()), jobId, now);
+        } else if (settings.benchmarkEnabled() && Database.get(tx, "cap-capability", sessionId, engine).isEmpty()) {
+            put(tx, sessionId, engine, "stale", model.id(), 0, 0, null, now);
+        }
+    }
+
+    /** A measured speed, 0 when there is none (a 1-token benchmark has no decode speed). */
+    private static double finite(double tokS) {
+        return Double.isFinite(tokS) ? tokS : 0;
+    }
+
+    private static void put(DbExecute exec, String sessionId, String engine, String status, String modelId,
+                            double prefill, double decode, String jobId, Instant now) {
+        if (exec.namedUpdate("cap-update-capability", status, modelId, prefill, decode, jobId, ts(now), sessionId,
+                engine) == 0) {
+            exec.namedInsert("cap-insert-capability", sessionId, engine, status, modelId, prefill, decode, jobId,
+                    ts(now));
+        }
+    }
+
+    /** The session's capability as {@code GET /api/nodes/me/capability} shows it. */
+    ObjectNode describe(String sessionId) {
+        DbExecute exec = db.execute();
+        ObjectNode out = Json.object();
+        ArrayNode engines = out.putArray("engines");
+        for (DbRow c : Database.list(exec, "cap-capabilities", sessionId)) {
+            ObjectNode e = engines.addObject();
+            e.put("engine", Database.str(c, "engine"));
+            e.put("status", Database.str(c, "status"));
+            e.put("model", Database.str(c, "model_id"));
+            e.put("prefill_tok_s", Database.dbl(c, "prefill_tok_s"));
+            e.put("decode_tok_s", Database.dbl(c, "decode_tok_s"));
+            e.put("measured_at", Database.instant(c, "measured_at").toString());
+        }
+        ArrayNode warm = out.putArray("warm_models");
+        possession.warm(exec, sessionId).stream().sorted().forEach(warm::add);
+        return out;
+    }
+}

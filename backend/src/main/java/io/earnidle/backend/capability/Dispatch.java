@@ -1,0 +1,137 @@
+package io.earnidle.backend.capability;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.earnidle.backend.db.Database;
+import io.earnidle.backend.http.Json;
+import io.earnidle.backend.models.Models;
+import io.earnidle.backend.verification.WeightType;
+import io.helidon.dbclient.DbRow;
+
+import static io.earnidle.backend.db.Database.ts;
+
+/**
+ * Which customer jobs a polling session may lease, and whether it should leave one to a better idle session
+ * (docs/trust.md, "Eligibility and dispatch"). Dispatch is pull-based, so "prefer the better node" means: a job
+ * younger than {@code preference-wait-ms} is not handed to a session while another session that is live (seen within
+ * {@code live-seconds}), idle (no unexpired lease) and eligible ranks higher for it. Rank: holds the model (proved
+ * warm) first, then higher reputation, then higher measured decode speed. After the wait anyone eligible gets it, so a
+ * busy or vanished favourite delays a job by at most the wait.
+ */
+final class Dispatch {
+    /** What dispatch knows of one session: its eligibility, consent limits, engines and rank inputs. */
+    record Standing(String sessionId, boolean eligible, boolean gpuAllowed, Long bandwidthKbps, List<String> engines,
+                    Set<String> warm, double reputation, double decodeTokS) {
+    }
+
+    private record Rank(boolean warm, double reputation, double decodeTokS) {
+    }
+
+    private static final Comparator<Rank> BY_RANK = Comparator.comparing(Rank::warm)
+            .thenComparingDouble(Rank::reputation).thenComparingDouble(Rank::decodeTokS);
+
+    private final CapabilitySettings settings;
+    private final Database db;
+    private final Models models;
+    private final Reputation reputation;
+    private final Map<String, Set<String>> tensorTypes = new ConcurrentHashMap<>();
+
+    Dispatch(CapabilitySettings settings, Database db, Models models, Reputation reputation) {
+        this.settings = settings;
+        this.db = db;
+        this.models = models;
+        this.reputation = reputation;
+    }
+
+    /** The standing of a session from its stored limits and engines; eligibility and rank inputs as given. */
+    Standing standing(DbRow session, boolean eligible, Set<String> warm, double decodeTokS) {
+        JsonNode limits = Json.parse(Database.str(session, "limits_json"));
+        String engines = Database.str(session, "reported_engines");
+        List<String> list = new ArrayList<>();
+        if (engines != null) {
+            Json.parse(engines).forEach(e -> list.add(e.asText()));
+        }
+        String id = Database.str(session, "id");
+        return new Standing(id, eligible, limits.path("gpu").asBoolean(false),
+                limits.has("bandwidth_kbps") ? limits.path("bandwidth_kbps").asLong() : null, list, warm,
+                reputation.score(id), decodeTokS);
+    }
+
+    /** Whether {@code me} may lease the customer job {@code candidate} (a lease-candidates row) now. */
+    boolean admits(Standing me, DbRow candidate, Instant now) {
+        if (!me.eligible()) {
+            return false;
+        }
+        Models.Model model = models.find(db.execute(), Database.str(candidate, "model_id")).orElse(null);
+        if (model == null || !consents(me, model)) {
+            return false;
+        }
+        Instant queued = Database.instant(candidate, "created_at");
+        if (settings.preferenceWaitMs() == 0
+                || !Duration.between(queued, now).minusMillis(settings.preferenceWaitMs()).isNegative()) {
+            return true;
+        }
+        Rank mine = new Rank(me.warm().contains(model.sha256()), me.reputation(), me.decodeTokS());
+        Instant liveSince = now.minusSeconds(settings.liveSeconds());
+        for (DbRow r : Database.list(db.execute(), "cap-rivals", model.sha256(), me.sessionId(), ts(liveSince),
+                model.sizeBytes(), ts(now), Database.str(candidate, "id"))) {
+            Object raw = Database.raw(r, "decode_tok_s");
+            boolean measured = raw != null;
+            boolean rivalEligible = Database.lng(r, "failed") == 0 && (measured || !settings.benchmarkEnabled());
+            Standing rival = standing(r, rivalEligible,
+                    Database.lng(r, "warm") > 0 ? Set.of(model.sha256()) : Set.of(),
+                    measured ? ((Number) raw).doubleValue() : 0);
+            if (rival.eligible() && consents(rival, model) && BY_RANK.compare(
+                    new Rank(!rival.warm().isEmpty(), rival.reputation(), rival.decodeTokS()), mine) > 0) {
+                return false; // leave it to the better session for now
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The visitor's consent and the node's engines allow the model: some engine the node may use runs every tensor
+     * type of the file (WebGPU only when limits.gpu), and a model the node does not hold downloads within
+     * {@code max-download-seconds} at its declared bandwidth_kbps. (The memory limit is checked by the lease query.)
+     */
+    boolean consents(Standing s, Models.Model model) {
+        if (!s.warm().contains(model.sha256()) && s.bandwidthKbps() != null
+                && model.sizeBytes() * 8.0 / 1000.0 / s.bandwidthKbps() > settings.maxDownloadSeconds()) {
+            return false;
+        }
+        List<String> usable = s.engines().stream()
+                .filter(e -> s.gpuAllowed() || !e.toLowerCase(Locale.ROOT).startsWith("webgpu")).toList();
+        if (usable.isEmpty()) {
+            return true; // none reported (or only the GPU, switched off): the node's pure-Java engine runs any type
+        }
+        Set<String> needed = tensorTypes(model);
+        for (String e : usable) {
+            List<String> runs = settings.typesOf(e);
+            if (runs == null || runs.containsAll(needed)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private Set<String> tensorTypes(Models.Model model) {
+        return tensorTypes.computeIfAbsent(model.sha256(), sha -> {
+            try {
+                return WeightType.tensorTypes(models.dir().resolve(model.fileName()));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the tensor types of " + model.id(), e);
+            }
+        });
+    }
+}

@@ -1,0 +1,246 @@
+package io.earnidle.backend;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.earnidle.backend.http.Json;
+import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.node.llama.GenerationResult;
+import io.earnidle.node.llama.LlamaModel;
+import io.helidon.webclient.http1.Http1Client;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.testing.junit5.ServerTest;
+import io.helidon.webserver.testing.junit5.SetUpRoute;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static io.earnidle.backend.CapabilityNodes.Node;
+import static io.earnidle.backend.TestSupport.Api;
+import static io.earnidle.backend.TestSupport.CUSTOMER_KEY;
+import static io.earnidle.backend.TestSupport.Resp;
+import static io.earnidle.backend.TestSupport.assertLedgerConsistent;
+import static io.earnidle.backend.TestSupport.count;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Measured capability and timing plausibility (docs/trust.md): a new session's first job is an unpaid benchmark the
+ * backend chose, its measured speed becomes the session's capability, a failed benchmark bars the session, an
+ * implausibly fast result fails like a forged one (RebenchmarkTest: verified work far faster asks for another).
+ * sample-rate is 0: benchmark and implausible results are verified anyway.
+ */
+@ServerTest
+class CapabilityTest extends BackendServerTest {
+    private static final TestSupport.MutableClock CLOCK = new TestSupport.MutableClock();
+    private static final String CUSTOMER = Ledger.accountId("customer", "demo-customer");
+    private final Api api;
+    private final CapabilityNodes nodes;
+
+    CapabilityTest(Http1Client client) {
+        this.api = new Api(client);
+        this.nodes = new CapabilityNodes(api);
+    }
+
+    @SetUpRoute
+    static void routing(HttpRouting.Builder routing) {
+        start(routing, Map.of(
+                "earnidle.capability.benchmark.enabled", "true",
+                "earnidle.ledger.verification-window-seconds", "0",
+                "earnidle.trust.sample-rate", "0",
+                "earnidle.trust.verifier-threads", "0",
+                "earnidle.trust.max-attempts", "3"), CLOCK);
+    }
+
+    @BeforeEach
+    void sessionsOfEarlierTestsGoStale() {
+        CLOCK.advance(Duration.ofMinutes(5));
+    }
+
+    private boolean isBenchmarkOf(JsonNode lease, Node n) {
+        return count(backend.database(), "SELECT COUNT(*) AS n FROM jobs WHERE id = ? AND benchmark_for = ?",
+                lease.path("job_id").asText(), n.id()) == 1;
+    }
+
+    /** Leases the node's benchmark, runs it honestly and reports the given timing; verifies it. */
+    private JsonNode benchmark(Node n, double prefillMs, double decodeMs) {
+        JsonNode lease = nodes.poll(n);
+        assertTrue(isBenchmarkOf(lease, n), "the first job is the session's benchmark: " + lease);
+        GenerationResult gen = nodes.run(lease);
+        CLOCK.advance(Duration.ofMillis((long) (prefillMs + decodeMs) + 1));
+        Resp r = nodes.submit(n, lease, gen, prefillMs, decodeMs);
+        assertEquals(200, r.status(), r.text());
+        assertEquals("pending", r.json().path("verification").asText(), "benchmarks are always verified");
+        assertEquals(0, r.json().path("payout_micro_usdc").asLong(), "benchmarks are unpaid");
+        backend.verification().verifyPending();
+        return lease;
+    }
+
+    private String submitIds(int[] ids, int maxTokens) throws Exception {
+        Resp r = api.post("/api/jobs", CUSTOMER_KEY, """
+                {"model":"synthetic-tiny-f32","prompt_ids":%s,"max_tokens":%d,"sampling":{"temperature":0}}"""
+                .formatted(Json.MAPPER.writeValueAsString(ids), maxTokens));
+        assertEquals(202, r.status(), r.text());
+        return r.json().path("id").asText();
+    }
+
+    private int[] promptIds(String text) {
+        return LlamaModel.load(ByteBuffer.wrap(nodes.tinyFile())).tokenizer().encode(text, true);
+    }
+
+    private JsonNode job(String id) {
+        return api.get("/api/jobs/" + id, CUSTOMER_KEY).json();
+    }
+
+    private long available(String account) {
+        return backend.database().inTransaction(tx -> backend.ledger().available(tx, account));
+    }
+
+    private static Set<String> fields(JsonNode o) {
+        Set<String> s = new TreeSet<>();
+        for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
+            s.add(it.next());
+        }
+        return s;
+    }
+
+    @Test
+    void theFirstJobIsABenchmarkAndItsTimingBecomesTheCapability() {
+        String customerJob = api.submit("Hello there", 8).path("id").asText();
+        Node n = nodes.register("\"engines\":[\"jvm\"]");
+        JsonNode lease = nodes.poll(n);
+        assertNotEquals(customerJob, lease.path("job_id").asText(), "the benchmark comes before the queue");
+        assertTrue(isBenchmarkOf(lease, n));
+        assertNull(nodes.poll(n), "no customer job before the session is measured");
+
+        GenerationResult gen = nodes.run(lease);
+        CLOCK.advance(Duration.ofSeconds(1));
+        Resp r = nodes.submit(n, lease, gen, 20.0, 70.0);
+        assertEquals(200, r.status(), r.text());
+        assertEquals("pending", r.json().path("verification").asText());
+        JsonNode engine = nodes.capability(n).path("engines").path(0);
+        assertEquals("jvm", engine.path("engine").asText());
+        assertEquals("measured", engine.path("status").asText());
+        int promptTokens = LlamaModel.load(ByteBuffer.wrap(nodes.tinyFile())).tokenizer()
+                .encode(lease.path("prompt").asText(), true).length;
+        assertEquals(promptTokens / 0.020, engine.path("prefill_tok_s").asDouble(), 1e-6);
+        assertEquals(gen.tokenIds().length < 2 ? 0 : (gen.tokenIds().length - 1) / 0.070,
+                engine.path("decode_tok_s").asDouble(), 1e-6);
+        assertEquals(1, backend.verification().verifyPending());
+        assertEquals(1, count(backend.database(), "SELECT COUNT(*) AS n FROM jobs WHERE id = ? AND status = "
+                + "'completed' AND verification = 'passed'", lease.path("job_id").asText()));
+        assertEquals(0, count(backend.database(), "SELECT COUNT(*) AS n FROM ledger_entries e JOIN "
+                + "ledger_transactions t ON t.id = e.transaction_id WHERE t.job_id = ?",
+                lease.path("job_id").asText()), "a benchmark moves no money");
+
+        JsonNode customerLease = nodes.poll(n);
+        assertEquals(customerJob, customerLease.path("job_id").asText());
+        assertEquals(fields(customerLease), fields(lease), "a benchmark has the shape of a customer job");
+        assertEquals(200, nodes.submit(n, customerLease, nodes.run(customerLease), 20.0, 70.0).status());
+        assertEquals(0, backend.verification().verifyPending(), "sample-rate 0: a plausible result is skipped");
+        assertEquals("completed", job(customerJob).path("status").asText());
+        assertLedgerConsistent(backend.database());
+    }
+
+    @Test
+    void anImplausiblyFastResultFailsLikeAForgedOne() throws Exception {
+        Node fast = nodes.register("");
+        Node zero = nodes.register("");
+        Node honest = nodes.register("");
+        for (Node n : new Node[] {fast, zero, honest}) {
+            benchmark(n, 50.0, 200.0);
+        }
+        String jobId = submitIds(promptIds("the quick brown fox"), 8);
+        long customerBefore = available(CUSTOMER);
+
+        // 20 x faster than its own benchmark: more than capability-factor (10)
+        JsonNode lease = nodes.poll(fast);
+        assertEquals(jobId, lease.path("job_id").asText());
+        GenerationResult gen = nodes.run(lease);
+        int[] prompt = promptIds("the quick brown fox");
+        double[] t = nodes.timingAt(fast, prompt.length, gen.tokenIds().length, 20);
+        Resp r = nodes.submit(fast, lease, gen, t[0], t[1]);
+        assertEquals("pending", r.json().path("verification").asText(), "verified although sample-rate is 0");
+        assertEquals(1, backend.verification().verifyPending());
+        assertEquals("queued", job(jobId).path("status").asText());
+        assertEquals("failed", job(jobId).path("verification").asText());
+        assertEquals(1, count(backend.database(), "SELECT COUNT(*) AS n FROM rejected_results WHERE job_id = ? AND "
+                + "reason LIKE 'implausible timing: %more than 10.0 x the measured%'", jobId));
+        assertEquals(customerBefore, available(CUSTOMER), "refunded");
+        assertEquals(0, backend.ledger().pending(backend.database().execute(),
+                Ledger.accountId("node_session", fast.id())));
+
+        // no time at all: above the physical ceiling whatever the node's capability
+        lease = nodes.poll(zero);
+        assertEquals(jobId, lease.path("job_id").asText());
+        nodes.submit(zero, lease, gen, 0.0, 0.0);
+        assertEquals(1, backend.verification().verifyPending());
+        assertEquals(1, count(backend.database(), "SELECT COUNT(*) AS n FROM rejected_results WHERE job_id = ? AND "
+                + "reason LIKE 'implausible timing: %physical ceiling%'", jobId));
+
+        lease = nodes.poll(honest);
+        assertEquals(jobId, lease.path("job_id").asText());
+        t = nodes.timingAt(honest, prompt.length, gen.tokenIds().length, 0.8);
+        nodes.submit(honest, lease, gen, t[0], t[1]);
+        assertEquals(0, backend.verification().verifyPending(), "plausible: not sampled");
+        assertEquals("completed", job(jobId).path("status").asText());
+        assertEquals(customerBefore - 200 - 60 * 8, available(CUSTOMER), "charged once");
+        assertLedgerConsistent(backend.database());
+    }
+
+    @Test
+    void aFailedBenchmarkBarsTheSession() {
+        Node cheat = nodes.register("");
+        JsonNode lease = nodes.poll(cheat);
+        assertTrue(isBenchmarkOf(lease, cheat));
+        Random rnd = new Random(7);
+        int[] ids = new int[8];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = 20 + rnd.nextInt(280);
+        }
+        CLOCK.advance(Duration.ofSeconds(1));
+        nodes.submit(cheat, lease, new GenerationResult(ids, "forged", 10, 10), 10.0, 40.0);
+        assertEquals(1, backend.verification().verifyPending());
+        String customerJob = api.submit("Hello there", 8).path("id").asText();
+        assertNull(nodes.poll(cheat), "no customer job, and no second benchmark");
+        assertEquals("failed", nodes.capability(cheat).path("engines").path(0).path("status").asText());
+        assertEquals(1, count(backend.database(), "SELECT COUNT(*) AS n FROM jobs WHERE benchmark_for = ? AND "
+                + "status = 'failed'", cheat.id()));
+        assertEquals(1, count(backend.database(), "SELECT COUNT(*) AS n FROM jobs WHERE benchmark_for = ?",
+                cheat.id()));
+
+        Node good = nodes.register("");
+        benchmark(good, 50.0, 200.0);
+        JsonNode l = nodes.poll(good);
+        assertEquals(customerJob, l.path("job_id").asText());
+        nodes.submit(good, l, nodes.run(l), 50.0, 200.0);
+        assertLedgerConsistent(backend.database());
+    }
+
+    @Test
+    void aBenchmarkReportingMoreTimeThanPassedFails() {
+        Node n = nodes.register("");
+        JsonNode lease = nodes.poll(n);
+        CLOCK.advance(Duration.ofMillis(500));
+        Resp r = nodes.submit(n, lease, nodes.run(lease), 4000.0, 4000.0); // 8 s in 0.5 s
+        assertEquals("pending", r.json().path("verification").asText());
+        assertEquals("failed", nodes.capability(n).path("engines").path(0).path("status").asText());
+        assertEquals(1, backend.verification().verifyPending());
+        assertEquals(1, count(backend.database(), "SELECT COUNT(*) AS n FROM rejected_results WHERE job_id = ? AND "
+                + "reason LIKE 'implausible timing: %passed between the lease and the result'",
+                lease.path("job_id").asText()));
+        api.submit("Hello there", 8);
+        assertNull(nodes.poll(n));
+        Node good = nodes.register("");
+        benchmark(good, 50.0, 200.0);
+        JsonNode l = nodes.poll(good);
+        nodes.submit(good, l, nodes.run(l), 50.0, 200.0);
+    }
+}

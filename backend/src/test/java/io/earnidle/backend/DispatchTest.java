@@ -1,0 +1,152 @@
+package io.earnidle.backend;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.earnidle.backend.http.Ids;
+import io.helidon.http.HeaderNames;
+import io.helidon.webclient.http1.Http1Client;
+import io.helidon.webclient.http1.Http1ClientResponse;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.testing.junit5.ServerTest;
+import io.helidon.webserver.testing.junit5.SetUpRoute;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static io.earnidle.backend.CapabilityNodes.Node;
+import static io.earnidle.backend.TestSupport.Api;
+import static io.earnidle.backend.TestSupport.Resp;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Eligibility and warm preference (docs/trust.md): a node proves it holds a model file by the SHA-256 of a byte range
+ * the backend chose; a job waits preference-wait-ms for an idle warm node before a cold one gets it; a wrong proof
+ * or a file the node no longer lists is not warm; engines that cannot run the model's tensor types, and a download
+ * the visitor's bandwidth limit does not allow, make a node ineligible. Benchmarks are off here (CapabilityTest).
+ */
+@ServerTest
+class DispatchTest extends BackendServerTest {
+    private static final TestSupport.MutableClock CLOCK = new TestSupport.MutableClock();
+    private final Http1Client client;
+    private final Api api;
+    private final CapabilityNodes nodes;
+
+    DispatchTest(Http1Client client) {
+        this.client = client;
+        this.api = new Api(client);
+        this.nodes = new CapabilityNodes(api);
+    }
+
+    @SetUpRoute
+    static void routing(HttpRouting.Builder routing) {
+        start(routing, Map.of(
+                "earnidle.capability.dispatch.preference-wait-ms", "5000",
+                "earnidle.capability.dispatch.live-seconds", "15",
+                "earnidle.capability.dispatch.engine-types.testgpu.0", "q4_0",
+                "earnidle.ledger.verification-window-seconds", "0",
+                "earnidle.trust.sample-rate", "0"), CLOCK);
+    }
+
+    @BeforeEach
+    void sessionsOfEarlierTestsGoStale() {
+        CLOCK.advance(Duration.ofMinutes(5));
+    }
+
+    private String tinySha() {
+        return Ids.sha256Hex(nodes.tinyFile());
+    }
+
+    /** Registers claiming the tiny model and answers its challenge, right ({@code honest}) or wrong. */
+    private Node warm(boolean honest) {
+        Node n = nodes.register("\"models_held\":[\"" + tinySha() + "\"]");
+        JsonNode c = n.registration().path("model_challenges").path(0);
+        assertEquals(tinySha(), c.path("sha256").asText());
+        int offset = c.path("offset").asInt();
+        byte[] range = Arrays.copyOfRange(nodes.tinyFile(), offset, offset + c.path("length").asInt());
+        if (!honest) {
+            range[0] ^= 1;
+        }
+        Resp r = api.post("/api/nodes/me/models", n.token(), """
+                {"proofs":[{"sha256":"%s","range_sha256":"%s"}]}""".formatted(tinySha(), Ids.sha256Hex(range)));
+        assertEquals(200, r.status(), r.text());
+        assertEquals(honest, r.json().path("proofs").path(0).path("proved").asBoolean());
+        assertEquals(honest, nodes.capability(n).path("warm_models").toString().contains(tinySha()));
+        return n;
+    }
+
+    private void complete(Node n, JsonNode lease) {
+        assertEquals(200, api.result(n.token(), Api.resultBody(lease, "jvm"), java.util.UUID.randomUUID()
+                .toString()).status());
+    }
+
+    @Test
+    void aWarmNodeIsPreferredUntilTheJobHasWaited() {
+        Node warm = warm(true);
+        Node cold = nodes.register("");
+        String first = api.submit("Hello", 8).path("id").asText();
+        assertNull(nodes.poll(cold), "left to the idle warm node");
+        JsonNode lease = nodes.poll(warm);
+        assertEquals(first, lease.path("job_id").asText());
+        complete(warm, lease);
+
+        String second = api.submit("Hello", 8).path("id").asText();
+        assertNull(nodes.poll(cold));
+        CLOCK.advance(Duration.ofSeconds(6)); // past preference-wait-ms; the warm node is still live and idle
+        lease = nodes.poll(cold);
+        assertEquals(second, lease.path("job_id").asText(), "anyone eligible once the job has waited");
+        complete(cold, lease);
+    }
+
+    @Test
+    void aWarmNodeThatIsBusyIsNotWaitedFor() {
+        Node warm = warm(true);
+        Node cold = nodes.register("");
+        String first = api.submit("Hello", 8).path("id").asText();
+        CLOCK.advance(Duration.ofMillis(1)); // the queue is oldest first
+        String second = api.submit("Hello", 8).path("id").asText();
+        assertEquals(first, nodes.poll(warm).path("job_id").asText());
+        JsonNode lease = nodes.poll(cold);
+        assertEquals(second, lease.path("job_id").asText(), "the warm node holds a lease: not idle");
+        complete(cold, lease);
+        CLOCK.advance(Duration.ofMinutes(2)); // the warm node's lease runs out; the job goes to the next poll
+        complete(cold, nodes.poll(cold));
+    }
+
+    @Test
+    void aWrongProofOrADroppedFileIsNotWarm() {
+        Node liar = warm(false);
+        Node dropped = warm(true);
+        assertNull(nodes.poll(dropped)); // nothing queued yet
+        try (Http1ClientResponse r = client.get("/api/inference/job").queryParam("held", "")
+                .header(HeaderNames.AUTHORIZATION, "Bearer " + dropped.token()).request()) {
+            assertEquals(204, r.status().code()); // the node lists no file: it holds nothing now
+        }
+        assertFalse(nodes.capability(dropped).path("warm_models").toString().contains(tinySha()));
+        Node cold = nodes.register("");
+        String id = api.submit("Hello", 8).path("id").asText();
+        JsonNode lease = nodes.poll(cold);
+        assertEquals(id, lease.path("job_id").asText(), "no rival is warm");
+        complete(cold, lease);
+        assertTrue(nodes.capability(cold).path("warm_models").toString().contains(tinySha()),
+                "a node that delivered a result on the file holds it");
+        assertFalse(nodes.capability(liar).path("warm_models").toString().contains(tinySha()));
+    }
+
+    @Test
+    void enginesAndConsentLimitsDecideEligibility() {
+        Node gpuOnly = nodes.register("\"engines\":[\"testgpu\"]"); // runs q4_0 only; the tiny model is f32
+        Node slowLink = nodes.register("{\"memory_mb\":512,\"bandwidth_kbps\":1}", ""); // 548 KiB: 75 min
+        Node able = nodes.register("\"engines\":[\"testgpu\",\"jvm\"]");
+        String id = api.submit("Hello", 8).path("id").asText();
+        assertNull(nodes.poll(gpuOnly));
+        assertNull(nodes.poll(slowLink));
+        JsonNode lease = nodes.poll(able);
+        assertEquals(id, lease.path("job_id").asText());
+        complete(able, lease);
+    }
+}
