@@ -56,7 +56,10 @@ class CapabilityTest extends BackendServerTest {
                 "earnidle.ledger.verification-window-seconds", "0",
                 "earnidle.trust.sample-rate", "0",
                 "earnidle.trust.verifier-threads", "0",
-                "earnidle.trust.max-attempts", "3"), CLOCK);
+                "earnidle.trust.max-attempts", "3",
+                // a session may poll while it holds its benchmark's lease: what keeps customer jobs from it is
+                // that it is not measured yet, not the lease cap
+                "earnidle.leases.max-per-session", "2"), CLOCK);
     }
 
     @BeforeEach

@@ -208,9 +208,12 @@ public final class Capability implements RegistrationExtension {
         return dispatch.admits(poll.standing, candidate, now);
     }
 
-    /** A lease was taken: when it began is the start of the wall time its result is checked against. */
-    public void leased(String leaseId, String jobId, String sessionId, Instant now) {
-        db.execute().namedInsert("cap-insert-lease-observation", leaseId, jobId, sessionId, ts(now));
+    /**
+     * A lease was taken, in the lease's transaction {@code tx} (which holds the session's row lock): when it began is
+     * the start of the wall time its result is checked against.
+     */
+    public void leased(DbExecute tx, String leaseId, String jobId, String sessionId, Instant now) {
+        tx.namedInsert("cap-insert-lease-observation", leaseId, jobId, sessionId, ts(now));
     }
 
     // ---------------------------------------------------------------- result

@@ -115,7 +115,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
                 long claimed = tx.namedUpdate("claim-job", leaseId, session.id(), ts(expires), jobId,
                         Database.lng(c, "version"), ts(now));
                 if (claimed == 1) {
-                    capability.leased(leaseId, jobId, session.id(), now);
+                    capability.leased(tx, leaseId, jobId, session.id(), now);
                     DbRow job = Database.get(tx, "job-by-id", jobId).orElseThrow();
                     return Optional.of(new Leased(job, leases.open(tx, job, session.id(), leaseId, now),
                             Database.str(c, "leased_to")));

@@ -199,7 +199,7 @@ class NodeLoopTest {
         host.pollsBeforeJob = 0;
         NodeLoop loop = new NodeLoop(host, "http://h", "p", null, null);
         loop.start();
-        host.pump(8);
+        host.pump(16); // register, model report, poll, download, failure report, status, the next polls
         assertTrue(host.statuses.stream().anyMatch(s -> s.contains("\"state\":\"error\"") && s.contains("job_1 failed")),
                 host.statuses.toString());
         long pollsAfter = host.requests.stream().filter(r -> FakeHost.path(r[1]).endsWith("/api/inference/job")).count();
