@@ -294,7 +294,7 @@ public final class LlamaModel {
         float[] table = st.ropeTable;
         for (int l = 0; l < c.layers(); l++) {
             LlamaWeights.Layer<WeightMatrix, float[]> y = w.layers().get(l);
-            rmsNormRows(xb, x, n, y.attnNorm(), st);
+            rmsNormRows(xb, x, 0, n, y.attnNorm(), st);
             ops.matMul(y.wq(), xb, n, q);
             ops.matMul(y.wk(), xb, n, k);
             ops.matMul(y.wv(), xb, n, v);
@@ -309,39 +309,43 @@ public final class LlamaModel {
             }
             System.arraycopy(k, 0, st.keys[l], pos * kvDim, n * kvDim);
             System.arraycopy(v, 0, st.values[l], pos * kvDim, n * kvDim);
-            for (int i = 0; i < n; i++) {
-                attend(st, l, pos + i, q, i * qDim, att, i * qDim);
+            // the last layer's output feeds only the logits: rows before logitsFrom need just their keys and values
+            int lo = l == c.layers() - 1 ? logitsFrom : 0;
+            int rows = n - lo;
+            for (int i = lo; i < n; i++) {
+                attend(st, l, pos + i, q, i * qDim, att, (i - lo) * qDim);
             }
-            ops.matMul(y.wo(), att, n, o);
-            for (int i = 0; i < n * dim; i++) {
-                x[i] += o[i];
+            ops.matMul(y.wo(), att, rows, o);
+            for (int i = 0; i < rows * dim; i++) {
+                x[lo * dim + i] += o[i];
             }
-            rmsNormRows(xb, x, n, y.ffnNorm(), st);
-            ops.matMul(y.gate(), xb, n, hb);
-            ops.matMul(y.up(), xb, n, hb2);
-            for (int i = 0; i < n * hid; i++) {
+            rmsNormRows(xb, x, lo, rows, y.ffnNorm(), st);
+            ops.matMul(y.gate(), xb, rows, hb);
+            ops.matMul(y.up(), xb, rows, hb2);
+            for (int i = 0; i < rows * hid; i++) {
                 float g = hb[i];
                 hb[i] = g / (1f + DetMath.expf(-g)) * hb2[i];
             }
-            ops.matMul(y.down(), hb, n, o);
-            for (int i = 0; i < n * dim; i++) {
-                x[i] += o[i];
+            ops.matMul(y.down(), hb, rows, o);
+            for (int i = 0; i < rows * dim; i++) {
+                x[lo * dim + i] += o[i];
             }
         }
         if (logitsFrom < n) {
-            int m = n - logitsFrom;
-            float[] xl = java.util.Arrays.copyOfRange(x, logitsFrom * dim, n * dim);
-            float[] xn = new float[m * dim];
-            rmsNormRows(xn, xl, m, w.outputNorm(), st);
-            ops.matMul(w.output(), xn, m, logits);
+            float[] xn = new float[(n - logitsFrom) * dim];
+            rmsNormRows(xn, x, logitsFrom, n - logitsFrom, w.outputNorm(), st);
+            ops.matMul(w.output(), xn, n - logitsFrom, logits);
         }
     }
 
-    /** {@link TensorOps#rmsNorm} of each of the n rows of x (dim values each) into out, through st's row buffers. */
-    private void rmsNormRows(float[] out, float[] x, int n, float[] weight, State st) {
+    /**
+     * {@link TensorOps#rmsNorm} of the {@code count} rows of x from row {@code from} (dim values each) into out's rows
+     * 0 .. count, through st's row buffers.
+     */
+    private void rmsNormRows(float[] out, float[] x, int from, int count, float[] weight, State st) {
         int dim = c.dim();
-        for (int i = 0; i < n; i++) {
-            System.arraycopy(x, i * dim, st.x, 0, dim);
+        for (int i = 0; i < count; i++) {
+            System.arraycopy(x, (from + i) * dim, st.x, 0, dim);
             ops.rmsNorm(st.xb, st.x, weight, c.rmsEps());
             System.arraycopy(st.xb, 0, out, i * dim, dim);
         }
