@@ -191,10 +191,7 @@ public final class LlamaModel {
             ops.rmsNorm(st.xb, x, y.ffnNorm(), c.rmsEps());
             ops.matVec(y.gate(), st.xb, st.hb);
             ops.matVec(y.up(), st.xb, st.hb2);
-            for (int i = 0; i < c.hiddenDim(); i++) {
-                float g = st.hb[i];
-                st.hb[i] = g / (1f + DetMath.expf(-g)) * st.hb2[i];
-            }
+            ops.swiGlu(st.hb, st.hb2, c.hiddenDim());
             ops.matVec(y.down(), st.hb, st.attOut);
             for (int i = 0; i < dim; i++) {
                 x[i] += st.attOut[i];
@@ -243,11 +240,7 @@ public final class LlamaModel {
                 att[ah + i] = 0f;
             }
             for (int t = 0; t <= pos; t++) {
-                float p = scores[t] * inv;
-                int vo = t * kvDim + kvo;
-                for (int i = 0; i < hd; i++) {
-                    att[ah + i] += p * vc[vo + i];
-                }
+                ops.axpy(scores[t] * inv, vc, t * kvDim + kvo, att, ah, hd);
             }
         }
     }
@@ -322,10 +315,7 @@ public final class LlamaModel {
             rmsNormRows(xb, x, lo, rows, y.ffnNorm(), st);
             ops.matMul(y.gate(), xb, rows, hb);
             ops.matMul(y.up(), xb, rows, hb2);
-            for (int i = 0; i < rows * hid; i++) {
-                float g = hb[i];
-                hb[i] = g / (1f + DetMath.expf(-g)) * hb2[i];
-            }
+            ops.swiGlu(hb, hb2, rows * hid);
             ops.matMul(y.down(), hb, rows, o);
             for (int i = 0; i < rows * dim; i++) {
                 x[lo * dim + i] += o[i];

@@ -111,8 +111,8 @@ public final class VectorTensorOps extends JavaTensorOps {
                     }
                 }
             }
-            for (int j = 0; j < rn; j++) {
-                for (int i = 0; i < n; i++) {
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < rn; j++) {
                     out[i * m + r0 + j] = c[j * np + i];
                 }
             }
@@ -207,6 +207,33 @@ public final class VectorTensorOps extends JavaTensorOps {
         c41.intoArray(c, c0 + 4 * np + L);
         c50.intoArray(c, c0 + 5 * np);
         c51.intoArray(c, c0 + 5 * np + L);
+    }
+
+    @Override
+    public void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(F, x, xo + i).fma(FloatVector.broadcast(F, a), FloatVector.fromArray(F, y, yo + i))
+                    .intoArray(y, yo + i);
+        }
+        for (; i < n; i++) {
+            y[yo + i] += a * x[xo + i];
+        }
+    }
+
+    /** SwiGLU with the Vector API's exp (a few ulps from {@code DetMath.expf}: another expf). */
+    @Override
+    public void swiGlu(float[] gate, float[] up, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector g = FloatVector.fromArray(F, gate, i);
+            g.div(g.neg().lanewise(VectorOperators.EXP).add(1f)).mul(FloatVector.fromArray(F, up, i))
+                    .intoArray(gate, i);
+        }
+        for (; i < n; i++) {
+            float g = gate[i];
+            gate[i] = g / (1f + io.earnidle.node.llama.DetMath.expf(-g)) * up[i];
+        }
     }
 
     @Override

@@ -56,6 +56,21 @@ public interface TensorOps {
         return s;
     }
 
+    /** y[yo + i] += a * x[xo + i] for i in [0, n) (attention's weighted sum of values). */
+    default void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
+        for (int i = 0; i < n; i++) {
+            y[yo + i] += a * x[xo + i];
+        }
+    }
+
+    /** gate[i] = silu(gate[i]) * up[i] for i in [0, n): the FFN's SwiGLU, silu(g) = g / (1 + e^-g). */
+    default void swiGlu(float[] gate, float[] up, int n) {
+        for (int i = 0; i < n; i++) {
+            float g = gate[i];
+            gate[i] = g / (1f + io.earnidle.node.llama.DetMath.expf(-g)) * up[i];
+        }
+    }
+
     /** Dequantizes row {@code row} of {@code w} into out[outOff .. outOff + w.cols()). */
     void dequantizeRow(WeightMatrix w, int row, float[] out, int outOff);
 
