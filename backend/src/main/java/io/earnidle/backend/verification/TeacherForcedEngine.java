@@ -37,6 +37,7 @@ final class TeacherForcedEngine implements Engine {
     private final int[] claimed;
     private final float margin;
     private LlamaModel.State state;
+    private int positions;
     private int[] prompt = new int[0];
     private int promptLength;
     private int[] sequence;
@@ -90,6 +91,7 @@ final class TeacherForcedEngine implements Engine {
 
     @Override
     public void begin(int positions) {
+        this.positions = positions;
         state = model.new State(positions);
         prompt = new int[positions];
         promptLength = 0;
@@ -158,11 +160,13 @@ final class TeacherForcedEngine implements Engine {
 
     /**
      * The input positions: the prompt, then the claimed tokens the loop feeds (all but the last), up to the first
-     * claimed id outside the vocabulary (its check fails before it would be fed).
+     * claimed id outside the vocabulary (its check fails before it would be fed) and at most up to the generation's
+     * positions (prompt + max_tokens: a longer result fails when the loop stops at max_tokens).
      */
     private int[] sequence() {
         int fed = 0;
-        while (fed < claimed.length - 1 && claimed[fed] >= 0 && claimed[fed] < model.vocabSize()) {
+        int most = Math.min(claimed.length - 1, positions - promptLength);
+        while (fed < most && claimed[fed] >= 0 && claimed[fed] < model.vocabSize()) {
             fed++;
         }
         int[] seq = new int[promptLength + fed];

@@ -102,6 +102,11 @@ class ResultVerifierTest {
         GenerationRequest fewer = request(Sampling.greedy(), 23);
         assertFalse(ResultVerifier.verify(model, fewer, honest.tokenIds(), honest.text(), F32_MARGIN).passed(),
                 "more tokens than max_tokens");
+        // far more tokens than max_tokens: judged as running past it, not as a forward pass beyond the KV cache
+        GenerationRequest few = request(Sampling.greedy(), 4);
+        ResultVerifier.Verdict v = ResultVerifier.verify(model, few, honest.tokenIds(), honest.text(), F32_MARGIN);
+        assertFalse(v.passed());
+        assertTrue(v.reason().startsWith("generation ends after 4 tokens"), v.reason());
     }
 
     /**
