@@ -14,6 +14,10 @@ package io.earnidle.node.llama.ops;
  * and computes RoPE on the device); all three share one generation loop
  * ({@link io.earnidle.node.llama.Generation}).
  *
+ * <p>The backend's result verifier adds a JVM-only provider, {@code
+ * io.earnidle.backend.verification.kernels.VectorTensorOps} (Java Vector API, batched {@link #matMul}), chosen when
+ * the JVM has the {@code jdk.incubator.vector} module; it is never reachable from the node.
+ *
  * <p>Every implementation must give, per output element, the same float result as {@link JavaTensorOps}
  * (row-sequential accumulation of dequantized weight times input) if it claims bit-exactness; otherwise it documents
  * its tolerance.
