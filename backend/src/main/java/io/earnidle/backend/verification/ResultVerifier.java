@@ -3,15 +3,16 @@ package io.earnidle.backend.verification;
 import java.util.Arrays;
 
 import io.earnidle.node.llama.Generation;
-import io.earnidle.node.engine.JvmEngine;
 import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.GenerationResult;
 import io.earnidle.node.llama.LlamaModel;
 
 /**
- * Teacher-forced verification of a node's result: the job's model runs on the node's own Java engine over prompt +
- * claimed output, through the node's generation loop ({@link Generation}), and every claimed token is checked
- * against the verifier's logits ({@link TeacherForcedEngine}). The result passes when every token passes, the
+ * Teacher-forced verification of a node's result: the job's model runs on the node's own Java engine code over
+ * prompt + claimed output as batched forward passes, with the model's {@link io.earnidle.node.llama.ops.TensorOps}
+ * (the backend loads verifier models with {@link io.earnidle.backend.verification.kernels.VerifierKernels#best()}:
+ * Vector API kernels when the JVM has them), driven by the node's generation loop ({@link Generation}), and every
+ * claimed token is checked against the verifier's logits ({@link TeacherForcedEngine}). The result passes when every token passes, the
  * generation ends exactly where the claimed tokens end (EOS/EOT, a stop string or max_tokens, as the node's loop
  * decides), and the text equals the loop's text for those tokens.
  */
@@ -32,7 +33,7 @@ public final class ResultVerifier {
         if (claimedIds.length == 0) {
             return new Verdict(false, "the result has no tokens", 0, 0);
         }
-        TeacherForcedEngine engine = new TeacherForcedEngine(new JvmEngine(model, "jvm"), claimedIds, margin);
+        TeacherForcedEngine engine = new TeacherForcedEngine(model, claimedIds, margin);
         GenerationResult result;
         try {
             result = Generation.runNow(engine, request, null);

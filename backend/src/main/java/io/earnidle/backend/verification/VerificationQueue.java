@@ -21,6 +21,7 @@ import io.earnidle.backend.http.Json;
 import io.earnidle.backend.jobs.JobJson;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.models.Models;
+import io.earnidle.backend.verification.kernels.VerifierKernels;
 import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.loop.JobSpec;
@@ -266,7 +267,8 @@ public final class VerificationQueue implements AutoCloseable {
         }
         Path file = models.dir().resolve(model.fileName());
         try {
-            LoadedModel fresh = new LoadedModel(model.sha256(), LlamaModel.load(file), WeightType.of(file));
+            LoadedModel fresh = new LoadedModel(model.sha256(), LlamaModel.load(file, VerifierKernels.best()),
+                    WeightType.of(file));
             loaded.put(model.id(), fresh);
             return fresh;
         } catch (IOException e) {

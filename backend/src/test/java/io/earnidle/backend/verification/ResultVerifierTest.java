@@ -102,5 +102,40 @@ class ResultVerifierTest {
         GenerationRequest fewer = request(Sampling.greedy(), 23);
         assertFalse(ResultVerifier.verify(model, fewer, honest.tokenIds(), honest.text(), F32_MARGIN).passed(),
                 "more tokens than max_tokens");
+        // far more tokens than max_tokens: judged as running past it, not as a forward pass beyond the KV cache
+        GenerationRequest few = request(Sampling.greedy(), 4);
+        ResultVerifier.Verdict v = ResultVerifier.verify(model, few, honest.tokenIds(), honest.text(), F32_MARGIN);
+        assertFalse(v.passed());
+        assertTrue(v.reason().startsWith("generation ends after 4 tokens"), v.reason());
+    }
+
+    /**
+     * The backend verifies with the Vector API kernels (batched, another summation order): honest greedy and sampled
+     * results of the node's scalar engine on a Q4_0 model (output longer than one batch of output positions, so the
+     * verifier runs several batched passes) pass, and a forged token still fails.
+     */
+    @Test
+    void honestResultsOfTheScalarEnginePassTheVectorVerifier(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path file = dir.resolve("q4_0.gguf");
+        io.earnidle.node.synth.ModelSynthesizer.write(file, new io.earnidle.node.synth.SynthShape("test-256", 256, 512,
+                2, 4, 2, 0, 256, 500000f, true, false), io.earnidle.node.synth.SynthFileType.Q4_0, 3, null);
+        LlamaModel node = LlamaModel.load(file);
+        LlamaModel verifier = LlamaModel.load(file, io.earnidle.backend.verification.kernels.VerifierKernels.best());
+        float margin = TrustSettings.DEFAULT_MARGINS.get("q4_0");
+        int maxTokens = TeacherForcedEngine.OUTPUTS + 20;
+        for (Sampling s : new Sampling[] {Sampling.greedy(), new Sampling(0.9f, 40, 0.95f, 77L)}) {
+            GenerationRequest r = new GenerationRequest(null, new int[] {1, 40, 41, 42, 43}, false, maxTokens, s);
+            GenerationResult honest = node.generate(r);
+            assertTrue(honest.tokenIds().length > TeacherForcedEngine.OUTPUTS, "runs past one batch of outputs");
+            ResultVerifier.Verdict v = ResultVerifier.verify(verifier, r, honest.tokenIds(), honest.text(), margin);
+            assertTrue(v.passed(), v.reason());
+            assertEquals(honest.tokenIds().length, v.tokensChecked());
+            int[] forged = honest.tokenIds().clone();
+            int k = forged.length - 2;
+            forged[k] = (forged[k] + 97) % verifier.vocabSize();
+            assertFalse(ResultVerifier.verify(verifier, r, forged, verifier.tokenizer().decode(forged), margin)
+                    .passed());
+        }
     }
 }

@@ -163,9 +163,6 @@ public final class LlamaModel {
         int dim = c.dim();
         int hd = c.headDim();
         int kvDim = c.kvDim();
-        int qDim = c.heads() * hd;
-        int group = c.heads() / c.kvHeads();
-        float scale = (float) (1.0 / Math.sqrt(hd));
         float[] x = st.x;
         ops.dequantizeRow(w.tokenEmbd(), token, x, 0);
         float[] ropeTable = st.ropeTable;
@@ -186,42 +183,7 @@ public final class LlamaModel {
             }
             System.arraycopy(kTmp, 0, st.keys[l], pos * kvDim, kvDim);
             System.arraycopy(vTmp, 0, st.values[l], pos * kvDim, kvDim);
-            float[] kc = st.keys[l];
-            float[] vc = st.values[l];
-            for (int h = 0; h < c.heads(); h++) {
-                int qo = h * hd;
-                int kvo = (h / group) * hd;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int t = 0; t <= pos; t++) {
-                    float s = 0f;
-                    int ko = t * kvDim + kvo;
-                    for (int i = 0; i < hd; i++) {
-                        s += st.q[qo + i] * kc[ko + i];
-                    }
-                    s *= scale;
-                    st.scores[t] = s;
-                    if (s > max) {
-                        max = s;
-                    }
-                }
-                float sum = 0f;
-                for (int t = 0; t <= pos; t++) {
-                    float e = DetMath.expf(st.scores[t] - max);
-                    st.scores[t] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
-                for (int i = 0; i < hd; i++) {
-                    st.att[qo + i] = 0f;
-                }
-                for (int t = 0; t <= pos; t++) {
-                    float p = st.scores[t] * inv;
-                    int vo = t * kvDim + kvo;
-                    for (int i = 0; i < hd; i++) {
-                        st.att[qo + i] += p * vc[vo + i];
-                    }
-                }
-            }
+            attend(st, l, pos, st.q, 0, st.att, 0);
             ops.matVec(y.wo(), st.att, st.attOut);
             for (int i = 0; i < dim; i++) {
                 x[i] += st.attOut[i];
@@ -229,10 +191,7 @@ public final class LlamaModel {
             ops.rmsNorm(st.xb, x, y.ffnNorm(), c.rmsEps());
             ops.matVec(y.gate(), st.xb, st.hb);
             ops.matVec(y.up(), st.xb, st.hb2);
-            for (int i = 0; i < c.hiddenDim(); i++) {
-                float g = st.hb[i];
-                st.hb[i] = g / (1f + DetMath.expf(-g)) * st.hb2[i];
-            }
+            ops.swiGlu(st.hb, st.hb2, c.hiddenDim());
             ops.matVec(y.down(), st.hb, st.attOut);
             for (int i = 0; i < dim; i++) {
                 x[i] += st.attOut[i];
@@ -244,6 +203,142 @@ public final class LlamaModel {
         ops.rmsNorm(st.xb, x, w.outputNorm(), c.rmsEps());
         ops.matVec(w.output(), st.xb, st.logits);
         return st.logits;
+    }
+
+    /**
+     * Attention of the query at {@code q[qo ..)} (all heads, already rotated) at position {@code pos} over layer
+     * {@code l}'s cache up to and including {@code pos}, into {@code att[ao ..)}.
+     */
+    private void attend(State st, int l, int pos, float[] q, int qo, float[] att, int ao) {
+        int hd = c.headDim();
+        int kvDim = c.kvDim();
+        int group = c.heads() / c.kvHeads();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        float[] kc = st.keys[l];
+        float[] vc = st.values[l];
+        float[] scores = st.scores;
+        for (int h = 0; h < c.heads(); h++) {
+            int qh = qo + h * hd;
+            int ah = ao + h * hd;
+            int kvo = (h / group) * hd;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int t = 0; t <= pos; t++) {
+                float s = ops.dot(q, qh, kc, t * kvDim + kvo, hd) * scale;
+                scores[t] = s;
+                if (s > max) {
+                    max = s;
+                }
+            }
+            float sum = 0f;
+            for (int t = 0; t <= pos; t++) {
+                float e = DetMath.expf(scores[t] - max);
+                scores[t] = e;
+                sum += e;
+            }
+            float inv = 1f / sum;
+            for (int i = 0; i < hd; i++) {
+                att[ah + i] = 0f;
+            }
+            for (int t = 0; t <= pos; t++) {
+                ops.axpy(scores[t] * inv, vc, t * kvDim + kvo, att, ah, hd);
+            }
+        }
+    }
+
+    /**
+     * Runs {@code tokens[0 .. n)} at positions {@code pos .. pos+n-1} as one batch, filling the KV cache: every
+     * matrix multiplies all n activations at once ({@link TensorOps#matMul}, so a batched kernel reads each weight
+     * once per batch), attention runs per position over the cache up to it (causal). Writes the logits of batch rows
+     * {@code [logitsFrom, n)} to {@code logits[(i - logitsFrom) * vocab ..]} (none when logitsFrom == n). With
+     * {@link JavaTensorOps} this gives bit for bit what n calls of {@link #forward(State, int, int, boolean)} give;
+     * teacher forcing (the backend's verifier) is one such pass over prompt + claimed output.
+     */
+    public void forward(State st, int[] tokens, int n, int pos, int logitsFrom, float[] logits) {
+        if (n < 1 || logitsFrom < 0 || logitsFrom > n) {
+            throw new IllegalArgumentException("batch of " + n + " tokens with logits from row " + logitsFrom);
+        }
+        if (pos < 0 || pos + n > st.capacity) {
+            throw new ContextLengthExceededException("positions " + pos + ".." + (pos + n - 1)
+                    + " outside the KV cache of " + st.capacity);
+        }
+        int dim = c.dim();
+        int hd = c.headDim();
+        int kvDim = c.kvDim();
+        int qDim = c.heads() * hd;
+        int hid = c.hiddenDim();
+        float[] x = new float[n * dim];
+        float[] xb = new float[n * dim];
+        float[] q = new float[n * qDim];
+        float[] k = new float[n * kvDim];
+        float[] v = new float[n * kvDim];
+        float[] att = new float[n * qDim];
+        float[] o = new float[n * dim];
+        float[] hb = new float[n * hid];
+        float[] hb2 = new float[n * hid];
+        float[] tables = new float[n * hd];
+        for (int i = 0; i < n; i++) {
+            if (tokens[i] < 0 || tokens[i] >= c.vocabSize()) {
+                throw new IllegalArgumentException("token id " + tokens[i] + " outside the vocabulary of "
+                        + c.vocabSize());
+            }
+            ops.dequantizeRow(w.tokenEmbd(), tokens[i], x, i * dim);
+            rope.table(pos + i, tables, i * hd);
+        }
+        float[] table = st.ropeTable;
+        for (int l = 0; l < c.layers(); l++) {
+            LlamaWeights.Layer<WeightMatrix, float[]> y = w.layers().get(l);
+            rmsNormRows(xb, x, 0, n, y.attnNorm(), st);
+            ops.matMul(y.wq(), xb, n, q);
+            ops.matMul(y.wk(), xb, n, k);
+            ops.matMul(y.wv(), xb, n, v);
+            for (int i = 0; i < n; i++) {
+                System.arraycopy(tables, i * hd, table, 0, hd);
+                for (int h = 0; h < c.heads(); h++) {
+                    rope.rotate(q, i * qDim + h * hd, table);
+                }
+                for (int h = 0; h < c.kvHeads(); h++) {
+                    rope.rotate(k, i * kvDim + h * hd, table);
+                }
+            }
+            System.arraycopy(k, 0, st.keys[l], pos * kvDim, n * kvDim);
+            System.arraycopy(v, 0, st.values[l], pos * kvDim, n * kvDim);
+            // the last layer's output feeds only the logits: rows before logitsFrom need just their keys and values
+            int lo = l == c.layers() - 1 ? logitsFrom : 0;
+            int rows = n - lo;
+            for (int i = lo; i < n; i++) {
+                attend(st, l, pos + i, q, i * qDim, att, (i - lo) * qDim);
+            }
+            ops.matMul(y.wo(), att, rows, o);
+            for (int i = 0; i < rows * dim; i++) {
+                x[lo * dim + i] += o[i];
+            }
+            rmsNormRows(xb, x, lo, rows, y.ffnNorm(), st);
+            ops.matMul(y.gate(), xb, rows, hb);
+            ops.matMul(y.up(), xb, rows, hb2);
+            ops.swiGlu(hb, hb2, rows * hid);
+            ops.matMul(y.down(), hb, rows, o);
+            for (int i = 0; i < rows * dim; i++) {
+                x[lo * dim + i] += o[i];
+            }
+        }
+        if (logitsFrom < n) {
+            float[] xn = new float[(n - logitsFrom) * dim];
+            rmsNormRows(xn, x, logitsFrom, n - logitsFrom, w.outputNorm(), st);
+            ops.matMul(w.output(), xn, n - logitsFrom, logits);
+        }
+    }
+
+    /**
+     * {@link TensorOps#rmsNorm} of the {@code count} rows of x from row {@code from} (dim values each) into out's rows
+     * 0 .. count, through st's row buffers.
+     */
+    private void rmsNormRows(float[] out, float[] x, int from, int count, float[] weight, State st) {
+        int dim = c.dim();
+        for (int i = 0; i < count; i++) {
+            System.arraycopy(x, (from + i) * dim, st.x, 0, dim);
+            ops.rmsNorm(st.xb, st.x, weight, c.rmsEps());
+            System.arraycopy(st.xb, 0, out, i * dim, dim);
+        }
     }
 
     /** Token ids of the request's prompt, validated ({@link GenerationRequest#promptTokens}). */

@@ -176,6 +176,40 @@ class LlamaModelTest {
         assertEquals(argmax(ref), Sampler.argmax(logits));
     }
 
+    /**
+     * The batched pass (all positions at once, logits of the last rows) gives bit for bit the logits and the KV
+     * cache of token-by-token steps with the plain Java ops, also when a sequence is run as several batches.
+     */
+    @Test
+    void batchedForwardEqualsTokenByToken() {
+        int[] tokens = model.tokenizer().encode("Hello world, the cat is on the mat 42! and then some more", true);
+        int n = tokens.length;
+        int vocab = model.vocabSize();
+        LlamaModel.State one = model.new State(n);
+        float[][] expected = new float[n][];
+        for (int i = 0; i < n; i++) {
+            expected[i] = model.forward(one, tokens[i], i, true).clone();
+        }
+        int from = n / 3;
+        LlamaModel.State all = model.new State(n);
+        float[] logits = new float[(n - from) * vocab];
+        model.forward(all, tokens, n, 0, from, logits);
+        for (int i = from; i < n; i++) {
+            assertArrayEquals(expected[i], Arrays.copyOfRange(logits, (i - from) * vocab, (i - from + 1) * vocab),
+                    "position " + i);
+        }
+        for (int l = 0; l < model.config().layers(); l++) {
+            assertArrayEquals(one.keys[l], all.keys[l]);
+            assertArrayEquals(one.values[l], all.values[l]);
+        }
+        // the same sequence in two batches: the second attends to the cache the first filled
+        LlamaModel.State split = model.new State(n);
+        model.forward(split, tokens, from, 0, from, new float[0]);
+        float[] rest = new float[(n - from) * vocab];
+        model.forward(split, Arrays.copyOfRange(tokens, from, n), n - from, from, 0, rest);
+        assertArrayEquals(logits, rest);
+    }
+
     private static int argmax(double[] a) {
         int b = 0;
         for (int i = 1; i < a.length; i++) {
