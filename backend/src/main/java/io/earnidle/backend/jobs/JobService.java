@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.db.StoredText;
 import io.earnidle.backend.http.Bearer;
 import io.earnidle.backend.http.Fields;
 import io.earnidle.backend.http.Json;
@@ -108,7 +109,7 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         if ("completed".equals(Database.str(job, "status"))) {
             DbRow r = Database.get(db.execute(), "result-by-job", id).orElseThrow();
             ObjectNode result = out.putObject("result");
-            result.put("text", Database.str(r, "result_text"));
+            result.put("text", StoredText.read(r, "result_text"));
             JsonNode ids = Json.parse(Database.str(r, "token_ids_json"));
             result.set("token_ids", (ArrayNode) ids);
             result.put("token_count", Database.lng(r, "token_count"));
