@@ -68,6 +68,18 @@ class ErrorsTest extends BackendServerTest {
     }
 
     @Test
+    void seedsANodeCannotReadAreRefused() {
+        long before = jobs();
+        for (String seed : new String[] {"9007199254740993", "9223372036854775807", "-1"}) {
+            JsonNode p = api.post("/api/jobs", CUSTOMER_KEY, "{\"model\":\"synthetic-tiny-f32\",\"prompt\":\"Hi\","
+                    + "\"max_tokens\":4,\"sampling\":{\"seed\":" + seed + "}}").problem(400, "validation");
+            assertEquals("seed must be between 0 and 2^53 = 9007199254740992 (the nodes read it as a double, which"
+                    + " holds no larger integer exactly), got " + seed, p.path("detail").asText());
+        }
+        assertEquals(before, jobs());
+    }
+
+    @Test
     void unsupportedMediaType() {
         long before = jobs();
         api.post("/api/jobs", CUSTOMER_KEY, JOB, "text/plain", null).problem(415, "unsupported-media-type");

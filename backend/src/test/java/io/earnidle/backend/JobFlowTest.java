@@ -16,11 +16,13 @@ import java.util.concurrent.Future;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
+import io.earnidle.backend.jobs.Jobs;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.GenerationResult;
 import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.llama.Sampling;
+import io.earnidle.node.loop.JobSpec;
 import io.helidon.webclient.http1.Http1Client;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.testing.junit5.ServerTest;
@@ -157,6 +159,19 @@ class JobFlowTest extends BackendServerTest {
         assertEquals("[1,2,3]", lease.path("prompt_ids").toString());
         assertTrue(!lease.path("add_bos").asBoolean());
         assertEquals(0.0, lease.path("sampling").path("temperature").asDouble());
+        Resp done = api.result(token, Api.resultBody(lease, "e"), UUID.randomUUID().toString());
+        assertEquals(200, done.status(), done.text());
+    }
+
+    @Test
+    void theLargestSeedANodeReadsIsLeasedAsGiven() {
+        String token = api.register();
+        Resp r = api.post("/api/jobs", CUSTOMER_KEY, "{\"model\":\"synthetic-tiny-f32\",\"prompt\":\"seed\","
+                + "\"max_tokens\":4,\"sampling\":{\"temperature\":1,\"seed\":" + Jobs.MAX_SEED + "}}");
+        assertEquals(202, r.status(), r.text());
+        JsonNode lease = api.lease(token, r.json().path("id").asText());
+        assertEquals(Jobs.MAX_SEED, lease.path("sampling").path("seed").asLong());
+        assertEquals(Jobs.MAX_SEED, JobSpec.parse(lease.toString()).toRequest().sampling().seed());
         Resp done = api.result(token, Api.resultBody(lease, "e"), UUID.randomUUID().toString());
         assertEquals(200, done.status(), done.text());
     }

@@ -71,9 +71,13 @@ class VerificationFlowTest extends BackendServerTest {
     }
 
     private String submit(String sampling) {
+        return submit("the quick brown fox", sampling);
+    }
+
+    private String submit(String prompt, String sampling) {
         Resp r = api.post("/api/jobs", CUSTOMER_KEY, """
-                {"model":"synthetic-tiny-f32","prompt":"the quick brown fox","max_tokens":%d,"sampling":%s}"""
-                .formatted(MAX_TOKENS, sampling));
+                {"model":"synthetic-tiny-f32","prompt":%s,"max_tokens":%d,"sampling":%s}"""
+                .formatted(TestSupport.quote(prompt), MAX_TOKENS, sampling));
         assertEquals(202, r.status(), r.text());
         return r.json().path("id").asText();
     }
@@ -191,6 +195,19 @@ class VerificationFlowTest extends BackendServerTest {
         JsonNode done = job(jobId);
         assertEquals("completed", done.path("status").asText(), done.toString());
         assertEquals("passed", done.path("verification").asText());
+        assertJobSumsToZero(jobId);
+    }
+
+    @Test
+    void anHonestResultWithNulInItsTextPasses() throws Exception {
+        Node node = node();
+        // the tiny model's greedy output for this prompt has byte 0x00's token in it (docs/protocol.md, "Stored text")
+        String jobId = submit("prompt 65", "{\"temperature\":0,\"seed\":42}");
+        honest(node, jobId);
+        assertTrue(backend.verification().verifyPending() >= 1);
+        JsonNode done = job(jobId);
+        assertEquals("passed", done.path("verification").asText(), done.toString());
+        assertTrue(done.path("result").path("text").asText().contains("\u0000"), done.toString());
         assertJobSumsToZero(jobId);
     }
 

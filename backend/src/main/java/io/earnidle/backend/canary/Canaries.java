@@ -12,6 +12,7 @@ import java.util.concurrent.ThreadLocalRandom;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.db.StoredText;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.jobs.JobJson;
 import io.earnidle.backend.ledger.Ledger;
@@ -120,7 +121,7 @@ public final class Canaries {
             try {
                 return new GenerationResult(
                         Json.MAPPER.readValue(Database.str(stored.get(), "token_ids_json"), int[].class),
-                        Database.str(stored.get(), "result_text"), 0, 0);
+                        StoredText.read(stored.get(), "result_text"), 0, 0);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -128,8 +129,8 @@ public final class Canaries {
         Models.Model model = models.find(db.execute(), Database.str(job, "model_id")).orElseThrow();
         GenerationResult answer = verifier.engine(model).generate(JobSpec.parse(Json.write(JobJson.lease(job, model,
                 "canary", Database.instant(job, "created_at")))).toRequest());
-        db.execute().namedInsert("canary-answer-insert", jobId, Json.write(answer.tokenIds()), answer.text(),
-                ts(ledger.now()));
+        db.execute().namedInsert("canary-answer-insert", jobId, Json.write(answer.tokenIds()),
+                StoredText.encode(answer.text()), ts(ledger.now()));
         return answer;
     }
 }

@@ -11,6 +11,7 @@ import io.earnidle.backend.canary.Canaries;
 import io.earnidle.backend.canary.PlatformJobs;
 import io.earnidle.backend.capability.Capability;
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.db.StoredText;
 import io.earnidle.backend.http.Fields;
 import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
@@ -260,7 +261,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         out.put("balance_micro_usdc", ledger.available(tx, session.accountId()));
         out.put("pending_micro_usdc", ledger.pending(tx, session.accountId()));
         String response = Json.write(out);
-        tx.namedInsert("insert-result", s.jobId(), session.id(), s.leaseId(), s.text(),
+        tx.namedInsert("insert-result", s.jobId(), session.id(), s.leaseId(), StoredText.encode(s.text()),
                 Json.write(s.tokenIds()), s.tokenIds().length, s.engine(), s.prefillMs(),
                 s.decodeMs(), key, requestHash, response, ts(now), payoutTx);
         capability.recorded(tx, session.id(), job, model, s.engine(), timing, now);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.db.StoredText;
 import io.earnidle.backend.http.Bearer;
 import io.earnidle.backend.http.Fields;
 import io.earnidle.backend.http.Json;
@@ -84,7 +85,12 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         s.put("temperature", Fields.optionalDouble(in, "temperature", 0, 2, 0));
         s.put("top_k", Fields.optionalLong(in, "top_k", 0, 1000, 40));
         s.put("top_p", Fields.optionalDouble(in, "top_p", 0.0, 1.0, 0.95));
-        s.put("seed", Fields.optionalLong(in, "seed", 0, Long.MAX_VALUE, 42));
+        long seed = Fields.optionalLong(in, "seed", Long.MIN_VALUE, Long.MAX_VALUE, 42);
+        if (seed < 0 || seed > Jobs.MAX_SEED) {
+            throw Problem.validation("seed must be between 0 and 2^53 = " + Jobs.MAX_SEED
+                    + " (the nodes read it as a double, which holds no larger integer exactly), got " + seed);
+        }
+        s.put("seed", seed);
         return s;
     }
 
@@ -108,7 +114,7 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         if ("completed".equals(Database.str(job, "status"))) {
             DbRow r = Database.get(db.execute(), "result-by-job", id).orElseThrow();
             ObjectNode result = out.putObject("result");
-            result.put("text", Database.str(r, "result_text"));
+            result.put("text", StoredText.read(r, "result_text"));
             JsonNode ids = Json.parse(Database.str(r, "token_ids_json"));
             result.set("token_ids", (ArrayNode) ids);
             result.put("token_count", Database.lng(r, "token_count"));

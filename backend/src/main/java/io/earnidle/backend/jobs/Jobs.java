@@ -18,6 +18,12 @@ import io.earnidle.backend.settings.Settings;
  * committed, and the job is queued for the nodes.
  */
 public record Jobs(Settings settings, Database db, Ledger ledger) {
+    /**
+     * The largest sampling seed in absolute value: a seed must be exact in a double, since the nodes' JSON reader (and
+     * JavaScript) hold numbers as doubles and refuse a larger one, so a job with one could never run.
+     */
+    public static final long MAX_SEED = 1L << 53;
+
     /** A queued job. */
     public record Created(String id, long priceMicroUsdc, Instant createdAt) {
     }

@@ -8,6 +8,7 @@ import java.util.logging.Logger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.db.StoredText;
 import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
@@ -142,7 +143,8 @@ public final class Leases {
      * leased or its node has reported nothing. A stale lease's text is never returned.
      */
     public Optional<String> partialText(String jobId) {
-        return Database.get(db.execute(), "current-partial-text", jobId).map(r -> Database.str(r, "partial_text"));
+        return Database.get(db.execute(), "current-partial-text", jobId)
+                .map(r -> StoredText.read(r, "partial_text"));
     }
 
     /**
@@ -187,9 +189,10 @@ public final class Leases {
             if (before.isEmpty()) {
                 tx.namedDelete("delete-job-progress", jobId);
                 tx.namedInsert("insert-job-progress", jobId, leaseId, sessionId, ts(now), tokenIds.length, idsJson,
-                        text, 1, ts(now));
+                        StoredText.encode(text), 1, ts(now));
             } else {
-                tx.namedUpdate("update-job-progress", tokenIds.length, idsJson, text, ts(now), jobId, leaseId);
+                tx.namedUpdate("update-job-progress", tokenIds.length, idsJson, StoredText.encode(text), ts(now), jobId,
+                        leaseId);
             }
             return new Renewed(expires, tokenIds.length);
         });

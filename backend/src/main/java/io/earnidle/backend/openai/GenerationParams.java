@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.http.Json;
+import io.earnidle.backend.jobs.Jobs;
 
 /**
  * The generation settings a chat or text completion request shares (docs/api.md), validated. Anything this API
@@ -29,8 +30,6 @@ import io.earnidle.backend.http.Json;
 record GenerationParams(String model, Integer maxTokens, double temperature, double topP, long seed,
                         List<String> stop, boolean stream, boolean includeUsage, boolean verifiedOnly, String user) {
     private static final SecureRandom SEEDS = new SecureRandom();
-    /** Seeds must be exact in a double: the nodes' JSON reader (and JavaScript) hold numbers as doubles. */
-    private static final long MAX_SEED = 1L << 53;
 
     static GenerationParams parse(ObjectNode body, int maxTokensLimit) {
         String model = string(body, "model", true, 128);
@@ -65,7 +64,7 @@ record GenerationParams(String model, Integer maxTokens, double temperature, dou
         if (topP == 0) {
             throw OpenAiError.invalid("top_p", "top_p must be greater than 0 (use temperature 0 for greedy output)");
         }
-        long seed = present(body, "seed") ? integer(body, "seed", -MAX_SEED, MAX_SEED)
+        long seed = present(body, "seed") ? integer(body, "seed", -Jobs.MAX_SEED, Jobs.MAX_SEED)
                 : SEEDS.nextLong(1L << 31);
         List<String> stop = stop(body);
         boolean stream = bool(body, "stream");

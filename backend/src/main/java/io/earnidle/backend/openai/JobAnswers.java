@@ -5,6 +5,7 @@ import java.util.function.Consumer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.db.StoredText;
 import io.helidon.dbclient.DbRow;
 
 /**
@@ -46,7 +47,7 @@ final class JobAnswers {
             String status = Database.str(job, "status");
             if (status.equals("completed")) {
                 DbRow r = Database.get(db.execute(), "result-by-job", jobId).orElseThrow();
-                Answer a = new Answer(Database.str(r, "result_text"), ids(Database.str(r, "token_ids_json")),
+                Answer a = new Answer(StoredText.read(r, "result_text"), ids(Database.str(r, "token_ids_json")),
                         Database.str(job, "verification"));
                 if (deltas != null) {
                     if (!a.text().startsWith(sent)) {

@@ -10,6 +10,7 @@ import java.util.logging.Logger;
 import io.earnidle.backend.canary.Canaries;
 import io.earnidle.backend.canary.PlatformJobs;
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.db.StoredText;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.verification.ResultVerifier;
@@ -57,7 +58,7 @@ public final class TrustChecks implements VerificationQueue.Checks {
 
     @Override
     public Optional<ResultVerifier.Verdict> decide(DbRow job, DbRow result, int[] claimedIds) {
-        String text = Database.str(result, "result_text");
+        String text = StoredText.read(result, "result_text");
         String kind = PlatformJobs.checkKind(job);
         if ("canary".equals(kind)) {
             return canaries.check(job, claimedIds, text);
@@ -74,7 +75,7 @@ public final class TrustChecks implements VerificationQueue.Checks {
         }
         try {
             int[] otherIds = Json.MAPPER.readValue(Database.str(other.get(), "token_ids_json"), int[].class);
-            if (Arrays.equals(otherIds, claimedIds) && Database.str(other.get(), "result_text").equals(text)) {
+            if (Arrays.equals(otherIds, claimedIds) && StoredText.read(other.get(), "result_text").equals(text)) {
                 return Optional.of(new ResultVerifier.Verdict(true, "equals a second identity's run",
                         claimedIds.length, 0));
             }

@@ -16,6 +16,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.db.StoredText;
 import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.jobs.JobJson;
@@ -200,7 +201,7 @@ public final class VerificationQueue implements AutoCloseable {
             int[] ids = Json.MAPPER.readValue(Database.str(result, "token_ids_json"), int[].class);
             Optional<ResultVerifier.Verdict> decided = checks.decide(job, result, ids);
             verdict = decided.isPresent() ? decided.get() : ResultVerifier.verify(m.model(), request, ids,
-                    Database.str(result, "result_text"), trust.margin(m.weightType()));
+                    StoredText.read(result, "result_text"), trust.margin(m.weightType()));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
