@@ -140,7 +140,7 @@ class TrustTiersTest extends BackendServerTest {
         TrustNodes.Node other = nodes.register(null);
         String jobId = nodes.submit(PROMPT, 4);
         assertEquals(jobId, nodes.poll(slow).path("job_id").asText());
-        CLOCK.advance(Duration.ofSeconds(61)); // lease-seconds 60
+        CLOCK.advance(Duration.ofSeconds(61)); // past the tiny job's lease: earnidle.leases.min-seconds 60
         doHonestly(other, jobId);
         assertEquals(44, nodes.me(slow).path("reputation_score").asInt(), "100 * 2 / (2 + 2 + 0.5 * 1)");
         assertEquals(50, nodes.me(other).path("reputation_score").asInt(), "no verdict yet");
