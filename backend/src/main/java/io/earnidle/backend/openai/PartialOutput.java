@@ -3,10 +3,9 @@ package io.earnidle.backend.openai;
 import java.util.Optional;
 
 /**
- * Where a streamed answer finds a job's output before its final result: the text a node reports while it decodes.
- * Until the nodes report progress ({@code POST /api/inference/progress}, issue 20's node-relayed streaming) the API
- * runs with {@link #NONE} and streams the job's result when it is accepted; a store of reported partial output
- * plugs in here without any change to the streaming code (docs/api.md, "Streaming").
+ * Where a streamed answer finds a job's output before its final result: the text a node reports while it decodes
+ * ({@code POST /api/inference/progress} heartbeats). The backend passes {@code Leases::partialText}, the current
+ * lease's stored progress; {@link #NONE} streams the accepted result only (docs/api.md, "Streaming").
  */
 @FunctionalInterface
 public interface PartialOutput {
