@@ -274,6 +274,42 @@ public class Generation {
         return Arrays.copyOf(out, n);
     }
 
+    /**
+     * The part of the text so far that the result's text is sure to start with, whatever is generated next: the
+     * decoded ids without an end-of-generation token, less trailing U+FFFD (the bytes of a character whose rest is not
+     * generated yet decode to it), cut before a stop string, and less a tail that may still become a stop string.
+     * Progress reports relay this text to a streaming customer before the result exists.
+     */
+    public String stableTextSoFar() {
+        if (stopText != null) {
+            return stopText;
+        }
+        String text = engine.tokenizer().decode(stoppedOnEog ? Arrays.copyOf(out, n - 1) : Arrays.copyOf(out, n));
+        if (finished) {
+            return text;
+        }
+        // only the trailing U+FFFD can still change (bytes of a character whose rest is not generated yet); a stop
+        // string may match across them once they do, so stops are judged on the text before them
+        int limit = text.length();
+        while (limit > 0 && text.charAt(limit - 1) == '\uFFFD') {
+            limit--;
+        }
+        int cut = sampling.firstStop(text.substring(0, limit));
+        if (cut >= 0) {
+            limit = cut;
+        }
+        int end = limit;
+        for (String stop : sampling.stop()) { // a tail that a stop string starts with may still become it
+            for (int k = Math.min(stop.length() - 1, limit); k > 0; k--) {
+                if (text.regionMatches(limit - k, stop, 0, k)) {
+                    end = Math.min(end, limit - k);
+                    break;
+                }
+            }
+        }
+        return text.substring(0, end);
+    }
+
     /** The result, once {@link #done()} without an error. */
     public GenerationResult result() {
         if (!finished || endNanos < 0) {

@@ -106,9 +106,9 @@ final class JobRunner {
         return generation == null ? new int[0] : generation.outputSoFar();
     }
 
-    /** The running generation's text so far: its ids decoded (an end-of-generation token included, stops not cut). */
+    /** The running generation's text so far that its result's text will start with ({@link Generation#stableTextSoFar}). */
     String textSoFar() {
-        return generation == null ? "" : generation.engine().tokenizer().decode(generation.outputSoFar());
+        return generation == null ? "" : generation.stableTextSoFar();
     }
 
     /** Whether the running job would end within {@code withinMs}, judged by its own step times so far. */

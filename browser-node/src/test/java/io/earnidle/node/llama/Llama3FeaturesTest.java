@@ -199,4 +199,30 @@ class Llama3FeaturesTest {
         assertArrayEquals(java.util.Arrays.copyOf(full.tokenIds(), cut.tokenIds().length), cut.tokenIds());
         assertThrows(IllegalArgumentException.class, () -> Sampling.greedy().withStop(List.of("")));
     }
+
+    @Test
+    void theStableTextSoFarIsAlwaysAPrefixOfTheResultsText() {
+        LlamaModel m = LlamaModel.load(ByteBuffer.wrap(ModelSynthesizer.tinyBytes(42)));
+        String text = m.generate(new GenerationRequest("the world", null, true, 20, Sampling.greedy())).text();
+        assertTrue(text.length() >= 6, "need some text: " + text);
+        // a stop string whose first characters appear (as a tail) before it does: the tail must be held back
+        String stop = text.substring(3, 6);
+        for (Sampling sampling : List.of(Sampling.greedy(), Sampling.greedy().withStop(List.of(stop)),
+                Sampling.greedy().withStop(List.of(text.substring(0, 1) + "never")))) {
+            Generation g = new Generation(new LlamaModelSteps(m, "jvm"), new GenerationRequest("the world", null, true,
+                    20, sampling), false);
+            java.util.List<String> stable = new java.util.ArrayList<>();
+            while (!g.done()) {
+                g.step(e -> assertNull(e));
+                stable.add(g.stableTextSoFar());
+            }
+            String result = g.result().text();
+            for (int i = 0; i < stable.size(); i++) {
+                assertTrue(result.startsWith(stable.get(i)), "step " + i + ": '" + stable.get(i)
+                        + "' is not a prefix of '" + result + "'");
+                assertTrue(i == 0 || stable.get(i).startsWith(stable.get(i - 1)), "the stable text only grows");
+            }
+            assertEquals(result, stable.get(stable.size() - 1), "once done, the stable text is the result's");
+        }
+    }
 }
