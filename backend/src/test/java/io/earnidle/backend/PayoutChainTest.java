@@ -78,6 +78,9 @@ class PayoutChainTest {
         // synthetic results, paid unverified and at once, as before verification (docs/trust.md)
         m.put("earnidle.ledger.verification-window-seconds", "0");
         m.put("earnidle.trust.sample-rate", "0");
+        // the node leases the customer's jobs at once, without a capability benchmark first (docs/trust.md)
+        m.put("earnidle.capability.benchmark.enabled", "false");
+        m.put("earnidle.capability.dispatch.preference-wait-ms", "0");
         return EarnIdleServer.start(Config.builder().disableEnvironmentVariablesSource()
                 .disableSystemPropertiesSource().sources(ConfigSources.create(m)).build());
     }

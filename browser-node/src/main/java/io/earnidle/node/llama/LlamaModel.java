@@ -1,5 +1,6 @@
 package io.earnidle.node.llama;
 
+import io.earnidle.node.llama.ops.DetMath;
 import io.earnidle.node.gguf.GgufFile;
 import io.earnidle.node.gguf.GgufTensorInfo;
 import io.earnidle.node.tokenizer.Tokenizer;

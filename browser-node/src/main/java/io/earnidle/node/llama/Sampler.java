@@ -1,5 +1,7 @@
 package io.earnidle.node.llama;
 
+import io.earnidle.node.llama.ops.DetMath;
+
 /**
  * Repetition penalty (when set) on the logits, then greedy when temperature == 0, else temperature → top-k → top-p →
  * min-p → seeded draw (SplitMix64).

@@ -4,7 +4,7 @@ import io.earnidle.node.gguf.Dequant;
 import io.earnidle.node.gguf.GgmlType;
 import io.earnidle.node.gguf.GgufFile;
 import io.earnidle.node.gguf.Half;
-import io.earnidle.node.llama.DetMath;
+import io.earnidle.node.llama.ops.DetMath;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -232,7 +232,7 @@ public final class VectorTensorOps extends JavaTensorOps {
         }
         for (; i < n; i++) {
             float g = gate[i];
-            gate[i] = g / (1f + io.earnidle.node.llama.DetMath.expf(-g)) * up[i];
+            gate[i] = g / (1f + io.earnidle.node.llama.ops.DetMath.expf(-g)) * up[i];
         }
     }
 

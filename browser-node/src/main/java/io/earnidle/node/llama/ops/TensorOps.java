@@ -71,7 +71,7 @@ public interface TensorOps {
     default void swiGlu(float[] gate, float[] up, int n) {
         for (int i = 0; i < n; i++) {
             float g = gate[i];
-            gate[i] = g / (1f + io.earnidle.node.llama.DetMath.expf(-g)) * up[i];
+            gate[i] = g / (1f + DetMath.expf(-g)) * up[i];
         }
     }
 

@@ -1,4 +1,4 @@
-package io.earnidle.node.llama;
+package io.earnidle.node.llama.ops;
 
 /**
  * exp/log/sin/cos written with plain double arithmetic so results are bit-identical on the JVM and in
