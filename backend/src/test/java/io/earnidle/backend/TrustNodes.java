@@ -113,11 +113,23 @@ final class TrustNodes {
         return r.json();
     }
 
+    /** Posts a result with the given reported timing; asserts it was accepted. */
+    JsonNode post(Node node, JsonNode lease, String text, int[] ids, double prefillMs, double decodeMs) {
+        Resp r = postRaw(node, lease, text, ids, prefillMs, decodeMs);
+        assertEquals(200, r.status(), r.text());
+        return r.json();
+    }
+
     Resp postRaw(Node node, JsonNode lease, String text, int[] ids) {
+        return postRaw(node, lease, text, ids, 1.0, 2.0);
+    }
+
+    Resp postRaw(Node node, JsonNode lease, String text, int[] ids, double prefillMs, double decodeMs) {
         String body = """
                 {"job_id":"%s","lease_id":"%s","text":%s,"token_ids":%s,"token_count":%d,"engine":"jvm",
-                 "timing":{"prefill_ms":1.0,"decode_ms":2.0}}""".formatted(lease.path("job_id").asText(),
-                lease.path("lease_id").asText(), TestSupport.quote(text), Json.write(ids), ids.length);
+                 "timing":{"prefill_ms":%s,"decode_ms":%s}}""".formatted(lease.path("job_id").asText(),
+                lease.path("lease_id").asText(), TestSupport.quote(text), Json.write(ids), ids.length,
+                Double.toString(prefillMs), Double.toString(decodeMs));
         return api.result(node.token(), body, UUID.randomUUID().toString());
     }
 

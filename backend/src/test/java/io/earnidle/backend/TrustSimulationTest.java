@@ -43,9 +43,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * its queue, and the virtual clock moves 20 s (so the 600 s window spans 30 rounds). Adversaries: random token ids; an output copied from another job; a
  * different model with the same vocabulary (the synthetic model made with another seed); a replay of an old result
  * (of the same prompt under another seed when there is one); a prompt-ignorer (the real model on a fixed prompt);
- * and a wallet that works honestly until Trusted, then cheats on 10% of its jobs. Each of the first five runs as
- * three identities in turn (a new wallet after each ban). Reported per adversary: detection rate, jobs until the
- * ban, money (available and pending); for the honest nodes the false-positive rate over their verified jobs.
+ * a too-fast node (the real model's tokens, but a timing 100 x its own benchmark, or no time at all); and a wallet
+ * that works honestly until Trusted, then cheats on 10% of its jobs. Each of the first six runs as three identities
+ * in turn (a new wallet after each ban). Capability benchmarks are on: every session's first job is its benchmark,
+ * which every identity runs honestly, and every node reports a timing consistent with its benchmark except where the
+ * timing is the cheat. Reported per adversary: detection rate, jobs until the ban, money (available and pending); for
+ * the honest nodes the false-positive rate over their verified customer jobs.
  */
 @ServerTest
 class TrustSimulationTest extends BackendServerTest {
@@ -72,7 +75,11 @@ class TrustSimulationTest extends BackendServerTest {
 
     @SetUpRoute
     static void routing(HttpRouting.Builder routing) {
-        start(routing, Map.of("earnidle.trust.verifier-threads", "0"), CLOCK); // the default trust settings
+        // the default trust and capability settings, benchmarks on (the test support turns them off); every node of
+        // the simulation registers from the test's one address: 31 identities, more than a real address may register
+        start(routing, Map.of("earnidle.trust.verifier-threads", "0",
+                "earnidle.capability.benchmark.enabled", "true",
+                "earnidle.leases.registration.max-per-window", "40"), CLOCK);
     }
 
     private record Seen(String jobId, String prompt, GenerationResult result) {
@@ -81,7 +88,8 @@ class TrustSimulationTest extends BackendServerTest {
     enum Type {
         RANDOM_TOKENS("random tokens"), COPIED_OUTPUT("output copied from another job"),
         OTHER_MODEL("different model, same vocabulary"), REPLAY("replay of an old result"),
-        PROMPT_IGNORER("prompt-ignorer"), REPUTATION_THEN_CHEAT("build reputation, then cheat on 10%"),
+        PROMPT_IGNORER("prompt-ignorer"), TOO_FAST("correct tokens, implausibly fast timing"),
+        REPUTATION_THEN_CHEAT("build reputation, then cheat on 10%"),
         HONEST("honest (JVM engine)");
 
         final String label;
@@ -96,6 +104,11 @@ class TrustSimulationTest extends BackendServerTest {
         final Type type;
         final TrustNodes.Node node;
         final int pollsPerRound;
+        /** Its engine's speed: what it reports, with a jitter, for every job it runs honestly (benchmarks too). */
+        final double prefillTokS;
+        final double decodeTokS;
+        /** Which identity of its type (the too-fast adversary alternates the rule it breaks). */
+        final int identity;
         final List<String> cheatedLeases = new ArrayList<>();
         final List<String> honestLeases = new ArrayList<>();
         String firstLease;
@@ -104,10 +117,29 @@ class TrustSimulationTest extends BackendServerTest {
         Integer jobsUntilTrusted;
         boolean cheating;
 
-        Agent(Type type, boolean wallet, int pollsPerRound) {
+        Agent(Type type, boolean wallet, int pollsPerRound, int identity) {
             this.type = type;
             this.node = nodes.register(wallet ? nodes.wallet(CLOCK.instant()) : null);
             this.pollsPerRound = pollsPerRound;
+            this.identity = identity;
+            this.prefillTokS = 500 + rnd.nextInt(1500);
+            this.decodeTokS = 100 + rnd.nextInt(300);
+        }
+
+        Agent(Type type, boolean wallet, int pollsPerRound) {
+            this(type, wallet, pollsPerRound, 0);
+        }
+
+        /**
+         * The timing it reports for {@code tokens} generated after a prompt of {@code promptTokens}: its speed with a
+         * jitter of x0.8 to x1.25 (well inside the rebenchmark factor 3 and the implausible factor 10). The virtual
+         * clock stands still within a round: a 32-token benchmark at >= 100 tok/s (<= 0.4 s) fits the wall-time
+         * check's slack of 1 s.
+         */
+        double[] timing(int promptTokens, int tokens) {
+            double jitter = Math.pow(1.25, 2 * rnd.nextDouble() - 1);
+            return new double[] {promptTokens / prefillTokS * 1000 * jitter,
+                    Math.max(1, tokens - 1) / decodeTokS * 1000 * jitter};
         }
 
         Reputation.Standing standing() {
@@ -147,11 +179,24 @@ class TrustSimulationTest extends BackendServerTest {
                 ignored.putNull("prompt_ids");
                 yield generate(nodes.model(lease), ignored);
             }
+            case TOO_FAST -> nodes.run(lease); // honest tokens: the timing is the cheat (act)
             case HONEST -> throw new IllegalStateException();
         };
     }
 
+    private boolean isBenchmark(JsonNode lease) {
+        return count(backend.database(), "SELECT COUNT(*) AS n FROM jobs WHERE id = ? AND benchmark_for IS NOT NULL",
+                lease.path("job_id").asText()) == 1;
+    }
+
     private void act(Agent a, JsonNode lease) {
+        int promptTokens = nodes.model(lease).tokenizer().encode(lease.path("prompt").asText(), true).length;
+        if (isBenchmark(lease)) { // every identity runs its benchmark honestly: the cheats are in customer jobs
+            GenerationResult r = nodes.run(lease);
+            double[] t = a.timing(promptTokens, r.tokenIds().length);
+            nodes.post(a.node, lease, r.text(), r.tokenIds(), t[0], t[1]);
+            return;
+        }
         a.jobs++;
         String leaseId = lease.path("lease_id").asText();
         if (a.firstLease == null) {
@@ -176,11 +221,17 @@ class TrustSimulationTest extends BackendServerTest {
         }
         int n = Math.min(r.tokenIds().length, lease.path("max_tokens").asInt());
         int[] ids = java.util.Arrays.copyOf(r.tokenIds(), Math.max(1, n));
-        nodes.post(a.node, lease, r.text(), ids);
+        double[] t = a.timing(promptTokens, ids.length);
+        if (a.type == Type.TOO_FAST) {
+            // alternately 100 x its own benchmark (the capability rule) and no time at all (the physical ceilings)
+            t = a.identity % 2 == 0 ? new double[] {t[0] / 100, t[1] / 100} : new double[] {0.0, 0.0};
+        }
+        nodes.post(a.node, lease, r.text(), ids, t[0], t[1]);
     }
 
     private long queued() {
-        return count(backend.database(), "SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'");
+        return count(backend.database(), "SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' "
+                + "AND benchmark_for IS NULL");
     }
 
     /** Lease ids of the session's results that verification rejected (not those forfeited after another cheat). */
@@ -193,10 +244,11 @@ class TrustSimulationTest extends BackendServerTest {
         return out;
     }
 
-    /** Results of the session that a check decided (passed, or rejected by verification). */
+    /** Customer results of the session that a check decided (passed, or rejected by verification). */
     private long checked(Agent a) {
         return count(backend.database(), "SELECT COUNT(*) AS n FROM job_results r JOIN jobs j ON j.id = r.job_id "
-                + "WHERE r.session_id = ? AND j.verification = 'passed'", a.node.id()) + detected(a).size();
+                + "WHERE r.session_id = ? AND j.verification = 'passed' AND j.benchmark_for IS NULL", a.node.id())
+                + detected(a).size();
     }
 
     private long available(Agent a) {
@@ -219,7 +271,7 @@ class TrustSimulationTest extends BackendServerTest {
         }
         Map<Type, List<Agent>> adversaries = new LinkedHashMap<>();
         for (Type t : List.of(Type.RANDOM_TOKENS, Type.COPIED_OUTPUT, Type.OTHER_MODEL, Type.REPLAY,
-                Type.PROMPT_IGNORER)) {
+                Type.PROMPT_IGNORER, Type.TOO_FAST)) {
             adversaries.put(t, new ArrayList<>(List.of(new Agent(t, true, 1))));
         }
         Agent builder = new Agent(Type.REPUTATION_THEN_CHEAT, true, 4);
@@ -234,7 +286,7 @@ class TrustSimulationTest extends BackendServerTest {
                 if (a.jobsUntilBan == null) {
                     active.add(a);
                 } else if (a.type != Type.REPUTATION_THEN_CHEAT && ids.size() < IDENTITIES_PER_TYPE) {
-                    Agent next = new Agent(a.type, true, 1);
+                    Agent next = new Agent(a.type, true, 1, ids.size());
                     ids.add(next);
                     active.add(next);
                 }
@@ -332,6 +384,11 @@ class TrustSimulationTest extends BackendServerTest {
                     continue;
                 }
                 assertTrue(detected(a).contains(a.firstLease), a.type.label + ": caught on its first job\n" + report);
+                if (a.type == Type.TOO_FAST) {
+                    assertEquals(1, count(backend.database(), "SELECT COUNT(*) AS n FROM rejected_results WHERE "
+                            + "lease_id = ? AND reason LIKE 'implausible timing: %'", a.firstLease),
+                            "caught for its timing (its tokens are right)\n" + report);
+                }
                 assertEquals(1, a.jobsUntilBan, a.type.label + ": banned after its first job\n" + report);
                 assertEquals(0, available(a) + pending(a), a.type.label + ": no money\n" + report);
             }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.earnidle.backend.EarnIdleServer;
 import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.GenerationResult;
@@ -13,11 +12,6 @@ import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.llama.Sampling;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,14 +33,13 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * read back through the API.
  */
 class WalkingSkeletonTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final String CUSTOMER_KEY = "e2e-customer-key";
 
     @TempDir
     static Path dataDir;
     static EarnIdleServer server;
     static String api;
+    static CustomerApi customer;
 
     @BeforeAll
     static void startBackend() {
@@ -71,6 +64,7 @@ class WalkingSkeletonTest {
                 .build();
         server = EarnIdleServer.start(config);
         api = "http://127.0.0.1:" + server.port();
+        customer = new CustomerApi(api, CUSTOMER_KEY);
     }
 
     @AfterAll
@@ -117,13 +111,13 @@ class WalkingSkeletonTest {
             wait.until(ExpectedConditions.elementToBeClickable(By.id("wallet-skip"))).click();
             wait.until(ExpectedConditions.elementToBeClickable(By.id("limits-start"))).click();
 
-            JsonNode submitted = postJob("""
+            JsonNode submitted = customer.postJob("""
                     {"model": "synthetic-tiny-f32", "prompt": "Hello from the e2e test", "max_tokens": 8,
                      "sampling": {"temperature": 0, "seed": 7}}""");
             String jobId = submitted.get("id").asText();
             assertEquals("queued", submitted.get("status").asText());
 
-            JsonNode job = awaitCompleted(jobId, Duration.ofSeconds(180));
+            JsonNode job = customer.awaitCompleted(jobId, Duration.ofSeconds(180));
             // the browser engine's result passed the backend's re-execution with the node's Java engine
             assertEquals("passed", job.get("verification").asText(), job.toString());
             JsonNode result = job.get("result");
@@ -142,7 +136,7 @@ class WalkingSkeletonTest {
             // The widget shows the credit once verified (the node refreshes pending earnings), and the API agrees.
             wait.until(ExpectedConditions.textToBe(By.id("jobs-completed"), "1"));
             String sessionId = driver.findElement(By.id("session-id")).getText();
-            JsonNode session = getJson("/api/nodes/" + sessionId, null);
+            JsonNode session = customer.getJson("/api/nodes/" + sessionId, null);
             long balance = session.get("balance_micro_usdc").asLong();
             assertEquals(1, session.get("jobs_completed").asInt());
             assertEquals(0, session.get("pending_micro_usdc").asLong(), "nothing pending once verified: " + session);
@@ -164,38 +158,5 @@ class WalkingSkeletonTest {
             assertTrue(row.getText().contains("20.00 %"), row.getText());
             assertTrue(row.getText().contains(api + "/embed.js"), row.getText());
         }
-    }
-
-    private static JsonNode postJob(String body) throws IOException, InterruptedException {
-        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(api + "/api/jobs"))
-                        .header("Authorization", "Bearer " + CUSTOMER_KEY)
-                        .header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertEquals(202, response.statusCode(), response.body());
-        return JSON.readTree(response.body());
-    }
-
-    private static JsonNode getJson(String path, String bearer) throws IOException, InterruptedException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(api + path)).GET();
-        if (bearer != null) {
-            request.header("Authorization", "Bearer " + bearer);
-        }
-        HttpResponse<String> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, response.statusCode(), path + " -> " + response.body());
-        return JSON.readTree(response.body());
-    }
-
-    private static JsonNode awaitCompleted(String jobId, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        JsonNode job;
-        do {
-            job = getJson("/api/jobs/" + jobId, CUSTOMER_KEY);
-            if ("completed".equals(job.get("status").asText())) {
-                return job;
-            }
-            Thread.sleep(250);
-        } while (System.nanoTime() < deadline);
-        throw new AssertionError("job " + jobId + " not completed within " + timeout + "; last state: " + job);
     }
 }
