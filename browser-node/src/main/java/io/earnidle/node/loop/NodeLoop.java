@@ -160,36 +160,11 @@ public final class NodeLoop {
         });
     }
 
-    /**
-     * Handles a control message from the page (JSON text): pause, resume, stop, limits, visibility, power, link
-     * ({@code wallet_token}: a wallet verified after the session started claims it).
-     */
+    /** Handles a control message from the page (JSON text, {@link ControlMessage}). */
     public void control(String json) {
-        Map<String, Object> m;
-        try {
-            m = Json.obj(Json.parse(json), "message");
-        } catch (RuntimeException e) {
-            return;
-        }
-        Object type = m.get("type");
-        try {
-            if ("pause".equals(type)) {
-                pause();
-            } else if ("resume".equals(type)) {
-                resume();
-            } else if ("stop".equals(type)) {
-                stop();
-            } else if ("limits".equals(type)) {
-                setLimits(m.get("limits"));
-            } else if ("visibility".equals(type)) {
-                setVisible(!Boolean.FALSE.equals(m.get("visible")));
-            } else if ("power".equals(type)) {
-                setOnBattery(Boolean.TRUE.equals(m.get("on_battery")));
-            } else if ("link".equals(type)) {
-                linkWallet(Json.str(m, "wallet_token"));
-            }
-        } catch (IllegalArgumentException e) {
-            status(state, "ignored " + type + " message: " + message(e));
+        String ignored = ControlMessage.apply(json, this);
+        if (ignored != null) {
+            status(state, ignored);
         }
     }
 
