@@ -10,8 +10,6 @@ import io.earnidle.backend.models.Models;
 import io.earnidle.node.synth.ModelSynthesizer;
 import io.earnidle.node.synth.SynthFileType;
 import io.earnidle.node.synth.SynthShape;
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,21 +47,12 @@ class BrowserEngineVerificationTest {
 
     @BeforeAll
     static void startBackend() throws IOException {
-        Config config = Config.builder()
-                .disableEnvironmentVariablesSource()
-                .disableSystemPropertiesSource()
-                .sources(ConfigSources.create(Map.of(
-                                "server.host", "127.0.0.1",
-                                "server.port", "0",
-                                "earnidle.data-dir", dataDir.toString(),
-                                "earnidle.demo.customer-api-key", CUSTOMER_KEY,
-                                "earnidle.capability.benchmark.enabled", "false",
-                                "earnidle.capability.dispatch.preference-wait-ms", "0",
-                                "earnidle.ledger.verification-window-seconds", "0",
-                                "earnidle.trust.canary.rate", "0")),
-                        ConfigSources.classpath("application.yaml"))
-                .build();
-        server = EarnIdleServer.start(config);
+        server = TestBackend.start(dataDir, Map.of(
+                "earnidle.demo.customer-api-key", CUSTOMER_KEY,
+                "earnidle.capability.benchmark.enabled", "false",
+                "earnidle.capability.dispatch.preference-wait-ms", "0",
+                "earnidle.ledger.verification-window-seconds", "0",
+                "earnidle.trust.canary.rate", "0"));
         api = "http://127.0.0.1:" + server.port();
         customer = new CustomerApi(api, CUSTOMER_KEY);
         ModelCatalog catalog = new ModelCatalog(server.backend().database(),

@@ -10,8 +10,6 @@ import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.GenerationResult;
 import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.llama.Sampling;
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,26 +41,17 @@ class WalkingSkeletonTest {
 
     @BeforeAll
     static void startBackend() {
-        Config config = Config.builder()
-                .disableEnvironmentVariablesSource()
-                .disableSystemPropertiesSource()
-                .sources(ConfigSources.create(Map.of(
-                                "server.host", "127.0.0.1",
-                                "server.port", "0",
-                                "earnidle.data-dir", dataDir.toString(),
-                                "earnidle.demo.customer-api-key", CUSTOMER_KEY,
-                                // the widget's node gets the customer's job at once, as before capability
-                                // benchmarks and the warm preference (docs/trust.md)
-                                "earnidle.capability.benchmark.enabled", "false",
-                                "earnidle.capability.dispatch.preference-wait-ms", "0",
-                                // every result verified (a session without a wallet is in Probation: rate 1.0)
-                                // by the backend's teacher-forced JVM check; credits available as soon as it passed
-                                "earnidle.ledger.verification-window-seconds", "0",
-                                // one customer job, no canary after it (docs/trust.md)
-                                "earnidle.trust.canary.rate", "0")),
-                        ConfigSources.classpath("application.yaml"))
-                .build();
-        server = EarnIdleServer.start(config);
+        server = TestBackend.start(dataDir, Map.of(
+                "earnidle.demo.customer-api-key", CUSTOMER_KEY,
+                // the widget's node gets the customer's job at once, as before capability
+                // benchmarks and the warm preference (docs/trust.md)
+                "earnidle.capability.benchmark.enabled", "false",
+                "earnidle.capability.dispatch.preference-wait-ms", "0",
+                // every result verified (a session without a wallet is in Probation: rate 1.0)
+                // by the backend's teacher-forced JVM check; credits available as soon as it passed
+                "earnidle.ledger.verification-window-seconds", "0",
+                // one customer job, no canary after it (docs/trust.md)
+                "earnidle.trust.canary.rate", "0"));
         api = "http://127.0.0.1:" + server.port();
         customer = new CustomerApi(api, CUSTOMER_KEY);
     }
