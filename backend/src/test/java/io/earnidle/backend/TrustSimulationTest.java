@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
@@ -40,15 +41,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * HTTP API) and adversaries share one queue under the default trust configuration (tier sampling 1.0 / 0.2 / 0.05,
  * canaries at 0.05 per customer lease, a 600 s window, the default score weights and thresholds). Each round every
  * node polls (the build-reputation adversary four times), the customer keeps the queue filled, the verifier drains
- * its queue, and the virtual clock moves 20 s (so the 600 s window spans 30 rounds). Adversaries: random token ids; an output copied from another job; a
- * different model with the same vocabulary (the synthetic model made with another seed); a replay of an old result
- * (of the same prompt under another seed when there is one); a prompt-ignorer (the real model on a fixed prompt);
- * a too-fast node (the real model's tokens, but a timing 100 x its own benchmark, or no time at all); and a wallet
- * that works honestly until Trusted, then cheats on 10% of its jobs. Each of the first six runs as three identities
- * in turn (a new wallet after each ban). Capability benchmarks are on: every session's first job is its benchmark,
- * which every identity runs honestly, and every node reports a timing consistent with its benchmark except where the
- * timing is the cheat. Reported per adversary: detection rate, jobs until the ban, money (available and pending); for
- * the honest nodes the false-positive rate over their verified customer jobs.
+ * its queue, and the virtual clock moves 20 s (so the 600 s window spans 30 rounds). Adversaries: random token ids;
+ * an output copied from another job; a different model with the same vocabulary (the synthetic model made with
+ * another seed); a replay of an old result (of the same prompt under another seed when there is one; neither the copy
+ * nor the replay is ever this job's own answer, which would be correct work); a prompt-ignorer (the real model on a
+ * fixed prompt); a too-fast node (the real model's tokens, but a timing 100 x its own benchmark, or no time at
+ * all); and a wallet that works honestly until Trusted, then cheats on 10% of its jobs. Each of the first six runs
+ * as three identities in turn (a new wallet after each ban). Capability benchmarks are on: every session's first
+ * job is its benchmark, which every identity runs honestly, and every node reports a timing consistent with its
+ * benchmark except where the timing is the cheat. Reported per adversary: detection rate, jobs until the ban, money
+ * (available and pending); for the honest nodes the false-positive rate over their verified customer jobs.
  */
 @ServerTest
 class TrustSimulationTest extends BackendServerTest {
@@ -163,15 +165,11 @@ class TrustSimulationTest extends BackendServerTest {
 
     /** The adversary's answer to a lease: token ids and text. */
     private GenerationResult cheat(Type type, JsonNode lease) {
-        String jobId = lease.path("job_id").asText();
-        String prompt = lease.path("prompt").asText();
         return switch (type) {
             case RANDOM_TOKENS, REPUTATION_THEN_CHEAT ->
                     new GenerationResult(TrustNodes.randomIds(lease, rnd), "forged", 0, 0);
-            case COPIED_OUTPUT -> seen.stream().filter(s -> !s.jobId().equals(jobId)).reduce((a, b) -> b)
-                    .orElseThrow().result();
-            case REPLAY -> seen.stream().filter(s -> s.prompt().equals(prompt) && !s.jobId().equals(jobId))
-                    .findFirst().or(() -> seen.stream().findFirst()).orElseThrow().result();
+            case COPIED_OUTPUT -> notTheAnswer(lease, false); // the newest other result
+            case REPLAY -> notTheAnswer(lease, true); // the oldest, of the same prompt where there is one
             case OTHER_MODEL -> generate(otherModel, lease);
             case PROMPT_IGNORER -> {
                 ObjectNode ignored = lease.deepCopy();
@@ -182,6 +180,23 @@ class TrustSimulationTest extends BackendServerTest {
             case TOO_FAST -> nodes.run(lease); // honest tokens: the timing is the cheat (act)
             case HONEST -> throw new IllegalStateException();
         };
+    }
+
+    /**
+     * An earlier honest result of another job that is not this job's answer: with a peaked tiny model another seed
+     * often draws this job's tokens, and handing those in is correct work, not a cheat.
+     */
+    private GenerationResult notTheAnswer(JsonNode lease, boolean replay) {
+        String jobId = lease.path("job_id").asText();
+        String prompt = lease.path("prompt").asText();
+        int[] answer = generate(nodes.model(lease), lease).tokenIds();
+        List<Seen> wrong = seen.stream().filter(s -> !s.jobId().equals(jobId)
+                && !Arrays.equals(s.result().tokenIds(), answer)).toList();
+        if (!replay) {
+            return wrong.getLast().result();
+        }
+        return wrong.stream().filter(s -> s.prompt().equals(prompt)).findFirst()
+                .orElse(wrong.getFirst()).result();
     }
 
     private boolean isBenchmark(JsonNode lease) {
