@@ -45,12 +45,12 @@ final class ModelPrompts {
             throw OpenAiError.invalid("model", "The model '" + model.model().id() + "' has no chat template; use "
                     + "POST /v1/completions with it");
         }
-        String text = format.equals(ModelFacts.LLAMA32)
-                ? ChatTemplate.llama32(messages, true, TEMPLATE_DATE.format(today))
-                : ChatTemplate.llama3(messages, true);
+        List<ChatTemplate.Piece> chat = format.equals(ModelFacts.LLAMA32)
+                ? ChatTemplate.llama32Pieces(messages, true, TEMPLATE_DATE.format(today))
+                : ChatTemplate.llama3Pieces(messages, true);
         Tokenizer tok = tokenizer(model);
         synchronized (tok) { // the tokenizer keeps a merge cache
-            return tok.encode(text, false); // the rendered text starts with <|begin_of_text|>
+            return tok.encode(chat); // starts with <|begin_of_text|>; message text never becomes a special token
         }
     }
 

@@ -273,7 +273,31 @@ public final class Tokenizer {
      * starts with {@code <|begin_of_text|>}, so no further BOS is added.
      */
     public int[] encodeChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
-        return encode(ChatTemplate.llama3(messages, addGenerationPrompt), false);
+        return encode(ChatTemplate.llama3Pieces(messages, addGenerationPrompt));
+    }
+
+    /**
+     * Encodes a rendered chat: each special piece becomes its token's id, and the text between two special pieces is
+     * encoded as text even where it spells a special token (message contents cannot inject turns).
+     */
+    public int[] encode(List<ChatTemplate.Piece> pieces) {
+        IntList out = new IntList(64);
+        StringBuilder text = new StringBuilder();
+        for (ChatTemplate.Piece p : pieces) {
+            if (!p.special()) {
+                text.append(p.text());
+                continue;
+            }
+            int id = tokenId(p.text());
+            if (id < 0) {
+                throw new IllegalStateException("the model has no token " + p.text() + " that its chat template needs");
+            }
+            encodeOrdinary(text.toString(), out);
+            text.setLength(0);
+            out.add(id);
+        }
+        encodeOrdinary(text.toString(), out);
+        return out.toArray();
     }
 
     /** Encodes text; special tokens written literally in the text (e.g. {@code <|eot_id|>}) become their ids. */
