@@ -64,6 +64,12 @@ class ErrorsTest extends BackendServerTest {
         api.post("/api/nodes", null, "{\"placement_id\":\"demo-placement\",\"capabilities\":{},"
                 + "\"limits\":{\"cpu_share\":5}}").problem(400, "validation");
         api.post("/api/nodes", null, "{\"placement_id\":\"demo-placement\",\"limits\":{}}").problem(400, "validation");
+        // U+0000, which PostgreSQL text cannot hold, is refused in request strings on every store
+        p = api.post("/api/jobs", CUSTOMER_KEY, "{\"model\":\"synthetic-tiny-f32\",\"prompt\":\"a\\u0000b\","
+                + "\"max_tokens\":4}").problem(400, "validation");
+        assertEquals("prompt must not contain the character U+0000", p.path("detail").asText());
+        api.post("/api/nodes", null, "{\"placement_id\":\"demo\\u0000\",\"capabilities\":{},\"limits\":{}}")
+                .problem(400, "validation");
         assertEquals(before, jobs());
     }
 

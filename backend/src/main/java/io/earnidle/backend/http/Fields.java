@@ -34,6 +34,9 @@ public final class Fields {
         if (s.length() > maxChars) {
             throw Problem.validation(name + " must be at most " + maxChars + " characters, got " + s.length());
         }
+        if (s.indexOf('\u0000') >= 0) { // PostgreSQL text cannot hold it: one answer on every store
+            throw Problem.validation(name + " must not contain the character U+0000");
+        }
         return s;
     }
 
