@@ -7,13 +7,21 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.earnidle.backend.deposits.DepositSettings;
 import io.earnidle.backend.deposits.DepositWatcher;
 import io.earnidle.backend.payouts.Chain;
 import io.earnidle.backend.payouts.LocalChain;
+import io.helidon.config.Config;
 import io.helidon.webclient.http1.Http1Client;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -56,12 +64,16 @@ class DepositChainTest {
     }
 
     private static EarnIdleServer start(Path dir) {
-        return EarnIdleServer.start(TestSupport.config(dir, Map.of("server.port", "0", "server.host", "127.0.0.1",
+        return EarnIdleServer.start(config(dir));
+    }
+
+    private static Config config(Path dir) {
+        return TestSupport.config(dir, Map.of("server.port", "0", "server.host", "127.0.0.1",
                 "earnidle.deposits.rpc-url", chain.rpcUrl(),
                 "earnidle.deposits.token-address", token,
                 "earnidle.deposits.treasury-address", treasury.getAddress(),
                 "earnidle.deposits.confirmations", String.valueOf(CONFIRMATIONS),
-                "earnidle.deposits.auto-start", "false")));
+                "earnidle.deposits.auto-start", "false"));
     }
 
     private static Api api(EarnIdleServer s) {
@@ -227,6 +239,48 @@ class DepositChainTest {
             assertEquals(before + 4_000_000, balance(s), "nothing more is credited on the chain it no longer matches");
             assertLedgerConsistent(s.backend().database());
         } finally {
+            TestSupport.deleteTree(dir);
+        }
+    }
+
+    @Test
+    void twoWatchersScanningOneDatabaseAtOnceCreditEachTransferOnce() throws Exception {
+        Path dir = TestSupport.tempDir();
+        Credentials customer = fundedWallet(10_000_000);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try (EarnIdleServer s = start(dir);
+             Chain rpc = new Chain(chain.rpcUrl(), LocalChain.CHAIN_ID)) {
+            // a second backend's watcher on the same database (two instances of the server)
+            DepositWatcher other = new DepositWatcher(DepositSettings.from(config(dir).get("earnidle")),
+                    s.backend().database(), s.backend().deposits().deposits(), rpc);
+            assertEquals(0, watcher(s).runOnce());
+            prove(s, customer);
+            long before = balance(s);
+            for (int i = 1; i <= 3; i++) {
+                send(deposit(customer, i * 1_000_000));
+            }
+            mine(CONFIRMATIONS);
+            int recorded = 0;
+            for (int round = 0; round < 3; round++) {
+                CyclicBarrier together = new CyclicBarrier(2);
+                List<Callable<Integer>> scans = List.of(() -> {
+                    together.await();
+                    return watcher(s).runOnce();
+                }, () -> {
+                    together.await();
+                    return other.runOnce();
+                });
+                for (Future<Integer> f : pool.invokeAll(scans)) {
+                    recorded += f.get();
+                }
+                mine(1);
+            }
+            assertEquals(3, recorded, "each transfer recorded by one of the two watchers");
+            assertEquals(before + 6_000_000, balance(s));
+            assertEquals(3, deposits(s).path("deposits").size());
+            assertLedgerConsistent(s.backend().database());
+        } finally {
+            pool.shutdownNow();
             TestSupport.deleteTree(dir);
         }
     }
