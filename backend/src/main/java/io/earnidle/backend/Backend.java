@@ -10,10 +10,12 @@ import io.earnidle.backend.capability.CapabilityService;
 import io.earnidle.backend.capability.CapabilitySettings;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.demo.Seeder;
+import io.earnidle.backend.deposits.DepositModule;
 import io.earnidle.backend.http.ProblemHandler;
 import io.earnidle.backend.http.UnknownApiService;
 import io.earnidle.backend.inference.InferenceService;
 import io.earnidle.backend.jobs.JobService;
+import io.earnidle.backend.jobs.Jobs;
 import io.earnidle.backend.leases.LeaseService;
 import io.earnidle.backend.leases.LeaseSettings;
 import io.earnidle.backend.leases.LeaseWatchdog;
@@ -63,6 +65,7 @@ public final class Backend implements AutoCloseable {
     private final Reputation reputation; // reputation, tiers, canaries (issue 19, docs/trust.md)
     private final Canaries canaries;
     private final Capability capability; // measured capability, timing plausibility, dispatch (issue 19)
+    private DepositModule deposits; // customer deposits and manual credits (issue 21)
 
     private Backend(Settings settings, Database db, Ledger ledger, Models models, Publishers publishers,
                     PayoutModule payoutModule, VerificationQueue verification, Leases leases, OpenAiApi openai,
@@ -118,6 +121,9 @@ public final class Backend implements AutoCloseable {
                             models, leases::partialText), reputation, canaries,
                     new Capability(CapabilitySettings.from(config.get("earnidle.capability")), db, models,
                             sessionId -> reputation.ofSession(db.execute(), sessionId).score()));
+            backend.deposits = DepositModule.create(config.get("earnidle"), db, ledger,
+                    backend.payoutModule.walletService(), new Jobs(settings, db, ledger)::customerOfKey,
+                    settings.maxBodyBytes());
             verification.start();
             backend.leaseWatchdog.start();
             return backend;
@@ -152,7 +158,8 @@ public final class Backend implements AutoCloseable {
                 .register("/api/models", new ModelService(models))
                 .register("/models", new ModelFileService(db, models))
                 .register("/api/wallets", payoutModule.walletService())
-                .register("/api/payouts", payoutModule.payoutService());
+                .register("/api/payouts", payoutModule.payoutService())
+                .register("/api/deposits", deposits.service());
         openai.register(routing); // /v1: errors in OpenAI's shape, not problem+json
         routing.register("/api", new UnknownApiService())
                 .register("/", StaticContentService.builder("web")
@@ -179,6 +186,10 @@ public final class Backend implements AutoCloseable {
         return verification;
     }
 
+    public DepositModule deposits() {
+        return deposits;
+    }
+
     public Leases leases() {
         return leases;
     }
@@ -196,6 +207,9 @@ public final class Backend implements AutoCloseable {
         leaseWatchdog.close();
         verification.close();
         payoutModule.close();
+        if (deposits != null) {
+            deposits.close();
+        }
         publishers.close();
         db.close();
     }

@@ -36,7 +36,7 @@ public record WalletService(Wallets wallets, Database db, Ledger ledger, int max
     }
 
     /** host[:port] that SIWE messages must name: the configured domain, else the Host this request came to. */
-    String expectedDomain(ServerRequest req) {
+    public String expectedDomain(ServerRequest req) {
         if (!wallets.settings().siweDomain().isEmpty()) {
             return wallets.settings().siweDomain();
         }

@@ -57,6 +57,20 @@ public record Wallets(Database db, Ledger ledger, WalletSettings settings) {
      * @param expectedDomain host[:port] the message must name
      */
     public Verified verify(String messageText, String signature, String expectedDomain, Instant now) {
+        return verify(messageText, signature, expectedDomain, now, true);
+    }
+
+    /**
+     * Checks a SIWE message and its signature exactly as {@link #verify} does (and consumes the nonce, records the
+     * wallet) but issues no wallet bearer token: for callers that authenticate otherwise (a customer proving a
+     * deposit wallet with its API key). Returns the proved lowercase address.
+     */
+    public String prove(String messageText, String signature, String expectedDomain, Instant now) {
+        return verify(messageText, signature, expectedDomain, now, false).address();
+    }
+
+    private Verified verify(String messageText, String signature, String expectedDomain, Instant now,
+                            boolean issueToken) {
         SiweMessage m;
         try {
             m = SiweMessage.parse(messageText);
@@ -121,11 +135,13 @@ public record Wallets(Database db, Ledger ledger, WalletSettings settings) {
                 tx.namedUpdate("w-update-wallet", ts(now), address);
             }
             ledger.ensureAccount(tx, "wallet", address);
-            tx.namedInsert("w-insert-session", Ids.newId("ws_"), Ids.sha256Hex(token), address, ts(now),
-                    ts(expires));
+            if (issueToken) {
+                tx.namedInsert("w-insert-session", Ids.newId("ws_"), Ids.sha256Hex(token), address, ts(now),
+                        ts(expires));
+            }
             return null;
         });
-        return new Verified(address, token, expires);
+        return new Verified(address, issueToken ? token : null, expires);
     }
 
     /** The wallet of the request's bearer token (401 when missing, unknown or expired). */
