@@ -135,7 +135,7 @@ class FullSizeModelThroughWidgetTest {
             List<Map<String, Object>> all = statuses(driver);
             List<Map<String, Object>> sinceCold = all.subList(afterCold.size(), all.size());
             assertTrue(sinceCold.stream().noneMatch(s -> s.get("loaded") != null),
-                    "no second download: " + sinceCold);
+                    () -> "no second download: " + sinceCold);
             assertEquals(modelBytes, ((Number) all.get(all.size() - 1).get("session_download_bytes")).longValue(),
                     "the session downloaded the model once");
             long paidBoth = paid(sessionId, 2);
@@ -224,12 +224,13 @@ class FullSizeModelThroughWidgetTest {
     /** The widget reported the download as it went, up to the whole file, for this job. */
     private static void assertDownloadedOnceWithProgress(List<Map<String, Object>> statuses, String jobId) {
         List<Map<String, Object>> downloading = statuses.stream().filter(s -> s.get("loaded") != null).toList();
+        assertTrue(!downloading.isEmpty(), "the node reported its download");
         assertTrue(downloading.stream().allMatch(s -> jobId.equals(s.get("job"))
                         && ((Number) s.get("total")).longValue() == modelBytes),
-                "one download, of the job's model: " + downloading.get(0));
+                () -> "one download, of the job's model: " + downloading);
         assertTrue(downloading.stream().map(s -> ((Number) s.get("loaded")).longValue())
                         .filter(n -> n > 0 && n < modelBytes).count() >= 3,
-                "progress reported while downloading: " + downloading.size() + " statuses");
+                () -> "progress reported while downloading: " + downloading);
         assertEquals(modelBytes, ((Number) downloading.get(downloading.size() - 1).get("loaded")).longValue());
         assertEquals(modelBytes, ((Number) statuses.get(statuses.size() - 1).get("session_download_bytes"))
                 .longValue(), "the session counts the download once");
