@@ -12,7 +12,8 @@ function storedLimits() {
 
 /** @param {boolean} editing true to change the limits of the running session */
 export function openLimits(editing) {
-  const v = formValues(S.limits || storedLimits() || {}, S.caps);
+  const v = formValues(S.limits || storedLimits() || {}, S.caps,
+      /** @type {any} */ (navigator).deviceMemory);
   const cpu = $("limit-cpu");
   cpu.max = String(v.cpuMax);
   cpu.value = String(v.cpu);

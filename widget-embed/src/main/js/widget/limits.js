@@ -52,16 +52,40 @@ export function limitRanges(caps) {
   };
 }
 
+/** The share of the device's reported memory offered by default: the rest stays the system's and the browser's. */
+export const DEFAULT_MEMORY_SHARE = 0.5;
+
+/** The memory (MB) offered by default where the browser reports none (navigator.deviceMemory is Chromium's only). */
+export const UNREPORTED_MEMORY_MB = 512;
+
+/** The data per session (MB) offered by default at the least. */
+export const MIN_DEFAULT_SESSION_MB = 200;
+
 /**
- * What the form shows: the saved limits (or the defaults: 50 % CPU, 512 MB, 256 KB/s, 200 MB a session, GPU off),
- * clamped to the caps.
+ * The memory offered by default: half of what the device reports (navigator.deviceMemory, in GiB, as sent in the
+ * node's capabilities), so a model fits wherever the device has twice its size, in whole 64 MB steps (the field's
+ * step); 512 MB where nothing is reported.
+ * @param {number | undefined} deviceMemoryGb
+ * @returns {number} MB
+ */
+export function defaultMemoryMb(deviceMemoryGb) {
+  return typeof deviceMemoryGb === "number" && deviceMemoryGb > 0
+    ? Math.max(64, Math.floor(deviceMemoryGb * 1024 * DEFAULT_MEMORY_SHARE / 64) * 64) : UNREPORTED_MEMORY_MB;
+}
+
+/**
+ * What the form shows: the saved limits, clamped to the caps, or the defaults: 50 % CPU, GPU off, 256 KB/s, memory
+ * from the device ({@link defaultMemoryMb}) and as much data per session as that memory holds (at least 200 MB), so
+ * any model the memory limit admits can be downloaded once.
  * @param {Partial<Limits>} saved
  * @param {import("./state.js").Caps} caps
+ * @param {number} [deviceMemoryGb] what the device reports (navigator.deviceMemory), absent where it reports nothing
  * @returns {FormValues}
  */
-export function formValues(saved, caps) {
+export function formValues(saved, caps, deviceMemoryGb) {
   const capPct = Math.round(caps.cpu_share * 100);
   const capKBs = Math.floor(caps.bandwidth_kbps / 8);
+  const memory = clamp(saved.memory_mb || defaultMemoryMb(deviceMemoryGb), 64, caps.memory_mb);
   return {
     capPct,
     cpuMax: Math.max(5, capPct),
@@ -69,10 +93,10 @@ export function formValues(saved, caps) {
     gpuAllowed: caps.gpu,
     gpu: caps.gpu && saved.gpu === true,
     memoryMax: caps.memory_mb,
-    memory: clamp(saved.memory_mb || 512, 64, caps.memory_mb),
+    memory,
     bandwidthMax: capKBs,
     bandwidth: clamp(saved.bandwidth_kbps ? Math.round(saved.bandwidth_kbps / 8) : 256, 8, Math.max(8, capKBs)),
-    sessionMb: saved.bandwidth_mb_per_session || 200,
+    sessionMb: saved.bandwidth_mb_per_session || Math.max(MIN_DEFAULT_SESSION_MB, memory),
     onlyWhenVisible: saved.only_when_visible !== false,
     pauseOnBattery: saved.pause_on_battery !== false
   };

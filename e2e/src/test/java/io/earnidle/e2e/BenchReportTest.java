@@ -39,6 +39,10 @@ class BenchReportTest {
         Path root = repoRoot();
         Path md = tmp.resolve("docs/benchmarks.md");
         Path img = tmp.resolve("docs/img");
+        // an earlier page: its generated part is replaced, its hand-written last section (e2e figures) kept
+        String kept = "## Through the network: the full-size 1B in the widget\n\nfigures of an e2e run\n";
+        Files.createDirectories(md.getParent());
+        Files.writeString(md, "# Inference benchmarks\n\nold generated text\n\n" + kept);
         Process p = new ProcessBuilder("node", "e2e/bench/report.mjs",
                 "--results", "e2e/bench/test/fixtures/results-fixture.json",
                 "--md", md.toString(), "--img-dir", img.toString())
@@ -74,6 +78,8 @@ class BenchReportTest {
         // reference ratios native / wllama: 12.0 / 0.8 decode, 30.0 / 1.0 prefill
         assertLine(lines, "| q4_k_m | 1 | 15.0× | 30.0× |");
         String text = String.join("\n", lines);
+        assertTrue(text.endsWith("\n\n" + kept.trim()) && !text.contains("old generated text"),
+                "the hand-written section is kept at the end, the rest regenerated");
         assertTrue(text.contains("Command: `./earnidle bench`"), "the command is stated");
         assertTrue(text.contains("Fixture CPU @ 2.0GHz, 2 cores"), "the machine is stated");
         assertTrue(text.contains("wllama 3.8.1 (libllama b11364-46ca246), node-llama-cpp 3.22.1"), "versions stated");

@@ -5,8 +5,8 @@ import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
- * Gets a job's model bytes: from the persistent cache when a copy there hashes right (a corrupt copy is deleted),
- * else downloaded (streamed, throttled to the bandwidth limit, resumed with Range after a network error, bounded by
+ * Gets a job's model bytes: from the persistent cache when a copy there hashes right (a corrupt copy is deleted;
+ * a cached copy costs nothing of the session's download budget), else downloaded (streamed, throttled to the bandwidth limit, resumed with Range after a network error, bounded by
  * the memory limit and the session's bandwidth cap, verified by SHA-256) and put into the cache. Hashing runs a
  * slice at a time under the CPU share. Everything runs in the loop's {@link Epoch}: a cancel makes its callbacks
  * no-ops, and a cancelled download is kept to resume.

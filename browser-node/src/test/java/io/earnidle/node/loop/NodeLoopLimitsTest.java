@@ -4,9 +4,14 @@ import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.llama.Sampling;
 import io.earnidle.node.synth.ModelSynthesizer;
+import io.earnidle.node.synth.SynthFileType;
+import io.earnidle.node.synth.SynthShape;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -363,5 +368,43 @@ class NodeLoopLimitsTest {
         assertEquals(1, c.count(".gguf"));
         assertTrue(c.statuses.stream().anyMatch(s -> s.contains("beyond the session's bandwidth cap of 1 MB")),
                 c.statuses.toString());
+    }
+
+    /**
+     * A returning visitor's cached model is read from the cache, not downloaded, so it costs nothing of the session's
+     * download budget: a model five times the budget runs from the cache, and the same job without the cached copy is
+     * refused by the budget.
+     */
+    @Test
+    void aModelInTheBrowsersCacheCostsNothingOfTheSessionsDownloadBudget(@TempDir Path tmp) throws Exception {
+        Path file = tmp.resolve("tiny-k.gguf");
+        ModelSynthesizer.write(file, SynthShape.TINY_K, SynthFileType.named("f32"), 5, null);
+        byte[] model = Files.readAllBytes(file);
+        String sha = Sha256.hex(model);
+        String budget = "{\"bandwidth_mb_per_session\":1}";
+        assertTrue(model.length > 5 * 1_048_576L, "the model is over five times the 1 MB budget: " + model.length);
+
+        FakeHost cold = new FakeHost(model);
+        cold.pollsBeforeJob = 0;
+        cold.resultFailures = 0;
+        cold.jobJson = job("j1", "tiny-k", sha, model.length, 4);
+        NodeLoop refused = start(cold, budget, "");
+        cold.runFor(5_000);
+        assertEquals(0, refused.jobsCompleted());
+        assertEquals(0, cold.count(".gguf"), "not one byte downloaded beyond the budget");
+        assertTrue(cold.statuses.stream().anyMatch(s -> s.contains("beyond the session's bandwidth cap of 1 MB")),
+                cold.statuses.toString());
+
+        FakeHost warm = new FakeHost(model);
+        warm.pollsBeforeJob = 0;
+        warm.resultFailures = 0;
+        warm.jobJson = job("j1", "tiny-k", sha, model.length, 4);
+        warm.cache.put(NodeLoop.cacheKey("http://h:1", "tiny-k", sha), model.clone());
+        NodeLoop cached = start(warm, budget, "");
+        runUntil(warm, 60_000, () -> cached.jobsCompleted() == 1);
+        assertEquals(0, warm.count(".gguf"), "run from the cache");
+        Map<String, Object> last = statuses(warm).get(warm.statuses.size() - 1);
+        assertEquals(0.0, last.get("session_download_bytes"), last.toString());
+        assertEquals(1, results(warm).size());
     }
 }
