@@ -3,6 +3,7 @@ package io.earnidle.backend;
 import java.time.Clock;
 import java.time.Duration;
 
+import io.earnidle.backend.billing.RateService;
 import io.earnidle.backend.canary.Canaries;
 import io.earnidle.backend.canary.PlatformJobs;
 import io.earnidle.backend.capability.Capability;
@@ -149,6 +150,7 @@ public final class Backend implements AutoCloseable {
                         new LeaseService(leases, req -> sessions.authenticateLeaseHolder(req, ledger.now()).id(),
                                 settings.maxBodyBytes()))
                 .register("/api/jobs", new JobService(settings, db, ledger, models))
+                .register("/api/rates", new RateService(settings.rateCard()))
                 .register("/api/models", new ModelService(models))
                 .register("/models", new ModelFileService(db, models))
                 .register("/api/wallets", payoutModule.walletService())

@@ -30,7 +30,7 @@ public final class OpenAiApi {
         this.jobs = new Jobs(settings, db, ledger);
         this.catalog = new ModelCatalog(db, models);
         this.callers = new Callers(jobs, openai.requestsPerMinute());
-        this.prompts = new ModelPrompts(models.dir());
+        this.prompts = new ModelPrompts(models.tokenizers());
         this.flow = new CompletionFlow(this, new JobAnswers(db, openai, partial));
     }
 
