@@ -3,6 +3,7 @@ package io.earnidle.backend;
 import java.time.Clock;
 import java.time.Duration;
 
+import io.earnidle.backend.billing.KeyLimits;
 import io.earnidle.backend.billing.RateService;
 import io.earnidle.backend.canary.Canaries;
 import io.earnidle.backend.canary.PlatformJobs;
@@ -110,13 +111,15 @@ public final class Backend implements AutoCloseable {
             verification.checks(new TrustChecks(reputation, canaries, new CheatPenalty(ledger, verification), db,
                     ledger));
             LeaseSettings leaseSettings = LeaseSettings.from(config.get("earnidle.leases"));
+            OpenAiSettings openAiSettings = OpenAiSettings.from(config.get("earnidle.openai"));
             TrustPolicy policy = new TrustPolicy(reputation);
             Leases leases = new Leases(leaseSettings, trust.maxAttempts(), db, ledger, models,
                     new ReportedCapability(leaseSettings), (sessionId, at) -> policy.leaseExpired(db, sessionId, at));
             Backend backend = new Backend(settings, db, ledger, models, publishers,
                     PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()), verification,
-                    leases, new OpenAiApi(settings, OpenAiSettings.from(config.get("earnidle.openai")), db, ledger,
-                            models, leases::partialText), reputation, canaries,
+                    leases, new OpenAiApi(settings, openAiSettings, db, ledger, models, leases::partialText,
+                            KeyLimits.from(config.get("earnidle.limits.per-key"), openAiSettings.requestsPerMinute(),
+                                    ledger::now)), reputation, canaries,
                     new Capability(CapabilitySettings.from(config.get("earnidle.capability")), db, models,
                             sessionId -> reputation.ofSession(db.execute(), sessionId).score()));
             verification.start();
@@ -149,7 +152,7 @@ public final class Backend implements AutoCloseable {
                         verification, leases, new TrustPolicy(reputation), canaries, capability),
                         new LeaseService(leases, req -> sessions.authenticateLeaseHolder(req, ledger.now()).id(),
                                 settings.maxBodyBytes()))
-                .register("/api/jobs", new JobService(settings, db, ledger, models))
+                .register("/api/jobs", new JobService(settings, db, ledger, models, openai.limits()))
                 .register("/api/rates", new RateService(settings.rateCard()))
                 .register("/api/models", new ModelService(models))
                 .register("/models", new ModelFileService(db, models))

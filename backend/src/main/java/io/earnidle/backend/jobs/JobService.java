@@ -5,10 +5,13 @@ import java.time.Instant;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.billing.KeyLimits;
+import io.earnidle.backend.billing.PromptTokens;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.db.StoredText;
 import io.earnidle.backend.http.Bearer;
 import io.earnidle.backend.http.Fields;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
@@ -22,7 +25,8 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 /** Customer API: {@code POST /api/jobs}, {@code GET /api/jobs/{id}} and {@code POST /api/jobs/{id}/cancel}. */
-public record JobService(Settings settings, Database db, Ledger ledger, Models models) implements HttpService {
+public record JobService(Settings settings, Database db, Ledger ledger, Models models, KeyLimits limits)
+        implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.post("/", this::submit)
@@ -41,6 +45,8 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
 
     private void submit(ServerRequest req, ServerResponse res) {
         String customerId = customer(req);
+        String keySha256 = Ids.sha256Hex(Bearer.token(req));
+        limits.request(keySha256, res);
         ObjectNode body = Json.readObject(req, settings.maxBodyBytes());
         String modelId = Fields.requiredString(body, "model", 128);
         int maxTokens = (int) Fields.requiredLong(body, "max_tokens", 1, settings.maxTokens());
@@ -68,6 +74,8 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         if (!java.util.List.of("probation", "verified", "trusted").contains(minTier)) {
             throw Problem.validation("min_tier must be probation, verified or trusted");
         }
+        limits.job(keySha256, PromptTokens.upperBound(prompt, ids == null ? 0 : ids.length) + maxTokens,
+                jobs().reservation(modelId, prompt, ids, maxTokens), res);
         Jobs.Created job = jobs().create(customerId, modelId, prompt, ids, sampling, maxTokens, minTier);
         ObjectNode out = Json.object();
         out.put("id", job.id());

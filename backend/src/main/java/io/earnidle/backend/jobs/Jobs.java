@@ -34,6 +34,11 @@ public record Jobs(Settings settings, Database db, Ledger ledger) {
         return Database.get(db.execute(), "customer-by-key", Ids.sha256Hex(apiKey)).map(r -> Database.str(r, "id"));
     }
 
+    /** What a job on {@code modelId} reserves at submission ({@link JobCharges#reservation} at the model's rate). */
+    public long reservation(String modelId, String prompt, int[] promptIds, long maxTokens) {
+        return JobCharges.reservation(settings.rateCard().of(modelId), prompt, promptIds, maxTokens);
+    }
+
     /**
      * Queues a job on {@code modelId} with exactly one of {@code prompt} (tokenized by the node, BOS added) and
      * {@code promptIds} (used as given). Throws a 402 insufficient-funds {@link Problem} when the customer's balance
