@@ -3,6 +3,8 @@ package io.earnidle.backend;
 import java.time.Clock;
 import java.time.Duration;
 
+import io.earnidle.backend.billing.KeyLimits;
+import io.earnidle.backend.billing.RateService;
 import io.earnidle.backend.canary.Canaries;
 import io.earnidle.backend.canary.PlatformJobs;
 import io.earnidle.backend.capability.Capability;
@@ -112,13 +114,15 @@ public final class Backend implements AutoCloseable {
             verification.checks(new TrustChecks(reputation, canaries, new CheatPenalty(ledger, verification), db,
                     ledger));
             LeaseSettings leaseSettings = LeaseSettings.from(config.get("earnidle.leases"));
+            OpenAiSettings openAiSettings = OpenAiSettings.from(config.get("earnidle.openai"));
             TrustPolicy policy = new TrustPolicy(reputation);
             Leases leases = new Leases(leaseSettings, trust.maxAttempts(), db, ledger, models,
                     new ReportedCapability(leaseSettings), (sessionId, at) -> policy.leaseExpired(db, sessionId, at));
             Backend backend = new Backend(settings, db, ledger, models, publishers,
                     PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()), verification,
-                    leases, new OpenAiApi(settings, OpenAiSettings.from(config.get("earnidle.openai")), db, ledger,
-                            models, leases::partialText), reputation, canaries,
+                    leases, new OpenAiApi(settings, openAiSettings, db, ledger, models, leases::partialText,
+                            KeyLimits.from(config.get("earnidle.limits.per-key"), openAiSettings.requestsPerMinute(),
+                                    ledger::now)), reputation, canaries,
                     new Capability(CapabilitySettings.from(config.get("earnidle.capability")), db, models,
                             sessionId -> reputation.ofSession(db.execute(), sessionId).score()));
             backend.deposits = DepositModule.create(config.get("earnidle"), db, ledger,
@@ -154,7 +158,8 @@ public final class Backend implements AutoCloseable {
                         verification, leases, new TrustPolicy(reputation), canaries, capability),
                         new LeaseService(leases, req -> sessions.authenticateLeaseHolder(req, ledger.now()).id(),
                                 settings.maxBodyBytes()))
-                .register("/api/jobs", new JobService(settings, db, ledger, models))
+                .register("/api/jobs", new JobService(settings, db, ledger, models, openai.limits()))
+                .register("/api/rates", new RateService(settings.rateCard()))
                 .register("/api/models", new ModelService(models))
                 .register("/models", new ModelFileService(db, models))
                 .register("/api/wallets", payoutModule.walletService())

@@ -73,7 +73,9 @@ class JobFlowTest extends BackendServerTest {
 
         JsonNode job = api.submit("Hello", 8);
         assertEquals("queued", job.path("status").asText());
+        // reserved: fee + the prompt's upper bound x input rate (0 by default) + max_tokens x output rate
         assertEquals(200 + 60 * 8, job.path("price_micro_usdc").asLong());
+        assertEquals(job.path("price_micro_usdc").asLong(), job.path("reserved_micro_usdc").asLong());
         String jobId = job.path("id").asText();
         assertEquals("queued", api.get("/api/jobs/" + jobId, CUSTOMER_KEY).json().path("status").asText());
 
@@ -104,17 +106,17 @@ class JobFlowTest extends BackendServerTest {
                 gen.prefillMs(), gen.decodeMs());
         Resp accepted = api.result(token, body, UUID.randomUUID().toString());
         assertEquals(200, accepted.status(), accepted.text());
-        Ledger.Split split = Ledger.split(680, 1000, 2000);
-        assertEquals(68, split.platformFee());
-        assertEquals(489, split.visitor());
-        assertEquals(123, split.publisher());
+        // charged: fee + the prompt's tokens x input rate (0 by default) + the tokens produced x output rate
+        int promptTokens = llama.tokenizer().encode("Hello", true).length;
+        long charge = 200 + 60L * gen.tokenIds().length;
+        Ledger.Split split = Ledger.split(charge, 1000, 2000);
         assertEquals("accepted", accepted.json().path("status").asText());
-        assertEquals(489, accepted.json().path("payout_micro_usdc").asLong());
-        assertEquals(489, accepted.json().path("balance_micro_usdc").asLong());
+        assertEquals(split.visitor(), accepted.json().path("payout_micro_usdc").asLong());
+        assertEquals(split.visitor(), accepted.json().path("balance_micro_usdc").asLong());
 
         JsonNode me = api.get("/api/nodes/me", token).json();
         assertEquals(1, me.path("jobs_completed").asInt());
-        assertEquals(489, me.path("balance_micro_usdc").asLong());
+        assertEquals(split.visitor(), me.path("balance_micro_usdc").asLong());
         assertEquals("demo-placement", me.path("placement_id").asText());
         // the same public counters by session id, without the token; unknown ids are a problem+json 404
         JsonNode byId = api.get("/api/nodes/" + me.path("session_id").asText(), null).json();
@@ -131,7 +133,10 @@ class JobFlowTest extends BackendServerTest {
         assertEquals("jvm", done.path("result").path("engine").asText());
         assertTrue(done.path("completed_at").asText().endsWith("Z"));
 
-        assertEquals(customerBefore - 680, balance(backend.database(), customerAccount));
+        assertEquals(charge, done.path("charged_micro_usdc").asLong());
+        assertEquals(promptTokens, done.path("usage").path("prompt_tokens").asInt());
+        assertEquals(gen.tokenIds().length, done.path("usage").path("completion_tokens").asInt());
+        assertEquals(customerBefore - charge, balance(backend.database(), customerAccount));
         assertLedgerConsistent(backend.database());
     }
 

@@ -46,7 +46,9 @@ class RestartTest {
                 JsonNode me = api.get("/api/nodes/me", token).json();
                 assertEquals(payout, me.path("balance_micro_usdc").asLong());
                 assertEquals(1, me.path("jobs_completed").asInt());
-                assertEquals(100_000_000 - (200 + 60 * 4),
+                // charged per token: the fee and the 3 tokens produced (Api.resultBody), not all 4 of max_tokens
+                assertEquals(200 + 60 * 3, job.path("charged_micro_usdc").asLong());
+                assertEquals(100_000_000 - (200 + 60 * 3),
                         TestSupport.balance(server.backend().database(), Ledger.accountId("customer", "demo-customer")));
                 assertEquals(modelSha, api.get("/api/models", null).json().path("models").get(0).path("sha256")
                         .asText());

@@ -261,6 +261,14 @@ final class TestSupport {
      * Every transaction sums to zero, every account's balance equals the sum of its available entries, and all
      * balances sum to zero.
      */
+    /** The account's pending + available money from the job's transactions (reversed entries count for nothing). */
+    static long moneyFromJob(Database db, String account, String jobId) {
+        return count(db, """
+                SELECT COALESCE(SUM(e.amount_micro_usdc), 0) AS n FROM ledger_entries e
+                JOIN ledger_transactions t ON t.id = e.transaction_id
+                WHERE t.job_id = ? AND e.account_id = ? AND e.state IN ('pending', 'available')""", jobId, account);
+    }
+
     static void assertLedgerConsistent(Database db) {
         try (Stream<DbRow> rows = db.execute().query(
                 "SELECT transaction_id, SUM(amount_micro_usdc) AS s FROM ledger_entries GROUP BY transaction_id")) {

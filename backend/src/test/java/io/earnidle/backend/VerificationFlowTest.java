@@ -24,6 +24,7 @@ import static io.earnidle.backend.TestSupport.Resp;
 import static io.earnidle.backend.TestSupport.assertLedgerConsistent;
 import static io.earnidle.backend.TestSupport.balance;
 import static io.earnidle.backend.TestSupport.count;
+import static io.earnidle.backend.TestSupport.moneyFromJob;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -118,14 +119,6 @@ class VerificationFlowTest extends BackendServerTest {
         return api.get("/api/jobs/" + jobId, CUSTOMER_KEY).json();
     }
 
-    /** The account's pending + available money from this job's transactions (reversed entries count for nothing). */
-    private long moneyFromJob(String account, String jobId) {
-        return count(backend.database(), """
-                SELECT COALESCE(SUM(e.amount_micro_usdc), 0) AS n FROM ledger_entries e
-                JOIN ledger_transactions t ON t.id = e.transaction_id
-                WHERE t.job_id = ? AND e.account_id = ? AND e.state IN ('pending', 'available')""", jobId, account);
-    }
-
     private long pending(String account) {
         return backend.ledger().pending(backend.database().execute(), account);
     }
@@ -166,7 +159,7 @@ class VerificationFlowTest extends BackendServerTest {
         assertTrue(done.path("result").path("token_count").asInt() >= 1);
         assertEquals(SPLIT.visitor(), available(node.account()));
         assertEquals(0, pending(node.account()));
-        assertEquals(SPLIT.publisher(), moneyFromJob(PUBLISHER, jobId));
+        assertEquals(SPLIT.publisher(), moneyFromJob(backend.database(), PUBLISHER, jobId));
         assertEquals(customerBefore - PRICE, available(CUSTOMER));
         assertJobSumsToZero(jobId);
     }
@@ -230,8 +223,8 @@ class VerificationFlowTest extends BackendServerTest {
         assertTrue(requeued.path("result").isNull());
         assertEquals(0, available(cheat.account()));
         assertEquals(0, pending(cheat.account()));
-        assertEquals(0, moneyFromJob(cheat.account(), jobId));
-        assertEquals(0, moneyFromJob(PUBLISHER, jobId));
+        assertEquals(0, moneyFromJob(backend.database(), cheat.account(), jobId));
+        assertEquals(0, moneyFromJob(backend.database(), PUBLISHER, jobId));
         assertEquals(publisherBefore, available(PUBLISHER) + pending(PUBLISHER));
         assertEquals(customerBefore, available(CUSTOMER), "refunded");
         assertEquals(1, count(backend.database(), "SELECT COUNT(*) AS n FROM rejected_results WHERE job_id = ?",
@@ -248,7 +241,7 @@ class VerificationFlowTest extends BackendServerTest {
         CLOCK.advance(Duration.ofSeconds(WINDOW_SECONDS));
         assertEquals(SPLIT.visitor(), available(good.account()));
         assertEquals(0, available(cheat.account()) + pending(cheat.account()));
-        assertEquals(SPLIT.publisher(), moneyFromJob(PUBLISHER, jobId));
+        assertEquals(SPLIT.publisher(), moneyFromJob(backend.database(), PUBLISHER, jobId));
         assertEquals(customerBefore - PRICE, available(CUSTOMER), "charged once");
         assertJobSumsToZero(jobId);
     }

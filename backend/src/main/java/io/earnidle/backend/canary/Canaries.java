@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.db.StoredText;
 import io.earnidle.backend.http.Json;
+import io.earnidle.backend.jobs.JobCharges;
 import io.earnidle.backend.jobs.JobJson;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.models.Models;
@@ -93,8 +94,9 @@ public final class Canaries {
         String prompt = prompts.get(rnd.nextInt(prompts.size()));
         Instant now = ledger.now();
         return db.inTransaction(tx -> PlatformJobs.insert(tx, "canary", Database.str(template, "model_id"), prompt,
-                null, true, Json.write(sampling), maxTokens, settings.price((int) maxTokens), "probation", null,
-                null, now));
+                null, true, Json.write(sampling), maxTokens,
+                JobCharges.reservation(settings.rateCard().of(Database.str(template, "model_id")), prompt, null,
+                        maxTokens), "probation", null, null, now));
     }
 
     /**

@@ -16,6 +16,7 @@ import io.earnidle.backend.http.Fields;
 import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
+import io.earnidle.backend.jobs.JobCharges;
 import io.earnidle.backend.jobs.JobJson;
 import io.earnidle.backend.leases.Leases;
 import io.earnidle.backend.ledger.Ledger;
@@ -243,7 +244,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
             throw Problem.conflict("job " + s.jobId() + " changed while the result was being accepted");
         }
         DbRow placement = Database.get(tx, "placement-by-id", session.placementId()).orElseThrow();
-        long price = Database.lng(job, "price_micro_usdc");
+        long price = JobCharges.charge(tx, settings.rateCard(), models, model, job, s.tokenIds().length);
         Ledger.Split split = Ledger.split(price, settings.platformFeeBps(),
                 (int) Database.lng(placement, "publisher_share_bps"));
         String publisherAccount = ledger.ensureAccount(tx, "publisher", Database.str(placement, "publisher_id"));

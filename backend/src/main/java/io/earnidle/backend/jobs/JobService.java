@@ -5,10 +5,13 @@ import java.time.Instant;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.billing.KeyLimits;
+import io.earnidle.backend.billing.PromptTokens;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.db.StoredText;
 import io.earnidle.backend.http.Bearer;
 import io.earnidle.backend.http.Fields;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.ledger.Ledger;
@@ -21,12 +24,14 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
-/** Customer API: {@code POST /api/jobs} and {@code GET /api/jobs/{id}}. */
-public record JobService(Settings settings, Database db, Ledger ledger, Models models) implements HttpService {
+/** Customer API: {@code POST /api/jobs}, {@code GET /api/jobs/{id}} and {@code POST /api/jobs/{id}/cancel}. */
+public record JobService(Settings settings, Database db, Ledger ledger, Models models, KeyLimits limits)
+        implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.post("/", this::submit)
-                .get("/{id}", this::read);
+                .get("/{id}", this::read)
+                .post("/{id}/cancel", this::cancel);
     }
 
     /** The customer id of the request's API key (401 when missing or unknown). */
@@ -40,6 +45,8 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
 
     private void submit(ServerRequest req, ServerResponse res) {
         String customerId = customer(req);
+        String keySha256 = Ids.sha256Hex(Bearer.token(req));
+        limits.request(keySha256, res);
         ObjectNode body = Json.readObject(req, settings.maxBodyBytes());
         String modelId = Fields.requiredString(body, "model", 128);
         int maxTokens = (int) Fields.requiredLong(body, "max_tokens", 1, settings.maxTokens());
@@ -67,6 +74,8 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         if (!java.util.List.of("probation", "verified", "trusted").contains(minTier)) {
             throw Problem.validation("min_tier must be probation, verified or trusted");
         }
+        limits.job(keySha256, PromptTokens.upperBound(prompt, ids == null ? 0 : ids.length) + maxTokens,
+                jobs().reservation(modelId, prompt, ids, maxTokens), res);
         Jobs.Created job = jobs().create(customerId, modelId, prompt, ids, sampling, maxTokens, minTier);
         ObjectNode out = Json.object();
         out.put("id", job.id());
@@ -75,6 +84,7 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         out.put("max_tokens", maxTokens);
         out.put("min_tier", minTier);
         out.put("price_micro_usdc", job.priceMicroUsdc());
+        out.put("reserved_micro_usdc", job.priceMicroUsdc());
         out.put("created_at", job.createdAt().toString());
         Json.sendCreated(req, res, Status.ACCEPTED_202, job.id(), out);
     }
@@ -99,6 +109,30 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         String id = req.path().pathParameters().get("id");
         DbRow job = Database.owned(db.execute(), "job-by-id", id, "customer_id", customerId,
                 "no job " + id + " for this customer");
+        Json.send(res, Status.OK_200, json(job));
+    }
+
+    /**
+     * Cancels a queued job of the request's customer (one whose lease ran out reads as queued): it fails, never
+     * served, and its reservation is released in full. 409 when a node holds it or it has a result.
+     */
+    private void cancel(ServerRequest req, ServerResponse res) {
+        String customerId = customer(req);
+        String id = req.path().pathParameters().get("id");
+        Database.owned(db.execute(), "job-by-id", id, "customer_id", customerId, "no job " + id + " for this customer");
+        Instant now = ledger.now();
+        long cancelled = db.execute().namedUpdate("billing-cancel-job", Database.ts(now), id, customerId,
+                Database.ts(now));
+        DbRow job = Database.get(db.execute(), "job-by-id", id).orElseThrow();
+        if (cancelled != 1 && Database.instant(job, "cancelled_at") == null) {
+            throw Problem.conflict("job " + id + " is " + publicStatus(job, now) + "; only a queued job can be "
+                    + "cancelled");
+        }
+        Json.send(res, Status.OK_200, json(job));
+    }
+
+    private ObjectNode json(DbRow job) {
+        String id = Database.str(job, "id");
         ObjectNode out = Json.object();
         out.put("id", id);
         out.put("status", publicStatus(job, ledger.now()));
@@ -107,6 +141,19 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         out.put("model", Database.str(job, "model_id"));
         out.put("max_tokens", Database.lng(job, "max_tokens"));
         out.put("price_micro_usdc", Database.lng(job, "price_micro_usdc"));
+        // per-token billing (docs/api.md "Pricing"): the reservation, and once completed the charge and its tokens
+        out.put("reserved_micro_usdc", Database.lng(job, "price_micro_usdc"));
+        Long charged = Database.lngOrNull(job, "charged_micro_usdc");
+        String status = Database.str(job, "status");
+        if (charged == null || !("verifying".equals(status) || "completed".equals(status))) {
+            out.putNull("charged_micro_usdc");
+            out.putNull("usage");
+        } else {
+            out.put("charged_micro_usdc", charged);
+            ObjectNode usage = out.putObject("usage");
+            usage.put("prompt_tokens", Database.lng(job, "prompt_tokens"));
+            usage.put("completion_tokens", Database.lng(job, "completion_tokens"));
+        }
         out.put("created_at", Database.instant(job, "created_at").toString());
         Instant completed = Database.instant(job, "completed_at");
         out.put("completed_at", completed == null ? null : completed.toString());
@@ -123,11 +170,14 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
             timing.put("prefill_ms", Database.dbl(r, "prefill_ms"));
             timing.put("decode_ms", Database.dbl(r, "decode_ms"));
         }
-        Json.send(res, Status.OK_200, out);
+        return out;
     }
 
-    /** A lease that has run out puts the job back in the queue, so it reads as queued. */
+    /** A lease that has run out puts the job back in the queue, so it reads as queued; a cancelled job reads so. */
     static String publicStatus(DbRow job, Instant now) {
+        if (Database.instant(job, "cancelled_at") != null) {
+            return "cancelled";
+        }
         String status = Database.str(job, "status");
         if ("leased".equals(status) && !Database.instant(job, "lease_expires_at").isAfter(now)) {
             return "queued";

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Optional;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.billing.RateCard;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
@@ -14,8 +15,8 @@ import io.earnidle.backend.settings.Settings;
 
 /**
  * The one way a customer's job is created ({@code POST /api/jobs} and the OpenAI-compatible {@code /v1} API): the
- * price is fixed from {@code max_tokens}, reserved against the customer's balance minus what unfinished jobs have
- * committed, and the job is queued for the nodes.
+ * price of {@code max_tokens} at the model's rate ({@link JobCharges#reservation}) is reserved against the customer's
+ * balance minus what unfinished jobs have committed, and the job is queued for the nodes.
  */
 public record Jobs(Settings settings, Database db, Ledger ledger) {
     /**
@@ -31,6 +32,11 @@ public record Jobs(Settings settings, Database db, Ledger ledger) {
     /** The customer id of an API key, if the key is known. */
     public Optional<String> customerOfKey(String apiKey) {
         return Database.get(db.execute(), "customer-by-key", Ids.sha256Hex(apiKey)).map(r -> Database.str(r, "id"));
+    }
+
+    /** What a job on {@code modelId} reserves at submission ({@link JobCharges#reservation} at the model's rate). */
+    public long reservation(String modelId, String prompt, int[] promptIds, long maxTokens) {
+        return JobCharges.reservation(settings.rateCard().of(modelId), prompt, promptIds, maxTokens);
     }
 
     /**
@@ -52,7 +58,8 @@ public record Jobs(Settings settings, Database db, Ledger ledger) {
         if ((prompt == null) == (promptIds == null)) {
             throw new IllegalArgumentException("exactly one of prompt and promptIds");
         }
-        long price = settings.price(maxTokens);
+        RateCard.Rate rate = settings.rateCard().of(modelId);
+        long price = JobCharges.reservation(rate, prompt, promptIds, maxTokens);
         Instant now = ledger.now();
         String jobId = Ids.newId("job_");
         db.inTransaction(tx -> {
@@ -71,6 +78,7 @@ public record Jobs(Settings settings, Database db, Ledger ledger) {
                 tx.namedInsert("insert-job-ids", jobId, customerId, modelId, Json.write(promptIds),
                         Json.write(sampling), maxTokens, price, Database.ts(now));
             }
+            JobCharges.fixRate(tx, jobId, rate);
             if (!"probation".equals(minTier)) {
                 tx.namedUpdate("job-set-min-tier", minTier, jobId);
             }

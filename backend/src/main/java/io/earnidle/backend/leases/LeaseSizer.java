@@ -1,7 +1,5 @@
 package io.earnidle.backend.leases;
 
-import java.nio.charset.StandardCharsets;
-
 /**
  * How long a lease runs: {@code overhead + safety × (download + prompt / prefill + tokens / decode)} seconds, within
  * {@code [min-seconds, max-seconds]}. A renewal sizes the rest of the job the same way from the tokens still to
@@ -12,14 +10,6 @@ public final class LeaseSizer {
 
     public LeaseSizer(LeaseSettings settings) {
         this.settings = settings;
-    }
-
-    /**
-     * An upper bound of a job's prompt tokens: the ids' count, or for a text prompt its UTF-8 bytes plus a BOS (a
-     * token covers at least one byte).
-     */
-    public static long promptTokens(String prompt, int promptIdCount) {
-        return prompt == null ? promptIdCount : prompt.getBytes(StandardCharsets.UTF_8).length + 1L;
     }
 
     /** Seconds to download {@code bytes} at {@code kbps} kbit/s. */

@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.logging.Logger;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.earnidle.backend.billing.PromptTokens;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.db.StoredText;
 import io.earnidle.backend.http.Ids;
@@ -120,7 +121,7 @@ public final class Leases {
 
     private static long promptTokens(DbRow job) {
         String ids = Database.str(job, "prompt_ids_json");
-        return LeaseSizer.promptTokens(Database.str(job, "prompt"), ids == null ? 0 : Json.parse(ids).size());
+        return PromptTokens.upperBound(Database.str(job, "prompt"), ids == null ? 0 : Json.parse(ids).size());
     }
 
     /** The download speed assumed: min-bandwidth-kbps, or the node's own bandwidth limit when that is lower. */

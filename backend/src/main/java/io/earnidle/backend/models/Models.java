@@ -32,14 +32,21 @@ public final class Models {
 
     private final Database db;
     private final Path dir;
+    private final ModelTokenizers tokenizers;
 
     public Models(Database db, Path dir) {
         this.db = db;
         this.dir = dir;
+        this.tokenizers = new ModelTokenizers(dir);
     }
 
     public Path dir() {
         return dir;
+    }
+
+    /** The models' tokenizers, read from their files when first used. */
+    public ModelTokenizers tokenizers() {
+        return tokenizers;
     }
 
     public Optional<Model> find(DbExecute exec, String id) {

@@ -1,32 +1,43 @@
 package io.earnidle.backend.openai;
 
+import io.earnidle.backend.billing.KeyLimits;
 import io.earnidle.backend.http.Bearer;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.jobs.Jobs;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
-/** Who calls {@code /v1}: the customer of the bearer API key (the keys of {@code /api/jobs}), within its rate. */
+/** Who calls {@code /v1}: the customer of the bearer API key (the keys of {@code /api/jobs}), within its limits. */
 final class Callers {
     private final Jobs jobs;
-    private final RequestRate rate;
-    private final int perMinute;
+    private final KeyLimits limits;
 
-    Callers(Jobs jobs, int requestsPerMinute) {
+    Callers(Jobs jobs, KeyLimits limits) {
         this.jobs = jobs;
-        this.perMinute = requestsPerMinute;
-        this.rate = new RequestRate(requestsPerMinute, jobs.ledger()::now);
+        this.limits = limits;
     }
 
-    /** The customer id, or 401 (missing or unknown key) or 429 (over the key's request rate, with Retry-After). */
-    String customer(ServerRequest req, ServerResponse res) {
-        String customer = jobs.customerOfKey(Bearer.token(req))
+    /** A caller: its customer and the SHA-256 hex of its API key (the key its limits count on). */
+    record Caller(String customerId, String keySha256) {
+    }
+
+    /** The caller, or 401 (missing or unknown key) or 429 (over the key's request rate, with Retry-After). */
+    Caller caller(ServerRequest req, ServerResponse res) {
+        String key = Bearer.token(req);
+        String customer = jobs.customerOfKey(key)
                 .orElseThrow(() -> OpenAiError.invalidKey("Incorrect API key provided"));
-        long waitSeconds = rate.acquire(customer);
-        if (waitSeconds > 0) {
-            res.headers().set(io.helidon.http.HeaderNames.RETRY_AFTER, Long.toString(waitSeconds));
-            throw OpenAiError.rateLimited("Rate limit reached: " + perMinute + " requests per minute per API key. "
-                    + "Please try again in " + waitSeconds + "s.");
-        }
-        return customer;
+        String keySha256 = Ids.sha256Hex(key);
+        limits.request(keySha256, res);
+        return new Caller(customer, keySha256);
+    }
+
+    /** The customer id of the caller (see {@link #caller}). */
+    String customer(ServerRequest req, ServerResponse res) {
+        return caller(req, res).customerId();
+    }
+
+    /** Counts a job on the caller's key, or throws its 429 (see {@link KeyLimits#job}). */
+    void job(Caller caller, long tokens, long reservedMicroUsdc, ServerResponse res) {
+        limits.job(caller.keySha256(), tokens, reservedMicroUsdc, res);
     }
 }

@@ -58,15 +58,15 @@ final class CompletionFlow {
     /** The handler of an endpoint of {@code shape}: caller, body, settings, model, prompt, then the answer. */
     Handler handler(Shape shape) {
         return OpenAiError.guard((req, res) -> {
-            String customer = api.callers().customer(req, res);
+            Callers.Caller caller = api.callers().caller(req, res);
             ObjectNode body = Json.readObject(req, settings.maxBodyBytes());
             GenerationParams p = GenerationParams.parse(body, settings.maxTokens());
             ModelCatalog.Entry model = api.model(p.model());
-            answer(res, customer, model, shape.promptIds(body, model), p, shape);
+            answer(res, caller, model, shape.promptIds(body, model), p, shape);
         });
     }
 
-    private void answer(ServerResponse res, String customerId, ModelCatalog.Entry model, int[] promptIds,
+    private void answer(ServerResponse res, Callers.Caller caller, ModelCatalog.Entry model, int[] promptIds,
                         GenerationParams p, Shape shape) {
         int context = model.model().contextLength();
         if (promptIds.length > settings.maxPromptChars()) {
@@ -81,7 +81,10 @@ final class CompletionFlow {
                     + promptIds.length + " in the " + shape.promptParam() + ", " + maxTokens + " in the "
                     + "completion). Please reduce the length of the " + shape.promptParam() + " or completion.");
         }
-        Jobs.Created job = jobs.create(customerId, model.model().id(), null, promptIds, p.sampling(), maxTokens);
+        api.callers().job(caller, promptIds.length + (long) maxTokens,
+                jobs.reservation(model.model().id(), null, promptIds, maxTokens), res);
+        Jobs.Created job = jobs.create(caller.customerId(), model.model().id(), null, promptIds, p.sampling(),
+                maxTokens);
         String id = shape.idPrefix() + job.id();
         long created = job.createdAt().getEpochSecond();
         res.headers().set(HeaderNames.create("X-Earnidle-Job"), job.id());

@@ -1,21 +1,14 @@
 package io.earnidle.backend.openai;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 import io.earnidle.backend.models.ModelCatalog;
 import io.earnidle.backend.models.ModelFacts;
-import io.earnidle.node.gguf.GgufFile;
+import io.earnidle.backend.models.ModelTokenizers;
 import io.earnidle.node.tokenizer.ChatMessage;
 import io.earnidle.node.tokenizer.ChatTemplate;
 import io.earnidle.node.tokenizer.Tokenizer;
@@ -28,11 +21,10 @@ import io.earnidle.node.tokenizer.Tokenizer;
 final class ModelPrompts {
     private static final DateTimeFormatter TEMPLATE_DATE = DateTimeFormatter.ofPattern("dd MMM yyyy", Locale.ENGLISH)
             .withZone(ZoneOffset.UTC);
-    private final Path modelsDir;
-    private final Map<String, Tokenizer> tokenizers = new ConcurrentHashMap<>();
+    private final ModelTokenizers tokenizers;
 
-    ModelPrompts(Path modelsDir) {
-        this.modelsDir = modelsDir;
+    ModelPrompts(ModelTokenizers tokenizers) {
+        this.tokenizers = tokenizers;
     }
 
     /**
@@ -56,10 +48,7 @@ final class ModelPrompts {
 
     /** The prompt of a text completion: BOS (when the model has one) and the text's tokens. */
     int[] text(ModelCatalog.Entry model, String prompt) {
-        Tokenizer tok = tokenizer(model);
-        synchronized (tok) {
-            return tok.encode(prompt, tok.bosId() >= 0);
-        }
+        return tokenizers.encode(model.model(), prompt, true);
     }
 
     /** "stop" when the output ended with an end-of-generation token or was cut at a stop string, else "length". */
@@ -70,20 +59,6 @@ final class ModelPrompts {
     }
 
     Tokenizer tokenizer(ModelCatalog.Entry model) {
-        return tokenizers.computeIfAbsent(model.model().sha256(), sha -> load(modelsDir.resolve(model.model().fileName())));
-    }
-
-    private static Tokenizer load(Path file) {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            FileChannel.MapMode ro = FileChannel.MapMode.READ_ONLY;
-            long size = ch.size();
-            // the tokenizer keeps the file's token array (a view on the mapping), nothing else of the file
-            return Tokenizer.fromGguf(GgufFile.read(ch.map(ro, 0, Math.min(size, Integer.MAX_VALUE)), size,
-                    (offset, length) -> {
-                        throw new IllegalStateException("no tensor data is read for the tokenizer");
-                    }));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the tokenizer of " + file, e);
-        }
+        return tokenizers.of(model.model());
     }
 }

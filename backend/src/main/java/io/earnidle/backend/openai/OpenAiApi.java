@@ -1,5 +1,6 @@
 package io.earnidle.backend.openai;
 
+import io.earnidle.backend.billing.KeyLimits;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.jobs.Jobs;
 import io.earnidle.backend.ledger.Ledger;
@@ -22,15 +23,17 @@ public final class OpenAiApi {
     private final Callers callers;
     private final ModelPrompts prompts;
     private final CompletionFlow flow;
+    private final KeyLimits limits;
 
     /** {@code partial} is where streams find a job's output before its result ({@link PartialOutput#NONE} now). */
     public OpenAiApi(Settings settings, OpenAiSettings openai, Database db, Ledger ledger, Models models,
-                     PartialOutput partial) {
+                     PartialOutput partial, KeyLimits limits) {
         this.settings = settings;
         this.jobs = new Jobs(settings, db, ledger);
         this.catalog = new ModelCatalog(db, models);
-        this.callers = new Callers(jobs, openai.requestsPerMinute());
-        this.prompts = new ModelPrompts(models.dir());
+        this.limits = limits;
+        this.callers = new Callers(jobs, limits);
+        this.prompts = new ModelPrompts(models.tokenizers());
         this.flow = new CompletionFlow(this, new JobAnswers(db, openai, partial));
     }
 
@@ -66,6 +69,11 @@ public final class OpenAiApi {
 
     ModelCatalog catalog() {
         return catalog;
+    }
+
+    /** The per-key limits {@code /v1} counts on, shared with {@code POST /api/jobs}. */
+    public KeyLimits limits() {
+        return limits;
     }
 
     Callers callers() {

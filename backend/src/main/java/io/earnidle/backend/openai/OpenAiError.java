@@ -96,6 +96,7 @@ public final class OpenAiError extends RuntimeException {
             return switch (p.status()) {
                 case 401 -> invalidKey(p.detail());
                 case 402 -> insufficientQuota(p.detail());
+                case 429 -> rateLimited(p.detail());
                 case 404, 422 -> new OpenAiError(404, "invalid_request_error", null, "not_found", p.detail());
                 case 400 -> invalid(null, p.detail());
                 default -> new OpenAiError(p.status(), "invalid_request_error", null, null, p.detail());

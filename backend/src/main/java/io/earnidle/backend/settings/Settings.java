@@ -2,6 +2,7 @@ package io.earnidle.backend.settings;
 
 import java.nio.file.Path;
 
+import io.earnidle.backend.billing.RateCard;
 import io.helidon.config.Config;
 
 /**
@@ -12,8 +13,7 @@ import io.helidon.config.Config;
  * @param maxPromptChars            longest text prompt (and longest prompt_ids array)
  * @param maxTokens                 largest max_tokens a job may ask for
  * @param maxBodyBytes              largest accepted request body
- * @param perJobMicroUsdc           fixed part of a job's price
- * @param perTokenMicroUsdc         price per requested token (times max_tokens)
+ * @param rateCard                  the per-model prices (issue 21: per-token billing)
  * @param platformFeeBps            platform fee in basis points of the price
  * @param verificationWindowSeconds credits stay pending this long before they count in the available balance (a
  *                                  job's credits also until its verification is done: docs/trust.md)
@@ -25,8 +25,7 @@ public record Settings(Path dataDir,
                        int maxPromptChars,
                        int maxTokens,
                        int maxBodyBytes,
-                       long perJobMicroUsdc,
-                       long perTokenMicroUsdc,
+                       RateCard rateCard,
                        int platformFeeBps,
                        long verificationWindowSeconds,
                        String demoCustomerApiKey,
@@ -39,8 +38,7 @@ public record Settings(Path dataDir,
                 earnidle.get("limits.max-prompt-chars").asInt().orElse(8192),
                 earnidle.get("limits.max-tokens").asInt().orElse(256),
                 earnidle.get("limits.max-body-bytes").asInt().orElse(65536),
-                earnidle.get("rates.per-job-micro-usdc").asLong().orElse(200L),
-                earnidle.get("rates.per-token-micro-usdc").asLong().orElse(60L),
+                RateCard.from(earnidle.get("rates")),
                 earnidle.get("rates.platform-fee-bps").asInt().orElse(1000),
                 earnidle.get("ledger.verification-window-seconds").asLong().orElse(600L),
                 earnidle.get("demo.customer-api-key").asString().orElse("demo-customer-key"),
@@ -51,7 +49,6 @@ public record Settings(Path dataDir,
 
     private void check() {
         require(maxTokens > 0 && maxPromptChars > 0 && maxBodyBytes > 0, "earnidle.limits.* must be > 0");
-        require(perJobMicroUsdc >= 0 && perTokenMicroUsdc >= 0, "earnidle.rates.* must be >= 0");
         require(platformFeeBps >= 0 && platformFeeBps <= 10000, "earnidle.rates.platform-fee-bps must be 0..10000");
         require(verificationWindowSeconds >= 0, "earnidle.ledger.verification-window-seconds must be >= 0");
         require(!demoCustomerApiKey.isBlank(), "earnidle.demo.customer-api-key must not be blank");
@@ -61,11 +58,6 @@ public record Settings(Path dataDir,
         if (!ok) {
             throw new IllegalArgumentException(message);
         }
-    }
-
-    /** price = per_job + per_token * max_tokens, fixed at submission. */
-    public long price(int maxTokens) {
-        return Math.addExact(perJobMicroUsdc, Math.multiplyExact(perTokenMicroUsdc, (long) maxTokens));
     }
 
     public Path modelsDir() {
