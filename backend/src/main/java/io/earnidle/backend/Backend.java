@@ -42,6 +42,8 @@ import io.earnidle.backend.reputation.ReputationSettings;
 import io.earnidle.backend.reputation.TrustChecks;
 import io.earnidle.backend.reputation.TrustPolicy;
 import io.earnidle.backend.settings.Settings;
+import io.earnidle.backend.workers.WorkerCards;
+import io.earnidle.backend.workers.Workers;
 import io.helidon.config.Config;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.staticcontent.StaticContentService;
@@ -161,6 +163,7 @@ public final class Backend implements AutoCloseable {
                 .register("/api/payouts", payoutModule.payoutService())
                 .register("/api/deposits", deposits.service());
         openai.register(routing); // /v1: errors in OpenAI's shape, not problem+json
+        Workers.register(routing, new WorkerCards(db, ledger, reputation)); // worker cards and badges (issue 22)
         routing.register("/api", new UnknownApiService())
                 .register("/", StaticContentService.builder("web")
                         .welcomeFileName("index.html")
