@@ -152,9 +152,23 @@ function onStatus(st) {
   if (typeof st.busy_fraction === "number") {
     $("busy").textContent = Math.round(st.busy_fraction * 100) + " % of one core";
   }
-  if (st.session_id) { $("session-id").textContent = st.session_id; }
+  if (st.session_id) {
+    $("session-id").textContent = st.session_id;
+    showWorkerLinks(st.session_id);
+  }
   showError("message", st.state === "error" ? (st.message || STATE_TEXT.error) : "");
   if (st.state === "stopped") { onStopped(); }
+}
+
+/**
+ * Links the session panel to the visitor's public worker card and receipt chain (docs/stats.md, docs/receipts.md).
+ * @param {string} sessionId
+ */
+function showWorkerLinks(sessionId) {
+  const id = encodeURIComponent(sessionId);
+  /** @type {HTMLAnchorElement} */ ($("worker-card-link")).href = "/workers/" + id;
+  /** @type {HTMLAnchorElement} */ ($("receipts-link")).href = "/verify/#session=" + id;
+  $("worker-links").hidden = false;
 }
 
 /** @param {any} p the progress of the running job, or null */

@@ -44,6 +44,11 @@ import io.earnidle.backend.reputation.ReputationSettings;
 import io.earnidle.backend.reputation.TrustChecks;
 import io.earnidle.backend.reputation.TrustPolicy;
 import io.earnidle.backend.settings.Settings;
+import io.earnidle.backend.stats.NetworkStats;
+import io.earnidle.backend.stats.StatsService;
+import io.earnidle.backend.stats.StatsSettings;
+import io.earnidle.backend.workers.WorkerCards;
+import io.earnidle.backend.workers.Workers;
 import io.helidon.config.Config;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.staticcontent.StaticContentService;
@@ -68,6 +73,7 @@ public final class Backend implements AutoCloseable {
     private final Canaries canaries;
     private final Capability capability; // measured capability, timing plausibility, dispatch (issue 19)
     private DepositModule deposits; // customer deposits and manual credits (issue 21)
+    private NetworkStats stats; // public network statistics (issue 22)
 
     private Backend(Settings settings, Database db, Ledger ledger, Models models, Publishers publishers,
                     PayoutModule payoutModule, VerificationQueue verification, Leases leases, OpenAiApi openai,
@@ -128,6 +134,7 @@ public final class Backend implements AutoCloseable {
             backend.deposits = DepositModule.create(config.get("earnidle"), db, ledger,
                     backend.payoutModule.walletService(), new Jobs(settings, db, ledger)::customerOfKey,
                     settings.maxBodyBytes());
+            backend.stats = new NetworkStats(StatsSettings.from(config.get("earnidle.stats")), db, ledger, reputation);
             verification.start();
             backend.leaseWatchdog.start();
             return backend;
@@ -164,8 +171,10 @@ public final class Backend implements AutoCloseable {
                 .register("/models", new ModelFileService(db, models))
                 .register("/api/wallets", payoutModule.walletService())
                 .register("/api/payouts", payoutModule.payoutService())
-                .register("/api/deposits", deposits.service());
+                .register("/api/deposits", deposits.service())
+                .register("/api/stats", new StatsService(stats));
         openai.register(routing); // /v1: errors in OpenAI's shape, not problem+json
+        Workers.register(routing, new WorkerCards(db, ledger, reputation)); // worker cards and badges (issue 22)
         routing.register("/api", new UnknownApiService())
                 .register("/", StaticContentService.builder("web")
                         .welcomeFileName("index.html")

@@ -133,6 +133,23 @@ class WalkingSkeletonTest {
                     "the visitor is paid a share of the job's price: " + balance);
             new WebDriverWait(driver, Duration.ofSeconds(120)).until(ExpectedConditions.attributeToBe(
                     By.id("balance"), "data-micro-usdc", String.valueOf(balance)));
+
+            // The session panel links to the visitor's public worker card and receipts (docs/stats.md); the card
+            // page shows the verified job, and the stats page charts it.
+            String cardUrl = driver.findElement(By.id("worker-card-link")).getAttribute("href");
+            assertEquals(api + "/workers/" + sessionId, cardUrl);
+            assertEquals(api + "/verify/#session=" + sessionId,
+                    driver.findElement(By.id("receipts-link")).getAttribute("href"));
+            driver.switchTo().defaultContent();
+            driver.get(cardUrl);
+            wait.until(ExpectedConditions.textToBe(By.id("jobs-done"), "1"));
+            assertEquals("100.0 %", driver.findElement(By.id("pass-rate")).getText());
+            assertEquals(session.get("tier").asText(), driver.findElement(By.id("tier")).getText());
+            driver.get(api + "/stats/");
+            wait.until(d -> !d.findElements(By.cssSelector("#jobs-24h canvas")).isEmpty());
+            assertEquals(6, driver.findElements(By.cssSelector(".chart canvas")).size(), "three charts per range");
+            assertEquals("1 passed, 0 failed, 0 pending, 0 not sampled (pass rate 100.0 %)",
+                    driver.findElement(By.id("verification")).getText());
         }
     }
 
