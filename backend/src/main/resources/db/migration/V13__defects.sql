@@ -17,3 +17,11 @@ CREATE INDEX payout_transactions_payout_idx ON payout_transactions (payout_id, c
 ALTER TABLE payouts ADD COLUMN gas_price_wei BIGINT;
 ALTER TABLE payouts ADD COLUMN signed_at TIMESTAMP WITH TIME ZONE;
 ALTER TABLE payouts ADD COLUMN broadcast_refusals INT DEFAULT 0 NOT NULL;
+
+-- A change of a publisher's payout wallet (re-authenticated with the password) takes effect only after a delay,
+-- announced by a notice, so a stolen portal session cannot redirect the next withdrawal (docs/security.md).
+ALTER TABLE publishers ADD COLUMN pending_payout_address VARCHAR(42);
+ALTER TABLE publishers ADD COLUMN pending_payout_effective_at TIMESTAMP WITH TIME ZONE;
+
+-- Anonymous requests create webauthn challenges; expired ones are deleted as new ones are made (by expiry).
+CREATE INDEX webauthn_challenges_expiry_idx ON webauthn_challenges (expires_at);
