@@ -14,6 +14,7 @@ import io.earnidle.backend.db.Database;
 import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.deposits.DepositModule;
 import io.earnidle.backend.http.ProblemHandler;
+import io.earnidle.backend.http.SecurityHeaders;
 import io.earnidle.backend.http.UnknownApiService;
 import io.earnidle.backend.inference.InferenceService;
 import io.earnidle.backend.jobs.JobService;
@@ -149,7 +150,8 @@ public final class Backend implements AutoCloseable {
      * Errors of all of them become problem+json through the one {@link ProblemHandler}.
      */
     public void routing(HttpRouting.Builder routing) {
-        routing.error(Exception.class, new ProblemHandler())
+        routing.addFilter(SecurityHeaders::filter) // CSP and frame-ancestors on the portal and demo pages
+                .error(Exception.class, new ProblemHandler())
                 .register("/api/publisher", publishers.accounts(), publishers.passkeys())
                 .register("/api/publisher/domains", publishers.domains())
                 .register("/api/publisher/placements", publishers.placements())
@@ -159,7 +161,7 @@ public final class Backend implements AutoCloseable {
                 .register("/api/placements", new PlacementService(db))
                 .register("/widget", new WidgetPageService(db)) // the widget page with its frame-ancestors policy
                 .register("/api/nodes", new NodeService(settings, db, ledger, sessions,
-                        new RegistrationLimit(leases.settings()), reputation, capability),
+                        new RegistrationLimit(leases.settings()), reputation, capability, publishers.clientAddresses()),
                         new CapabilityService(capability, sessions, ledger, settings.maxBodyBytes()))
                 .register("/api/inference", new InferenceService(settings, db, ledger, models, sessions,
                         verification, leases, new TrustPolicy(reputation), canaries, capability),

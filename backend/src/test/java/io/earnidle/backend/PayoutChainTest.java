@@ -1,10 +1,8 @@
 package io.earnidle.backend;
 
 import java.math.BigInteger;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -12,20 +10,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.payouts.LocalChain;
 import io.earnidle.backend.payouts.PayoutProcessor;
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
-import io.helidon.webclient.http1.Http1Client;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.web3j.crypto.Credentials;
 
 import static io.earnidle.backend.TestSupport.Api;
-import static io.earnidle.backend.TestSupport.Resp;
 import static io.earnidle.backend.TestSupport.assertLedgerConsistent;
 import static io.earnidle.backend.TestSupport.balance;
-import static io.earnidle.backend.WalletTestSupport.signWithdraw;
-import static io.earnidle.backend.WalletTestSupport.withdrawBody;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,80 +29,53 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * marked failed and its funds return to the wallet. Several payouts go out in one round.
  */
 class PayoutChainTest {
-    private static final long JOB_PRICE = 5_000_000;
+    private static final long JOB_PRICE = PayoutChainFixture.JOB_PRICE;
+    private static PayoutChainFixture fixture;
     private static LocalChain chain;
     private static Credentials treasury;
     private static String token;
     private static Path dataDir;
-    private static Path keyFile;
 
     @BeforeAll
     static void startChain() throws Exception {
-        chain = LocalChain.start();
-        treasury = Credentials.create(LocalChain.DEV_KEY_0);
-        token = chain.deployTestUsdc(treasury, BigInteger.valueOf(1_000_000_000_000L));
+        fixture = PayoutChainFixture.start();
+        chain = fixture.chain;
+        treasury = fixture.treasury;
+        token = fixture.token;
         dataDir = TestSupport.tempDir();
-        keyFile = dataDir.resolve("treasury.key");
-        Files.writeString(keyFile, LocalChain.DEV_KEY_0 + "\n");
     }
 
     @AfterAll
     static void stopChain() throws Exception {
-        if (chain != null) {
-            chain.close();
+        if (fixture != null) {
+            fixture.close();
         }
         TestSupport.deleteTree(dataDir);
     }
 
     private static EarnIdleServer start() {
-        Map<String, String> m = new HashMap<>();
-        m.put("server.host", "127.0.0.1");
-        m.put("server.port", "0");
-        m.put("earnidle.data-dir", dataDir.toString());
-        m.put("earnidle.rates.per-job-micro-usdc", String.valueOf(JOB_PRICE));
-        m.put("earnidle.rates.per-token-micro-usdc", "0");
-        m.put("earnidle.payouts.rpc-url", chain.rpcUrl());
-        m.put("earnidle.payouts.token-address", token);
-        m.put("earnidle.payouts.treasury-key-file", keyFile.toString());
-        m.put("earnidle.payouts.min-withdrawal-micro-usdc", "100");
-        m.put("earnidle.payouts.confirmations", "2");
-        m.put("earnidle.payouts.auto-start", "false");
-        // synthetic results, paid unverified and at once, as before verification (docs/trust.md)
-        m.put("earnidle.ledger.verification-window-seconds", "0");
-        m.put("earnidle.trust.sample-rate", "0");
-        // the node leases the customer's jobs at once, without a capability benchmark first (docs/trust.md)
-        m.put("earnidle.capability.benchmark.enabled", "false");
-        m.put("earnidle.capability.dispatch.preference-wait-ms", "0");
-        return EarnIdleServer.start(Config.builder().disableEnvironmentVariablesSource()
-                .disableSystemPropertiesSource().sources(ConfigSources.create(m)).build());
+        return fixture.server(dataDir, Map.of());
     }
 
     private static Api api(EarnIdleServer s) {
-        return new Api(Http1Client.builder().baseUri("http://127.0.0.1:" + s.port()).build());
+        return PayoutChainFixture.api(s);
     }
 
     private static long onChain(String owner) throws Exception {
-        return chain.chain().tokenBalance(token, owner).longValueExact();
+        return fixture.onChain(owner);
     }
 
     private static long treasuryTxCount() throws Exception {
-        return chain.chain().transactionCount(treasury.getAddress(), false).longValueExact();
+        return fixture.treasuryTxCount();
     }
 
     private static JsonNode withdraw(Api api, String walletToken, Credentials key, String dest, long amount,
                                      long nonce) {
-        long deadline = System.currentTimeMillis() / 1000 + 600;
-        String account = Ledger.accountId("wallet", key.getAddress().toLowerCase());
-        Resp r = api.post("/api/payouts", walletToken, withdrawBody(amount, dest, nonce, deadline,
-                signWithdraw(key.getEcKeyPair(), LocalChain.CHAIN_ID, account, dest, amount, nonce, deadline)));
-        assertEquals(202, r.status(), r.text());
-        return r.json();
+        return PayoutChainFixture.withdraw(api, walletToken, key, dest, amount, nonce);
     }
 
     private static JsonNode payout(Api api, String walletToken, String id) {
-        Resp r = api.get("/api/payouts/" + id, walletToken);
-        assertEquals(200, r.status(), r.text());
-        return r.json();
+        return PayoutChainFixture.payout(api, walletToken, id);
     }
 
     /** Rounds until nothing is open (mining blocks for the confirmations). */
@@ -131,15 +96,7 @@ class PayoutChainTest {
 
         try (EarnIdleServer s = start()) {
             Api api = api(s);
-            walletToken = WalletTestSupport.signIn(api, visitor, s.backend().ledger().now());
-            Resp reg = api.post("/api/nodes", null, """
-                    {"placement_id":"demo-placement","capabilities":{},"limits":{},"wallet_token":"%s"}"""
-                    .formatted(walletToken));
-            assertEquals(201, reg.status(), reg.text());
-            String node = reg.json().path("session_token").asText();
-            for (int i = 0; i < 5; i++) {
-                api.complete(node, api.submit("job " + i, 4).path("id").asText());
-            }
+            walletToken = PayoutChainFixture.earningWallet(api, s, visitor, 5);
             earned = 5 * Ledger.split(JOB_PRICE, 1000, 2000).visitor();
             assertEquals(earned, api.get("/api/wallets/me", walletToken).json().path("balance_micro_usdc").asLong());
 

@@ -6,6 +6,7 @@ import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.http.ClientAddresses;
 import io.earnidle.backend.http.Fields;
 import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
@@ -23,13 +24,22 @@ import io.helidon.webserver.http.ServerResponse;
 
 /**
  * Publisher accounts: {@code POST /api/publisher/signup}, {@code /signin}, {@code /signout},
- * {@code /signout-everywhere} and {@code GET /api/publisher/me}.
+ * {@code /signout-everywhere} and {@code GET /api/publisher/me}. Failed sign-ins and sign-ups are counted per client
+ * address as {@link ClientAddresses} resolves it (behind a trusted reverse proxy: the forwarded client, not the
+ * proxy, so one attacker cannot lock every publisher out).
  */
 public record AuthService(Database db, Ledger ledger, PublisherSessions sessions, PasswordHasher hasher,
-                          PublisherSettings settings, int maxBodyBytes) implements HttpService {
+                          PublisherSettings settings, int maxBodyBytes, ClientAddresses clients,
+                          SignupLimit signups) implements HttpService {
     private static final Pattern EMAIL = Pattern.compile("[^@\\s]{1,64}@[^@\\s.]+(\\.[^@\\s.]+)+");
     static final int MIN_PASSWORD = 12;
     static final int MAX_PASSWORD = 256;
+
+    public AuthService(Database db, Ledger ledger, PublisherSessions sessions, PasswordHasher hasher,
+                       PublisherSettings settings, int maxBodyBytes, ClientAddresses clients) {
+        this(db, ledger, sessions, hasher, settings, maxBodyBytes, clients,
+                new SignupLimit(settings.signupMaxPerClient(), settings.signupWindow()));
+    }
 
     @Override
     public void routing(HttpRules rules) {
@@ -62,6 +72,7 @@ public record AuthService(Database db, Ledger ledger, PublisherSessions sessions
         if (name.isEmpty()) {
             throw Problem.validation("name must not be blank");
         }
+        signups.admit(clients.of(req), ledger.now());
         String hash = hasher.hash(password);
         Instant now = ledger.now();
         String id = Ids.newId("pub_");
@@ -81,7 +92,7 @@ public record AuthService(Database db, Ledger ledger, PublisherSessions sessions
         ObjectNode body = Json.readObject(req, maxBodyBytes);
         String email = email(body);
         String password = Fields.requiredString(body, "password", MAX_PASSWORD);
-        String client = req.remotePeer().host();
+        String client = clients.of(req);
         Instant now = ledger.now();
         Instant since = now.minus(settings.loginWindow());
         long byEmail = Database.count(db.execute(), "login-failures-by-email", email, Database.ts(since));
@@ -128,6 +139,7 @@ public record AuthService(Database db, Ledger ledger, PublisherSessions sessions
     }
 
     private ObjectNode meBody(String publisherId, String csrf) {
+        PayoutWalletChanges.applyDue(db.execute(), publisherId, ledger.now());
         DbRow row = Database.get(db.execute(), "pub-by-id", publisherId)
                 .orElseThrow(() -> Problem.unauthorized("the account no longer exists"));
         ObjectNode o = Json.object();
@@ -135,6 +147,10 @@ public record AuthService(Database db, Ledger ledger, PublisherSessions sessions
         o.put("email", Database.str(row, "email"));
         o.put("name", Database.str(row, "name"));
         o.put("payout_address", Database.str(row, "payout_address"));
+        DbRow wallet = Database.get(db.execute(), "pub-payout-wallet", publisherId).orElseThrow();
+        o.put("pending_payout_address", Database.str(wallet, "pending_payout_address"));
+        Instant effective = Database.instant(wallet, "pending_payout_effective_at");
+        o.put("pending_payout_effective_at", effective == null ? null : effective.toString());
         o.put("passkeys", Database.count(db.execute(), "passkey-count", publisherId));
         o.put("csrf_token", csrf);
         return o;

@@ -83,6 +83,8 @@ public record PasskeyService(Database db, Ledger ledger, PublisherSessions sessi
         RANDOM.nextBytes(bytes);
         String id = Ids.newId("wch_");
         Instant now = ledger.now();
+        // anonymous requests create these: expired ones (useless) go as new ones come (docs/security.md)
+        db.execute().namedDelete("delete-expired-webauthn-challenges", Database.ts(now));
         db.execute().namedInsert("insert-webauthn-challenge", id, publisherId, purpose, B64URL.encodeToString(bytes),
                 Database.ts(now.plus(CHALLENGE_TTL)));
         return id;

@@ -11,7 +11,8 @@ import org.bouncycastle.crypto.params.Argon2Parameters;
 /**
  * Argon2id password hashes (BouncyCastle), stored in the PHC string format
  * {@code $argon2id$v=19$m=<kb>,t=<iterations>,p=1$<salt>$<hash>} (unpadded base64), so the cost can be raised later
- * without invalidating stored hashes.
+ * without invalidating stored hashes. Every hash and check passes a {@link HashingGate}, so anonymous sign-ups and
+ * sign-ins cannot make the server hold more than a bounded number of Argon2id memory blocks at once.
  */
 public final class PasswordHasher {
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -22,14 +23,20 @@ public final class PasswordHasher {
     private final int memoryKb;
     private final int iterations;
     private final String dummy;
+    private final HashingGate gate;
 
-    public PasswordHasher(int memoryKb, int iterations) {
+    public PasswordHasher(int memoryKb, int iterations, HashingGate gate) {
         this.memoryKb = memoryKb;
         this.iterations = iterations;
+        this.gate = gate;
         this.dummy = hash("dummy password for unknown accounts");
     }
 
     public String hash(String password) {
+        return gate.run(() -> unboundedHash(password));
+    }
+
+    private String unboundedHash(String password) {
         byte[] salt = new byte[16];
         RANDOM.nextBytes(salt);
         byte[] out = derive(password, salt, memoryKb, iterations, 1);
@@ -39,6 +46,10 @@ public final class PasswordHasher {
 
     /** Constant-time check of {@code password} against a stored hash; a null hash costs the same and fails. */
     public boolean verify(String password, String stored) {
+        return gate.run(() -> unboundedVerify(password, stored));
+    }
+
+    private boolean unboundedVerify(String password, String stored) {
         boolean known = stored != null;
         String phc = known ? stored : dummy;
         String[] parts = phc.split("\\$");

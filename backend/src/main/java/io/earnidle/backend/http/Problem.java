@@ -44,5 +44,9 @@ public final class Problem extends RuntimeException {
     public static Problem rateLimited(String type, String title, String detail, long retryAfterSeconds) {
         return new Problem(429, type, title, detail, retryAfterSeconds);
     }
+    /** 503 with a {@code Retry-After} header: the server is at a bound it keeps on purpose (not a fault). */
+    public static Problem unavailable(String type, String detail, long retryAfterSeconds) {
+        return new Problem(503, type, "Service busy", detail, retryAfterSeconds);
+    }
     public static Problem unknownModel(String detail) { return new Problem(422, "unknown-model", "Unknown model", detail); }
 }

@@ -22,6 +22,7 @@ import io.earnidle.backend.leases.Leases;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.models.Models;
 import io.earnidle.backend.nodes.NodeSessions;
+import io.earnidle.backend.placements.PlacementService;
 import io.earnidle.backend.reputation.Reputation;
 import io.earnidle.backend.reputation.TrustPolicy;
 import io.earnidle.backend.settings.Settings;
@@ -59,6 +60,13 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
     private void lease(ServerRequest req, ServerResponse res) {
         Instant now = ledger.now();
         NodeSessions.Session session = sessions.authenticate(req, now);
+        if (!PlacementService.earning(db.execute(), session.placementId())) {
+            // paused or suspended since the session registered: no more work through it (docs/security.md)
+            res.status(Status.NO_CONTENT_204);
+            res.headers().set(HeaderNames.CACHE_CONTROL, "no-store");
+            res.send();
+            return;
+        }
         long maxModelBytes = session.memoryLimitMb() == null
                 ? Long.MAX_VALUE : session.memoryLimitMb() * 1024L * 1024L;
         Reputation.Standing standing = trust.standing(db.execute(), session.id());

@@ -4,6 +4,7 @@ import java.time.Instant;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.http.ClientAddresses;
 import io.earnidle.backend.http.Fields;
 import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
@@ -24,11 +25,11 @@ import io.helidon.webserver.http.ServerResponse;
  * {@code POST /api/nodes} (register a node session), {@code GET /api/nodes/me} (the session's own counters, by
  * token) and {@code GET /api/nodes/{session_id}} (the same public counters by id: what an auditor, the visitor's
  * other devices or the e2e test read; no credential is revealed). Registration is rate-limited per client address and
- * placement ({@link RegistrationLimit}).
+ * placement ({@link RegistrationLimit}; the address as {@link ClientAddresses} resolves it behind trusted proxies).
  */
 public record NodeService(Settings settings, Database db, Ledger ledger, NodeSessions sessions,
                           RegistrationLimit registrationLimit, Reputation reputation,
-                          RegistrationExtension extension) implements HttpService {
+                          RegistrationExtension extension, ClientAddresses clients) implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.post("/", this::register)
@@ -66,7 +67,7 @@ public record NodeService(Settings settings, Database db, Ledger ledger, NodeSes
         }
 
         Instant now = ledger.now();
-        String client = req.remotePeer().host();
+        String client = clients.of(req);
         registrationLimit.check(db.execute(), client, placementId, now);
         String sessionId = Ids.newId("ns_");
         String token = "nst_" + Ids.randomHex(32);

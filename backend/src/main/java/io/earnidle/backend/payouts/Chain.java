@@ -27,9 +27,10 @@ import org.web3j.utils.Numeric;
 
 /**
  * A thin JSON-RPC client for what payouts need (web3j): nonces, gas price, signing and sending raw legacy
- * (EIP-155) transactions, receipts, ERC-20 {@code transfer} calldata and {@code balanceOf}.
+ * (EIP-155) transactions, receipts, ERC-20 {@code transfer} calldata and {@code balanceOf}. Not final: tests stand in
+ * an RPC that lags or refuses (a load-balanced or flaky endpoint) by overriding single calls.
  */
-public final class Chain implements AutoCloseable {
+public class Chain implements AutoCloseable {
     private final Web3j web3j;
     private final long chainId;
 

@@ -151,13 +151,29 @@ public final class LocalChain implements AutoCloseable {
         return awaitReceipt(s.hash());
     }
 
-    /** Mines one empty block ({@code evm_mine}). */
+    /** Mines one block ({@code evm_mine}): with mining stopped, the pending transactions it takes. */
     public void mine() throws IOException {
-        var response = new org.web3j.protocol.core.Request<>("evm_mine", List.of(),
+        call("evm_mine");
+    }
+
+    /**
+     * Stops ({@code miner_stop}) or restarts ({@code miner_start}) mining: while stopped, sent transactions wait in
+     * the pool, where a higher-priced one at the same nonce replaces them (a congested chain, in tests).
+     */
+    public void mining(boolean on) throws IOException {
+        call(on ? "miner_start" : "miner_stop");
+    }
+
+    /** A JSON-RPC response whose result is not read (ganache answers these with "0x0" or true). */
+    public static final class AnyResponse extends org.web3j.protocol.core.Response<Object> {
+    }
+
+    private void call(String method) throws IOException {
+        var response = new org.web3j.protocol.core.Request<>(method, List.of(),
                 new org.web3j.protocol.http.HttpService(rpcUrl()),
-                org.web3j.protocol.core.methods.response.VoidResponse.class).send();
+                AnyResponse.class).send();
         if (response.hasError()) {
-            throw new IOException("evm_mine: " + response.getError().getMessage());
+            throw new IOException(method + ": " + response.getError().getMessage());
         }
     }
 

@@ -20,7 +20,7 @@ public record PayoutModule(Payouts payouts, WalletService walletService, PayoutS
 
     /** @param earnidle the {@code earnidle} config node */
     public static PayoutModule create(Config earnidle, Database db, Ledger ledger, int maxBodyBytes) {
-        WalletSettings ws = WalletSettings.from(earnidle.get("wallets"));
+        WalletSettings ws = WalletSettings.forSite(earnidle);
         PayoutSettings ps = PayoutSettings.from(earnidle.get("payouts"));
         Wallets wallets = new Wallets(db, ledger, ws);
         Payouts payouts = new Payouts(db, ledger, ps, ws.chainId());

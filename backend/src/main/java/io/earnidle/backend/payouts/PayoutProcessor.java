@@ -2,6 +2,7 @@ package io.earnidle.backend.payouts;
 
 import java.io.IOException;
 import java.math.BigInteger;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -25,13 +26,16 @@ import static io.earnidle.backend.db.Database.ts;
  *   <li>{@link #signRequested}: for each {@code requested} payout, in one DB transaction, take the treasury's next
  *       chain nonce (row-locked counter, never below the chain's pending count), sign the transfer and store the raw
  *       transaction and its hash ({@code signed}). Nothing has been broadcast yet; a crash here loses nothing.</li>
- *   <li>{@link #broadcastSigned}: for each {@code signed} payout, if the chain already knows its hash it is
- *       {@code sent}; if the treasury's mined nonce has moved past it without it, it can never be mined, so it
- *       {@code failed} (funds returned); otherwise the stored raw transaction is broadcast. Re-broadcasting the
- *       same bytes can never pay twice: one nonce, one transaction.</li>
- *   <li>{@link #checkSent}: for each {@code sent} payout, when its receipt has {@code confirmations} blocks it is
- *       {@code confirmed} (status 1) or {@code failed} (reverted; funds returned). A transaction the node forgot is
- *       re-broadcast.</li>
+ *   <li>{@link #broadcastSigned}: for each {@code signed} payout, if one of its transfers has a receipt or the chain
+ *       knows one it is {@code sent}; if the treasury's mined nonce has moved past it and none of its transfers has
+ *       a receipt, it can never be mined, so it {@code failed} (funds returned); otherwise the stored raw
+ *       transaction is broadcast. A refusal for its gas price re-signs it higher; {@code max-broadcast-refusals}
+ *       refusals in a row cancel its nonce (a zero-value self-transfer), which then fails it without leaving a
+ *       nonce gap that would block every later payout.</li>
+ *   <li>{@link #checkSent}: for each {@code sent} payout, when the receipt of one of its transfers has
+ *       {@code confirmations} blocks it is {@code confirmed} (status 1) or {@code failed} (reverted; funds
+ *       returned). One not mined {@code bump-after-seconds} after signing is re-signed at the same nonce with more
+ *       gas ({@link PayoutTransactions}); a transaction the node forgot is re-broadcast.</li>
  * </ol>
  * Rounds run on one thread; methods are synchronized. Restarting after a crash simply runs the next round.
  */
@@ -45,6 +49,7 @@ public final class PayoutProcessor implements AutoCloseable {
     private final Chain chain;
     private final Credentials treasury;
     private final String from;
+    private final PayoutTransactions transactions;
     private volatile ScheduledExecutorService timer;
 
     public PayoutProcessor(Database db, Ledger ledger, Payouts payouts, Chain chain, Credentials treasury) {
@@ -55,6 +60,7 @@ public final class PayoutProcessor implements AutoCloseable {
         this.chain = chain;
         this.treasury = treasury;
         this.from = treasury.getAddress().toLowerCase();
+        this.transactions = new PayoutTransactions(db, chain, treasury, settings);
     }
 
     /** The treasury address payouts are sent from. */
@@ -90,14 +96,11 @@ public final class PayoutProcessor implements AutoCloseable {
 
     private List<String> open(String status) {
         List<String> ids = new ArrayList<>();
-        for (DbRow r : Database.list(db.execute(), "p-open", payouts.chainId(), settings.tokenAddress(),
-                settings.batchSize() * 4)) {
-            String id = Database.str(r, "id");
-            if (status.equals(payouts.byId(id).map(p -> Database.str(p, "status")).orElse(""))) {
-                ids.add(id);
-            }
+        for (DbRow r : Database.list(db.execute(), "p-open", status, payouts.chainId(), settings.tokenAddress(),
+                settings.batchSize())) {
+            ids.add(Database.str(r, "id"));
         }
-        return ids.size() > settings.batchSize() ? ids.subList(0, settings.batchSize()) : ids;
+        return ids;
     }
 
     /** Step 1: fixes nonce and raw transaction of each requested payout. Returns the ids signed. */
@@ -128,7 +131,13 @@ public final class PayoutProcessor implements AutoCloseable {
                         BigInteger.valueOf(settings.gasLimit()), Database.str(p, "token_address"), BigInteger.ZERO,
                         Chain.transferData(Database.str(p, "destination"),
                                 BigInteger.valueOf(Database.lng(p, "amount_micro_usdc"))));
-                return tx.namedUpdate("p-mark-signed", from, next, s.rawHex(), s.hash(), ts(ledger.now()), id) == 1;
+                Instant now = ledger.now();
+                if (tx.namedUpdate("p-mark-signed", from, next, s.rawHex(), s.hash(), gasPrice.longValueExact(),
+                        ts(now), ts(now), id) != 1) {
+                    return false;
+                }
+                PayoutTransactions.record(tx, id, PayoutTransactions.TRANSFER, gasPrice, s, now);
+                return true;
             });
             if (done) {
                 signed.add(id);
@@ -137,27 +146,85 @@ public final class PayoutProcessor implements AutoCloseable {
         return signed;
     }
 
-    /** Step 2: broadcasts signed payouts the chain does not know yet (or fails those it can never mine). */
+    /**
+     * Step 2: broadcasts signed payouts the chain does not know yet. A payout whose nonce the chain has used is
+     * {@code sent} when one of its transfers has a receipt (checkSent then confirms or fails it by that receipt)
+     * and {@code failed} only when none has. A refusal for too low a gas price re-signs at a higher one; after
+     * {@code max-broadcast-refusals} refusals in a row the nonce is cancelled, so the payout can fail without
+     * blocking the payouts after it.
+     */
     public synchronized void broadcastSigned() throws IOException {
         for (String id : open("signed")) {
             DbRow p = payouts.byId(id).orElseThrow();
-            String hash = Database.str(p, "tx_hash");
-            if (chain.knows(hash)) {
-                markSent(id);
+            List<PayoutTransactions.Tx> all = transactions.of(p);
+            Optional<PayoutTransactions.Landed> landed = transactions.landed(all);
+            if (landed.isPresent()) {
+                markSent(id, landed.get().tx());
                 continue;
             }
-            long mined = chain.transactionCount(from, false).longValueExact();
-            if (mined > Database.lng(p, "chain_nonce")) {
-                payouts.fail(id, null, "chain nonce " + Database.lng(p, "chain_nonce")
-                        + " was used by another transaction; this payout was never sent");
+            if (transactions.knowsAny(all)) {
+                markSent(id, null);
+                continue;
+            }
+            if (nonceUsedByAnother(p, all)) {
+                continue;
+            }
+            Optional<PayoutTransactions.Tx> cancel = PayoutTransactions.cancellation(all);
+            if (cancel.isPresent()) {
+                chain.sendRaw(cancel.get().raw());
                 continue;
             }
             Optional<String> error = chain.sendRaw(Database.str(p, "raw_tx"));
-            if (error.isEmpty() || chain.knows(hash)) {
-                markSent(id);
-            } else {
-                LOG.warning("payout " + id + " broadcast refused (will retry): " + error.get());
+            if (error.isEmpty() || chain.knows(Database.str(p, "tx_hash"))) {
+                markSent(id, null);
+                continue;
             }
+            refused(p, all, error.get());
+        }
+    }
+
+    /** Fails the payout when the chain has mined its nonce and none of its transfers (checked just before). */
+    private boolean nonceUsedByAnother(DbRow p, List<PayoutTransactions.Tx> all) throws IOException {
+        long nonce = Database.lng(p, "chain_nonce");
+        if (chain.transactionCount(from, false).longValueExact() <= nonce) {
+            return false;
+        }
+        // the receipts again: a transfer mined between the first look and the nonce count is not refunded
+        Optional<PayoutTransactions.Landed> landed = transactions.landed(all);
+        if (landed.isPresent()) {
+            markSent(Database.str(p, "id"), landed.get().tx());
+            return true;
+        }
+        boolean cancelled = PayoutTransactions.cancellation(all).isPresent();
+        payouts.fail(Database.str(p, "id"), null, "chain nonce " + nonce + " was used by "
+                + (cancelled ? "its cancellation after refused broadcasts" : "another transaction")
+                + " and none of this payout's " + PayoutTransactions.transfers(all).size()
+                + " transfer(s) was mined; nothing was sent");
+        return true;
+    }
+
+    private void refused(DbRow p, List<PayoutTransactions.Tx> all, String error) throws IOException {
+        String id = Database.str(p, "id");
+        db.execute().namedUpdate("p-refused", ts(ledger.now()), id);
+        int refusals = (int) Database.lng(p, "broadcast_refusals") + 1;
+        if (PayoutTransactions.underpriced(error) && transactions.canBump(all)) {
+            LOG.warning("payout " + id + " broadcast refused for its gas price; re-signing higher: " + error);
+            transactions.bump(p, all, ledger.now()).ifPresent(t -> broadcastQuietly(t.raw()));
+        } else if (refusals >= settings.maxBroadcastRefusals()) {
+            LOG.warning("payout " + id + " broadcast refused " + refusals + " times; cancelling its nonce: " + error);
+            broadcastQuietly(transactions.cancel(p, all, ledger.now()).raw());
+        } else {
+            LOG.warning("payout " + id + " broadcast refused (" + refusals + " of "
+                    + settings.maxBroadcastRefusals() + "; will retry): " + error);
+        }
+    }
+
+    private void broadcastQuietly(String raw) {
+        try {
+            chain.sendRaw(raw).ifPresent(e -> LOG.warning("re-signed payout transaction refused (next round "
+                    + "retries): " + e));
+        } catch (IOException e) {
+            LOG.warning("re-signed payout transaction not sent (next round retries): " + e.getMessage());
         }
     }
 
@@ -166,11 +233,19 @@ public final class PayoutProcessor implements AutoCloseable {
         return chain.sendRaw(Database.str(payouts.byId(id).orElseThrow(), "raw_tx"));
     }
 
-    private void markSent(String id) {
+    /** Marks the payout sent; {@code landed} (when known) becomes its {@code tx_hash}. */
+    private void markSent(String id, PayoutTransactions.Tx landed) {
+        if (landed != null) {
+            db.execute().namedUpdate("p-landed-tx", landed.raw(), landed.hash(), ts(ledger.now()), id);
+        }
         db.execute().namedUpdate("p-mark-sent", ts(ledger.now()), id);
     }
 
-    /** Step 3: confirms or fails sent payouts whose receipts have enough confirmations. */
+    /**
+     * Step 3: confirms or fails sent payouts whose mined transfer has enough confirmations. One not mined is
+     * re-broadcast when the node forgot it, and re-signed with more gas once {@code bump-after-seconds} have passed
+     * since it was signed; one whose nonce was used by another transaction fails.
+     */
     public synchronized void checkSent() throws IOException {
         List<String> sent = open("sent");
         if (sent.isEmpty()) {
@@ -179,24 +254,47 @@ public final class PayoutProcessor implements AutoCloseable {
         BigInteger head = chain.blockNumber();
         for (String id : sent) {
             DbRow p = payouts.byId(id).orElseThrow();
-            String hash = Database.str(p, "tx_hash");
-            Optional<TransactionReceipt> receipt = chain.receipt(hash);
-            if (receipt.isEmpty()) {
-                if (!chain.knows(hash)) {
-                    // dropped from the mempool: the same bytes again (same nonce, so it can only land once)
-                    chain.sendRaw(Database.str(p, "raw_tx"));
+            List<PayoutTransactions.Tx> all = transactions.of(p);
+            Optional<PayoutTransactions.Landed> landed = transactions.landed(all);
+            if (landed.isEmpty()) {
+                if (!nonceUsedByAnother(p, all)) {
+                    unmined(p, all);
                 }
                 continue;
             }
-            BigInteger block = receipt.get().getBlockNumber();
+            TransactionReceipt receipt = landed.get().receipt();
+            BigInteger block = receipt.getBlockNumber();
             if (head.subtract(block).add(BigInteger.ONE).compareTo(BigInteger.valueOf(settings.confirmations())) < 0) {
                 continue;
             }
-            if (receipt.get().isStatusOK()) {
+            String hash = landed.get().tx().hash();
+            if (!hash.equals(Database.str(p, "tx_hash"))) {
+                db.execute().namedUpdate("p-landed-tx", landed.get().tx().raw(), hash, ts(ledger.now()), id);
+            }
+            if (receipt.isStatusOK()) {
                 payouts.confirm(id, block.longValueExact());
             } else {
                 payouts.fail(id, block.longValueExact(), "the token transfer reverted on chain (tx " + hash + ")");
             }
+        }
+    }
+
+    private void unmined(DbRow p, List<PayoutTransactions.Tx> all) throws IOException {
+        Instant signedAt = Database.instant(p, "signed_at");
+        boolean stuck = signedAt == null
+                || !ledger.now().isBefore(signedAt.plusSeconds(settings.bumpAfterSeconds()));
+        if (stuck && transactions.canBump(all)) {
+            Optional<PayoutTransactions.Tx> replacement = transactions.bump(p, all, ledger.now());
+            if (replacement.isPresent()) {
+                LOG.info("payout " + Database.str(p, "id") + " not mined " + settings.bumpAfterSeconds()
+                        + " s after signing; replaced at gas price " + replacement.get().gasPrice());
+                broadcastQuietly(replacement.get().raw());
+                return;
+            }
+        }
+        if (!chain.knows(Database.str(p, "tx_hash"))) {
+            // dropped from the mempool: the same bytes again (same nonce, so only one of them can land)
+            chain.sendRaw(Database.str(p, "raw_tx"));
         }
     }
 

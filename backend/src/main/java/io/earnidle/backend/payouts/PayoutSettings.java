@@ -28,6 +28,10 @@ public final class PayoutSettings {
     private final long gasLimit;
     private final long pollIntervalMs;
     private final int batchSize;
+    private final long bumpAfterSeconds;
+    private final int gasBumpPercent;
+    private final int maxGasBumps;
+    private final int maxBroadcastRefusals;
 
     private PayoutSettings(Config c) {
         this.rpcUrl = c.get("rpc-url").asString().orElse("").trim();
@@ -40,10 +44,19 @@ public final class PayoutSettings {
         this.gasLimit = c.get("gas-limit").asLong().orElse(120_000L);
         this.pollIntervalMs = c.get("poll-interval-ms").asLong().orElse(2000L);
         this.batchSize = c.get("batch-size").asInt().orElse(20);
+        this.bumpAfterSeconds = c.get("bump-after-seconds").asLong().orElse(180L);
+        this.gasBumpPercent = c.get("gas-bump-percent").asInt().orElse(25);
+        this.maxGasBumps = c.get("max-gas-bumps").asInt().orElse(6);
+        this.maxBroadcastRefusals = c.get("max-broadcast-refusals").asInt().orElse(5);
         if (confirmations < 1 || minWithdrawalMicroUsdc < 1 || maxDeadlineSeconds < 60 || gasLimit < 21000
                 || pollIntervalMs < 10 || batchSize < 1) {
             throw new IllegalArgumentException("earnidle.payouts: confirmations >= 1, min-withdrawal >= 1, "
                     + "max-deadline-seconds >= 60, gas-limit >= 21000, poll-interval-ms >= 10, batch-size >= 1");
+        }
+        // Ethereum nodes replace a pending transaction only for at least 10% more gas price
+        if (bumpAfterSeconds < 1 || gasBumpPercent < 10 || maxGasBumps < 0 || maxBroadcastRefusals < 1) {
+            throw new IllegalArgumentException("earnidle.payouts: bump-after-seconds >= 1, gas-bump-percent >= 10, "
+                    + "max-gas-bumps >= 0, max-broadcast-refusals >= 1");
         }
     }
 
@@ -91,6 +104,10 @@ public final class PayoutSettings {
     public long gasLimit() { return gasLimit; }
     public long pollIntervalMs() { return pollIntervalMs; }
     public int batchSize() { return batchSize; }
+    public long bumpAfterSeconds() { return bumpAfterSeconds; }
+    public int gasBumpPercent() { return gasBumpPercent; }
+    public int maxGasBumps() { return maxGasBumps; }
+    public int maxBroadcastRefusals() { return maxBroadcastRefusals; }
 
     @Override
     public String toString() {

@@ -6,6 +6,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import io.earnidle.backend.auth.AuthService;
+import io.earnidle.backend.auth.HashingGate;
 import io.earnidle.backend.auth.PasskeyService;
 import io.earnidle.backend.auth.PasswordHasher;
 import io.earnidle.backend.auth.PublisherSessions;
@@ -14,6 +15,7 @@ import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.domains.DomainService;
 import io.earnidle.backend.domains.DomainVerifier;
 import io.earnidle.backend.domains.TxtResolver;
+import io.earnidle.backend.http.ClientAddresses;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.payouts.Payouts;
 import io.earnidle.backend.placements.PublisherPlacementService;
@@ -35,6 +37,7 @@ public final class Publishers implements AutoCloseable {
     private final int maxBodyBytes;
     private final PublisherSessions sessions;
     private final PasswordHasher hasher;
+    private final ClientAddresses clients;
     private final DomainVerifier verifier;
     private final ScheduledExecutorService scheduler;
 
@@ -44,7 +47,9 @@ public final class Publishers implements AutoCloseable {
         this.settings = PublisherSettings.from(earnidle);
         this.maxBodyBytes = maxBodyBytes;
         this.sessions = new PublisherSessions(db, ledger, settings.sessionLifetime());
-        this.hasher = new PasswordHasher(settings.argon2MemoryKb(), settings.argon2Iterations());
+        this.hasher = new PasswordHasher(settings.argon2MemoryKb(), settings.argon2Iterations(),
+                new HashingGate(settings.argon2MaxConcurrent(), settings.argon2MaxWaiting()));
+        this.clients = ClientAddresses.from(earnidle);
         this.verifier = new DomainVerifier(db, ledger, TxtResolver.create(settings.dnsResolver(), settings.dnsTimeout()));
         if (settings.recheckInterval().isZero()) {
             this.scheduler = null;
@@ -78,7 +83,12 @@ public final class Publishers implements AutoCloseable {
 
     /** Sign-up, sign-in and sign-out, {@code me}: mounted at {@code /api/publisher}. */
     public HttpService accounts() {
-        return new AuthService(db, ledger, sessions, hasher, settings, maxBodyBytes);
+        return new AuthService(db, ledger, sessions, hasher, settings, maxBodyBytes, clients);
+    }
+
+    /** Who a request came from, for per-client limits ({@code earnidle.trusted-proxies}). */
+    public ClientAddresses clientAddresses() {
+        return clients;
     }
 
     /** Passkey registration and sign-in: mounted at {@code /api/publisher}. */
@@ -99,7 +109,7 @@ public final class Publishers implements AutoCloseable {
     }
 
     public HttpService payoutWallet() {
-        return new PayoutWalletService(db, ledger, sessions, maxBodyBytes);
+        return new PayoutWalletService(db, ledger, sessions, maxBodyBytes, hasher, settings);
     }
 
     /** The publisher withdrawals, which need the payout module. */

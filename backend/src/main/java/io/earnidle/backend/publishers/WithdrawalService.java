@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.Optional;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.auth.PayoutWalletChanges;
 import io.earnidle.backend.auth.PublisherSessions;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Json;
@@ -82,6 +83,7 @@ public record WithdrawalService(Database db, Ledger ledger, PublisherSessions se
     }
 
     private Optional<String> payoutAddress(String publisherId) {
+        PayoutWalletChanges.applyDue(db.execute(), publisherId, ledger.now());
         return Database.get(db.execute(), "pub-by-id", publisherId)
                 .map(r -> Database.str(r, "payout_address"))
                 .filter(a -> a != null && !a.isEmpty());

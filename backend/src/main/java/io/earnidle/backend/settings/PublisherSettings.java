@@ -25,6 +25,12 @@ import io.helidon.config.Config;
  *                               demo placement only (loopback names cannot be DNS-verified)
  * @param maxDomains             domains per publisher
  * @param maxPlacements          placements per publisher
+ * @param argon2MaxConcurrent    password hashes computed at once (each holds {@code argon2MemoryKb})
+ * @param argon2MaxWaiting       password hashes queued behind those; more are refused with 503
+ * @param signupMaxPerClient     sign-ups per client address within {@code signupWindow} before 429
+ * @param signupWindow           {@code earnidle.publishers.signup.window-seconds}
+ * @param payoutWalletChangeDelay how long after a (re-authenticated) change a new payout wallet replaces a proved one
+ * @param reauthWindow           a portal session signed in this recently counts as re-authenticated
  */
 public record PublisherSettings(String dnsResolver,
                                 Duration dnsTimeout,
@@ -40,7 +46,13 @@ public record PublisherSettings(String dnsResolver,
                                 Duration activeSessionWindow,
                                 List<String> demoVerifiedOrigins,
                                 int maxDomains,
-                                int maxPlacements) {
+                                int maxPlacements,
+                                int argon2MaxConcurrent,
+                                int argon2MaxWaiting,
+                                int signupMaxPerClient,
+                                Duration signupWindow,
+                                Duration payoutWalletChangeDelay,
+                                Duration reauthWindow) {
 
     public static PublisherSettings from(Config earnidle) {
         PublisherSettings s = new PublisherSettings(
@@ -58,7 +70,13 @@ public record PublisherSettings(String dnsResolver,
                 Duration.ofSeconds(earnidle.get("publishers.active-session-seconds").asLong().orElse(120L)),
                 earnidle.get("demo.verified-origins").asList(String.class).orElse(List.of()),
                 earnidle.get("publishers.max-domains").asInt().orElse(50),
-                earnidle.get("publishers.max-placements").asInt().orElse(100));
+                earnidle.get("publishers.max-placements").asInt().orElse(100),
+                earnidle.get("publishers.argon2.max-concurrent").asInt().orElse(2),
+                earnidle.get("publishers.argon2.max-waiting").asInt().orElse(16),
+                earnidle.get("publishers.signup.max-per-client").asInt().orElse(20),
+                Duration.ofSeconds(earnidle.get("publishers.signup.window-seconds").asLong().orElse(3600L)),
+                Duration.ofHours(earnidle.get("publishers.payout-wallet-change-delay-hours").asLong().orElse(48L)),
+                Duration.ofSeconds(earnidle.get("publishers.reauth-seconds").asLong().orElse(600L)));
         s.check();
         return s;
     }
@@ -66,7 +84,12 @@ public record PublisherSettings(String dnsResolver,
     private void check() {
         require(!recheckInterval.isNegative(), "earnidle.dns.recheck-interval-seconds must be >= 0");
         require(loginMaxFailures > 0 && loginMaxClientFailures > 0, "earnidle.publishers.login.* must be > 0");
-        require(argon2MemoryKb >= 8 && argon2Iterations >= 1, "earnidle.publishers.argon2.* out of range");
+        require(argon2MemoryKb >= 8 && argon2Iterations >= 1 && argon2MaxConcurrent >= 1 && argon2MaxWaiting >= 0,
+                "earnidle.publishers.argon2.* out of range");
+        require(signupMaxPerClient >= 1 && signupWindow.toSeconds() >= 1,
+                "earnidle.publishers.signup.max-per-client and window-seconds must be >= 1");
+        require(!payoutWalletChangeDelay.isNegative() && !reauthWindow.isNegative(),
+                "earnidle.publishers.payout-wallet-change-delay-hours and reauth-seconds must be >= 0");
         require(shareMinBps >= 0 && shareMinBps <= shareMaxBps && shareMaxBps <= 10000,
                 "earnidle.rates.publisher-share-min-bps <= publisher-share-max-bps, both 0..10000");
     }

@@ -35,8 +35,11 @@ public record WalletService(Wallets wallets, Database db, Ledger ledger, int max
                 .post("/sessions", this::linkSession);
     }
 
-    /** host[:port] that SIWE messages must name: the configured domain, else the Host this request came to. */
-    public String expectedDomain(ServerRequest req) {
+    /**
+     * host[:port] that SIWE messages must name: the configured domain or public origin's host, else (demo mode
+     * only, {@link WalletSettings#forSite}) the Host this request came to.
+     */
+    String expectedDomain(ServerRequest req) {
         if (!wallets.settings().siweDomain().isEmpty()) {
             return wallets.settings().siweDomain();
         }

@@ -42,7 +42,8 @@ public record Wallets(Database db, Ledger ledger, WalletSettings settings) {
     public String newNonce(Instant now) {
         String nonce = Ids.randomHex(16);
         db.inTransaction(tx -> {
-            tx.namedDelete("w-delete-old-nonces", ts(now.minus(Duration.ofDays(1))));
+            // expired nonces can never verify (used ones included: expiry alone refuses a replay), so they go
+            tx.namedDelete("w-delete-old-nonces", ts(now));
             tx.namedInsert("w-insert-nonce", nonce, ts(now), ts(now.plusSeconds(settings.nonceTtlSeconds())));
             return null;
         });
@@ -215,7 +216,7 @@ public record Wallets(Database db, Ledger ledger, WalletSettings settings) {
     }
 
     /** host[:port] of an absolute URI, or null. */
-    private static String authority(String uri) {
+    static String authority(String uri) {
         try {
             java.net.URI u = new java.net.URI(uri);
             return u.getScheme() == null ? null : u.getRawAuthority();

@@ -53,6 +53,8 @@ public final class PortalClient {
     final String base;
     final HttpClient http;
     public String csrf;
+    /** Sent as X-Forwarded-For when set: what a reverse proxy in front of the backend adds. */
+    public String forwardedFor;
 
     public PortalClient(String base) {
         this.base = base;
@@ -64,6 +66,9 @@ public final class PortalClient {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
         if (csrf != null) {
             b.header("X-CSRF-Token", csrf);
+        }
+        if (forwardedFor != null) {
+            b.header("X-Forwarded-For", forwardedFor);
         }
         if (json != null) {
             b.header("Content-Type", "application/json");
