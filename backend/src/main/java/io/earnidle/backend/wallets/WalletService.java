@@ -39,7 +39,7 @@ public record WalletService(Wallets wallets, Database db, Ledger ledger, int max
      * host[:port] that SIWE messages must name: the configured domain or public origin's host, else (demo mode
      * only, {@link WalletSettings#forSite}) the Host this request came to.
      */
-    String expectedDomain(ServerRequest req) {
+    public String expectedDomain(ServerRequest req) {
         if (!wallets.settings().siweDomain().isEmpty()) {
             return wallets.settings().siweDomain();
         }
