@@ -152,7 +152,11 @@ function onStatus(st) {
   if (typeof st.busy_fraction === "number") {
     $("busy").textContent = Math.round(st.busy_fraction * 100) + " % of one core";
   }
-  if (st.session_id) { $("session-id").textContent = st.session_id; }
+  if (st.session_id) {
+    $("session-id").textContent = st.session_id;
+    // the session's receipt chain, checked in the visitor's browser (docs/receipts.md)
+    $("session-receipts").setAttribute("href", "/verify/#session=" + encodeURIComponent(st.session_id));
+  }
   showError("message", st.state === "error" ? (st.message || STATE_TEXT.error) : "");
   if (st.state === "stopped") { onStopped(); }
 }
