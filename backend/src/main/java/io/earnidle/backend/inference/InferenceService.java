@@ -201,6 +201,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
                           String requestHash, Instant now) {
         DbRow job = Database.get(tx, "lock-job", s.jobId())
                 .orElseThrow(() -> Problem.notFound("no job " + s.jobId()));
+        receipts.lockChain(tx, session.id()); // before the ledger's account locks (Receipts#lockChain)
         // A concurrent retry with the same key may have committed while we waited for the row lock.
         Optional<String> replay = replay(tx, key, session, requestHash);
         if (replay.isPresent()) {

@@ -65,6 +65,15 @@ public final class Receipts {
     }
 
     /**
+     * Locks the chain of {@code sessionId} (its {@code node_sessions} row) for the rest of the transaction. Callers
+     * that also lock ledger accounts take this lock first, the order wallet linking takes them (session row, then
+     * accounts), so the two never wait for each other in a cycle.
+     */
+    public void lockChain(DbExecute exec, String sessionId) {
+        Database.get(exec, "rc-lock-session", sessionId).orElseThrow();
+    }
+
+    /**
      * The receipt of the result just stored for {@code jobId} (its {@code job_results} row, with its payout
      * transaction); {@code verification} is the job's verification after it ({@code skipped}: not sampled, else it
      * is pending). Returns the receipt's id.

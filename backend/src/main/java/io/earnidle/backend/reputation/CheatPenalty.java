@@ -38,12 +38,12 @@ public record CheatPenalty(Ledger ledger, VerificationQueue verifier, Receipts r
                         && Database.str(credit, "transaction_id").equals(Database.str(result.get(), "payout_tx_id"))) {
                     verifier.reject(tx, job, result.get(), why, "forfeited");
                 } else {
-                    ledger.reverseCredit(tx, "job_payout_reversal", jobId, Database.str(credit, "id"), account,
-                            Database.lng(credit, "amount_micro_usdc"), PlatformJobs.payerAccount(job));
                     if (result.isPresent() && sessionId.equals(Database.str(result.get(), "session_id"))) {
                         receipts.reversal(tx, job, result.get(), Database.lng(credit, "amount_micro_usdc"),
-                                "forfeited", Database.str(job, "verification"));
+                                "forfeited", Database.str(job, "verification")); // chain locked before accounts
                     }
+                    ledger.reverseCredit(tx, "job_payout_reversal", jobId, Database.str(credit, "id"), account,
+                            Database.lng(credit, "amount_micro_usdc"), PlatformJobs.payerAccount(job));
                 }
                 forfeited++;
             }

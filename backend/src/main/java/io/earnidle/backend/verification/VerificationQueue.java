@@ -230,7 +230,7 @@ public final class VerificationQueue implements AutoCloseable {
                 if (tx.namedUpdate("verification-passed", detail, ts(now), jobId, version) != 1) {
                     return false;
                 }
-                receipts.verification(tx, job, result.get(), true, method);
+                receipts.verification(tx, job, result.get(), true, method); // locks the chain before any account
                 checks.passed(tx, job, sessionId);
                 return true;
             }
@@ -251,8 +251,8 @@ public final class VerificationQueue implements AutoCloseable {
         Instant now = ledger.now();
         String reason = why.length() > 1000 ? why.substring(0, 1000) : why;
         long credit = Receipts.nodeCredit(tx, result);
+        receipts.verification(tx, job, result, false, method); // locks the chain before the ledger's accounts
         ledger.reverse(tx, "job_payout_reversal", jobId, Database.str(result, "payout_tx_id"));
-        receipts.verification(tx, job, result, false, method);
         receipts.reversal(tx, job, result, credit, "forfeited".equals(method) ? "forfeited" : "verification-failed",
                 "failed");
         tx.namedInsert("insert-rejected-result", Ids.newId("rej_"), reason, ts(now), jobId);
