@@ -43,6 +43,7 @@ import io.earnidle.backend.reputation.ReputationSettings;
 import io.earnidle.backend.reputation.TrustChecks;
 import io.earnidle.backend.reputation.TrustPolicy;
 import io.earnidle.backend.settings.Settings;
+import io.earnidle.backend.stats.StatsService;
 import io.earnidle.backend.workers.BadgeService;
 import io.earnidle.backend.workers.WorkerService;
 import io.helidon.config.Config;
@@ -162,7 +163,8 @@ public final class Backend implements AutoCloseable {
                 .register("/api/payouts", payoutModule.payoutService())
                 .register("/", new ReceiptService(db, new Jobs(settings, db, ledger)::customerOfKey)) // issue 22
                 .register("/badge", new BadgeService(db, reputation))
-                .register("/workers", new WorkerService(db, ledger, reputation));
+                .register("/workers", new WorkerService(db, ledger, reputation))
+                .register("/api/stats", new StatsService(db, ledger, reputation));
         openai.register(routing); // /v1: errors in OpenAI's shape, not problem+json
         routing.register("/api", new UnknownApiService())
                 .register("/", StaticContentService.builder("web")

@@ -242,6 +242,24 @@ class ReceiptsTest extends BackendServerTest {
         assertEquals(200, page.status());
         assertTrue(page.contentType().startsWith("text/html"), page.contentType());
         api.get("/workers/ns_0123456789abcdef.json", null).problem(404, "not-found");
+
+        // the network's statistics count both results, the verdicts and what was paid (docs/stats.md)
+        JsonNode stats = api.get("/api/stats", null).json();
+        assertEquals(1, stats.path("v").asInt(), stats.toString());
+        assertTrue(stats.path("nodes_online").path("total").asInt() >= 2, stats.toString());
+        assertTrue(stats.path("nodes_online").path("by_engine").path("jvm").asInt() >= 1, stats.toString());
+        assertTrue(stats.path("verification_24h").path("passed").asInt() >= 1, stats.toString());
+        assertTrue(stats.path("verification_24h").path("failed").asInt() >= 1, stats.toString());
+        assertTrue(stats.path("jobs_per_minute").asDouble() > 0, stats.toString());
+        assertTrue(stats.path("paid_micro_usdc").path("visitors").asLong()
+                >= passed.path("price").path("node_micro_usdc").asLong(), stats.toString());
+        assertEquals(24, stats.path("series").path("hourly_24h").size());
+        assertEquals(7, stats.path("series").path("daily_7d").size());
+        long hourlyJobs = 0;
+        for (JsonNode b : stats.path("series").path("hourly_24h")) {
+            hourlyJobs += b.path("jobs").asLong();
+        }
+        assertTrue(hourlyJobs >= 1, stats.toString());
         api.get("/badge/0x0000000000000000000000000000000000000001.svg", null).problem(404, "not-found");
         api.get("/api/nodes/ns_nope/receipts", null).problem(404, "not-found");
         try (Http1ClientResponse bad = client.get("/api/nodes/" + sessionId + "/receipts").queryParam("limit", "0")
