@@ -231,6 +231,31 @@ class ReceiptVerifyTest {
     }
 
     @Test
+    void theWorkerCardAndTheStatsPageShowTheJobs() throws Exception {
+        try (Chromium chromium = Chromium.start()) {
+            WebDriver driver = chromium.driver;
+            WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
+            driver.get(api + "/workers/" + sessionId);
+            wait.until(d -> "true".equals(d.findElement(By.id("card")).getAttribute("data-loaded")));
+            String card = driver.findElement(By.id("card")).getText();
+            assertTrue(card.contains("Jobs done\n2"), card);
+            assertTrue(card.contains("Verification pass rate\n100.0 %"), card);
+            assertEquals(api + "/verify/#session=" + sessionId,
+                    driver.findElement(By.cssSelector("#receipts a")).getAttribute("href"));
+
+            driver.get(api + "/stats/");
+            wait.until(d -> "true".equals(d.findElement(By.id("figures")).getAttribute("data-loaded")));
+            long charted = 0;
+            for (WebElement bar : driver.findElements(By.cssSelector("#chart-24h rect"))) {
+                charted += Long.parseLong(bar.getAttribute("data-jobs"));
+            }
+            assertEquals(24, driver.findElements(By.cssSelector("#chart-24h rect")).size());
+            assertEquals(7, driver.findElements(By.cssSelector("#chart-7d rect")).size());
+            assertTrue(charted >= 2, "both jobs are in the last 24 hours' chart: " + charted);
+        }
+    }
+
+    @Test
     void aChainTheServerItselfServesTamperedIsRejected() throws Exception {
         JsonNode first = chain().get(0);
         String id = first.path("receipt").path("id").asText();

@@ -19,7 +19,7 @@ import io.helidon.webserver.http.ServerResponse;
 
 /**
  * Worker cards: {@code GET /workers/{wallet address or node session id}.json} ({@link WorkerCard}), and the same
- * path without {@code .json} as a page (widget-embed's {@code web/workers/card.html}, which reads the JSON).
+ * path without {@code .json} as a page (widget-embed's {@code web/worker-card/card.html}, which reads the JSON).
  */
 public record WorkerService(Database db, Ledger ledger, Reputation reputation) implements HttpService {
     private static final HttpMediaType HTML = HttpMediaType.create("text/html; charset=utf-8");
@@ -40,9 +40,9 @@ public record WorkerService(Database db, Ledger ledger, Reputation reputation) i
             Json.send(res, Status.OK_200, WorkerCard.of(db.execute(), reputation, identity, ledger.now()));
             return;
         }
-        try (InputStream page = WorkerService.class.getResourceAsStream("/web/workers/card.html")) {
+        try (InputStream page = WorkerService.class.getResourceAsStream("/web/worker-card/card.html")) {
             if (page == null) {
-                throw new IllegalStateException("web/workers/card.html is not on the classpath");
+                throw new IllegalStateException("web/worker-card/card.html is not on the classpath");
             }
             res.status(Status.OK_200);
             res.headers().contentType(HTML);
