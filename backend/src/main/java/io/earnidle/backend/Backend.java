@@ -39,6 +39,8 @@ import io.earnidle.backend.payouts.PayoutModule;
 import io.earnidle.backend.placements.PlacementService;
 import io.earnidle.backend.placements.WidgetPageService;
 import io.earnidle.backend.publishers.Publishers;
+import io.earnidle.backend.receipts.ReceiptService;
+import io.earnidle.backend.receipts.Receipts;
 import io.earnidle.backend.reputation.CheatPenalty;
 import io.earnidle.backend.reputation.Reputation;
 import io.earnidle.backend.reputation.ReputationSettings;
@@ -111,14 +113,15 @@ public final class Backend implements AutoCloseable {
             models.ensureSyntheticTiny(ledger.now());
             Publishers publishers = Publishers.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes());
             TrustSettings trust = TrustSettings.from(config.get("earnidle.trust"));
-            VerificationQueue verification = new VerificationQueue(trust, db, ledger, models);
+            Receipts receipts = Receipts.create(config.get("earnidle.receipts"), settings.dataDir(), db, ledger);
+            VerificationQueue verification = new VerificationQueue(trust, db, ledger, models, receipts);
             PlatformJobs.ensure(db, ledger);
             Config trustConfig = config.get("earnidle.trust");
             ReputationSettings repSettings = ReputationSettings.from(trustConfig);
             Reputation reputation = new Reputation(repSettings);
             Canaries canaries = new Canaries(repSettings.checkJobsEnabled() ? Canaries.rate(trustConfig) : 0,
                     settings, db, ledger, models, verification);
-            verification.checks(new TrustChecks(reputation, canaries, new CheatPenalty(ledger, verification), db,
+            verification.checks(new TrustChecks(reputation, canaries, new CheatPenalty(ledger, verification, receipts), db,
                     ledger));
             LeaseSettings leaseSettings = LeaseSettings.from(config.get("earnidle.leases"));
             OpenAiSettings openAiSettings = OpenAiSettings.from(config.get("earnidle.openai"));
@@ -164,7 +167,8 @@ public final class Backend implements AutoCloseable {
                         new RegistrationLimit(leases.settings()), reputation, capability, publishers.clientAddresses()),
                         new CapabilityService(capability, sessions, ledger, settings.maxBodyBytes()))
                 .register("/api/inference", new InferenceService(settings, db, ledger, models, sessions,
-                        verification, leases, new TrustPolicy(reputation), canaries, capability),
+                        verification, leases, new TrustPolicy(reputation), canaries, capability,
+                        verification.receipts()),
                         new LeaseService(leases, req -> sessions.authenticateLeaseHolder(req, ledger.now()).id(),
                                 settings.maxBodyBytes()))
                 .register("/api/jobs", new JobService(settings, db, ledger, models, openai.limits()))
@@ -174,7 +178,8 @@ public final class Backend implements AutoCloseable {
                 .register("/api/wallets", payoutModule.walletService())
                 .register("/api/payouts", payoutModule.payoutService())
                 .register("/api/deposits", deposits.service())
-                .register("/api/stats", new StatsService(stats));
+                .register("/api/stats", new StatsService(stats))
+                .register("/", new ReceiptService(db, new Jobs(settings, db, ledger)::customerOfKey)); // issue 22
         openai.register(routing); // /v1: errors in OpenAI's shape, not problem+json
         Workers.register(routing, new WorkerCards(db, ledger, reputation)); // worker cards and badges (issue 22)
         routing.register("/api", new UnknownApiService())

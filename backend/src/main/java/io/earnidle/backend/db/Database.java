@@ -1,5 +1,6 @@
 package io.earnidle.backend.db;
 
+import java.io.PrintStream;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -35,6 +36,24 @@ public final class Database implements AutoCloseable {
      * Opens the database described by {@code db} ({@code connection.url} defaults to an H2 file under the data
      * directory) and migrates it.
      */
+    /**
+     * Opens the database for a command-line tool; empty, with the reason printed to {@code err}, when it cannot be
+     * opened (with the embedded H2 store: while the server holds its file).
+     */
+    public static Optional<Database> openForCommand(Config db, Settings settings, PrintStream err) {
+        try {
+            return Optional.of(open(db, settings));
+        } catch (RuntimeException e) {
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            err.println("cannot open the database (" + root.getMessage() + "). With the embedded H2 store, stop the "
+                    + "server first: only one process can open its file.");
+            return Optional.empty();
+        }
+    }
+
     public static Database open(Config db, Settings settings) {
         String url = db.get("connection.url").asString()
                 .orElse("jdbc:h2:file:" + settings.dataDir().resolve("earnidle") + ";DATABASE_TO_LOWER=TRUE");

@@ -23,6 +23,7 @@ import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.models.Models;
 import io.earnidle.backend.nodes.NodeSessions;
 import io.earnidle.backend.placements.PlacementService;
+import io.earnidle.backend.receipts.Receipts;
 import io.earnidle.backend.reputation.Reputation;
 import io.earnidle.backend.reputation.TrustPolicy;
 import io.earnidle.backend.settings.Settings;
@@ -45,7 +46,8 @@ import static io.earnidle.backend.db.Database.ts;
  */
 public record InferenceService(Settings settings, Database db, Ledger ledger, Models models, NodeSessions sessions,
                                VerificationQueue verification, Leases leases, TrustPolicy trust,
-                               Canaries canaries, Capability capability) implements HttpService {
+                               Canaries canaries, Capability capability, Receipts receipts)
+        implements HttpService {
     private static final int MAX_TEXT_BYTES = 64 * 1024;
     private static final int LEASE_CANDIDATES = 8;
 
@@ -208,6 +210,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
                           String requestHash, Instant now) {
         DbRow job = Database.get(tx, "lock-job", s.jobId())
                 .orElseThrow(() -> Problem.notFound("no job " + s.jobId()));
+        receipts.lockChain(tx, session.id()); // before the ledger's account locks (Receipts#lockChain)
         // A concurrent retry with the same key may have committed while we waited for the row lock.
         Optional<String> replay = replay(tx, key, session, requestHash);
         if (replay.isPresent()) {
@@ -269,10 +272,12 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         out.put("payout_micro_usdc", split.visitor());
         out.put("balance_micro_usdc", ledger.available(tx, session.accountId()));
         out.put("pending_micro_usdc", ledger.pending(tx, session.accountId()));
-        String response = Json.write(out);
         tx.namedInsert("insert-result", s.jobId(), session.id(), s.leaseId(), StoredText.encode(s.text()),
                 Json.write(s.tokenIds()), s.tokenIds().length, s.engine(), s.prefillMs(),
-                s.decodeMs(), key, requestHash, response, ts(now), payoutTx);
+                s.decodeMs(), key, requestHash, "{}", ts(now), payoutTx);
+        out.put("receipt_id", receipts.result(tx, s.jobId(), verify ? "pending" : "skipped")); // docs/receipts.md
+        String response = Json.write(out);
+        tx.namedUpdate("rc-result-response", response, s.jobId());
         capability.recorded(tx, session.id(), job, model, s.engine(), timing, now);
         return response;
     }

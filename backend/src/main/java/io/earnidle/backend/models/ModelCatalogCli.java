@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Locale;
+import java.util.Optional;
 
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.settings.Settings;
@@ -66,15 +67,11 @@ public final class ModelCatalogCli {
             return 2;
         }
         Settings settings = Settings.from(config.get("earnidle"));
-        Database db;
-        try {
-            db = Database.open(config.get("db"), settings);
-        } catch (RuntimeException e) {
-            err.println("cannot open the database (" + rootMessage(e) + "). With the embedded H2 store, stop the "
-                    + "server first: only one process can open its file.");
+        Optional<Database> opened = Database.openForCommand(config.get("db"), settings, err);
+        if (opened.isEmpty()) {
             return 1;
         }
-        try (db) {
+        try (Database db = opened.get()) {
             ModelCatalog catalog = new ModelCatalog(db, new Models(db, settings.modelsDir()));
             switch (args[0]) {
                 case "add" -> {
@@ -126,13 +123,5 @@ public final class ModelCatalogCli {
     static String bytes(long n) {
         return n >= 1L << 30 ? String.format(Locale.ROOT, "%.2f GiB", n / (double) (1L << 30))
                 : String.format(Locale.ROOT, "%.1f MiB", n / (double) (1L << 20));
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t.getMessage();
     }
 }

@@ -5,6 +5,7 @@ import java.util.Optional;
 import io.earnidle.backend.canary.PlatformJobs;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.receipts.Receipts;
 import io.earnidle.backend.verification.VerificationQueue;
 import io.helidon.dbclient.DbRow;
 import io.helidon.dbclient.DbTransaction;
@@ -22,7 +23,7 @@ import io.helidon.dbclient.DbTransaction;
  * Every step is a zero-sum reversal transaction; no amount is edited. Money already available (settled after the
  * window) is not touched.
  */
-public record CheatPenalty(Ledger ledger, VerificationQueue verifier) {
+public record CheatPenalty(Ledger ledger, VerificationQueue verifier, Receipts receipts) {
     /** Forfeits the identity's pending credits; {@code causeJobId} is the job whose result was caught. */
     public int forfeitPending(DbTransaction tx, String identity, String causeJobId) {
         int forfeited = 0;
@@ -35,8 +36,12 @@ public record CheatPenalty(Ledger ledger, VerificationQueue verifier) {
                 String why = "forfeited: " + identity + " was caught cheating on job " + causeJobId;
                 if ("verifying".equals(Database.str(job, "status")) && result.isPresent()
                         && Database.str(credit, "transaction_id").equals(Database.str(result.get(), "payout_tx_id"))) {
-                    verifier.reject(tx, job, result.get(), why);
+                    verifier.reject(tx, job, result.get(), why, "forfeited");
                 } else {
+                    if (result.isPresent() && sessionId.equals(Database.str(result.get(), "session_id"))) {
+                        receipts.reversal(tx, job, result.get(), Database.lng(credit, "amount_micro_usdc"),
+                                "forfeited", Database.str(job, "verification")); // chain locked before accounts
+                    }
                     ledger.reverseCredit(tx, "job_payout_reversal", jobId, Database.str(credit, "id"), account,
                             Database.lng(credit, "amount_micro_usdc"), PlatformJobs.payerAccount(job));
                 }

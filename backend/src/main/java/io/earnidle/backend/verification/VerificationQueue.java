@@ -22,6 +22,7 @@ import io.earnidle.backend.http.Json;
 import io.earnidle.backend.jobs.JobJson;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.models.Models;
+import io.earnidle.backend.receipts.Receipts;
 import io.earnidle.backend.verification.kernels.VerifierKernels;
 import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.LlamaModel;
@@ -80,6 +81,7 @@ public final class VerificationQueue implements AutoCloseable {
     private final Database db;
     private final Ledger ledger;
     private final Models models;
+    private final Receipts receipts; // each verdict and reversal gets a signed receipt (docs/receipts.md)
     private final Map<String, LoadedModel> loaded = new ConcurrentHashMap<>();
     private final Set<String> inProgress = ConcurrentHashMap.newKeySet();
     private final List<Thread> workers = new ArrayList<>();
@@ -88,7 +90,8 @@ public final class VerificationQueue implements AutoCloseable {
     private volatile boolean closed;
     private volatile Checks checks = Checks.NONE;
 
-    public VerificationQueue(TrustSettings trust, Database db, Ledger ledger, Models models) {
+    public VerificationQueue(TrustSettings trust, Database db, Ledger ledger, Models models, Receipts receipts) {
+        this.receipts = receipts;
         this.trust = trust;
         this.db = db;
         this.ledger = ledger;
@@ -187,9 +190,10 @@ public final class VerificationQueue implements AutoCloseable {
         String implausible = Database.str(result, "implausible_timing"); // capability: fails without a re-run
         if (implausible != null) {
             return apply(jobId, Database.lng(job, "version"), leaseId, new ResultVerifier.Verdict(false, implausible,
-                    0, 0));
+                    0, 0), "timing");
         }
         ResultVerifier.Verdict verdict;
+        String method;
         Optional<Models.Model> model = models.find(db.execute(), Database.str(job, "model_id"));
         if (model.isEmpty()) {
             return false; // retired while queued: left pending (no money moves) until it is served again
@@ -202,13 +206,15 @@ public final class VerificationQueue implements AutoCloseable {
             Optional<ResultVerifier.Verdict> decided = checks.decide(job, result, ids);
             verdict = decided.isPresent() ? decided.get() : ResultVerifier.verify(m.model(), request, ids,
                     StoredText.read(result, "result_text"), trust.margin(m.weightType()));
+            method = decided.isEmpty() ? "teacher-forced"
+                    : "canary".equals(Database.str(job, "check_kind")) ? "canary" : "redundant";
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return apply(jobId, Database.lng(job, "version"), leaseId, verdict);
+        return apply(jobId, Database.lng(job, "version"), leaseId, verdict, method);
     }
 
-    private boolean apply(String jobId, long version, String leaseId, ResultVerifier.Verdict v) {
+    private boolean apply(String jobId, long version, String leaseId, ResultVerifier.Verdict v, String method) {
         return db.inTransaction(tx -> {
             DbRow job = Database.get(tx, "lock-job", jobId).orElseThrow();
             Optional<DbRow> result = Database.get(tx, "result-by-job", jobId);
@@ -224,10 +230,11 @@ public final class VerificationQueue implements AutoCloseable {
                 if (tx.namedUpdate("verification-passed", detail, ts(now), jobId, version) != 1) {
                     return false;
                 }
+                receipts.verification(tx, job, result.get(), true, method); // locks the chain before any account
                 checks.passed(tx, job, sessionId);
                 return true;
             }
-            reject(tx, job, result.get(), v.reason());
+            reject(tx, job, result.get(), v.reason(), method);
             checks.failed(tx, job, sessionId);
             return true;
         });
@@ -236,13 +243,18 @@ public final class VerificationQueue implements AutoCloseable {
     /**
      * Rejects the current result of {@code job} (locked by the caller, status {@code verifying}): reverses its
      * payout, moves it to {@code rejected_results} with {@code reason} and re-queues the job, or fails it after
-     * {@code max-attempts} rejected results. Returns the job's new status.
+     * {@code max-attempts} rejected results. {@code method} is how the verdict was reached, for its receipt and
+     * that of the reversal. Returns the job's new status.
      */
-    public String reject(DbTransaction tx, DbRow job, DbRow result, String why) {
+    public String reject(DbTransaction tx, DbRow job, DbRow result, String why, String method) {
         String jobId = Database.str(job, "id");
         Instant now = ledger.now();
         String reason = why.length() > 1000 ? why.substring(0, 1000) : why;
+        long credit = Receipts.nodeCredit(tx, result);
+        receipts.verification(tx, job, result, false, method); // locks the chain before the ledger's accounts
         ledger.reverse(tx, "job_payout_reversal", jobId, Database.str(result, "payout_tx_id"));
+        receipts.reversal(tx, job, result, credit, "forfeited".equals(method) ? "forfeited" : "verification-failed",
+                "failed");
         tx.namedInsert("insert-rejected-result", Ids.newId("rej_"), reason, ts(now), jobId);
         tx.namedDelete("delete-result", jobId);
         // failed attempts: rejected results and leases that timed out or were reported failed (leases package)
@@ -253,6 +265,10 @@ public final class VerificationQueue implements AutoCloseable {
         }
         LOG.info(() -> "job " + jobId + ": result rejected (" + reason + "), job " + status);
         return status;
+    }
+
+    public Receipts receipts() {
+        return receipts;
     }
 
     /** The engine of {@code model} (loaded once per file version), e.g. to compute a canary's known answer. */
