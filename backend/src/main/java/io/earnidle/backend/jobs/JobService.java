@@ -5,6 +5,7 @@ import java.time.Instant;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.customers.ApiKeys;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.db.StoredText;
 import io.earnidle.backend.http.Bearer;
@@ -29,9 +30,10 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
                 .get("/{id}", this::read);
     }
 
-    /** The customer id of the request's API key (401 when missing or unknown). */
-    private String customer(ServerRequest req) {
-        return jobs().customerOfKey(Bearer.token(req)).orElseThrow(() -> Problem.unauthorized("unknown API key"));
+    /** The customer and key of the request's API key (401 when missing, unknown or revoked). */
+    private ApiKeys.Caller caller(ServerRequest req) {
+        return jobs().callerOfKey(Bearer.token(req))
+                .orElseThrow(() -> Problem.unauthorized("unknown or revoked API key"));
     }
 
     private Jobs jobs() {
@@ -39,7 +41,7 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
     }
 
     private void submit(ServerRequest req, ServerResponse res) {
-        String customerId = customer(req);
+        ApiKeys.Caller caller = caller(req);
         ObjectNode body = Json.readObject(req, settings.maxBodyBytes());
         String modelId = Fields.requiredString(body, "model", 128);
         int maxTokens = (int) Fields.requiredLong(body, "max_tokens", 1, settings.maxTokens());
@@ -67,7 +69,7 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         if (!java.util.List.of("probation", "verified", "trusted").contains(minTier)) {
             throw Problem.validation("min_tier must be probation, verified or trusted");
         }
-        Jobs.Created job = jobs().create(customerId, modelId, prompt, ids, sampling, maxTokens, minTier);
+        Jobs.Created job = jobs().create(caller, modelId, prompt, ids, sampling, maxTokens, minTier);
         ObjectNode out = Json.object();
         out.put("id", job.id());
         out.put("status", "queued");
@@ -95,7 +97,7 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
     }
 
     private void read(ServerRequest req, ServerResponse res) {
-        String customerId = customer(req);
+        String customerId = caller(req).customerId();
         String id = req.path().pathParameters().get("id");
         DbRow job = Database.owned(db.execute(), "job-by-id", id, "customer_id", customerId,
                 "no job " + id + " for this customer");

@@ -1,5 +1,6 @@
 package io.earnidle.backend.openai;
 
+import io.earnidle.backend.customers.ApiKeys;
 import io.earnidle.backend.http.Bearer;
 import io.earnidle.backend.jobs.Jobs;
 import io.helidon.webserver.http.ServerRequest;
@@ -17,11 +18,14 @@ final class Callers {
         this.rate = new RequestRate(requestsPerMinute, jobs.ledger()::now);
     }
 
-    /** The customer id, or 401 (missing or unknown key) or 429 (over the key's request rate, with Retry-After). */
-    String customer(ServerRequest req, ServerResponse res) {
-        String customer = jobs.customerOfKey(Bearer.token(req))
+    /**
+     * The customer and key, or 401 (missing, unknown or revoked key) or 429 (over the key's request rate, with
+     * Retry-After).
+     */
+    ApiKeys.Caller customer(ServerRequest req, ServerResponse res) {
+        ApiKeys.Caller customer = jobs.callerOfKey(Bearer.token(req))
                 .orElseThrow(() -> OpenAiError.invalidKey("Incorrect API key provided"));
-        long waitSeconds = rate.acquire(customer);
+        long waitSeconds = rate.acquire(customer.keyId());
         if (waitSeconds > 0) {
             res.headers().set(io.helidon.http.HeaderNames.RETRY_AFTER, Long.toString(waitSeconds));
             throw OpenAiError.rateLimited("Rate limit reached: " + perMinute + " requests per minute per API key. "

@@ -3,6 +3,7 @@ package io.earnidle.backend.openai;
 import java.io.UncheckedIOException;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.customers.ApiKeys;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.jobs.Jobs;
 import io.earnidle.backend.models.ModelCatalog;
@@ -58,7 +59,7 @@ final class CompletionFlow {
     /** The handler of an endpoint of {@code shape}: caller, body, settings, model, prompt, then the answer. */
     Handler handler(Shape shape) {
         return OpenAiError.guard((req, res) -> {
-            String customer = api.callers().customer(req, res);
+            ApiKeys.Caller customer = api.callers().customer(req, res);
             ObjectNode body = Json.readObject(req, settings.maxBodyBytes());
             GenerationParams p = GenerationParams.parse(body, settings.maxTokens());
             ModelCatalog.Entry model = api.model(p.model());
@@ -66,7 +67,7 @@ final class CompletionFlow {
         });
     }
 
-    private void answer(ServerResponse res, String customerId, ModelCatalog.Entry model, int[] promptIds,
+    private void answer(ServerResponse res, ApiKeys.Caller caller, ModelCatalog.Entry model, int[] promptIds,
                         GenerationParams p, Shape shape) {
         int context = model.model().contextLength();
         if (promptIds.length > settings.maxPromptChars()) {
@@ -81,7 +82,7 @@ final class CompletionFlow {
                     + promptIds.length + " in the " + shape.promptParam() + ", " + maxTokens + " in the "
                     + "completion). Please reduce the length of the " + shape.promptParam() + " or completion.");
         }
-        Jobs.Created job = jobs.create(customerId, model.model().id(), null, promptIds, p.sampling(), maxTokens);
+        Jobs.Created job = jobs.create(caller, model.model().id(), null, promptIds, p.sampling(), maxTokens);
         String id = shape.idPrefix() + job.id();
         long created = job.createdAt().getEpochSecond();
         res.headers().set(HeaderNames.create("X-Earnidle-Job"), job.id());
