@@ -103,6 +103,22 @@ class CustomerAccountsTest extends BackendServerTest {
         assertEquals(1_000_000 - (200 + 60 * 4), c.get("/api/customer/me").json().path("balance_micro_usdc").asLong());
         assertEquals(200, api.get("/v1/models", secret).status());
 
+        // usage: spend, tokens and latency, in total, by model, by key and by day
+        JsonNode usage = c.get("/api/customer/usage").ok(200).json();
+        JsonNode totals = usage.path("totals");
+        assertEquals(1, totals.path("jobs").asInt(), usage.toString());
+        assertEquals(200 + 60 * 4, totals.path("spend_micro_usdc").asLong());
+        assertEquals(3, totals.path("completion_tokens").asLong());
+        assertTrue(totals.path("p50_latency_ms").asLong() >= 0, usage.toString());
+        assertEquals(totals.path("p50_latency_ms").asLong(), totals.path("p99_latency_ms").asLong(), "one job");
+        assertEquals("synthetic-tiny-f32", usage.at("/by_model/0/model").asText());
+        assertEquals(created.path("id").asText(), usage.at("/by_key/0/key_id").asText());
+        assertEquals("production server", usage.at("/by_key/0/name").asText());
+        JsonNode days = usage.path("by_day");
+        assertEquals(30, days.size());
+        assertEquals(200 + 60 * 4, days.get(29).path("spend_micro_usdc").asLong(), days.get(29).toString());
+        assertEquals(0, newAccount().get("/api/customer/usage").ok(200).json().at("/totals/jobs").asInt());
+
         // revoked: listed with its time, and authenticates nothing any more
         JsonNode revoked = c.post("/api/customer/keys/" + created.path("id").asText() + "/revoke", null).ok(200)
                 .json();

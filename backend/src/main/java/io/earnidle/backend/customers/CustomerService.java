@@ -37,7 +37,8 @@ public record CustomerService(Database db, Ledger ledger, PublisherSessions sess
         rules.get("/me", this::me)
                 .get("/keys", this::listKeys)
                 .post("/keys", this::createKey)
-                .post("/keys/{id}/revoke", this::revokeKey);
+                .post("/keys/{id}/revoke", this::revokeKey)
+                .get("/usage", this::usage);
     }
 
     /** The customer id of a portal account, if it has become a customer. */
@@ -121,6 +122,13 @@ public record CustomerService(Database db, Ledger ledger, PublisherSessions sess
             return Database.get(tx, "api-key-of-customer", keyId, customer).orElseThrow();
         });
         Json.send(res, Status.OK_200, keyJson(key));
+    }
+
+    private void usage(ServerRequest req, ServerResponse res) {
+        PublisherSessions.Principal p = sessions.require(req);
+        Optional<String> customer = customerOf(db.execute(), p.publisherId());
+        // an account that is not a customer yet has used nothing: the same shape, all empty
+        Json.send(res, Status.OK_200, Usage.of(db.execute(), customer.orElse(""), ledger.now()));
     }
 
     private static ObjectNode keyJson(DbRow k) {
