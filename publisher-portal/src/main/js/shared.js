@@ -7,3 +7,4 @@ export * from "../../../../widget-embed/src/main/js/shared/api.js";
 export * from "../../../../widget-embed/src/main/js/shared/dom.js";
 export * from "../../../../widget-embed/src/main/js/shared/wallet-phrase.js";
 export * from "../../../../widget-embed/src/main/js/shared/withdraw.js";
+export * from "../../../../widget-embed/src/main/js/shared/charts.js";

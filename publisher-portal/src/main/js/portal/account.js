@@ -6,6 +6,7 @@ import { b64url, fromB64url } from "./webauthn.js";
 import { loadDomains } from "./domains.js";
 import { loadPlacements } from "./placements.js";
 import { refreshDashboard } from "./dashboard.js";
+import { refreshCustomer } from "./customers.js";
 import { payoutConfig } from "./withdraw.js";
 
 /**
@@ -65,7 +66,8 @@ export function onSignedIn(me) {
   loadPlacements();
   refreshDashboard();
   stopPolling();
-  P.pollTimer = setInterval(refreshDashboard, 3000);
+  refreshCustomer();
+  P.pollTimer = setInterval(() => { refreshDashboard(); refreshCustomer(); }, 3000);
 }
 
 function stopPolling() {

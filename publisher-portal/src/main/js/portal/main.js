@@ -1,12 +1,13 @@
 /*
  * Earn Idle publisher portal (bundled by esbuild into web/portal/portal.js): account, domains (DNS TXT
- * verification), placements with embed code, passkeys, payout wallet, withdrawals and a dashboard that polls the
- * API. Every value from the server is inserted as text (textContent / attributes), never as HTML: names, domains
+ * verification), placements with embed code, passkeys, payout wallet, withdrawals, a dashboard that polls the
+ * API, and the account's customer side (API keys and usage). Every value from the server is inserted as text (textContent / attributes), never as HTML: names, domains
  * and messages are user input.
  */
 import { $ } from "../shared.js";
 import { api } from "./api.js";
 import { onSignedIn, passkeySignIn, registerPasskey, showSignedOut, signIn, signOut, signUp } from "./account.js";
+import { createKey } from "./customers.js";
 import { addDomain } from "./domains.js";
 import { createPlacement } from "./placements.js";
 import { walletBrowserSign, walletCreate, walletMessage, walletNewConfirm, walletNewContinue, walletProve }
@@ -20,6 +21,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("signout").addEventListener("click", () => { signOut(false); });
   $("signout-everywhere").addEventListener("click", () => { signOut(true); });
   $("domain-form").addEventListener("submit", addDomain);
+  $("key-form").addEventListener("submit", createKey);
   $("placement-form").addEventListener("submit", createPlacement);
   $("passkey-register").addEventListener("click", registerPasskey);
   $("wallet-form").addEventListener("submit", walletMessage);

@@ -10,7 +10,9 @@ import io.earnidle.backend.canary.PlatformJobs;
 import io.earnidle.backend.capability.Capability;
 import io.earnidle.backend.capability.CapabilityService;
 import io.earnidle.backend.capability.CapabilitySettings;
+import io.earnidle.backend.customers.CustomerService;
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.demo.Deployment;
 import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.deposits.DepositModule;
 import io.earnidle.backend.http.ProblemHandler;
@@ -105,10 +107,13 @@ public final class Backend implements AutoCloseable {
      */
     public static Backend create(Config config, Clock clock) {
         Settings settings = Settings.from(config.get("earnidle"));
+        Deployment deployment = Deployment.from(config.get("earnidle"));
+        deployment.checkSettings(config.get("earnidle"));
         Database db = Database.open(config.get("db"), settings);
         try {
             Ledger ledger = new Ledger(clock, Duration.ofSeconds(settings.verificationWindowSeconds()));
-            Seeder.seed(db, ledger, settings);
+            deployment.checkNoDemoData(db, settings.demoCustomerApiKey());
+            Seeder.seed(db, ledger, settings, deployment);
             Models models = new Models(db, settings.modelsDir());
             models.ensureSyntheticTiny(ledger.now());
             Publishers publishers = Publishers.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes());
@@ -161,6 +166,7 @@ public final class Backend implements AutoCloseable {
                 .register("/api/publisher/dashboard", publishers.dashboard())
                 .register("/api/publisher/payout-wallet", publishers.payoutWallet())
                 .register("/api/publisher/withdrawals", publishers.withdrawals(payoutModule.payouts()))
+                .register("/api/customer", new CustomerService(db, ledger, publishers.sessions(), settings.maxBodyBytes()))
                 .register("/api/placements", new PlacementService(db))
                 .register("/widget", new WidgetPageService(db)) // the widget page with its frame-ancestors policy
                 .register("/api/nodes", new NodeService(settings, db, ledger, sessions,

@@ -140,8 +140,11 @@ class ErrorsTest extends BackendServerTest {
 
     @Test
     void otherCustomersCannotReadAJob() {
-        backend.database().execute().insert("INSERT INTO customers (id, name, api_key_sha256, created_at)"
-                + " VALUES ('other', 'Other', ?, CURRENT_TIMESTAMP)", Ids.sha256Hex("other-key"));
+        backend.database().execute().insert("INSERT INTO customers (id, name, created_at)"
+                + " VALUES ('other', 'Other', CURRENT_TIMESTAMP)");
+        backend.database().execute().insert("INSERT INTO api_keys (id, customer_id, name, prefix, key_sha256,"
+                + " created_at) VALUES ('key_other', 'other', 'other', 'other-', ?, CURRENT_TIMESTAMP)",
+                Ids.sha256Hex("other-key"));
         Resp r = api.post("/api/jobs", CUSTOMER_KEY, JOB);
         assertEquals(202, r.status());
         api.get(r.location(), "other-key").problem(404, "not-found");

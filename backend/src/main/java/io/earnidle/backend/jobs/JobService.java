@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.billing.KeyLimits;
 import io.earnidle.backend.billing.PromptTokens;
+import io.earnidle.backend.customers.ApiKeys;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.db.StoredText;
 import io.earnidle.backend.http.Bearer;
@@ -34,9 +35,10 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
                 .post("/{id}/cancel", this::cancel);
     }
 
-    /** The customer id of the request's API key (401 when missing or unknown). */
-    private String customer(ServerRequest req) {
-        return jobs().customerOfKey(Bearer.token(req)).orElseThrow(() -> Problem.unauthorized("unknown API key"));
+    /** The customer and key of the request's API key (401 when missing, unknown or revoked). */
+    private ApiKeys.Caller caller(ServerRequest req) {
+        return jobs().callerOfKey(Bearer.token(req))
+                .orElseThrow(() -> Problem.unauthorized("unknown or revoked API key"));
     }
 
     private Jobs jobs() {
@@ -44,7 +46,7 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
     }
 
     private void submit(ServerRequest req, ServerResponse res) {
-        String customerId = customer(req);
+        ApiKeys.Caller caller = caller(req);
         String keySha256 = Ids.sha256Hex(Bearer.token(req));
         limits.request(keySha256, res);
         ObjectNode body = Json.readObject(req, settings.maxBodyBytes());
@@ -76,7 +78,7 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         }
         limits.job(keySha256, PromptTokens.upperBound(prompt, ids == null ? 0 : ids.length) + maxTokens,
                 jobs().reservation(modelId, prompt, ids, maxTokens), res);
-        Jobs.Created job = jobs().create(customerId, modelId, prompt, ids, sampling, maxTokens, minTier);
+        Jobs.Created job = jobs().create(caller, modelId, prompt, ids, sampling, maxTokens, minTier);
         ObjectNode out = Json.object();
         out.put("id", job.id());
         out.put("status", "queued");
@@ -105,7 +107,7 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
     }
 
     private void read(ServerRequest req, ServerResponse res) {
-        String customerId = customer(req);
+        String customerId = caller(req).customerId();
         String id = req.path().pathParameters().get("id");
         DbRow job = Database.owned(db.execute(), "job-by-id", id, "customer_id", customerId,
                 "no job " + id + " for this customer");
@@ -117,7 +119,7 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
      * served, and its reservation is released in full. 409 when a node holds it or it has a result.
      */
     private void cancel(ServerRequest req, ServerResponse res) {
-        String customerId = customer(req);
+        String customerId = caller(req).customerId();
         String id = req.path().pathParameters().get("id");
         Database.owned(db.execute(), "job-by-id", id, "customer_id", customerId, "no job " + id + " for this customer");
         Instant now = ledger.now();

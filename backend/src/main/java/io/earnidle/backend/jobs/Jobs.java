@@ -6,6 +6,7 @@ import java.util.Optional;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.billing.RateCard;
+import io.earnidle.backend.customers.ApiKeys;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
@@ -29,9 +30,14 @@ public record Jobs(Settings settings, Database db, Ledger ledger) {
     public record Created(String id, long priceMicroUsdc, Instant createdAt) {
     }
 
-    /** The customer id of an API key, if the key is known. */
+    /** The customer and key of an API key secret, if it is a key that is not revoked. */
+    public Optional<ApiKeys.Caller> callerOfKey(String apiKey) {
+        return ApiKeys.authenticate(db.execute(), apiKey);
+    }
+
+    /** The customer id of an API key secret, if it is a key that is not revoked. */
     public Optional<String> customerOfKey(String apiKey) {
-        return Database.get(db.execute(), "customer-by-key", Ids.sha256Hex(apiKey)).map(r -> Database.str(r, "id"));
+        return callerOfKey(apiKey).map(ApiKeys.Caller::customerId);
     }
 
     /** What a job on {@code modelId} reserves at submission ({@link JobCharges#reservation} at the model's rate). */
@@ -44,17 +50,19 @@ public record Jobs(Settings settings, Database db, Ledger ledger) {
      * {@code promptIds} (used as given). Throws a 402 insufficient-funds {@link Problem} when the customer's balance
      * does not cover the price on top of the unfinished jobs.
      */
-    public Created create(String customerId, String modelId, String prompt, int[] promptIds, ObjectNode sampling,
-                          int maxTokens) {
-        return create(customerId, modelId, prompt, promptIds, sampling, maxTokens, "probation");
+    public Created create(ApiKeys.Caller caller, String modelId, String prompt, int[] promptIds,
+                          ObjectNode sampling, int maxTokens) {
+        return create(caller, modelId, prompt, promptIds, sampling, maxTokens, "probation");
     }
 
     /**
-     * {@link #create(String, String, String, int[], ObjectNode, int)} for the job class {@code minTier}: the lowest
-     * trust tier ({@code probation}, {@code verified}, {@code trusted}) whose nodes may lease it (docs/trust.md).
+     * {@link #create(ApiKeys.Caller, String, String, int[], ObjectNode, int)} for the job class {@code minTier}: the
+     * lowest trust tier ({@code probation}, {@code verified}, {@code trusted}) whose nodes may lease it
+     * (docs/trust.md). The job records the key that submitted it.
      */
-    public Created create(String customerId, String modelId, String prompt, int[] promptIds, ObjectNode sampling,
-                          int maxTokens, String minTier) {
+    public Created create(ApiKeys.Caller caller, String modelId, String prompt, int[] promptIds,
+                          ObjectNode sampling, int maxTokens, String minTier) {
+        String customerId = caller.customerId();
         if ((prompt == null) == (promptIds == null)) {
             throw new IllegalArgumentException("exactly one of prompt and promptIds");
         }
@@ -79,6 +87,7 @@ public record Jobs(Settings settings, Database db, Ledger ledger) {
                         Json.write(sampling), maxTokens, price, Database.ts(now));
             }
             JobCharges.fixRate(tx, jobId, rate);
+            tx.namedUpdate("job-set-api-key", caller.keyId(), jobId);
             if (!"probation".equals(minTier)) {
                 tx.namedUpdate("job-set-min-tier", minTier, jobId);
             }

@@ -1,6 +1,7 @@
 package io.earnidle.backend.openai;
 
 import io.earnidle.backend.billing.KeyLimits;
+import io.earnidle.backend.customers.ApiKeys;
 import io.earnidle.backend.http.Bearer;
 import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.jobs.Jobs;
@@ -17,18 +18,21 @@ final class Callers {
         this.limits = limits;
     }
 
-    /** A caller: its customer and the SHA-256 hex of its API key (the key its limits count on). */
-    record Caller(String customerId, String keySha256) {
+    /** A caller: its customer and key, and the SHA-256 hex of the key's secret (what its limits count on). */
+    record Caller(ApiKeys.Caller key, String keySha256) {
+        String customerId() {
+            return key.customerId();
+        }
     }
 
-    /** The caller, or 401 (missing or unknown key) or 429 (over the key's request rate, with Retry-After). */
+    /** The caller, or 401 (missing, unknown or revoked key) or 429 (over the key's request rate, with Retry-After). */
     Caller caller(ServerRequest req, ServerResponse res) {
-        String key = Bearer.token(req);
-        String customer = jobs.customerOfKey(key)
+        String secret = Bearer.token(req);
+        ApiKeys.Caller key = jobs.callerOfKey(secret)
                 .orElseThrow(() -> OpenAiError.invalidKey("Incorrect API key provided"));
-        String keySha256 = Ids.sha256Hex(key);
+        String keySha256 = Ids.sha256Hex(secret);
         limits.request(keySha256, res);
-        return new Caller(customer, keySha256);
+        return new Caller(key, keySha256);
     }
 
     /** The customer id of the caller (see {@link #caller}). */

@@ -83,8 +83,7 @@ final class CompletionFlow {
         }
         api.callers().job(caller, promptIds.length + (long) maxTokens,
                 jobs.reservation(model.model().id(), null, promptIds, maxTokens), res);
-        Jobs.Created job = jobs.create(caller.customerId(), model.model().id(), null, promptIds, p.sampling(),
-                maxTokens);
+        Jobs.Created job = jobs.create(caller.key(), model.model().id(), null, promptIds, p.sampling(), maxTokens);
         String id = shape.idPrefix() + job.id();
         long created = job.createdAt().getEpochSecond();
         res.headers().set(HeaderNames.create("X-Earnidle-Job"), job.id());

@@ -81,6 +81,11 @@ public final class Publishers implements AutoCloseable {
         }
     }
 
+    /** The portal's signed-in sessions (customer pages sign in through the same accounts). */
+    public PublisherSessions sessions() {
+        return sessions;
+    }
+
     /** Sign-up, sign-in and sign-out, {@code me}: mounted at {@code /api/publisher}. */
     public HttpService accounts() {
         return new AuthService(db, ledger, sessions, hasher, settings, maxBodyBytes, clients);

@@ -176,7 +176,7 @@ class ModelCatalogCliTest {
             Settings settings = Settings.from(config.get("earnidle"));
             Ledger ledger = new Ledger(Clock.systemUTC(), Duration.ZERO);
             Seeder.seed(db, ledger, settings);
-            return new Jobs(settings, db, ledger).create(Seeder.DEMO_CUSTOMER, "busy", "hello", null,
+            return new Jobs(settings, db, ledger).create(Seeder.DEMO_CALLER, "busy", "hello", null,
                     Json.object(), 4);
         });
         assertEquals(1, run("remove", "busy"));

@@ -50,7 +50,7 @@ class JobAnswersTest {
         Ledger ledger = new Ledger(Clock.systemUTC(), Duration.ZERO);
         Seeder.seed(db, ledger, settings);
         new io.earnidle.backend.models.Models(db, settings.modelsDir()).ensureSyntheticTiny(ledger.now());
-        jobId = new Jobs(settings, db, ledger).create(Seeder.DEMO_CUSTOMER, "synthetic-tiny-f32", null,
+        jobId = new Jobs(settings, db, ledger).create(Seeder.DEMO_CALLER, "synthetic-tiny-f32", null,
                 new int[] {1, 2, 3}, Json.object(), 8).id();
     }
 
