@@ -4,15 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.earnidle.backend.EarnIdleServer;
-import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.payouts.LocalChain;
+import io.earnidle.backend.wallets.EthSignatures;
+import io.earnidle.backend.wallets.SiweMessage;
+import java.math.BigInteger;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
+import java.time.Instant;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,25 +28,42 @@ import org.openqa.selenium.WindowType;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
+import org.web3j.crypto.Credentials;
+import org.web3j.crypto.Sign;
+import org.web3j.utils.Numeric;
 
 /**
- * The customer's journey in headless Chromium: sign up in the portal, create an API key (shown once), be funded (a
- * test-side ledger deposit standing in for the on-chain USDC deposit), run a job through the API with that key on a
- * visitor's widget, and watch the balance, the usage figures and the charts move without a reload; then revoke the
- * key and see the API refuse it.
+ * The customer's journey in headless Chromium: sign up in the portal, create an API key (shown once), deposit test
+ * USDC on a real local chain (ganache and the TestUsdc token: the customer proves its wallet with SIWE under the new
+ * key, sends USDC to the treasury, and the deposit watcher credits it after its confirmations), run a job through the
+ * API with that key on a visitor's widget, and watch the balance, the usage figures and the charts move without a
+ * reload; then revoke the key and see the API refuse it.
  */
 class CustomerJourneyTest {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final long FUNDING = 5_000_000;
+    private static final int CONFIRMATIONS = 2;
 
     @TempDir
     static Path dataDir;
     static EarnIdleServer server;
     static String api;
+    static LocalChain chain;
+    static Credentials treasury;
+    static String token;
 
     @BeforeAll
-    static void startBackend() {
+    static void startBackend() throws Exception {
+        chain = LocalChain.start();
+        treasury = Credentials.create(LocalChain.DEV_KEY_0);
+        token = chain.deployTestUsdc(treasury, BigInteger.valueOf(1_000_000_000_000L));
         server = TestBackend.start(dataDir, Map.of(
+                "earnidle.deposits.rpc-url", chain.rpcUrl(),
+                "earnidle.deposits.token-address", token,
+                "earnidle.deposits.treasury-address", treasury.getAddress(),
+                "earnidle.deposits.confirmations", String.valueOf(CONFIRMATIONS),
+                "earnidle.deposits.poll-interval-ms", "300",
                 // the widget's node gets the customer's job at once (docs/trust.md)
                 "earnidle.capability.benchmark.enabled", "false",
                 "earnidle.capability.dispatch.preference-wait-ms", "0",
@@ -57,13 +78,47 @@ class CustomerJourneyTest {
         if (server != null) {
             server.close();
         }
+        if (chain != null) {
+            chain.close();
+        }
     }
 
-    /** The test's stand-in for a confirmed on-chain deposit: external deposits -> the customer's account. */
-    private static void deposit(String customerId, long microUsdc) {
-        server.backend().database().inTransaction(tx -> server.backend().ledger().post(tx, "deposit", null, List.of(
-                new Ledger.Entry(Ledger.DEPOSITS_ACCOUNT, -microUsdc),
-                new Ledger.Entry(Ledger.accountId("customer", customerId), microUsdc)), false));
+    private static HttpResponse<String> post(String path, String apiKey, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(api + path))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+        if (apiKey != null) {
+            b.header("Authorization", "Bearer " + apiKey);
+        }
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * What the customer's wallet software does: prove the wallet with SIWE under the API key, then send USDC to the
+     * treasury; the chain then gets the confirmations the watcher waits for.
+     */
+    private static void depositOnChain(String apiKey, long microUsdc) throws Exception {
+        Credentials wallet = Credentials.create(LocalChain.DEV_KEY_1);
+        JsonNode nonce = JSON.readTree(post("/api/wallets/siwe/nonce", null, "{}").body());
+        String domain = nonce.path("domain").asText();
+        Instant now = Instant.now();
+        String message = new SiweMessage("http", domain, EthSignatures.checksum(wallet.getAddress()),
+                "Use this wallet for Earn Idle deposits.", "http://" + domain, "1", nonce.path("chain_id").asLong(),
+                nonce.path("nonce").asText(), now, now.plusSeconds(600), null, null, null).format();
+        Sign.SignatureData sig = Sign.signPrefixedMessage(message.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                wallet.getEcKeyPair());
+        byte[] rsv = new byte[65];
+        System.arraycopy(sig.getR(), 0, rsv, 0, 32);
+        System.arraycopy(sig.getS(), 0, rsv, 32, 32);
+        rsv[64] = sig.getV()[0];
+        String body = JSON.createObjectNode().put("message", message).put("signature", Numeric.toHexString(rsv))
+                .toString();
+        HttpResponse<String> proved = post("/api/deposits/wallets", apiKey, body);
+        assertTrue(proved.statusCode() / 100 == 2, proved.statusCode() + " " + proved.body());
+        chain.transferToken(treasury, token, wallet.getAddress(), BigInteger.valueOf(microUsdc)); // the wallet's USDC
+        chain.transferToken(wallet, token, treasury.getAddress(), BigInteger.valueOf(microUsdc)); // the deposit
+        for (int i = 0; i < CONFIRMATIONS; i++) {
+            chain.mine();
+        }
     }
 
     private static long micro(ChromeDriver driver, String id) {
@@ -97,10 +152,8 @@ class CustomerJourneyTest {
             assertEquals(secret.substring(0, 12) + "…", row.findElements(By.tagName("td")).get(1).getText());
             assertEquals("active", row.findElement(By.className("key-status")).getText());
 
-            // 3. funded: the balance shows it without a reload
-            String customerId = (String) driver.executeAsyncScript("var done = arguments[arguments.length - 1];"
-                    + "fetch('/api/customer/me').then(r => r.json()).then(j => done(j.customer_id));");
-            deposit(customerId, FUNDING);
+            // 3. a USDC deposit on the chain: the balance shows it without a reload once it is confirmed
+            depositOnChain(secret, FUNDING);
             wait.until(ExpectedConditions.attributeToBe(By.id("cust-balance"), "data-micro-usdc",
                     String.valueOf(FUNDING)));
             assertEquals("0", driver.findElement(By.id("spend-chart")).getAttribute("data-total-micro-usdc"));
