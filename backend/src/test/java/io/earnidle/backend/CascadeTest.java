@@ -313,6 +313,30 @@ class CascadeTest extends BackendServerTest {
     }
 
     @Test
+    void aCallThatOutlivesItsTimeoutFailsTheJobAndItsLateAnswerIsDropped() throws Exception {
+        long customerBefore = available(CUSTOMER);
+        long committedBefore = committed();
+        String jobId = api.submit("too late", 4).path("id").asText();
+        pastDeadline();
+        upstream.arrived = new CountDownLatch(1);
+        upstream.gate = new CountDownLatch(1);
+        CompletableFuture<Integer> round = CompletableFuture.supplyAsync(() -> backend.cascade().runDue());
+        upstream.arrived.await();
+        CLOCK.advance(Duration.ofSeconds(60 + 60 + 1)); // the upstream's timeout and the grace after it
+        assertEquals(0, backend.cascade().runDue(), "a stale job fails; nothing moves");
+        JsonNode failed = job(jobId);
+        assertEquals("failed", failed.path("status").asText(), failed.toString());
+        assertEquals(409, api.post("/api/jobs/" + jobId + "/cancel", CUSTOMER_KEY, "{}").status());
+        upstream.gate.countDown(); // the answer comes after all
+        assertEquals(1, round.get());
+        assertEquals("failed", job(jobId).path("status").asText(), "the late answer is dropped");
+        assertEquals(0, charges(jobId));
+        assertEquals(customerBefore, available(CUSTOMER));
+        assertEquals(committedBefore, committed(), "released in full");
+        assertLedgerConsistent(backend.database());
+    }
+
+    @Test
     void aJobOfAClassWhoseNextTierIsNodesMovesToThatClass() {
         Resp r = api.post("/api/jobs", CUSTOMER_KEY, """
                 {"model":"synthetic-tiny-f32","prompt":"tiers","max_tokens":4,"min_tier":"verified"}""");

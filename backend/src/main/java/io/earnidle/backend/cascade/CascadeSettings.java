@@ -62,15 +62,13 @@ public record CascadeSettings(long intervalMs, Map<String, Step> classes, Option
     public static CascadeSettings from(Config cascade) {
         Map<String, Step> classes = new HashMap<>();
         Config c = cascade.get("classes");
-        for (String name : CLASSES) {
-            Config step = c.get(name);
-            if (step.exists()) {
-                classes.put(name, new Step(Duration.ofSeconds(step.get("deadline-seconds").asLong().orElseThrow(
-                        () -> new IllegalArgumentException("earnidle.cascade.classes." + name
-                                + ".deadline-seconds is required"))),
-                        step.get("next").asString().orElseThrow(() -> new IllegalArgumentException(
-                                "earnidle.cascade.classes." + name + ".next is required"))));
-            }
+        for (Config step : c.asNodeList().orElse(List.of())) { // an unknown class is refused, not ignored
+            String name = step.name();
+            classes.put(name, new Step(Duration.ofSeconds(step.get("deadline-seconds").asLong().orElseThrow(
+                    () -> new IllegalArgumentException("earnidle.cascade.classes." + name
+                            + ".deadline-seconds is required"))),
+                    step.get("next").asString().orElseThrow(() -> new IllegalArgumentException(
+                            "earnidle.cascade.classes." + name + ".next is required"))));
         }
         Config u = cascade.get("upstream");
         String url = u.get("url").asString().orElse("").trim();
