@@ -10,6 +10,7 @@ import io.earnidle.backend.canary.PlatformJobs;
 import io.earnidle.backend.capability.Capability;
 import io.earnidle.backend.capability.CapabilityService;
 import io.earnidle.backend.capability.CapabilitySettings;
+import io.earnidle.backend.cascade.Cascade;
 import io.earnidle.backend.customers.CustomerService;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.demo.Deployment;
@@ -79,6 +80,7 @@ public final class Backend implements AutoCloseable {
     private final Capability capability; // measured capability, timing plausibility, dispatch (issue 19)
     private DepositModule deposits; // customer deposits and manual credits (issue 21)
     private NetworkStats stats; // public network statistics (issue 22)
+    private Cascade cascade; // jobs no node starts in time go to the next tier (issue 21)
 
     private Backend(Settings settings, Database db, Ledger ledger, Models models, Publishers publishers,
                     PayoutModule payoutModule, VerificationQueue verification, Leases leases, OpenAiApi openai,
@@ -144,6 +146,7 @@ public final class Backend implements AutoCloseable {
                     backend.payoutModule.walletService(), new Jobs(settings, db, ledger)::customerOfKey,
                     settings.maxBodyBytes());
             backend.stats = new NetworkStats(StatsSettings.from(config.get("earnidle.stats")), db, ledger, reputation);
+            backend.cascade = Cascade.create(config.get("earnidle.cascade"), db, ledger, models, settings.rateCard());
             verification.start();
             backend.leaseWatchdog.start();
             return backend;
@@ -229,8 +232,15 @@ public final class Backend implements AutoCloseable {
         return canaries;
     }
 
+    public Cascade cascade() {
+        return cascade;
+    }
+
     @Override
     public void close() {
+        if (cascade != null) {
+            cascade.close();
+        }
         leaseWatchdog.close();
         verification.close();
         payoutModule.close();

@@ -159,8 +159,19 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         out.put("created_at", Database.instant(job, "created_at").toString());
         Instant completed = Database.instant(job, "completed_at");
         out.put("completed_at", completed == null ? null : completed.toString());
+        // the tier that serves it: the nodes of its class, or the one it cascaded to (docs/api.md "Cascade")
+        String servedTier = Database.str(job, "served_tier");
+        out.put("tier", servedTier != null ? servedTier : Database.str(job, "min_tier"));
         out.putNull("result");
-        if ("completed".equals(Database.str(job, "status"))) {
+        if ("completed".equals(Database.str(job, "status")) && "upstream".equals(servedTier)) {
+            DbRow r = Database.get(db.execute(), "cascade-result-by-job", id).orElseThrow();
+            ObjectNode result = out.putObject("result");
+            result.put("text", StoredText.read(r, "result_text"));
+            result.putNull("token_ids"); // the upstream answers text, not the model's token ids
+            result.put("token_count", Database.lng(r, "completion_tokens"));
+            result.put("engine", "upstream");
+            result.putObject("timing").put("upstream_ms", Database.dbl(r, "upstream_ms"));
+        } else if ("completed".equals(Database.str(job, "status"))) {
             DbRow r = Database.get(db.execute(), "result-by-job", id).orElseThrow();
             ObjectNode result = out.putObject("result");
             result.put("text", StoredText.read(r, "result_text"));

@@ -7,6 +7,7 @@ import io.earnidle.backend.http.Json;
 import io.earnidle.backend.jobs.Jobs;
 import io.earnidle.backend.models.ModelCatalog;
 import io.earnidle.backend.settings.Settings;
+import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.Handler;
@@ -40,6 +41,10 @@ final class CompletionFlow {
         /** The prompt of {@code body} as token ids of {@code model}. */
         int[] promptIds(ObjectNode body, ModelCatalog.Entry model);
     }
+
+    /** The body field and header that name the tier that served the job (docs/api.md "Cascade"). */
+    static final String TIER_FIELD = "earnidle_tier";
+    static final HeaderName TIER_HEADER = HeaderNames.create("X-Earnidle-Tier");
 
     private final OpenAiApi api;
     private final Settings settings;
@@ -90,8 +95,10 @@ final class CompletionFlow {
         if (!p.stream()) {
             JobAnswers.Answer a = answers.await(job.id());
             ObjectNode body = envelope(id, shape.object(), created, p.model());
-            body.putArray("choices").add(shape.choice(a.text(), prompts.finishReason(model, a.tokenIds(), maxTokens)));
-            body.set("usage", usage(promptIds.length, a.tokenIds().length));
+            body.putArray("choices").add(shape.choice(a.text(), finishReason(model, a, maxTokens)));
+            body.set("usage", usage(promptIds.length, a.completionTokens()));
+            body.put(TIER_FIELD, a.tier()); // which tier served it (docs/api.md "Cascade")
+            res.headers().set(TIER_HEADER, a.tier());
             Json.send(res, Status.OK_200, body);
             return;
         }
@@ -100,12 +107,14 @@ final class CompletionFlow {
             try {
                 JobAnswers.Answer a = answers.await(job.id(), p.verifiedOnly(),
                         text -> events.data(chunk(id, shape, created, p, shape.chunkChoice(text, null, false))));
-                String finish = prompts.finishReason(model, a.tokenIds(), maxTokens);
-                events.data(chunk(id, shape, created, p, shape.chunkChoice("", finish, false)));
+                String finish = finishReason(model, a, maxTokens);
+                ObjectNode finishChunk = chunk(id, shape, created, p, shape.chunkChoice("", finish, false));
+                finishChunk.put(TIER_FIELD, a.tier()); // the headers went out before the job was served
+                events.data(finishChunk);
                 if (p.includeUsage()) {
                     ObjectNode last = envelope(id, shape.chunkObject(), created, p.model());
                     last.putArray("choices");
-                    last.set("usage", usage(promptIds.length, a.tokenIds().length));
+                    last.set("usage", usage(promptIds.length, a.completionTokens()));
                     events.data(last);
                 }
                 events.done();
@@ -115,6 +124,11 @@ final class CompletionFlow {
         } catch (UncheckedIOException gone) {
             // the client closed the stream; its job goes on and is charged like any job (docs/api.md)
         }
+    }
+
+    /** The upstream's finish reason, or the one the node's token ids tell. */
+    private String finishReason(ModelCatalog.Entry model, JobAnswers.Answer a, int maxTokens) {
+        return a.finishReason() != null ? a.finishReason() : prompts.finishReason(model, a.tokenIds(), maxTokens);
     }
 
     private static ObjectNode chunk(String id, Shape shape, long created, GenerationParams p, ObjectNode choice) {

@@ -14,8 +14,13 @@ import io.helidon.dbclient.DbRow;
  * {@link OpenAiSettings#maxWait}; looks at the job every {@link OpenAiSettings#pollInterval}.
  */
 final class JobAnswers {
-    /** An accepted result. */
-    record Answer(String text, int[] tokenIds, String verification) {
+    /**
+     * An accepted result: its text, its token ids (empty from an upstream, which answers text), its verification, the
+     * tier that served it (docs/api.md "Cascade"), its completion tokens and the upstream's finish reason (null: the
+     * token ids tell it).
+     */
+    record Answer(String text, int[] tokenIds, String verification, String tier, int completionTokens,
+                  String finishReason) {
     }
 
     private final Database db;
@@ -46,9 +51,7 @@ final class JobAnswers {
             DbRow job = Database.get(db.execute(), "openai-job", jobId).orElseThrow();
             String status = Database.str(job, "status");
             if (status.equals("completed")) {
-                DbRow r = Database.get(db.execute(), "result-by-job", jobId).orElseThrow();
-                Answer a = new Answer(StoredText.read(r, "result_text"), ids(Database.str(r, "token_ids_json")),
-                        Database.str(job, "verification"));
+                Answer a = answer(job);
                 if (deltas != null) {
                     if (!a.text().startsWith(sent)) {
                         throw new OpenAiError(500, "server_error", null, "streamed_output_rejected", "The output "
@@ -60,6 +63,10 @@ final class JobAnswers {
                     }
                 }
                 return a;
+            }
+            if (status.equals("failed") && "upstream".equals(Database.str(job, "served_tier"))) {
+                throw new OpenAiError(502, "server_error", null, "upstream_failed", "Job " + jobId + " cascaded to "
+                        + "the upstream tier, which gave no usable answer. You were not charged for it.");
             }
             if (status.equals("failed")) {
                 throw new OpenAiError(500, "server_error", null, "job_failed", "Job " + jobId + " failed: every "
@@ -84,6 +91,22 @@ final class JobAnswers {
                 throw new IllegalStateException("interrupted while waiting for job " + jobId, e);
             }
         }
+    }
+
+    /** The accepted result of the completed {@code job}: a node's, or the upstream's it cascaded to. */
+    private Answer answer(DbRow job) {
+        String jobId = Database.str(job, "id");
+        String served = Database.str(job, "served_tier");
+        String tier = served != null ? served : Database.str(job, "min_tier");
+        if ("upstream".equals(served)) {
+            DbRow r = Database.get(db.execute(), "cascade-result-by-job", jobId).orElseThrow();
+            return new Answer(StoredText.read(r, "result_text"), new int[0], Database.str(job, "verification"), tier,
+                    (int) Database.lng(r, "completion_tokens"), Database.str(r, "finish_reason"));
+        }
+        DbRow r = Database.get(db.execute(), "result-by-job", jobId).orElseThrow();
+        int[] ids = ids(Database.str(r, "token_ids_json"));
+        return new Answer(StoredText.read(r, "result_text"), ids, Database.str(job, "verification"), tier, ids.length,
+                null);
     }
 
     private static int[] ids(String json) {
