@@ -83,17 +83,18 @@ class ProtocolAttackTest extends BackendServerTest {
 
         // the thief knows the job id and even the lease id (they are not secrets to rely on)
         Resp stolen = api.result(thief, Api.resultBody(lease, "e"), UUID.randomUUID().toString());
-        assertTrue(stolen.status() >= 400 && stolen.status() < 500, stolen.text());
+        stolen.problem(409, "conflict"); // not the current lease of this session
         Resp forged = api.result(thief, Api.resultBody(lease, "e").replace(lease.path("lease_id").asText(),
                 "lease_forged"), UUID.randomUUID().toString());
-        assertTrue(forged.status() >= 400 && forged.status() < 500, forged.text());
+        forged.problem(409, "conflict"); // not the current lease of this session
         // nor can it heartbeat or fail the owner's lease away
         Resp beat = api.post("/api/inference/progress", thief, """
-                {"job_id":"%s","lease_id":"%s","tokens_done":0}""".formatted(jobId, lease.path("lease_id").asText()));
-        assertTrue(beat.status() >= 400 && beat.status() < 500, beat.text());
+                {"job_id":"%s","lease_id":"%s","tokens_done":1,"token_ids":[1],"text":" a"}"""
+                .formatted(jobId, lease.path("lease_id").asText()));
+        beat.problem(409, "conflict"); // not the current lease of this session
         Resp fail = api.post("/api/inference/failure", thief, """
                 {"job_id":"%s","lease_id":"%s","reason":"out_of_memory"}""".formatted(jobId, lease.path("lease_id").asText()));
-        assertTrue(fail.status() >= 400 && fail.status() < 500, fail.text());
+        fail.problem(409, "conflict"); // not the current lease of this session
 
         assertEquals(0, jobResults(jobId));
         assertEquals(entries, count(backend.database(), "SELECT COUNT(*) AS n FROM ledger_entries"));
