@@ -93,7 +93,8 @@ class ProtocolAttackTest extends BackendServerTest {
                 .formatted(jobId, lease.path("lease_id").asText()));
         beat.problem(409, "conflict"); // not the current lease of this session
         Resp fail = api.post("/api/inference/failure", thief, """
-                {"job_id":"%s","lease_id":"%s","reason":"out_of_memory"}""".formatted(jobId, lease.path("lease_id").asText()));
+                {"job_id":"%s","lease_id":"%s","reason":"out_of_memory"}"""
+                .formatted(jobId, lease.path("lease_id").asText()));
         fail.problem(409, "conflict"); // not the current lease of this session
 
         assertEquals(0, jobResults(jobId));
