@@ -43,3 +43,25 @@ test("the network table's embed code loads embed.js for the placement", () => {
   assert.equal(embedScript("https://earnidle.example", "demo-placement"),
     '<script src="https://earnidle.example/embed.js" data-placement="demo-placement" async></script>');
 });
+
+test("stored names reach the portal's page only as text: its scripts have no HTML sink", async () => {
+  // names (placements, domains, accounts, API keys) are shown with textContent; an HTML sink would turn a stored
+  // name into markup (issue 23's stored XSS attack, docs/security.md)
+  const {readdirSync, readFileSync, statSync} = await import("node:fs");
+  const {join} = await import("node:path");
+  const {fileURLToPath} = await import("node:url");
+  const root = fileURLToPath(new URL("../../main/js/", import.meta.url));
+  const files = [];
+  const walk = (dir) => readdirSync(dir).forEach((n) => {
+    const p = join(dir, n);
+    if (n === "node_modules") { return; }
+    if (statSync(p).isDirectory()) { walk(p); } else if (n.endsWith(".js")) { files.push(p); }
+  });
+  walk(root);
+  assert.ok(files.length >= 5, files.join(" "));
+  const sink = /\.(innerHTML|outerHTML)\s*[+]?=|insertAdjacentHTML|document\.write|srcdoc|createContextualFragment|DOMParser/;
+  for (const f of files) {
+    const found = readFileSync(f, "utf8").split("\n").filter((line) => sink.test(line));
+    assert.deepEqual(found, [], f);
+  }
+});

@@ -55,6 +55,8 @@ public final class PortalClient {
     public String csrf;
     /** Sent as X-Forwarded-For when set: what a reverse proxy in front of the backend adds. */
     public String forwardedFor;
+    /** Sent as Origin when set: what a browser adds to a request another site's page makes. */
+    public String origin;
 
     public PortalClient(String base) {
         this.base = base;
@@ -69,6 +71,9 @@ public final class PortalClient {
         }
         if (forwardedFor != null) {
             b.header("X-Forwarded-For", forwardedFor);
+        }
+        if (origin != null) {
+            b.header("Origin", origin);
         }
         if (json != null) {
             b.header("Content-Type", "application/json");
