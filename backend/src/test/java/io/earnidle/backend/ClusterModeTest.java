@@ -1,0 +1,158 @@
+package io.earnidle.backend;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+
+import io.earnidle.backend.cluster.ClusterSettings;
+import io.earnidle.backend.cluster.Leadership;
+import io.earnidle.backend.db.Database;
+import io.helidon.config.Config;
+import io.helidon.dbclient.DbRow;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Cluster mode (docs/operations.md "Cluster mode"): runs only in the backend's PostgreSQL surefire run. Two backend
+ * instances on one PostgreSQL database; every background job ({@link Leadership#ROLES}) runs on exactly one of them,
+ * moves at once when its leader stops cleanly, and moves one leader lease after a leader stops renewing (a crash:
+ * shown with a virtual clock, so no test waits for wall time).
+ */
+class ClusterModeTest {
+
+    @Test
+    void eachBackgroundJobRunsOnOneInstanceAndMovesWhenTheLeaderStops() throws Exception {
+        assertTrue(PostgresCluster.active(), "run with -Dearnidle.test.store=postgres (surefire execution postgres-store)");
+        Path dir = TestSupport.tempDir();
+        try {
+            // both instances share the database and the data directory (models, receipt keys), as a cluster would
+            EarnIdleServer a = EarnIdleServer.start(config(dir, "instance-a"));
+            EarnIdleServer b = null;
+            try {
+                b = EarnIdleServer.start(config(dir, "instance-b"));
+                Leadership la = a.backend().leadership();
+                Leadership lb = b.backend().leadership();
+                assertTrue(la.clustered() && lb.clustered());
+                // the first instance took every job at its start; the second takes none while the first renews
+                assertEquals(Leadership.ROLES.size(), la.renewOnce());
+                assertEquals(0, lb.renewOnce());
+                for (String role : Leadership.ROLES) {
+                    assertTrue(la.holds(role), role + " runs on instance-a");
+                    assertFalse(lb.holds(role), role + " does not run on instance-b");
+                }
+                assertEquals(holders(a.backend().database()), expectAll("instance-a"));
+
+                a.close(); // a clean stop hands every job back at once
+                a = null;
+                assertEquals(Leadership.ROLES.size(), lb.renewOnce(), "instance-b takes every job on its next renewal");
+                for (String role : Leadership.ROLES) {
+                    assertTrue(lb.holds(role), role + " moved to instance-b");
+                }
+                assertEquals(holders(b.backend().database()), expectAll("instance-b"));
+            } finally {
+                if (b != null) {
+                    b.close();
+                }
+                if (a != null) {
+                    a.close();
+                }
+            }
+        } finally {
+            TestSupport.deleteTree(dir);
+        }
+    }
+
+    @Test
+    void aLeaderThatStopsRenewingLosesItsJobsOneLeaseLater() throws Exception {
+        Path dir = TestSupport.tempDir();
+        try (EarnIdleServer server = EarnIdleServer.start(TestSupport.config(dir, Map.of("server.port", "0",
+                "server.host", "127.0.0.1")))) {
+            // cluster mode is off here: the server runs every job itself and touches no leader row
+            Leadership alone = server.backend().leadership();
+            assertFalse(alone.clustered());
+            Leadership.ROLES.forEach(role -> assertTrue(alone.holds(role)));
+            Database db = server.backend().database();
+            String url = PostgresCluster.storeConfig(dir).get("db.connection.url");
+            Duration lease = Duration.ofSeconds(15);
+            AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T00:00:00Z"));
+            Clock clock = new Clock() {
+                @Override
+                public ZoneOffset getZone() {
+                    return ZoneOffset.UTC;
+                }
+
+                @Override
+                public Clock withZone(java.time.ZoneId zone) {
+                    return this;
+                }
+
+                @Override
+                public Instant instant() {
+                    return now.get();
+                }
+            };
+            Leadership x = Leadership.create(new ClusterSettings(true, "x", lease, lease.dividedBy(3)), url, db, clock);
+            Leadership y = Leadership.create(new ClusterSettings(true, "y", lease, lease.dividedBy(3)), url, db, clock);
+            assertEquals(Leadership.ROLES.size(), x.renewOnce());
+            assertEquals(0, y.renewOnce());
+
+            // x renews on time for a while: y never gets a job
+            for (int i = 0; i < 5; i++) {
+                now.set(now.get().plus(lease.dividedBy(3)));
+                assertEquals(Leadership.ROLES.size(), x.renewOnce());
+                assertEquals(0, y.renewOnce());
+            }
+            // x crashes (stops renewing): until its lease runs out, nobody else runs its jobs
+            now.set(now.get().plus(lease).minusMillis(1));
+            assertEquals(0, y.renewOnce(), "no job moves before the leader's lease ran out");
+            Leadership.ROLES.forEach(role -> assertTrue(x.holds(role)));
+            now.set(now.get().plusMillis(1));
+            // at the expiry the old leader no longer runs anything by its own view, and y takes every job
+            Leadership.ROLES.forEach(role -> assertFalse(x.holds(role), role + " no longer runs on the stalled x"));
+            assertEquals(Leadership.ROLES.size(), y.renewOnce());
+            assertEquals(holders(db), expectAll("y"));
+            // x comes back: it gets nothing while y renews
+            assertEquals(0, x.renewOnce());
+            Leadership.ROLES.forEach(role -> assertFalse(x.holds(role)));
+        } finally {
+            TestSupport.deleteTree(dir);
+        }
+    }
+
+    @Test
+    void clusterModeIsRefusedOnTheEmbeddedStore() {
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> Leadership.create(new ClusterSettings(true, "h2", Duration.ofSeconds(15), Duration.ofSeconds(5)),
+                        "jdbc:h2:file:/tmp/earnidle", null, Clock.systemUTC()));
+        assertTrue(e.getMessage().contains("PostgreSQL"), e.getMessage());
+    }
+
+    private static Config config(Path dir, String instanceId) {
+        Map<String, String> extra = new HashMap<>(Map.of("server.port", "0", "server.host", "127.0.0.1",
+                "earnidle.cluster.enabled", "true", "earnidle.cluster.instance-id", instanceId));
+        return TestSupport.config(dir, extra);
+    }
+
+    private static Map<String, String> holders(Database db) {
+        Map<String, String> m = new HashMap<>();
+        for (DbRow r : db.execute().query("SELECT role, holder FROM cluster_leaders").toList()) {
+            m.put(Database.str(r, "role"), Database.str(r, "holder"));
+        }
+        return m;
+    }
+
+    private static Map<String, String> expectAll(String holder) {
+        Map<String, String> m = new HashMap<>();
+        Leadership.ROLES.forEach(role -> m.put(role, holder));
+        return m;
+    }
+}
