@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Cluster mode (docs/operations.md "Cluster mode"): runs only in the backend's PostgreSQL surefire run. Two backend
+ * Cluster mode (docs/operations.md "Cluster mode"), on the test run's {@link PostgresCluster} (the class runs in the
+ * backend's PostgreSQL surefire run). Two backend
  * instances on one PostgreSQL database; every background job ({@link Leadership#ROLES}) runs on exactly one of them,
  * moves at once when its leader stops cleanly, and moves one leader lease after a leader stops renewing (a crash:
  * shown with a virtual clock, so no test waits for wall time).
@@ -31,7 +32,6 @@ class ClusterModeTest {
 
     @Test
     void eachBackgroundJobRunsOnOneInstanceAndMovesWhenTheLeaderStops() throws Exception {
-        assertTrue(PostgresCluster.active(), "run with -Dearnidle.test.store=postgres (surefire execution postgres-store)");
         Path dir = TestSupport.tempDir();
         try {
             // both instances share the database and the data directory (models, receipt keys), as a cluster would
@@ -74,14 +74,13 @@ class ClusterModeTest {
     @Test
     void aLeaderThatStopsRenewingLosesItsJobsOneLeaseLater() throws Exception {
         Path dir = TestSupport.tempDir();
-        try (EarnIdleServer server = EarnIdleServer.start(TestSupport.config(dir, Map.of("server.port", "0",
-                "server.host", "127.0.0.1")))) {
+        try (EarnIdleServer server = EarnIdleServer.start(TestSupport.config(dir, postgres(dir, Map.of())))) {
             // cluster mode is off here: the server runs every job itself and touches no leader row
             Leadership alone = server.backend().leadership();
             assertFalse(alone.clustered());
             Leadership.ROLES.forEach(role -> assertTrue(alone.holds(role)));
             Database db = server.backend().database();
-            String url = PostgresCluster.storeConfig(dir).get("db.connection.url");
+            String url = PostgresCluster.shared().databaseFor(dir);
             Duration lease = Duration.ofSeconds(15);
             AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T00:00:00Z"));
             Clock clock = new Clock() {
@@ -137,9 +136,17 @@ class ClusterModeTest {
     }
 
     private static Config config(Path dir, String instanceId) {
-        Map<String, String> extra = new HashMap<>(Map.of("server.port", "0", "server.host", "127.0.0.1",
-                "earnidle.cluster.enabled", "true", "earnidle.cluster.instance-id", instanceId));
-        return TestSupport.config(dir, extra);
+        return TestSupport.config(dir, postgres(dir, Map.of("earnidle.cluster.enabled", "true",
+                "earnidle.cluster.instance-id", instanceId)));
+    }
+
+    /** A server on the test run's PostgreSQL whichever surefire run this is (the database belongs to {@code dir}). */
+    private static Map<String, String> postgres(Path dir, Map<String, String> extra) {
+        Map<String, String> m = new HashMap<>(extra);
+        m.putAll(Map.of("server.port", "0", "server.host", "127.0.0.1",
+                "db.connection.url", PostgresCluster.shared().databaseFor(dir),
+                "db.connection.username", PostgresCluster.USER));
+        return m;
     }
 
     private static Map<String, String> holders(Database db) {
