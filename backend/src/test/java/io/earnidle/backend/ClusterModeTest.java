@@ -1,5 +1,6 @@
 package io.earnidle.backend;
 
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -7,13 +8,23 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.earnidle.backend.cluster.ClusterSettings;
 import io.earnidle.backend.cluster.Leadership;
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.http.Json;
+import io.earnidle.backend.verification.ResultVerifier;
+import io.earnidle.backend.verification.TrustSettings;
+import io.earnidle.node.llama.GenerationRequest;
+import io.earnidle.node.llama.GenerationResult;
+import io.earnidle.node.llama.LlamaModel;
+import io.earnidle.node.loop.JobSpec;
 import io.helidon.config.Config;
 import io.helidon.dbclient.DbRow;
+import io.helidon.webclient.http1.Http1Client;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,6 +40,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * shown with a virtual clock, so no test waits for wall time).
  */
 class ClusterModeTest {
+    /** The verifier workers' re-check interval (VerificationQueue.RECHECK_MS, one second). */
+    private static final long RECHECK_NANOS = 1_000_000_000L;
 
     @Test
     void eachBackgroundJobRunsOnOneInstanceAndMovesWhenTheLeaderStops() throws Exception {
@@ -135,9 +148,84 @@ class ClusterModeTest {
         assertTrue(e.getMessage().contains("PostgreSQL"), e.getMessage());
     }
 
+    @Test
+    void resultsAreVerifiedOnlyByTheVerificationLeaderAndAfterItStopsByTheNext() throws Exception {
+        Path dir = TestSupport.tempDir();
+        // instance-a leads verification but runs no verifier thread; instance-b has one, held back while it does not
+        // lead: a result accepted by instance-b waits, and is verified by instance-b once instance-a stopped
+        Map<String, String> verify = Map.of("earnidle.ledger.verification-window-seconds", "0",
+                "earnidle.trust.sample-rate", "1.0");
+        EarnIdleServer a = EarnIdleServer.start(config(dir, "instance-a", with(verify, "0")));
+        EarnIdleServer b = null;
+        try {
+            b = EarnIdleServer.start(config(dir, "instance-b", with(verify, "1")));
+            assertTrue(a.backend().leadership().holds(Leadership.VERIFICATION));
+            assertFalse(b.backend().leadership().holds(Leadership.VERIFICATION));
+            TestSupport.Api api = new TestSupport.Api(Http1Client.builder()
+                    .baseUri("http://127.0.0.1:" + b.port()).build());
+            String token = api.register();
+            String jobId = api.submit("the quick brown fox", 8).path("id").asText();
+            JsonNode lease = api.lease(token, jobId);
+            LlamaModel model = LlamaModel.load(ByteBuffer.wrap(api.get(lease.path("model").path("url").asText(), null)
+                    .bytes()));
+            GenerationRequest request = JobSpec.parse(lease.toString()).toRequest();
+            GenerationResult gen = model.generate(request);
+            long t0 = System.nanoTime(); // what one verification costs here: the worker gets many times that
+            assertTrue(ResultVerifier.verify(model, request, gen.tokenIds(), gen.text(),
+                    TrustSettings.DEFAULT_MARGINS.get("f32")).passed());
+            long budgetNanos = RECHECK_NANOS + 100 * (System.nanoTime() - t0);
+            TestSupport.Resp r = api.result(token, """
+                    {"job_id":"%s","lease_id":"%s","text":%s,"token_ids":%s,"token_count":%d,"engine":"jvm",
+                     "timing":{"prefill_ms":1.0,"decode_ms":2.0}}""".formatted(jobId, lease.path("lease_id").asText(),
+                    TestSupport.quote(gen.text()), Json.MAPPER.writeValueAsString(gen.tokenIds()),
+                    gen.tokenIds().length), UUID.randomUUID().toString());
+            assertEquals(200, r.status(), r.text());
+            // instance-b's worker was woken by the result and re-checks once a second: two rounds pass unverified
+            Thread.sleep(2 * RECHECK_NANOS / 1_000_000);
+            assertEquals("verifying", job(api, jobId).path("status").asText(), "not verified off the leader");
+
+            a.close();
+            a = null;
+            assertEquals(Leadership.ROLES.size(), b.backend().leadership().renewOnce());
+            long deadline = System.nanoTime() + budgetNanos;
+            JsonNode job = job(api, jobId);
+            while ("verifying".equals(job.path("status").asText()) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+                job = job(api, jobId);
+            }
+            assertEquals("completed", job.path("status").asText(), job.toString());
+            assertEquals("passed", job.path("verification").asText());
+            TestSupport.assertLedgerConsistent(b.backend().database());
+        } finally {
+            if (b != null) {
+                b.close();
+            }
+            if (a != null) {
+                a.close();
+            }
+            TestSupport.deleteTree(dir);
+        }
+    }
+
+    private static JsonNode job(TestSupport.Api api, String jobId) {
+        return api.get("/api/jobs/" + jobId, TestSupport.CUSTOMER_KEY).json();
+    }
+
+    private static Map<String, String> with(Map<String, String> base, String verifierThreads) {
+        Map<String, String> m = new HashMap<>(base);
+        m.put("earnidle.trust.verifier-threads", verifierThreads);
+        return m;
+    }
+
     private static Config config(Path dir, String instanceId) {
-        return TestSupport.config(dir, postgres(dir, Map.of("earnidle.cluster.enabled", "true",
-                "earnidle.cluster.instance-id", instanceId)));
+        return config(dir, instanceId, Map.of());
+    }
+
+    private static Config config(Path dir, String instanceId, Map<String, String> extra) {
+        Map<String, String> m = new HashMap<>(extra);
+        m.put("earnidle.cluster.enabled", "true");
+        m.put("earnidle.cluster.instance-id", instanceId);
+        return TestSupport.config(dir, postgres(dir, m));
     }
 
     /** A server on the test run's PostgreSQL whichever surefire run this is (the database belongs to {@code dir}). */
