@@ -11,6 +11,8 @@ import io.earnidle.backend.capability.Capability;
 import io.earnidle.backend.capability.CapabilityService;
 import io.earnidle.backend.capability.CapabilitySettings;
 import io.earnidle.backend.cascade.Cascade;
+import io.earnidle.backend.cluster.ClusterSettings;
+import io.earnidle.backend.cluster.Leadership;
 import io.earnidle.backend.customers.CustomerService;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.demo.Deployment;
@@ -73,7 +75,7 @@ public final class Backend implements AutoCloseable {
     private final PayoutModule payoutModule; // wallets and payouts (issue 6)
     private final VerificationQueue verification; // pay only for verified work (issue 19)
     private final Leases leases; // leases that fit the job (issue 19)
-    private final LeaseWatchdog leaseWatchdog;
+    private LeaseWatchdog leaseWatchdog;
     private final OpenAiApi openai; // the OpenAI-compatible /v1 API (issue 20)
     private final Reputation reputation; // reputation, tiers, canaries (issue 19, docs/trust.md)
     private final Canaries canaries;
@@ -81,6 +83,7 @@ public final class Backend implements AutoCloseable {
     private DepositModule deposits; // customer deposits and manual credits (issue 21)
     private NetworkStats stats; // public network statistics (issue 22)
     private Cascade cascade; // jobs no node starts in time go to the next tier (issue 21)
+    private Leadership leadership; // which background jobs this instance runs (cluster mode, issue 23)
 
     private Backend(Settings settings, Database db, Ledger ledger, Models models, Publishers publishers,
                     PayoutModule payoutModule, VerificationQueue verification, Leases leases, OpenAiApi openai,
@@ -94,7 +97,6 @@ public final class Backend implements AutoCloseable {
         this.payoutModule = payoutModule;
         this.verification = verification;
         this.leases = leases;
-        this.leaseWatchdog = new LeaseWatchdog(leases, leases.settings().watchdogIntervalMs());
         this.openai = openai;
         this.reputation = reputation;
         this.canaries = canaries;
@@ -112,13 +114,18 @@ public final class Backend implements AutoCloseable {
         Deployment deployment = Deployment.from(config.get("earnidle"));
         deployment.checkSettings(config.get("earnidle"));
         Database db = Database.open(config.get("db"), settings);
+        Leadership leadership = null;
         try {
+            leadership = Leadership.create(ClusterSettings.from(config.get("earnidle.cluster")),
+                    config.get("db.connection.url").asString().orElse("jdbc:h2:"), db, clock);
+            leadership.start();
             Ledger ledger = new Ledger(clock, Duration.ofSeconds(settings.verificationWindowSeconds()));
             deployment.checkNoDemoData(db, settings.demoCustomerApiKey());
             Seeder.seed(db, ledger, settings, deployment);
             Models models = new Models(db, settings.modelsDir());
             models.ensureSyntheticTiny(ledger.now());
-            Publishers publishers = Publishers.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes());
+            Publishers publishers = Publishers.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes(),
+                    leadership.role(Leadership.DOMAIN_RECHECK));
             TrustSettings trust = TrustSettings.from(config.get("earnidle.trust"));
             Receipts receipts = Receipts.create(config.get("earnidle.receipts"), settings.dataDir(), db, ledger);
             VerificationQueue verification = new VerificationQueue(trust, db, ledger, models, receipts);
@@ -136,7 +143,8 @@ public final class Backend implements AutoCloseable {
             Leases leases = new Leases(leaseSettings, trust.maxAttempts(), db, ledger, models,
                     new ReportedCapability(leaseSettings), (sessionId, at) -> policy.leaseExpired(db, sessionId, at));
             Backend backend = new Backend(settings, db, ledger, models, publishers,
-                    PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes()), verification,
+                    PayoutModule.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes(),
+                            leadership.role(Leadership.PAYOUTS)), verification,
                     leases, new OpenAiApi(settings, openAiSettings, db, ledger, models, leases::partialText,
                             KeyLimits.from(config.get("earnidle.limits.per-key"), openAiSettings.requestsPerMinute(),
                                     ledger::now)), reputation, canaries,
@@ -144,13 +152,20 @@ public final class Backend implements AutoCloseable {
                             sessionId -> reputation.ofSession(db.execute(), sessionId).score()));
             backend.deposits = DepositModule.create(config.get("earnidle"), db, ledger,
                     backend.payoutModule.walletService(), new Jobs(settings, db, ledger)::customerOfKey,
-                    settings.maxBodyBytes());
+                    settings.maxBodyBytes(), leadership.role(Leadership.DEPOSITS));
             backend.stats = new NetworkStats(StatsSettings.from(config.get("earnidle.stats")), db, ledger, reputation);
             backend.cascade = Cascade.create(config.get("earnidle.cascade"), db, ledger, models, settings.rateCard());
+            backend.leadership = leadership;
+            backend.leaseWatchdog = new LeaseWatchdog(leases, leaseSettings.watchdogIntervalMs(),
+                    leadership.role(Leadership.LEASE_WATCHDOG));
+            verification.leader(leadership.role(Leadership.VERIFICATION));
             verification.start();
             backend.leaseWatchdog.start();
             return backend;
         } catch (RuntimeException e) {
+            if (leadership != null) {
+                leadership.close();
+            }
             db.close();
             throw e;
         }
@@ -228,6 +243,10 @@ public final class Backend implements AutoCloseable {
         return reputation;
     }
 
+    public Leadership leadership() {
+        return leadership;
+    }
+
     public Canaries canaries() {
         return canaries;
     }
@@ -248,6 +267,7 @@ public final class Backend implements AutoCloseable {
             deposits.close();
         }
         publishers.close();
+        leadership.close(); // after the background jobs stopped: another instance takes them over at once
         db.close();
     }
 }

@@ -1,6 +1,7 @@
 package io.earnidle.backend.deposits;
 
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.logging.Logger;
 
@@ -18,9 +19,13 @@ public record DepositModule(Deposits deposits, DepositService service, Chain cha
         implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(DepositModule.class.getName());
 
-    /** @param earnidle the {@code earnidle} config node */
+    /**
+     * @param earnidle the {@code earnidle} config node
+     * @param leader   whether this instance watches deposits now (cluster mode: docs/operations.md)
+     */
     public static DepositModule create(Config earnidle, Database db, Ledger ledger, WalletService walletService,
-                                       Function<String, Optional<String>> customerOfKey, int maxBodyBytes) {
+                                       Function<String, Optional<String>> customerOfKey, int maxBodyBytes,
+                                       BooleanSupplier leader) {
         DepositSettings settings = DepositSettings.from(earnidle);
         Deposits deposits = new Deposits(db, ledger);
         Chain chain = null;
@@ -29,7 +34,7 @@ public record DepositModule(Deposits deposits, DepositService service, Chain cha
             chain = new Chain(settings.rpcUrl(), settings.chainId());
             watcher = new DepositWatcher(settings, db, deposits, chain);
             if (settings.autoStart()) {
-                watcher.start();
+                watcher.start(leader);
             }
         } else {
             LOG.info("deposits: no chain, token or treasury configured; no deposits are watched");

@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -176,6 +177,11 @@ public final class DepositWatcher implements AutoCloseable {
 
     /** Scans every poll interval on one thread until closed; a failed scan is logged and retried next time. */
     public synchronized void start() {
+        start(() -> true);
+    }
+
+    /** {@link #start()}, each scan only while {@code leader} (cluster mode: docs/operations.md). */
+    public synchronized void start(BooleanSupplier leader) {
         if (timer != null) {
             return;
         }
@@ -186,7 +192,9 @@ public final class DepositWatcher implements AutoCloseable {
         });
         timer.scheduleWithFixedDelay(() -> {
             try {
-                runOnce();
+                if (leader.getAsBoolean()) {
+                    runOnce();
+                }
             } catch (DeepReorg e) {
                 LOG.severe("deposits: " + e.getMessage());
             } catch (IOException | RuntimeException e) {

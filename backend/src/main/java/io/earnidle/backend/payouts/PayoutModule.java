@@ -1,5 +1,6 @@
 package io.earnidle.backend.payouts;
 
+import java.util.function.BooleanSupplier;
 import java.util.logging.Logger;
 
 import io.earnidle.backend.db.Database;
@@ -18,8 +19,12 @@ public record PayoutModule(Payouts payouts, WalletService walletService, PayoutS
                            PayoutProcessor processor) implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(PayoutModule.class.getName());
 
-    /** @param earnidle the {@code earnidle} config node */
-    public static PayoutModule create(Config earnidle, Database db, Ledger ledger, int maxBodyBytes) {
+    /**
+     * @param earnidle the {@code earnidle} config node
+     * @param leader   whether this instance sends payouts now (cluster mode: docs/operations.md)
+     */
+    public static PayoutModule create(Config earnidle, Database db, Ledger ledger, int maxBodyBytes,
+                                      BooleanSupplier leader) {
         WalletSettings ws = WalletSettings.forSite(earnidle);
         PayoutSettings ps = PayoutSettings.from(earnidle.get("payouts"));
         Wallets wallets = new Wallets(db, ledger, ws);
@@ -31,7 +36,7 @@ public record PayoutModule(Payouts payouts, WalletService walletService, PayoutS
             processor = new PayoutProcessor(db, ledger, payouts, chain, ps.treasury());
             LOG.info("payouts: sending from " + processor.treasuryAddress() + " with " + ps);
             if (earnidle.get("payouts.auto-start").asBoolean().orElse(true)) {
-                processor.start();
+                processor.start(leader);
             }
         } else {
             LOG.info("payouts: no sender configured (rpc-url, token-address, treasury key); withdrawals are queued");

@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -70,6 +71,11 @@ public final class PayoutProcessor implements AutoCloseable {
 
     /** Runs {@link #runOnce} every {@code poll-interval-ms} on a daemon thread. */
     public synchronized void start() {
+        start(() -> true);
+    }
+
+    /** {@link #start()}, each round only while {@code leader} (cluster mode: docs/operations.md). */
+    public synchronized void start(BooleanSupplier leader) {
         if (timer != null) {
             return;
         }
@@ -80,7 +86,9 @@ public final class PayoutProcessor implements AutoCloseable {
         });
         timer.scheduleWithFixedDelay(() -> {
             try {
-                runOnce();
+                if (leader.getAsBoolean()) {
+                    runOnce();
+                }
             } catch (Exception e) {
                 LOG.log(Level.WARNING, "payout round failed; retrying next round: " + e.getMessage());
             }

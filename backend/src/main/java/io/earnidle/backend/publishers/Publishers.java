@@ -4,6 +4,7 @@ import java.lang.System.Logger.Level;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 import io.earnidle.backend.auth.AuthService;
 import io.earnidle.backend.auth.HashingGate;
@@ -40,9 +41,11 @@ public final class Publishers implements AutoCloseable {
     private final ClientAddresses clients;
     private final DomainVerifier verifier;
     private final ScheduledExecutorService scheduler;
+    private final BooleanSupplier recheckLeader;
 
-    private Publishers(Config earnidle, Database db, Ledger ledger, int maxBodyBytes) {
+    private Publishers(Config earnidle, Database db, Ledger ledger, int maxBodyBytes, BooleanSupplier recheckLeader) {
         this.db = db;
+        this.recheckLeader = recheckLeader;
         this.ledger = ledger;
         this.settings = PublisherSettings.from(earnidle);
         this.maxBodyBytes = maxBodyBytes;
@@ -64,18 +67,24 @@ public final class Publishers implements AutoCloseable {
         }
     }
 
-    /** Seeds the demo placement's configured origins, then starts the periodic domain re-check. */
-    public static Publishers create(Config earnidle, Database db, Ledger ledger, int maxBodyBytes) {
+    /**
+     * Seeds the demo placement's configured origins, then starts the periodic domain re-check, whose rounds run only
+     * while {@code recheckLeader} (cluster mode: docs/operations.md).
+     */
+    public static Publishers create(Config earnidle, Database db, Ledger ledger, int maxBodyBytes,
+                                    BooleanSupplier recheckLeader) {
         PublisherSettings s = PublisherSettings.from(earnidle);
         // demo only: loopback names cannot be DNS-verified, so the demo placement's origins come from configuration
         db.execute().namedUpdate("placement-set-config-origins", String.join(" ", s.demoVerifiedOrigins()),
                 Seeder.DEMO_PLACEMENT);
-        return new Publishers(earnidle, db, ledger, maxBodyBytes);
+        return new Publishers(earnidle, db, ledger, maxBodyBytes, recheckLeader);
     }
 
     private void recheck() {
         try {
-            verifier.recheckAll();
+            if (recheckLeader.getAsBoolean()) {
+                verifier.recheckAll();
+            }
         } catch (RuntimeException e) {
             LOGGER.log(Level.WARNING, "domain re-check failed", e);
         }

@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -89,6 +90,7 @@ public final class VerificationQueue implements AutoCloseable {
     private long wakeups;
     private volatile boolean closed;
     private volatile Checks checks = Checks.NONE;
+    private volatile BooleanSupplier leader = () -> true;
 
     public VerificationQueue(TrustSettings trust, Database db, Ledger ledger, Models models, Receipts receipts) {
         this.receipts = receipts;
@@ -101,6 +103,14 @@ public final class VerificationQueue implements AutoCloseable {
     /** Sets the trust layer's hooks (before {@link #start}). */
     public void checks(Checks hooks) {
         this.checks = hooks;
+    }
+
+    /**
+     * In cluster mode: the worker threads verify only while this instance leads verification (before {@link #start};
+     * docs/operations.md "Cluster mode").
+     */
+    public void leader(BooleanSupplier leads) {
+        this.leader = leads;
     }
 
     /** Starts the worker threads (none when {@code verifier-threads} is 0: then only {@link #verifyPending} runs). */
@@ -129,7 +139,9 @@ public final class VerificationQueue implements AutoCloseable {
         long seen = -1;
         while (!closed) {
             try {
-                verifyPending();
+                if (leader.getAsBoolean()) {
+                    verifyPending();
+                }
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, "verification round failed", e);
             }
