@@ -100,14 +100,18 @@ class CustomerAccountsTest extends BackendServerTest {
                 .get("SELECT api_key_id FROM jobs WHERE id = ?", jobId).orElseThrow(), "api_key_id"));
         assertEquals(200, api.get("/api/jobs/" + jobId, secret).status());
         api.complete(api.register(), jobId);
-        assertEquals(1_000_000 - (200 + 60 * 4), c.get("/api/customer/me").json().path("balance_micro_usdc").asLong());
+        // charged per token produced (docs/api.md "Pricing": the default fee 200, output 60, input 0 per token)
+        JsonNode done = api.get("/api/jobs/" + jobId, secret).json();
+        long charged = done.path("charged_micro_usdc").asLong();
+        assertEquals(200 + 60 * done.path("usage").path("completion_tokens").asLong(), charged, done.toString());
+        assertEquals(1_000_000 - charged, c.get("/api/customer/me").json().path("balance_micro_usdc").asLong());
         assertEquals(200, api.get("/v1/models", secret).status());
 
         // usage: spend, tokens and latency, in total, by model, by key and by day
         JsonNode usage = c.get("/api/customer/usage").ok(200).json();
         JsonNode totals = usage.path("totals");
         assertEquals(1, totals.path("jobs").asInt(), usage.toString());
-        assertEquals(200 + 60 * 4, totals.path("spend_micro_usdc").asLong());
+        assertEquals(charged, totals.path("spend_micro_usdc").asLong());
         assertEquals(3, totals.path("completion_tokens").asLong());
         assertTrue(totals.path("p50_latency_ms").asLong() >= 0, usage.toString());
         assertEquals(totals.path("p50_latency_ms").asLong(), totals.path("p99_latency_ms").asLong(), "one job");
@@ -116,7 +120,7 @@ class CustomerAccountsTest extends BackendServerTest {
         assertEquals("production server", usage.at("/by_key/0/name").asText());
         JsonNode days = usage.path("by_day");
         assertEquals(30, days.size());
-        assertEquals(200 + 60 * 4, days.get(29).path("spend_micro_usdc").asLong(), days.get(29).toString());
+        assertEquals(charged, days.get(29).path("spend_micro_usdc").asLong(), days.get(29).toString());
         assertEquals(0, newAccount().get("/api/customer/usage").ok(200).json().at("/totals/jobs").asInt());
 
         // revoked: listed with its time, and authenticates nothing any more
