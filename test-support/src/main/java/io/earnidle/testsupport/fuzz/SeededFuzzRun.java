@@ -29,8 +29,14 @@ public final class SeededFuzzRun {
     private SeededFuzzRun() {
     }
 
-    /** Runs {@code executions} inputs: each seed once as it is, then mutants of randomly chosen seeds. */
-    public static void run(long seed, int executions, List<byte[]> seeds, int maxLength, Target target) {
+    /**
+     * Runs {@code executions} inputs: each seed once as it is, then mutants of randomly chosen seeds. The system
+     * properties {@code earnidle.fuzz.seed} and {@code earnidle.fuzz.executions} replace both for a longer run
+     * (docs/security.md "Fuzzing"); the normal test run uses the values the test gives.
+     */
+    public static void run(long defaultSeed, int defaultExecutions, List<byte[]> seeds, int maxLength, Target target) {
+        long seed = Long.getLong("earnidle.fuzz.seed", defaultSeed);
+        int executions = Integer.getInteger("earnidle.fuzz.executions", defaultExecutions);
         if (seeds.isEmpty()) {
             throw new IllegalArgumentException("a fuzz run needs at least one seed input");
         }
