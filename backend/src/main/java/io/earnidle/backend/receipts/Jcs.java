@@ -1,6 +1,7 @@
 package io.earnidle.backend.receipts;
 
 import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.math.MathContext;
 import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
@@ -74,12 +75,23 @@ public final class Jcs {
     }
 
     private static String number(JsonNode v) {
-        if (v.isIntegralNumber() && v.canConvertToLong()) {
-            long n = v.longValue();
-            if (Math.abs(n) > MAX_EXACT) {
+        if (v.isIntegralNumber()) {
+            if (v.canConvertToLong() && Math.abs(v.longValue()) <= MAX_EXACT) {
+                return Long.toString(v.longValue());
+            }
+            // JCS numbers are doubles: a larger integer is written as the double it equals (10000000000000000 as
+            // 1e16 is) or, when it is already the canonical text of its double (what JCS writes for 9.007e18), as
+            // it is; any other integer is refused whatever its size, never rounded
+            BigInteger n = v.bigIntegerValue();
+            double d = n.doubleValue();
+            if (Double.isInfinite(d)) {
                 throw new IllegalArgumentException("integer " + n + " is not exactly representable as a double");
             }
-            return Long.toString(n);
+            String canonical = number(d);
+            if (!new BigDecimal(d).toBigInteger().equals(n) && !canonical.equals(n.toString())) {
+                throw new IllegalArgumentException("integer " + n + " is not exactly representable as a double");
+            }
+            return canonical;
         }
         return number(v.doubleValue());
     }
@@ -135,7 +147,15 @@ public final class Jcs {
                 case '\r' -> out.append("\\r");
                 case '\t' -> out.append("\\t");
                 default -> {
-                    if (c < 0x20) {
+                    if (Character.isSurrogate(c)) {
+                        // a lone surrogate has no UTF-8: the bytes would carry '?' and two strings would share them
+                        if (!Character.isHighSurrogate(c) || i + 1 == s.length()
+                                || !Character.isLowSurrogate(s.charAt(i + 1))) {
+                            throw new IllegalArgumentException("string has a lone surrogate at index " + i
+                                    + " (not I-JSON, RFC 7493)");
+                        }
+                        out.append(c).append(s.charAt(++i));
+                    } else if (c < 0x20) {
                         out.append(String.format("\\u%04x", (int) c));
                     } else {
                         out.append(c);

@@ -96,4 +96,32 @@ class JcsTest {
         assertEquals("{\"a\":{},\"b\":[],\"c\":[{\"x\":1,\"y\":\"\\u001f\"}]}",
                 Jcs.text(Json.parse("{ \"c\" : [ {\"y\":\"\\u001F\", \"x\": 1.0} ], \"b\": [ ], \"a\": { } }")));
     }
+
+    /** Fuzz finding (JcsFuzzTest): a lone surrogate became '?' in the bytes, so "\ud800" and "?" signed alike. */
+    @Test
+    void loneSurrogatesAreRefusedAndPairsKept() {
+        assertThrows(IllegalArgumentException.class, () -> Jcs.text(Json.parse("\"\\ud800\"")));
+        assertThrows(IllegalArgumentException.class, () -> Jcs.text(Json.parse("{\"\\udc00x\":1}")));
+        assertThrows(IllegalArgumentException.class, () -> Jcs.text(Json.parse("[\"a\\ud83d\"]")));
+        assertEquals("\"\ud83d\ude00\"", Jcs.text(Json.parse("\"\\ud83d\\ude00\"")));
+    }
+
+    /**
+     * Fuzz finding (JcsFuzzTest): 1e16 was written 10000000000000000, which was then refused as an integer over 2^53;
+     * and an integer past a long was rounded. An integer is now written as the double it equals, kept when it is
+     * already the canonical text of its double, and refused otherwise.
+     */
+    @Test
+    void integersAreTheDoublesTheyEqualOrRefused() {
+        assertEquals("10000000000000000", Jcs.text(Json.parse("10000000000000000")));
+        assertEquals(Jcs.text(Json.parse("1e16")), Jcs.text(Json.parse("10000000000000000")));
+        assertEquals("1e+30", Jcs.text(Json.parse("1000000000000000019884624838656")));
+        assertEquals("-9007199254740992", Jcs.text(Json.parse("-9007199254740992")));
+        // what JCS writes for the double 9007199254740933333.3 is canonical again
+        assertEquals("9007199254740934000", Jcs.text(Json.parse("9007199254740933333.333333329")));
+        assertEquals("9007199254740934000", Jcs.text(Json.parse("9007199254740934000")));
+        assertThrows(IllegalArgumentException.class, () -> Jcs.text(Json.parse("9007199254740993")));
+        assertThrows(IllegalArgumentException.class, () -> Jcs.text(Json.parse("100000000000000000001")));
+        assertThrows(IllegalArgumentException.class, () -> Jcs.text(Json.parse("1" + "0".repeat(400))));
+    }
 }
