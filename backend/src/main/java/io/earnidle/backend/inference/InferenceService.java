@@ -22,7 +22,6 @@ import io.earnidle.backend.leases.Leases;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.models.Models;
 import io.earnidle.backend.nodes.NodeSessions;
-import io.earnidle.backend.placements.PlacementService;
 import io.earnidle.backend.receipts.Receipts;
 import io.earnidle.backend.reputation.Reputation;
 import io.earnidle.backend.reputation.TrustPolicy;
@@ -62,7 +61,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
     private void lease(ServerRequest req, ServerResponse res) {
         Instant now = ledger.now();
         NodeSessions.Session session = sessions.authenticate(req, now);
-        if (!PlacementService.earning(db.execute(), session.placementId())) {
+        if (!session.placementEarning()) {
             // paused or suspended since the session registered: no more work through it (docs/security.md)
             res.status(Status.NO_CONTENT_204);
             res.headers().set(HeaderNames.CACHE_CONTROL, "no-store");

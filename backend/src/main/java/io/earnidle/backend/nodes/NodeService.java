@@ -111,9 +111,9 @@ public record NodeService(Settings settings, Database db, Ledger ledger, NodeSes
         }
         DbRow row = Database.get(db.execute(), "session-by-id", id)
                 .orElseThrow(() -> Problem.notFound("no node session " + id));
-        NodeSessions.Session s = new NodeSessions.Session(Database.str(row, "id"),
-                Database.str(row, "placement_id"), null);
-        Json.send(res, Status.OK_200, counters(s.id(), s.placementId(), s.accountId()));
+        String sessionId = Database.str(row, "id");
+        Json.send(res, Status.OK_200, counters(sessionId, Database.str(row, "placement_id"),
+                Ledger.accountId("node_session", sessionId)));
     }
 
     private ObjectNode counters(String sessionId, String placementId, String accountId) {

@@ -17,8 +17,12 @@ import io.helidon.webserver.http.ServerRequest;
  * so a job leased before the expiry can be finished.
  */
 public final class NodeSessions {
-    /** An authenticated session. memoryLimitMb is null when the node declared no memory limit. */
-    public record Session(String id, String placementId, Integer memoryLimitMb) {
+    /**
+     * An authenticated session. memoryLimitMb is null when the node declared no memory limit; placementEarning is
+     * whether its placement may take work now (active and not suspended: a paused or suspended placement stops
+     * earning through the sessions it already has too, not only for new ones).
+     */
+    public record Session(String id, String placementId, Integer memoryLimitMb, boolean placementEarning) {
         public String accountId() {
             return io.earnidle.backend.ledger.Ledger.accountId("node_session", id);
         }
@@ -53,7 +57,7 @@ public final class NodeSessions {
         }
         Long mem = Database.lngOrNull(row, "memory_limit_mb");
         Session s = new Session(Database.str(row, "id"), Database.str(row, "placement_id"),
-                mem == null ? null : mem.intValue());
+                mem == null ? null : mem.intValue(), Database.bool(row, "placement_earning"));
         db.execute().namedUpdate("touch-session", Database.ts(now), s.id());
         return s;
     }

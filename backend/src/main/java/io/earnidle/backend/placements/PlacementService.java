@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.http.Problem;
-import io.helidon.dbclient.DbExecute;
 import io.helidon.dbclient.DbRow;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -42,15 +41,6 @@ public record PlacementService(Database db) implements HttpService {
     /** active, paused (by its publisher) or suspended (its domain is no longer verified). */
     public static String effectiveStatus(DbRow row) {
         return Database.str(row, "suspended_reason") != null ? "suspended" : Database.str(row, "status");
-    }
-
-    /**
-     * Whether sessions of the placement may take work now: it exists, is active and not suspended. A paused or
-     * suspended placement stops earning through the sessions it already has too, not only for new ones (issue 23).
-     */
-    public static boolean earning(DbExecute exec, String placementId) {
-        return Database.get(exec, "placement-by-id", placementId)
-                .map(r -> "active".equals(Database.str(r, "status"))).orElse(false);
     }
 
     private void widgetConfig(ServerRequest req, ServerResponse res) {
