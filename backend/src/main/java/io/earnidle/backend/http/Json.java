@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HttpMediaType;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
@@ -41,6 +42,20 @@ public final class Json {
         if (declared > maxBytes) {
             throw Problem.tooLarge("body is " + declared + " bytes, the limit is " + maxBytes);
         }
+        SlowClients slow = SlowClients.of(req);
+        if (slow != null) {
+            slow.beginBody();
+        }
+        try {
+            return readBody(req, maxBytes);
+        } finally {
+            if (slow != null && slow.endBody()) {
+                throw new CloseConnectionException("the request body did not arrive in time");
+            }
+        }
+    }
+
+    private static byte[] readBody(ServerRequest req, int maxBytes) {
         byte[] bytes;
         try (InputStream in = req.content().inputStream()) {
             bytes = in.readNBytes(maxBytes + 1);
