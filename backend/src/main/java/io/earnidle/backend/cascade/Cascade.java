@@ -1,5 +1,6 @@
 package io.earnidle.backend.cascade;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,11 +10,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import io.earnidle.backend.background.BackgroundLoop;
 import io.earnidle.backend.billing.RateCard;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.db.StoredText;
@@ -50,8 +51,7 @@ public final class Cascade implements AutoCloseable {
     private final RateCard rates;
     private final Optional<UpstreamClient> upstream;
     private final ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
-    private final ScheduledExecutorService rounds = Executors.newSingleThreadScheduledExecutor(
-            Thread.ofPlatform().daemon().name("cascade").factory());
+    private BackgroundLoop rounds;
 
     public Cascade(CascadeSettings settings, Database db, Ledger ledger, Models models, RateCard rates) {
         this.settings = settings;
@@ -71,15 +71,10 @@ public final class Cascade implements AutoCloseable {
     }
 
     /** Starts the background rounds (none when {@code interval-ms} is 0 or no class is configured). */
-    public void start() {
-        if (!settings.classes().isEmpty() && settings.intervalMs() > 0) {
-            rounds.scheduleWithFixedDelay(() -> {
-                try {
-                    runDue();
-                } catch (RuntimeException e) {
-                    LOG.log(Level.WARNING, "cascade round failed", e); // the next round tries again
-                }
-            }, settings.intervalMs(), settings.intervalMs(), TimeUnit.MILLISECONDS);
+    public synchronized void start() {
+        if (rounds == null && !settings.classes().isEmpty() && settings.intervalMs() > 0) {
+            rounds = BackgroundLoop.every(Duration.ofMillis(settings.intervalMs())).named("cascade")
+                    .start(this::runDue);
         }
     }
 
@@ -194,12 +189,13 @@ public final class Cascade implements AutoCloseable {
 
     @Override
     public void close() {
-        rounds.shutdownNow();
         calls.shutdownNow();
-        try {
-            rounds.awaitTermination(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        BackgroundLoop r;
+        synchronized (this) {
+            r = rounds;
+        }
+        if (r != null) {
+            r.close();
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.earnidle.backend.cluster;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -9,6 +10,7 @@ import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import io.earnidle.backend.background.BackgroundLoop;
 import io.earnidle.backend.db.Database;
 
 import static io.earnidle.backend.db.Database.ts;
@@ -35,9 +37,7 @@ public final class Leadership implements AutoCloseable {
     private final Database db;
     private final Clock clock;
     private final Map<String, Instant> heldUntil = new ConcurrentHashMap<>();
-    private final Object signal = new Object();
-    private volatile boolean closed;
-    private Thread thread;
+    private BackgroundLoop renewals;
 
     private Leadership(ClusterSettings settings, Database db, Clock clock) {
         this.settings = settings;
@@ -125,24 +125,11 @@ public final class Leadership implements AutoCloseable {
 
     /** Starts renewing every {@code renew-interval} on a daemon thread (nothing when alone). */
     public synchronized void start() {
-        if (clustered() && thread == null) {
+        if (clustered() && renewals == null) {
             renewOnce(); // before the background jobs start, so the first leader runs at once
-            thread = Thread.ofPlatform().daemon().name("cluster-leadership").start(this::run);
-        }
-    }
-
-    private void run() {
-        while (!closed) {
-            synchronized (signal) {
-                try {
-                    signal.wait(settings.renewInterval().toMillis());
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-            if (!closed) {
-                renewOnce();
-            }
+            renewals = BackgroundLoop.every(settings.renewInterval()).named("cluster-leadership")
+                    .stopping(BackgroundLoop.Stop.FINISH_ROUND, Duration.ofSeconds(10))
+                    .start(this::renewOnce);
         }
     }
 
@@ -155,16 +142,12 @@ public final class Leadership implements AutoCloseable {
         if (!clustered()) {
             return;
         }
-        closed = true;
-        synchronized (signal) {
-            signal.notifyAll();
+        BackgroundLoop r;
+        synchronized (this) {
+            r = renewals;
         }
-        if (thread != null) {
-            try {
-                thread.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        if (r != null) {
+            r.close();
         }
         heldUntil.clear();
         try {

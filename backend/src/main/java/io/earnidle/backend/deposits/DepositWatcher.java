@@ -2,16 +2,14 @@ package io.earnidle.backend.deposits;
 
 import java.io.IOException;
 import java.math.BigInteger;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import io.earnidle.backend.background.BackgroundLoop;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.payouts.Chain;
 import org.web3j.protocol.core.DefaultBlockParameter;
@@ -43,7 +41,7 @@ public final class DepositWatcher implements AutoCloseable {
     private final Database db;
     private final Deposits deposits;
     private final Chain chain;
-    private volatile ScheduledExecutorService timer;
+    private volatile BackgroundLoop loop;
 
     /** A block the watcher scanned no longer has the hash it had: the chain reorganised deeper than the depth. */
     public static final class DeepReorg extends IOException {
@@ -182,37 +180,24 @@ public final class DepositWatcher implements AutoCloseable {
 
     /** {@link #start()}, each scan only while {@code leader} (cluster mode: docs/operations.md). */
     public synchronized void start(BooleanSupplier leader) {
-        if (timer != null) {
+        if (loop != null) {
             return;
         }
-        timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "deposit-watcher");
-            t.setDaemon(true);
-            return t;
-        });
-        timer.scheduleWithFixedDelay(() -> {
-            try {
-                if (leader.getAsBoolean()) {
-                    runOnce();
-                }
-            } catch (DeepReorg e) {
-                LOG.severe("deposits: " + e.getMessage());
-            } catch (IOException | RuntimeException e) {
-                LOG.log(Level.WARNING, "deposits: scan failed, retrying: " + e.getMessage());
-            }
-        }, 0, settings.pollIntervalMs(), TimeUnit.MILLISECONDS);
+        loop = BackgroundLoop.every(Duration.ofMillis(settings.pollIntervalMs())).named("deposit-watcher")
+                .firstAfter(Duration.ZERO).whileLeading(leader).start(() -> {
+                    try {
+                        runOnce();
+                    } catch (DeepReorg e) {
+                        LOG.severe("deposits: " + e.getMessage()); // an operator's call; the next scan retries
+                    }
+                });
     }
 
     @Override
     public void close() {
-        ScheduledExecutorService t = timer;
-        if (t != null) {
-            t.shutdownNow();
-            try {
-                t.awaitTermination(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        BackgroundLoop l = loop;
+        if (l != null) {
+            l.close();
         }
     }
 }

@@ -1,8 +1,9 @@
 package io.earnidle.backend.leases;
 
+import java.time.Duration;
 import java.util.function.BooleanSupplier;
-import java.util.logging.Level;
-import java.util.logging.Logger;
+
+import io.earnidle.backend.background.BackgroundLoop;
 
 /**
  * A daemon thread that runs {@link Leases#expireStalled()} every {@code watchdog-interval-ms}: a job whose node
@@ -11,14 +12,10 @@ import java.util.logging.Logger;
  * a round runs only on the instance that leads this job ({@code leader}, docs/operations.md "Cluster mode").
  */
 public final class LeaseWatchdog implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(LeaseWatchdog.class.getName());
-
     private final Leases leases;
     private final long intervalMs;
     private final BooleanSupplier leader;
-    private final Object signal = new Object();
-    private volatile boolean closed;
-    private Thread thread;
+    private BackgroundLoop loop;
 
     public LeaseWatchdog(Leases leases, long intervalMs, BooleanSupplier leader) {
         this.leases = leases;
@@ -28,44 +25,17 @@ public final class LeaseWatchdog implements AutoCloseable {
 
     public void start() {
         if (intervalMs > 0) {
-            thread = Thread.ofPlatform().daemon().name("lease-watchdog").start(this::run);
-        }
-    }
-
-    private void run() {
-        while (!closed) {
-            try {
-                if (leader.getAsBoolean()) {
-                    leases.expireStalled();
-                }
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "lease watchdog round failed", e);
-            }
-            synchronized (signal) {
-                if (closed) {
-                    return;
-                }
-                try {
-                    signal.wait(intervalMs);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
+            loop = BackgroundLoop.every(Duration.ofMillis(intervalMs)).named("lease-watchdog")
+                    .firstAfter(Duration.ZERO).whileLeading(leader)
+                    .stopping(BackgroundLoop.Stop.FINISH_ROUND, Duration.ofSeconds(10))
+                    .start(leases::expireStalled);
         }
     }
 
     @Override
     public void close() {
-        closed = true;
-        synchronized (signal) {
-            signal.notifyAll();
-        }
-        if (thread != null) {
-            try {
-                thread.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        if (loop != null) {
+            loop.close();
         }
     }
 }

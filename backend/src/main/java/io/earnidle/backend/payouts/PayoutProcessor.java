@@ -2,17 +2,15 @@ package io.earnidle.backend.payouts;
 
 import java.io.IOException;
 import java.math.BigInteger;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import io.earnidle.backend.background.BackgroundLoop;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.ledger.Ledger;
 import io.helidon.dbclient.DbRow;
@@ -51,7 +49,7 @@ public final class PayoutProcessor implements AutoCloseable {
     private final Credentials treasury;
     private final String from;
     private final PayoutTransactions transactions;
-    private volatile ScheduledExecutorService timer;
+    private volatile BackgroundLoop loop;
 
     public PayoutProcessor(Database db, Ledger ledger, Payouts payouts, Chain chain, Credentials treasury) {
         this.db = db;
@@ -76,23 +74,14 @@ public final class PayoutProcessor implements AutoCloseable {
 
     /** {@link #start()}, each round only while {@code leader} (cluster mode: docs/operations.md). */
     public synchronized void start(BooleanSupplier leader) {
-        if (timer != null) {
+        if (loop != null) {
             return;
         }
-        timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "payout-sender");
-            t.setDaemon(true);
-            return t;
-        });
-        timer.scheduleWithFixedDelay(() -> {
-            try {
-                if (leader.getAsBoolean()) {
-                    runOnce();
-                }
-            } catch (Exception e) {
-                LOG.log(Level.WARNING, "payout round failed; retrying next round: " + e.getMessage());
-            }
-        }, 0, settings.pollIntervalMs(), TimeUnit.MILLISECONDS);
+        // a round in flight finishes on close, so a signed or sent payout is recorded before the process ends
+        loop = BackgroundLoop.every(Duration.ofMillis(settings.pollIntervalMs())).named("payout-sender")
+                .firstAfter(Duration.ZERO).whileLeading(leader)
+                .stopping(BackgroundLoop.Stop.FINISH_ROUND, Duration.ofSeconds(30))
+                .start(this::runOnce);
     }
 
     /** One full round: sign, broadcast, check confirmations. */
@@ -308,17 +297,10 @@ public final class PayoutProcessor implements AutoCloseable {
 
     @Override
     public void close() {
-        ScheduledExecutorService t = timer;
-        timer = null;
-        if (t != null) {
-            t.shutdown();
-            try {
-                if (!t.awaitTermination(30, TimeUnit.SECONDS)) {
-                    t.shutdownNow();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        BackgroundLoop l = loop;
+        loop = null;
+        if (l != null) {
+            l.close();
         }
     }
 }

@@ -1,9 +1,6 @@
 package io.earnidle.backend.publishers;
 
-import java.lang.System.Logger.Level;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import java.util.function.BooleanSupplier;
 
 import io.earnidle.backend.auth.AuthService;
@@ -11,6 +8,7 @@ import io.earnidle.backend.auth.HashingGate;
 import io.earnidle.backend.auth.PasskeyService;
 import io.earnidle.backend.auth.PasswordHasher;
 import io.earnidle.backend.auth.PublisherSessions;
+import io.earnidle.backend.background.BackgroundLoop;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.domains.DomainService;
@@ -30,7 +28,6 @@ import io.helidon.webserver.http.HttpService;
  * payout wallet, withdrawals); {@code Backend.routing} mounts each on its path.
  */
 public final class Publishers implements AutoCloseable {
-    private static final System.Logger LOGGER = System.getLogger(Publishers.class.getName());
 
     private final Database db;
     private final Ledger ledger;
@@ -40,7 +37,7 @@ public final class Publishers implements AutoCloseable {
     private final PasswordHasher hasher;
     private final ClientAddresses clients;
     private final DomainVerifier verifier;
-    private final ScheduledExecutorService scheduler;
+    private final BackgroundLoop recheck;
     private final BooleanSupplier recheckLeader;
 
     private Publishers(Config earnidle, Database db, Ledger ledger, int maxBodyBytes, BooleanSupplier recheckLeader) {
@@ -55,15 +52,11 @@ public final class Publishers implements AutoCloseable {
         this.clients = ClientAddresses.from(earnidle);
         this.verifier = new DomainVerifier(db, ledger, TxtResolver.create(settings.dnsResolver(), settings.dnsTimeout()));
         if (settings.recheckInterval().isZero()) {
-            this.scheduler = null;
+            this.recheck = null;
         } else {
-            this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "earnidle-domain-recheck");
-                t.setDaemon(true);
-                return t;
-            });
-            long ms = settings.recheckInterval().toMillis();
-            scheduler.scheduleWithFixedDelay(this::recheck, ms, ms, TimeUnit.MILLISECONDS);
+            this.recheck = BackgroundLoop.every(settings.recheckInterval()).named("earnidle-domain-recheck")
+                    .whileLeading(recheckLeader).stopping(BackgroundLoop.Stop.INTERRUPT, Duration.ofSeconds(5))
+                    .start(verifier::recheckAll);
         }
     }
 
@@ -78,16 +71,6 @@ public final class Publishers implements AutoCloseable {
         db.execute().namedUpdate("placement-set-config-origins", String.join(" ", s.demoVerifiedOrigins()),
                 Seeder.DEMO_PLACEMENT);
         return new Publishers(earnidle, db, ledger, maxBodyBytes, recheckLeader);
-    }
-
-    private void recheck() {
-        try {
-            if (recheckLeader.getAsBoolean()) {
-                verifier.recheckAll();
-            }
-        } catch (RuntimeException e) {
-            LOGGER.log(Level.WARNING, "domain re-check failed", e);
-        }
     }
 
     /** The portal's signed-in sessions (customer pages sign in through the same accounts). */
@@ -133,13 +116,8 @@ public final class Publishers implements AutoCloseable {
 
     @Override
     public void close() {
-        if (scheduler != null) {
-            scheduler.shutdownNow();
-            try {
-                scheduler.awaitTermination(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        if (recheck != null) {
+            recheck.close();
         }
     }
 }
