@@ -4,7 +4,9 @@ import java.time.Clock;
 import java.time.Duration;
 
 import io.earnidle.backend.billing.KeyLimits;
+import io.earnidle.backend.billing.RateCounters;
 import io.earnidle.backend.billing.RateService;
+import io.earnidle.backend.billing.SharedRateCounters;
 import io.earnidle.backend.canary.Canaries;
 import io.earnidle.backend.canary.PlatformJobs;
 import io.earnidle.backend.capability.Capability;
@@ -119,13 +121,14 @@ public final class Backend implements AutoCloseable {
             leadership = Leadership.create(ClusterSettings.from(config.get("earnidle.cluster")),
                     config.get("db.connection.url").asString().orElse("jdbc:h2:"), db, clock);
             leadership.start();
+            RateCounters sharedLimits = SharedRateCounters.forCluster(leadership.clustered(), db); // wt-harden
             Ledger ledger = new Ledger(clock, Duration.ofSeconds(settings.verificationWindowSeconds()));
             deployment.checkNoDemoData(db, settings.demoCustomerApiKey());
             Seeder.seed(db, ledger, settings, deployment);
             Models models = new Models(db, settings.modelsDir());
             models.ensureSyntheticTiny(ledger.now());
             Publishers publishers = Publishers.create(config.get("earnidle"), db, ledger, settings.maxBodyBytes(),
-                    leadership.role(Leadership.DOMAIN_RECHECK));
+                    leadership.role(Leadership.DOMAIN_RECHECK), sharedLimits);
             TrustSettings trust = TrustSettings.from(config.get("earnidle.trust"));
             Receipts receipts = Receipts.create(config.get("earnidle.receipts"), settings.dataDir(), db, ledger);
             VerificationQueue verification = new VerificationQueue(trust, db, ledger, models, receipts);
@@ -147,7 +150,7 @@ public final class Backend implements AutoCloseable {
                             leadership.role(Leadership.PAYOUTS)), verification,
                     leases, new OpenAiApi(settings, openAiSettings, db, ledger, models, leases::partialText,
                             KeyLimits.from(config.get("earnidle.limits.per-key"), openAiSettings.requestsPerMinute(),
-                                    ledger::now)), reputation, canaries,
+                                    ledger::now, sharedLimits)), reputation, canaries,
                     new Capability(CapabilitySettings.from(config.get("earnidle.capability")), db, models,
                             sessionId -> reputation.ofSession(db.execute(), sessionId).score()));
             backend.deposits = DepositModule.create(config.get("earnidle"), db, ledger,

@@ -221,7 +221,8 @@ class ClusterModeTest {
         return config(dir, instanceId, Map.of());
     }
 
-    private static Config config(Path dir, String instanceId, Map<String, String> extra) {
+    /** An instance of the cluster on the test run's PostgreSQL (shared by ClusterRateLimitTest). */
+    static Config config(Path dir, String instanceId, Map<String, String> extra) {
         Map<String, String> m = new HashMap<>(extra);
         m.put("earnidle.cluster.enabled", "true");
         m.put("earnidle.cluster.instance-id", instanceId);

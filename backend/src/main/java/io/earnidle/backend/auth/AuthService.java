@@ -5,6 +5,7 @@ import java.util.Locale;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.backend.billing.RateCounters;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.ClientAddresses;
 import io.earnidle.backend.http.Fields;
@@ -38,7 +39,15 @@ public record AuthService(Database db, Ledger ledger, PublisherSessions sessions
     public AuthService(Database db, Ledger ledger, PublisherSessions sessions, PasswordHasher hasher,
                        PublisherSettings settings, int maxBodyBytes, ClientAddresses clients) {
         this(db, ledger, sessions, hasher, settings, maxBodyBytes, clients,
-                new SignupLimit(settings.signupMaxPerClient(), settings.signupWindow()));
+                new SignupLimit(settings.signupMaxPerClient(), settings.signupWindow(), null));
+    }
+
+    /** Sign-ups counted in the cluster's {@code sharedLimits} (null: in this instance's memory). */
+    public AuthService(Database db, Ledger ledger, PublisherSessions sessions, PasswordHasher hasher,
+                       PublisherSettings settings, int maxBodyBytes, ClientAddresses clients,
+                       RateCounters sharedLimits) {
+        this(db, ledger, sessions, hasher, settings, maxBodyBytes, clients,
+                new SignupLimit(settings.signupMaxPerClient(), settings.signupWindow(), sharedLimits));
     }
 
     @Override

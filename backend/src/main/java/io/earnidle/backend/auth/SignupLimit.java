@@ -3,14 +3,18 @@ package io.earnidle.backend.auth;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
+import io.earnidle.backend.billing.RateCounters;
 import io.earnidle.backend.http.Problem;
 
 /**
  * Sign-ups per client address in a fixed window ({@code earnidle.publishers.signup.*}), checked before the
  * password is hashed, so a flood from one address costs one refusal each, not an Argon2id hash and a row. Counted
- * in memory per backend instance (with several instances each allows the limit); the table of addresses drops
+ * in memory by a single backend instance; in cluster mode the instances count together in the database
+ * ({@code shared}: a sliding window there, so the limit holds across them). In memory the table of addresses drops
  * windows that have ended whenever it grows past {@link #MAX_CLIENTS}, and refuses new addresses while it is full
  * of live ones, so the limiter itself cannot be grown without bound.
  */
@@ -23,14 +27,29 @@ final class SignupLimit {
     private final int maxPerClient;
     private final Duration window;
     private final Map<String, Window> clients = new HashMap<>();
+    private final RateCounters shared;
 
-    SignupLimit(int maxPerClient, Duration window) {
+    /** @param shared the cluster's counters, or null to count in this instance's memory */
+    SignupLimit(int maxPerClient, Duration window, RateCounters shared) {
         this.maxPerClient = maxPerClient;
         this.window = window;
+        this.shared = shared;
     }
 
     /** Counts one sign-up attempt by {@code client} at {@code now}; 429 with Retry-After over the limit. */
-    synchronized void admit(String client, Instant now) {
+    void admit(String client, Instant now) {
+        if (shared == null) {
+            admitHere(client, now);
+            return;
+        }
+        Optional<RateCounters.Refusal> refused = shared.admit(client,
+                List.of(new RateCounters.Count("signups", window, 1, maxPerClient)), now);
+        if (refused.isPresent()) {
+            throw refused(Duration.ofSeconds(refused.get().waitSeconds()));
+        }
+    }
+
+    private synchronized void admitHere(String client, Instant now) {
         Window w = clients.get(client);
         if (w == null || !now.isBefore(w.start().plus(window))) {
             if (w == null && clients.size() >= MAX_CLIENTS) {

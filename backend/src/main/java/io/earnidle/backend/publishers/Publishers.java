@@ -9,6 +9,7 @@ import io.earnidle.backend.auth.PasskeyService;
 import io.earnidle.backend.auth.PasswordHasher;
 import io.earnidle.backend.auth.PublisherSessions;
 import io.earnidle.backend.background.BackgroundLoop;
+import io.earnidle.backend.billing.RateCounters;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.domains.DomainService;
@@ -40,7 +41,11 @@ public final class Publishers implements AutoCloseable {
     private final BackgroundLoop recheck;
     private final BooleanSupplier recheckLeader;
 
-    private Publishers(Config earnidle, Database db, Ledger ledger, int maxBodyBytes, BooleanSupplier recheckLeader) {
+    private final RateCounters sharedLimits;
+
+    private Publishers(Config earnidle, Database db, Ledger ledger, int maxBodyBytes, BooleanSupplier recheckLeader,
+                       RateCounters sharedLimits) {
+        this.sharedLimits = sharedLimits;
         this.db = db;
         this.recheckLeader = recheckLeader;
         this.ledger = ledger;
@@ -65,12 +70,12 @@ public final class Publishers implements AutoCloseable {
      * while {@code recheckLeader} (cluster mode: docs/operations.md).
      */
     public static Publishers create(Config earnidle, Database db, Ledger ledger, int maxBodyBytes,
-                                    BooleanSupplier recheckLeader) {
+                                    BooleanSupplier recheckLeader, RateCounters sharedLimits) {
         PublisherSettings s = PublisherSettings.from(earnidle);
         // demo only: loopback names cannot be DNS-verified, so the demo placement's origins come from configuration
         db.execute().namedUpdate("placement-set-config-origins", String.join(" ", s.demoVerifiedOrigins()),
                 Seeder.DEMO_PLACEMENT);
-        return new Publishers(earnidle, db, ledger, maxBodyBytes, recheckLeader);
+        return new Publishers(earnidle, db, ledger, maxBodyBytes, recheckLeader, sharedLimits);
     }
 
     /** The portal's signed-in sessions (customer pages sign in through the same accounts). */
@@ -80,7 +85,7 @@ public final class Publishers implements AutoCloseable {
 
     /** Sign-up, sign-in and sign-out, {@code me}: mounted at {@code /api/publisher}. */
     public HttpService accounts() {
-        return new AuthService(db, ledger, sessions, hasher, settings, maxBodyBytes, clients);
+        return new AuthService(db, ledger, sessions, hasher, settings, maxBodyBytes, clients, sharedLimits);
     }
 
     /** Who a request came from, for per-client limits ({@code earnidle.trusted-proxies}). */
