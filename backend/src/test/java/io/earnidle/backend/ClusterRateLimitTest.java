@@ -5,8 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.earnidle.backend.billing.RateCounters;
+import io.earnidle.backend.billing.SharedRateCounters;
 
 import io.helidon.webclient.http1.Http1Client;
 import org.junit.jupiter.api.Test;
@@ -55,6 +64,42 @@ class ClusterRateLimitTest {
             }
             System.out.println("cluster of 2: " + LIMIT + " sign-ups and " + LIMIT
                     + " requests per key allowed in all, the next refused on both instances");
+        } finally {
+            TestSupport.deleteTree(dir);
+        }
+    }
+
+    @Test
+    void concurrentAdmissionsOnTwoInstancesTakeExactlyTheLimit() throws Exception {
+        Path dir = TestSupport.tempDir();
+        try (EarnIdleServer a = EarnIdleServer.start(ClusterModeTest.config(dir, "instance-a", Map.of()));
+             EarnIdleServer b = EarnIdleServer.start(ClusterModeTest.config(dir, "instance-b", Map.of()))) {
+            List<RateCounters> counters = List.of(new SharedRateCounters(a.backend().database()),
+                    new SharedRateCounters(b.backend().database()));
+            Instant now = a.backend().ledger().now();
+            int limit = 5;
+            int tries = 24;
+            AtomicInteger admitted = new AtomicInteger();
+            CountDownLatch go = new CountDownLatch(1);
+            try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < tries; i++) {
+                    RateCounters c = counters.get(i % 2);
+                    threads.submit(() -> {
+                        go.await();
+                        if (c.admit("key-1", List.of(new RateCounters.Count("test", Duration.ofMinutes(1), 1, limit)),
+                                now).isEmpty()) {
+                            admitted.incrementAndGet();
+                        }
+                        return null;
+                    });
+                }
+                go.countDown();
+            }
+            assertEquals(limit, admitted.get(), tries + " at once on two instances, the limit taken exactly");
+            // the next waits until the slot of the admitted ones leaves the minute
+            RateCounters.Refusal refusal = counters.get(0).admit("key-1",
+                    List.of(new RateCounters.Count("test", Duration.ofMinutes(1), 1, limit)), now).orElseThrow();
+            assertTrue(refusal.waitSeconds() >= 60 && refusal.waitSeconds() <= 61, refusal.toString());
         } finally {
             TestSupport.deleteTree(dir);
         }

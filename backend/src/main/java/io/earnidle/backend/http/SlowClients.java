@@ -43,12 +43,16 @@ public final class SlowClients implements Http1ConnectionListener, AutoCloseable
             this.deadline = deadline;
         }
 
-        /** Interrupts the reader if it is still reading past the deadline. */
-        private synchronized void expireIfLate(long now) {
-            if (!done && now - deadline >= 0) {
+        /** Interrupts the reader if it is still reading past the deadline; true once the deadline has passed. */
+        private synchronized boolean expireIfLate(long now) {
+            if (now - deadline < 0) {
+                return false;
+            }
+            if (!done) {
                 expired = true;
                 thread.interrupt();
             }
+            return true;
         }
 
         /** Ends the reading; true if it had expired (the thread was interrupted). */
@@ -79,7 +83,10 @@ public final class SlowClients implements Http1ConnectionListener, AutoCloseable
     private void sweep() {
         long now = System.nanoTime();
         for (Reading r : reading.values()) {
-            r.expireIfLate(now);
+            if (r.expireIfLate(now)) {
+                // also drops a reading whose request failed before its end was seen (a malformed header)
+                reading.remove(r.thread, r);
+            }
         }
     }
 
@@ -91,7 +98,10 @@ public final class SlowClients implements Http1ConnectionListener, AutoCloseable
     /** Ends the current thread's reading; true if it was cut off (its interrupt status is cleared). */
     private boolean end() {
         Reading r = reading.remove(Thread.currentThread());
-        if (r != null && r.finish()) {
+        if (r == null) {
+            return Thread.interrupted(); // the sweep cut it off and dropped it already
+        }
+        if (r.finish()) {
             Thread.interrupted();
             return true;
         }
