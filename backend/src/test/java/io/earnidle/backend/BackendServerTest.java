@@ -30,6 +30,11 @@ abstract class BackendServerTest {
         backend.routing(routing);
     }
 
+    /** The ledger's available balance of {@code account} (balance less what is held). */
+    static long available(String account) {
+        return backend.database().inTransaction(tx -> backend.ledger().available(tx, account));
+    }
+
     /** The backend's data directory (its models are under {@code models/}). */
     static Path dataDir() {
         return dataDir;

@@ -58,10 +58,6 @@ class BillingTest extends BackendServerTest {
                 "earnidle.trust.max-attempts", "2"), CLOCK);
     }
 
-    private long available(String account) {
-        return backend.database().inTransaction(tx -> backend.ledger().available(tx, account));
-    }
-
     private long committed() {
         return count(backend.database(), COMMITTED, "demo-customer");
     }

@@ -102,10 +102,6 @@ class CapabilityTest extends BackendServerTest {
         return api.get("/api/jobs/" + id, CUSTOMER_KEY).json();
     }
 
-    private long available(String account) {
-        return backend.database().inTransaction(tx -> backend.ledger().available(tx, account));
-    }
-
     private static Set<String> fields(JsonNode o) {
         Set<String> s = new TreeSet<>();
         for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {

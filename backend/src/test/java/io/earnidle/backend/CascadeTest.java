@@ -143,10 +143,6 @@ class CascadeTest extends BackendServerTest {
         upstream.gate = new CountDownLatch(0);
     }
 
-    private long available(String account) {
-        return backend.database().inTransaction(tx -> backend.ledger().available(tx, account));
-    }
-
     private long committed() {
         return count(backend.database(), COMMITTED, "demo-customer");
     }

@@ -45,10 +45,6 @@ class CheatPenaltyTest extends BackendServerTest {
                 "earnidle.trust.canary.rate", "0"), CLOCK);
     }
 
-    private long available(String account) {
-        return backend.database().inTransaction(tx -> backend.ledger().available(tx, account));
-    }
-
     private long pending(String account) {
         return backend.ledger().pending(backend.database().execute(), account);
     }

@@ -22,7 +22,6 @@ import static io.earnidle.backend.TestSupport.Api;
 import static io.earnidle.backend.TestSupport.CUSTOMER_KEY;
 import static io.earnidle.backend.TestSupport.Resp;
 import static io.earnidle.backend.TestSupport.assertLedgerConsistent;
-import static io.earnidle.backend.TestSupport.balance;
 import static io.earnidle.backend.TestSupport.count;
 import static io.earnidle.backend.TestSupport.moneyFromJob;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -121,10 +120,6 @@ class VerificationFlowTest extends BackendServerTest {
 
     private long pending(String account) {
         return backend.ledger().pending(backend.database().execute(), account);
-    }
-
-    private long available(String account) {
-        return backend.database().inTransaction(tx -> backend.ledger().available(tx, account));
     }
 
     private void assertJobSumsToZero(String jobId) {

@@ -1,21 +1,15 @@
 package io.earnidle.backend.deposits;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
-import java.util.stream.Stream;
 
+import io.earnidle.backend.CliRun;
 import io.earnidle.backend.Backend;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.ledger.Ledger;
 import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import io.helidon.dbclient.DbRow;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,29 +33,20 @@ class CustomerCliTest {
     @BeforeEach
     void createDatabase() throws Exception {
         dir = Files.createTempDirectory("earnidle-customer-cli");
-        config = Config.builder().disableEnvironmentVariablesSource().disableSystemPropertiesSource()
-                .addSource(ConfigSources.create(Map.of("earnidle.data-dir", dir.toString())))
-                .addSource(ConfigSources.classpath("application.yaml")).build();
+        config = CliRun.config(dir);
         Backend.create(config, Clock.systemUTC()).close(); // migrated, with the demo customer
     }
 
     @AfterEach
     void deleteDatabase() throws Exception {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        CliRun.deleteTree(dir);
     }
 
     private int run(String... args) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        int status = CustomerCli.run(args, config, new PrintStream(o, true, StandardCharsets.UTF_8),
-                new PrintStream(e, true, StandardCharsets.UTF_8));
-        out = o.toString(StandardCharsets.UTF_8);
-        err = e.toString(StandardCharsets.UTF_8);
-        return status;
+        CliRun.Result r = CliRun.run(CustomerCli::run, config, args);
+        out = r.out();
+        err = r.err();
+        return r.status();
     }
 
     private <T> T withDb(java.util.function.Function<Database, T> f) {

@@ -1,18 +1,14 @@
 package io.earnidle.backend.models;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.Map;
 import java.util.stream.Stream;
 
+import io.earnidle.backend.CliRun;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.http.Json;
@@ -26,7 +22,6 @@ import io.earnidle.node.llama.LlamaConfig;
 import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.synth.ModelSynthesizer;
 import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -49,28 +44,19 @@ class ModelCatalogCliTest {
     @BeforeEach
     void dataDir() throws IOException {
         dir = Files.createTempDirectory("earnidle-catalog-test");
-        config = Config.builder().disableEnvironmentVariablesSource().disableSystemPropertiesSource()
-                .addSource(ConfigSources.create(Map.of("earnidle.data-dir", dir.toString())))
-                .addSource(ConfigSources.classpath("application.yaml")).build();
+        config = CliRun.config(dir);
     }
 
     @AfterEach
     void delete() throws IOException {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        CliRun.deleteTree(dir);
     }
 
     private int run(String... args) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        int status = ModelCatalogCli.run(args, config, new PrintStream(o, true, StandardCharsets.UTF_8),
-                new PrintStream(e, true, StandardCharsets.UTF_8));
-        out = o.toString(StandardCharsets.UTF_8);
-        err = e.toString(StandardCharsets.UTF_8);
-        return status;
+        CliRun.Result r = CliRun.run(ModelCatalogCli::run, config, args);
+        out = r.out();
+        err = r.err();
+        return r.status();
     }
 
     private Path tiny(String name, long seed) throws IOException {
