@@ -8,8 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.earnidle.backend.EarnIdleServer;
 import io.earnidle.backend.payouts.LocalChain;
 import io.earnidle.testsupport.Dnsmasq;
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.CookieManager;
@@ -65,9 +63,6 @@ class PortalWalletTest {
         Path keyFile = dataDir.resolve("treasury.key");
         Files.writeString(keyFile, LocalChain.DEV_KEY_0 + "\n");
         Map<String, String> m = new HashMap<>();
-        m.put("server.host", "127.0.0.1");
-        m.put("server.port", "0");
-        m.put("earnidle.data-dir", dataDir.toString());
         m.put("earnidle.demo.customer-api-key", CUSTOMER_KEY);
         // paid unverified and at once, as before verification (docs/trust.md)
         m.put("earnidle.ledger.verification-window-seconds", "0");
@@ -84,11 +79,7 @@ class PortalWalletTest {
         m.put("earnidle.payouts.treasury-key-file", keyFile.toString());
         m.put("earnidle.payouts.confirmations", "1");
         m.put("earnidle.payouts.poll-interval-ms", "300");
-        server = EarnIdleServer.start(Config.builder()
-                .disableEnvironmentVariablesSource()
-                .disableSystemPropertiesSource()
-                .sources(ConfigSources.create(m), ConfigSources.classpath("application.yaml"))
-                .build());
+        server = TestBackend.start(dataDir, m);
         api = "http://127.0.0.1:" + server.port();
     }
 

@@ -8,8 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.earnidle.backend.EarnIdleServer;
 import io.earnidle.testsupport.Dnsmasq;
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -56,25 +54,16 @@ class PublisherJourneyTest {
     @BeforeAll
     static void start() throws Exception {
         dns = Dnsmasq.start();
-        Config config = Config.builder()
-                .disableEnvironmentVariablesSource()
-                .disableSystemPropertiesSource()
-                .sources(ConfigSources.create(Map.of(
-                                "server.host", "127.0.0.1",
-                                "server.port", "0",
-                                "earnidle.data-dir", dataDir.toString(),
-                                "earnidle.demo.customer-api-key", CUSTOMER_KEY,
-                                "earnidle.dns.resolver", dns.resolver(),
-                                // the widget's node gets the customer's job at once, as before capability
-                                // benchmarks and the warm preference (docs/trust.md)
-                                "earnidle.capability.benchmark.enabled", "false",
-                                "earnidle.capability.dispatch.preference-wait-ms", "0",
-                                // paid unverified and at once, as before verification (docs/trust.md)
-                                "earnidle.ledger.verification-window-seconds", "0",
-                                "earnidle.trust.sample-rate", "0")),
-                        ConfigSources.classpath("application.yaml"))
-                .build();
-        server = EarnIdleServer.start(config);
+        server = TestBackend.start(dataDir, Map.of(
+                "earnidle.demo.customer-api-key", CUSTOMER_KEY,
+                "earnidle.dns.resolver", dns.resolver(),
+                // the widget's node gets the customer's job at once, as before capability
+                // benchmarks and the warm preference (docs/trust.md)
+                "earnidle.capability.benchmark.enabled", "false",
+                "earnidle.capability.dispatch.preference-wait-ms", "0",
+                // paid unverified and at once, as before verification (docs/trust.md)
+                "earnidle.ledger.verification-window-seconds", "0",
+                "earnidle.trust.sample-rate", "0"));
         api = "http://127.0.0.1:" + server.port();
         // passkeys need a domain name as relying party id, so the portal is opened as localhost
         portal = "http://localhost:" + server.port() + "/portal/";

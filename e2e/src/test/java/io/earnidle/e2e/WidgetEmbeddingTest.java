@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.earnidle.backend.EarnIdleServer;
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -42,15 +40,7 @@ class WidgetEmbeddingTest {
 
     @BeforeAll
     static void startBackend() {
-        server = EarnIdleServer.start(Config.builder()
-                .disableEnvironmentVariablesSource()
-                .disableSystemPropertiesSource()
-                .sources(ConfigSources.create(Map.of(
-                                "server.host", "127.0.0.1",
-                                "server.port", "0",
-                                "earnidle.data-dir", dataDir.toString())),
-                        ConfigSources.classpath("application.yaml"))
-                .build());
+        server = TestBackend.start(dataDir, Map.of());
         api = "http://127.0.0.1:" + server.port();
     }
 
