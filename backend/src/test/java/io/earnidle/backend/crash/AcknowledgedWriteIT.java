@@ -23,6 +23,14 @@ class AcknowledgedWriteIT {
     void jobsAcknowledgedWith202SurviveKillNine() throws Exception {
         Path work = Files.createTempDirectory("earnidle-ack");
         Path data = Files.createDirectory(work.resolve("data"));
+        try {
+            killAfterAcknowledging(work, data);
+        } finally {
+            BackendProcess.deleteTree(work);
+        }
+    }
+
+    private static void killAfterAcknowledging(Path work, Path data) throws Exception {
         try (BackendProcess server = new BackendProcess("h2-ack", work, Map.of("earnidle.data-dir", data.toString(),
                 "earnidle.capability.benchmark.enabled", "false"))) {
             server.start();

@@ -120,6 +120,18 @@ final class BackendProcess implements AutoCloseable {
         throw new IOException("backend jar not found under target/: the crash test runs after `package` (failsafe)");
     }
 
+    /** Deletes a test's work folder (config files, logs, H2 data) once its processes stopped. */
+    static void deleteTree(Path dir) throws IOException {
+        if (dir == null || !Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
     private static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
             return s.getLocalPort();

@@ -59,6 +59,7 @@ class CrashRecoveryIT {
         if (chain != null) {
             chain.close();
         }
+        BackendProcess.deleteTree(work);
     }
 
     @Test
