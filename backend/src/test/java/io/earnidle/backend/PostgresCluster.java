@@ -25,7 +25,7 @@ import java.util.stream.Stream;
  * root) the server runs as the {@code postgres} user through {@code runuser}.
  */
 public final class PostgresCluster {
-    static final String USER = "earnidle";
+    public static final String USER = "earnidle";
     private static PostgresCluster shared;
 
     private final Path dir;
@@ -67,7 +67,7 @@ public final class PostgresCluster {
     }
 
     /** The server of this JVM, started on first use. */
-    static synchronized PostgresCluster shared() {
+    public static synchronized PostgresCluster shared() {
         if (shared == null) {
             try {
                 shared = new PostgresCluster(findBin());
@@ -79,7 +79,7 @@ public final class PostgresCluster {
     }
 
     /** The JDBC URL of the database that belongs to {@code dataDir} (created on first use). */
-    String databaseFor(Path dataDir) {
+    public String databaseFor(Path dataDir) {
         String name = databases.computeIfAbsent(dataDir.toAbsolutePath(), d -> {
             String n = "t" + (databases.size() + 1) + "_" + Long.toHexString(System.nanoTime());
             try (Connection c = DriverManager.getConnection(url("postgres"), USER, "");

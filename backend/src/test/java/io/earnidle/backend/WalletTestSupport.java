@@ -16,11 +16,11 @@ import org.web3j.utils.Numeric;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Wallet-side helpers for tests: a key that signs SIWE messages and EIP-712 withdraw requests (web3j). */
-final class WalletTestSupport {
+public final class WalletTestSupport {
     private WalletTestSupport() {
     }
 
-    static Credentials newKey() {
+    public static Credentials newKey() {
         try {
             return Credentials.create(org.web3j.crypto.Keys.createEcKeyPair());
         } catch (Exception e) {
@@ -36,19 +36,19 @@ final class WalletTestSupport {
         return Numeric.toHexString(out);
     }
 
-    static String personalSign(Credentials key, String message) {
+    public static String personalSign(Credentials key, String message) {
         return hex(Sign.signPrefixedMessage(message.getBytes(java.nio.charset.StandardCharsets.UTF_8),
                 key.getEcKeyPair()));
     }
 
     /** A SIWE message for this key, valid by default; callers tweak fields through the record's copy. */
-    static SiweMessage siwe(Credentials key, String domain, long chainId, String nonce, Instant issuedAt) {
+    public static SiweMessage siwe(Credentials key, String domain, long chainId, String nonce, Instant issuedAt) {
         return new SiweMessage("http", domain, EthSignatures.checksum(key.getAddress()),
                 "Sign in to Earn Idle to receive your rewards in this wallet.", "http://" + domain, "1", chainId,
                 nonce, issuedAt, issuedAt.plusSeconds(600), null, null, null);
     }
 
-    static String signWithdraw(ECKeyPair key, long chainId, String account, String destination, long amount,
+    public static String signWithdraw(ECKeyPair key, long chainId, String account, String destination, long amount,
                                long nonce, long deadline) {
         String typed = Json.write(WithdrawTypedData.of(chainId, account, destination, amount, nonce, deadline));
         try {
@@ -58,7 +58,7 @@ final class WalletTestSupport {
         }
     }
 
-    static String withdrawBody(long amount, String destination, long nonce, long deadline, String signature) {
+    public static String withdrawBody(long amount, String destination, long nonce, long deadline, String signature) {
         return """
                 {"amount_micro_usdc":%d,"destination":"%s","nonce":%d,"deadline":%d,"signature":"%s"}"""
                 .formatted(amount, destination, nonce, deadline, signature);

@@ -55,8 +55,10 @@ public final class Database implements AutoCloseable {
     }
 
     public static Database open(Config db, Settings settings) {
-        String url = db.get("connection.url").asString()
-                .orElse("jdbc:h2:file:" + settings.dataDir().resolve("earnidle") + ";DATABASE_TO_LOWER=TRUE");
+        // WRITE_DELAY=0: H2 writes each commit to its file before the commit returns, so what the server
+        // acknowledged survives a killed process (H2's default delay lost the last ~0.5 s: docs/operations.md)
+        String url = db.get("connection.url").asString().orElse("jdbc:h2:file:" + settings.dataDir().resolve("earnidle")
+                + ";DATABASE_TO_LOWER=TRUE;WRITE_DELAY=0");
         String user = db.get("connection.username").asString().orElse("sa");
         String password = db.get("connection.password").asString().orElse("");
         Flyway.configure()
