@@ -18,6 +18,7 @@ import io.earnidle.backend.db.Database;
 import io.earnidle.backend.demo.Deployment;
 import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.deposits.DepositModule;
+import io.earnidle.backend.http.HealthService;
 import io.earnidle.backend.http.ProblemHandler;
 import io.earnidle.backend.http.SecurityHeaders;
 import io.earnidle.backend.http.UnknownApiService;
@@ -203,6 +204,7 @@ public final class Backend implements AutoCloseable {
                 .register("/api/payouts", payoutModule.payoutService())
                 .register("/api/deposits", deposits.service())
                 .register("/api/stats", new StatsService(stats))
+                .register("/api/health", new HealthService()) // trivial in-memory endpoint (docs/benchmarks.md)
                 .register("/", new ReceiptService(db, new Jobs(settings, db, ledger)::customerOfKey)); // issue 22
         openai.register(routing); // /v1: errors in OpenAI's shape, not problem+json
         Workers.register(routing, new WorkerCards(db, ledger, reputation)); // worker cards and badges (issue 22)
