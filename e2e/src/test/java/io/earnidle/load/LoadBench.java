@@ -82,6 +82,7 @@ public final class LoadBench {
         s.put("instances", instances);
         s.put("nodes", r.nodes());
         s.put("registered", r.registered());
+        s.put("onboarding_seconds", r.onboardingSeconds());
         s.put("measured_seconds", r.measuredSeconds());
         s.put("cycles", r.measuredCycles());
         s.put("cycles_per_s", r.cyclesPerSecond());

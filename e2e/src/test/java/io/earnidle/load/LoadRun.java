@@ -1,12 +1,15 @@
 package io.earnidle.load;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One load scenario: {@code nodes} simulated nodes (spread over the backend instances' base URLs) register, then poll
@@ -18,9 +21,11 @@ final class LoadRun {
     static final int CUSTOMER_THREADS = 16;
     /** Tokens of the capability benchmark job (earnidle.capability.benchmark.max-tokens) the warm-up runs. */
     static final int BENCHMARK_TOKENS = 32;
+    /** The longest the nodes' first results may take: beyond it the backend is not serving them (not a timing). */
+    static final Duration MAX_ONBOARDING = Duration.ofMinutes(30);
 
     /** The figures of one scenario; every count is read from the backend's responses. */
-    record Result(int nodes, int registered, double measuredSeconds, long measuredCycles, long cycles,
+    record Result(int nodes, int registered, double onboardingSeconds, double measuredSeconds, long measuredCycles, long cycles,
                   long customerJobsSubmitted, Set<String> customerJobsCompleted, Samples poll, Samples submit,
                   Samples jobSubmit, Map<String, Long> errors, TrivialLoad.Result trivial) {
         double cyclesPerSecond() {
@@ -43,8 +48,10 @@ final class LoadRun {
             System.err.printf("load: engine warm-up %.1f s%n", (System.nanoTime() - t0) / 1e9);
             Customers customers = new Customers(clients, apiKey, nodes, phase, errors);
             List<SimulatedNode> sims = new ArrayList<>();
+            CountDownLatch onboarded = new CountDownLatch(nodes);
             for (int i = 0; i < nodes; i++) {
-                sims.add(new SimulatedNode(clients.get(i % clients.size()), answers, customers, phase, errors));
+                sims.add(new SimulatedNode(clients.get(i % clients.size()), answers, customers, phase, errors,
+                        onboarded));
             }
             List<SimulatedNode> registered = new ArrayList<>();
             try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -62,7 +69,21 @@ final class LoadRun {
             for (SimulatedNode s : registered) {
                 threads.add(Thread.ofVirtual().start(s::run));
             }
+            for (int i = registered.size(); i < nodes; i++) {
+                onboarded.countDown(); // a refused registration (counted as an error) has nothing to wait for
+            }
             customers.start(CUSTOMER_THREADS);
+            // steady state: every new session's first job is its capability benchmark (a random job the node runs
+            // and the verifier checks); the measurement starts once every node has passed it, after the warm-up
+            long onboardStart = System.nanoTime();
+            while (!onboarded.await(1, TimeUnit.SECONDS)) {
+                if (System.nanoTime() - onboardStart > MAX_ONBOARDING.toNanos()) {
+                    throw new IllegalStateException(onboarded.getCount() + " of " + registered.size()
+                            + " nodes got no result accepted within " + MAX_ONBOARDING + "; errors: "
+                            + errors.byKind());
+                }
+            }
+            double onboardingSeconds = (System.nanoTime() - onboardStart) / 1e9;
             Thread.sleep(warmupMillis);
             phase.startMeasuring();
             Thread.sleep(measureMillis);
@@ -82,7 +103,7 @@ final class LoadRun {
                 total += s.cycles;
             }
             TrivialLoad.Result trivial = TrivialLoad.run(clients, nodes, warmupMillis, measureMillis);
-            return new Result(nodes, registered.size(), phase.measuredSeconds(), measured, total,
+            return new Result(nodes, registered.size(), onboardingSeconds, phase.measuredSeconds(), measured, total,
                     customers.submitted(), customers.completedJobs(), poll, submit, customers.latencies(),
                     errors.byKind(), trivial);
         } finally {

@@ -30,10 +30,14 @@ final class SimulatedNode {
     /** Accepted results while measuring, and over the whole run. */
     long measuredCycles;
     long cycles;
+    /** Set after the node's first accepted result (a new session's first job is its capability benchmark). */
+    private final java.util.concurrent.CountDownLatch onboarded;
     private String token;
     private long pollMillis;
 
-    SimulatedNode(LoadClient client, HonestAnswers answers, Customers customers, Phase phase, Errors errors) {
+    SimulatedNode(LoadClient client, HonestAnswers answers, Customers customers, Phase phase, Errors errors,
+                  java.util.concurrent.CountDownLatch onboarded) {
+        this.onboarded = onboarded;
         this.client = client;
         this.answers = answers;
         this.customers = customers;
@@ -116,7 +120,9 @@ final class SimulatedNode {
             Thread.currentThread().interrupt();
             return false;
         }
-        cycles++;
+        if (cycles++ == 0) {
+            onboarded.countDown();
+        }
         if (measured) {
             measuredCycles++;
         }
