@@ -271,12 +271,13 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         out.put("payout_micro_usdc", split.visitor());
         out.put("balance_micro_usdc", ledger.available(tx, session.accountId()));
         out.put("pending_micro_usdc", ledger.pending(tx, session.accountId()));
+        String receiptId = Receipts.newId(); // the receipt (docs/receipts.md) is issued from the stored result
+        out.put("receipt_id", receiptId);
+        String response = Json.write(out);
         tx.namedInsert("insert-result", s.jobId(), session.id(), s.leaseId(), StoredText.encode(s.text()),
                 Json.write(s.tokenIds()), s.tokenIds().length, s.engine(), s.prefillMs(),
-                s.decodeMs(), key, requestHash, "{}", ts(now), payoutTx);
-        out.put("receipt_id", receipts.result(tx, s.jobId(), verify ? "pending" : "skipped")); // docs/receipts.md
-        String response = Json.write(out);
-        tx.namedUpdate("rc-result-response", response, s.jobId());
+                s.decodeMs(), key, requestHash, response, ts(now), payoutTx);
+        receipts.result(tx, s.jobId(), verify ? "pending" : "skipped", receiptId);
         capability.recorded(tx, session.id(), job, model, s.engine(), timing, now);
         return response;
     }
