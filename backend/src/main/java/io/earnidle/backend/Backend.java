@@ -152,7 +152,7 @@ public final class Backend implements AutoCloseable {
                             KeyLimits.from(config.get("earnidle.limits.per-key"), openAiSettings.requestsPerMinute(),
                                     ledger::now)), reputation, canaries,
                     new Capability(CapabilitySettings.from(config.get("earnidle.capability")), db, models,
-                            sessionId -> reputation.ofSession(db.execute(), sessionId).score()));
+                            (exec, sessionId) -> reputation.ofSession(exec, sessionId).score()));
             backend.deposits = DepositModule.create(config.get("earnidle"), db, ledger,
                     backend.payoutModule.walletService(), backend.jobs::customerOfKey,
                     settings.maxBodyBytes(), leadership.role(Leadership.DEPOSITS));

@@ -111,14 +111,15 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
                                       Capability.Poll poll, Instant now, long maxModelBytes) {
         Instant expires = leases.provisionalExpiry(now);
         for (int round = 0; round < 3; round++) {
-            List<DbRow> candidates = Database.list(tx, "lease-candidates", ts(now), maxModelBytes,
+            List<DbRow> candidates = Database.list(tx, leases.settings().skipLockedDispatch()
+                            ? "lease-candidates-skip-locked" : "lease-candidates", ts(now), maxModelBytes,
                     standing.tier().rank(), standing.identity(), session.id(), session.id(), session.id(),
                     LEASE_CANDIDATES);
             if (candidates.isEmpty()) {
                 return Optional.empty();
             }
             for (DbRow c : candidates) {
-                if (!capability.admits(poll, c, now)) {
+                if (!capability.admits(tx, poll, c, now)) {
                     continue; // not eligible, or left to a better idle session for now
                 }
                 String jobId = Database.str(c, "id");
