@@ -22,7 +22,9 @@ import io.earnidle.e2e.TestBackend;
  * shipped application.yaml under {@link #SETTINGS}), one {@link LoadRun}, and the figures in one results file
  * ({@code bench/results/<date>-load.json}) that e2e/bench/load-report.mjs turns into docs/benchmarks.md "Load".
  *
- * <pre>LoadBench [--nodes 100,1000,5000] [--warmup-seconds 5] [--seconds 20] [--out FILE] [--command TEXT]</pre>
+ * <pre>LoadBench [--nodes 100,1000,5000] [--warmup-seconds 5] [--seconds 20] [--set KEY=VALUE]... [--out FILE]
+ *           [--command TEXT]</pre>
+ * {@code --set} adds a backend setting for every scenario (e.g. {@code earnidle.leases.dispatch=skip-locked}).
  */
 public final class LoadBench {
     /** The demo customer's key (the shipped demo data). */
@@ -49,10 +51,18 @@ public final class LoadBench {
         String started = Instant.now().toString();
         String stamp = DateTimeFormatter.ofPattern("yyyy-MM-dd-HHmm").withZone(ZoneOffset.UTC).format(Instant.now());
         Path out = Path.of(opt(a, "--out", "bench/results/" + stamp + "-load.json"));
-        ObjectNode results = header(opt(a, "--command", "./earnidle bench-load"), started, warmup, measure);
+        Map<String, String> settings = new java.util.TreeMap<>(SETTINGS);
+        for (int i = 0; i + 1 < a.size(); i++) {
+            if (a.get(i).equals("--set")) {
+                String[] kv = a.get(i + 1).split("=", 2);
+                settings.put(kv[0], kv[1]);
+            }
+        }
+        ObjectNode results = header(opt(a, "--command", "./earnidle bench-load"), started, warmup, measure,
+                settings);
         ArrayNode scenarios = results.putArray("scenarios");
         for (int n : nodes) {
-            LoadRun.Result r = runH2(n, warmup, measure);
+            LoadRun.Result r = runH2(n, warmup, measure, settings);
             scenarios.add(json("h2", 1, r));
             System.err.printf("h2 x1, %d nodes: %.0f cycles/s, poll p99 %.1f ms, submit p99 %.1f ms, trivial %.0f/s, "
                             + "errors %s%n", n, r.cyclesPerSecond(), r.poll().percentileMs(99),
@@ -66,9 +76,10 @@ public final class LoadBench {
     }
 
     /** One scenario on a fresh single backend on embedded H2. */
-    static LoadRun.Result runH2(int nodes, long warmupMillis, long measureMillis) throws Exception {
+    static LoadRun.Result runH2(int nodes, long warmupMillis, long measureMillis, Map<String, String> settings)
+            throws Exception {
         Path dir = Files.createTempDirectory("earnidle-load");
-        try (EarnIdleServer server = TestBackend.start(dir, SETTINGS)) {
+        try (EarnIdleServer server = TestBackend.start(dir, settings)) {
             return LoadRun.run(List.of("http://127.0.0.1:" + server.port()), API_KEY, nodes, warmupMillis,
                     measureMillis);
         } finally {
@@ -111,7 +122,8 @@ public final class LoadBench {
         return o;
     }
 
-    private static ObjectNode header(String command, String started, long warmup, long measure) {
+    private static ObjectNode header(String command, String started, long warmup, long measure,
+                                     Map<String, String> settings) {
         ObjectNode r = MAPPER.createObjectNode();
         r.put("schema", "earnidle-load/1");
         r.put("command", command);
@@ -131,7 +143,7 @@ public final class LoadBench {
         s.put("distinct_prompts", Customers.PROMPTS);
         s.put("customer_threads", LoadRun.CUSTOMER_THREADS);
         s.put("open_jobs_per_node", 1);
-        s.set("backend_settings", MAPPER.valueToTree(SETTINGS));
+        s.set("backend_settings", MAPPER.valueToTree(settings));
         s.put("client", "JDK HttpClient, HTTP/1.1 keep-alive, one virtual thread per simulated node; client and"
                 + " server in one JVM");
         return r;
