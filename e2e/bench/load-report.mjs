@@ -31,7 +31,7 @@ export function renderSection(results, { resultsPath, imgRel }) {
   }
   const s = results.settings;
   L.push(`Results file: \`${resultsPath}\`. Command: \`${results.command}\`.`, "",
-    `Simulated nodes (one virtual thread each, ${s.client}) register on the demo placement, then poll`
+    `Simulated nodes (${s.client}) register on the demo placement, then poll`
       + " `GET /api/inference/job` and post each lease's honest answer to `POST /api/inference/result`: the job run on"
       + ` the JVM engine on the downloaded model (\`${s.model}\`, ${s.max_tokens} tokens; a job equal to one already`
       + " run reuses its generation and measured timing). Customers (`POST /api/jobs`, the demo key,"
