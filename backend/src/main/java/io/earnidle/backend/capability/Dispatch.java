@@ -55,6 +55,10 @@ final class Dispatch {
 
     /** The standing of a session from its stored limits and engines; eligibility and rank inputs as given. */
     Standing standing(DbExecute exec, DbRow session, boolean eligible, Set<String> warm, double decodeTokS) {
+        return standing(session, eligible, warm, decodeTokS, reputation.score(exec, Database.str(session, "id")));
+    }
+
+    private Standing standing(DbRow session, boolean eligible, Set<String> warm, double decodeTokS, double score) {
         JsonNode limits = Json.parse(Database.str(session, "limits_json"));
         String engines = Database.str(session, "reported_engines");
         List<String> list = new ArrayList<>();
@@ -64,11 +68,11 @@ final class Dispatch {
         String id = Database.str(session, "id");
         return new Standing(id, eligible, limits.path("gpu").asBoolean(false),
                 limits.has("bandwidth_kbps") ? limits.path("bandwidth_kbps").asLong() : null, list, warm,
-                reputation.score(exec, id), decodeTokS);
+                score, decodeTokS);
     }
 
     /** Whether {@code me} may lease the customer job {@code candidate} (a lease-candidates row) now. */
-    boolean admits(DbExecute exec, Standing me, DbRow candidate, Instant now) {
+    boolean admits(DbExecute exec, Standing me, DbRow candidate, Instant now, Map<String, Double> rivalScores) {
         if (!me.eligible()) {
             return false;
         }
@@ -88,9 +92,10 @@ final class Dispatch {
             Object raw = Database.raw(r, "decode_tok_s");
             boolean measured = raw != null;
             boolean rivalEligible = Database.lng(r, "failed") == 0 && (measured || !settings.benchmarkEnabled());
-            Standing rival = standing(exec, r, rivalEligible,
+            Standing rival = standing(r, rivalEligible,
                     Database.lng(r, "warm") > 0 ? Set.of(model.sha256()) : Set.of(),
-                    measured ? ((Number) raw).doubleValue() : 0);
+                    measured ? ((Number) raw).doubleValue() : 0,
+                    rivalScores.computeIfAbsent(Database.str(r, "id"), id -> reputation.score(exec, id)));
             if (rival.eligible() && consents(rival, model) && BY_RANK.compare(
                     new Rank(!rival.warm().isEmpty(), rival.reputation(), rival.decodeTokS()), mine) > 0) {
                 return false; // leave it to the better session for now
