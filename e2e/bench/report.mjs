@@ -467,9 +467,11 @@ export async function writeReport({ resultsFile, mdFile, imgDir, png = true }) {
   const rel = (p) => path.relative(REPO, path.resolve(p)).split(path.sep).join("/");
   const imgRel = path.relative(path.dirname(path.resolve(mdFile)), path.resolve(imgDir)).split(path.sep).join("/") || ".";
   const md = renderMarkdown(results, { resultsPath: rel(resultsFile), imgRel });
-  const kept = fs.existsSync(mdFile) ? keptSection(fs.readFileSync(mdFile, "utf8")) : "";
+  const before = fs.existsSync(mdFile) ? fs.readFileSync(mdFile, "utf8") : "";
+  const kept = keptSection(before);
+  const load = (await import("./load-report.mjs")).loadSection(before); // the "Load" section, load-report.mjs's
   fs.mkdirSync(path.dirname(mdFile), { recursive: true });
-  fs.writeFileSync(mdFile, (md.endsWith("\n") ? md : md + "\n") + (kept ? "\n" + kept : ""));
+  fs.writeFileSync(mdFile, (md.endsWith("\n") ? md : md + "\n") + (kept ? "\n" + kept : "") + (load ? "\n" + load : ""));
   const charts = [
     { svg: chartSvg(results, "decode_tok_s", "Decode speed per engine"), file: path.join(imgDir, "bench-decode.png") },
     { svg: chartSvg(results, "prefill_tok_s", "Prefill speed per engine"), file: path.join(imgDir, "bench-prefill.png") },

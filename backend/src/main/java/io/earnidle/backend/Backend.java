@@ -20,6 +20,7 @@ import io.earnidle.backend.db.Database;
 import io.earnidle.backend.demo.Deployment;
 import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.deposits.DepositModule;
+import io.earnidle.backend.http.HealthService;
 import io.earnidle.backend.http.ProblemHandler;
 import io.earnidle.backend.http.SecurityHeaders;
 import io.earnidle.backend.http.UnknownApiService;
@@ -73,6 +74,7 @@ public final class Backend implements AutoCloseable {
     private final Ledger ledger;
     private final Models models;
     private final NodeSessions sessions;
+    private final Jobs jobs; // customers' jobs and API keys: /api/jobs, deposits and receipts share the one
     private final Publishers publishers;
     private final PayoutModule payoutModule; // wallets and payouts (issue 6)
     private final VerificationQueue verification; // pay only for verified work (issue 19)
@@ -95,6 +97,7 @@ public final class Backend implements AutoCloseable {
         this.ledger = ledger;
         this.models = models;
         this.sessions = new NodeSessions(db, leases.settings().sessionMaxAge());
+        this.jobs = new Jobs(settings, db, ledger);
         this.publishers = publishers;
         this.payoutModule = payoutModule;
         this.verification = verification;
@@ -152,9 +155,9 @@ public final class Backend implements AutoCloseable {
                             KeyLimits.from(config.get("earnidle.limits.per-key"), openAiSettings.requestsPerMinute(),
                                     ledger::now, sharedLimits)), reputation, canaries,
                     new Capability(CapabilitySettings.from(config.get("earnidle.capability")), db, models,
-                            sessionId -> reputation.ofSession(db.execute(), sessionId).score()));
+                            (exec, sessionId) -> reputation.ofSession(exec, sessionId).score()));
             backend.deposits = DepositModule.create(config.get("earnidle"), db, ledger,
-                    backend.payoutModule.walletService(), new Jobs(settings, db, ledger)::customerOfKey,
+                    backend.payoutModule.walletService(), backend.jobs::customerOfKey,
                     settings.maxBodyBytes(), leadership.role(Leadership.DEPOSITS));
             backend.stats = new NetworkStats(StatsSettings.from(config.get("earnidle.stats")), db, ledger, reputation);
             backend.cascade = Cascade.create(config.get("earnidle.cascade"), db, ledger, models, settings.rateCard());
@@ -198,7 +201,7 @@ public final class Backend implements AutoCloseable {
                         verification.receipts()),
                         new LeaseService(leases, req -> sessions.authenticateLeaseHolder(req, ledger.now()).id(),
                                 settings.maxBodyBytes()))
-                .register("/api/jobs", new JobService(settings, db, ledger, models, openai.limits()))
+                .register("/api/jobs", new JobService(jobs, models, openai.limits()))
                 .register("/api/rates", new RateService(settings.rateCard()))
                 .register("/api/models", new ModelService(models))
                 .register("/models", new ModelFileService(db, models))
@@ -206,7 +209,8 @@ public final class Backend implements AutoCloseable {
                 .register("/api/payouts", payoutModule.payoutService())
                 .register("/api/deposits", deposits.service())
                 .register("/api/stats", new StatsService(stats))
-                .register("/", new ReceiptService(db, new Jobs(settings, db, ledger)::customerOfKey)); // issue 22
+                .register("/api/health", new HealthService()) // trivial in-memory endpoint (docs/benchmarks.md)
+                .register("/", new ReceiptService(db, jobs::customerOfKey)); // issue 22
         openai.register(routing); // /v1: errors in OpenAI's shape, not problem+json
         Workers.register(routing, new WorkerCards(db, ledger, reputation)); // worker cards and badges (issue 22)
         routing.register("/api", new UnknownApiService())

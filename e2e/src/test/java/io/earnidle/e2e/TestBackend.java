@@ -12,11 +12,11 @@ import io.helidon.config.ConfigSources;
  * Starts the backend for an e2e test: on 127.0.0.1 at a free port, data in {@code dataDir}, the shipped
  * {@code application.yaml} under the test's own {@code settings} (environment and system properties ignored).
  */
-final class TestBackend {
+public final class TestBackend {
     private TestBackend() {
     }
 
-    static EarnIdleServer start(Path dataDir, Map<String, String> settings) {
+    public static EarnIdleServer start(Path dataDir, Map<String, String> settings) {
         Map<String, String> m = new HashMap<>(settings);
         m.put("server.host", "127.0.0.1");
         m.put("server.port", "0");

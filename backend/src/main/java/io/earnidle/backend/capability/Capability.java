@@ -39,6 +39,8 @@ public final class Capability implements RegistrationExtension {
     /** A session's standing at one poll (opaque to the caller). */
     public static final class Poll {
         private final Dispatch.Standing standing;
+        /** Rivals' reputation scores read during this poll: each is read once, not once per candidate job. */
+        private final java.util.Map<String, Double> rivalScores = new java.util.HashMap<>();
 
         private Poll(Dispatch.Standing standing) {
             this.standing = standing;
@@ -66,7 +68,7 @@ public final class Capability implements RegistrationExtension {
         this.db = db;
         this.benchmarks = new Benchmarks(settings, db, models);
         this.possession = new ModelPossession(settings, models);
-        this.dispatch = new Dispatch(settings, db, models, reputation);
+        this.dispatch = new Dispatch(settings, models, reputation);
     }
 
     ModelPossession possession() {
@@ -160,7 +162,7 @@ public final class Capability implements RegistrationExtension {
             }
         }
         DbRow session = Database.get(exec, "cap-session", sessionId).orElseThrow();
-        return new Poll(dispatch.standing(session, eligible, possession.warm(exec, sessionId), decode));
+        return new Poll(dispatch.standing(exec, session, eligible, possession.warm(exec, sessionId), decode));
     }
 
     /** A benchmark whose result was rejected: that engine's capability fails (no customer jobs), the job ends. */
@@ -200,12 +202,15 @@ public final class Capability implements RegistrationExtension {
         }
     }
 
-    /** Whether the polling session may lease {@code candidate} (a lease-candidates row) now. */
-    public boolean admits(Poll poll, DbRow candidate, Instant now) {
+    /**
+     * Whether the polling session may lease {@code candidate} (a lease-candidates row) now, read through the lease's
+     * transaction {@code tx} (a second connection taken while the transaction holds one can exhaust the pool).
+     */
+    public boolean admits(DbExecute tx, Poll poll, DbRow candidate, Instant now) {
         if (Database.str(candidate, "benchmark_for") != null) {
             return true; // its own benchmark (the lease query hands out no other session's)
         }
-        return dispatch.admits(poll.standing, candidate, now);
+        return dispatch.admits(tx, poll.standing, candidate, now, poll.rivalScores);
     }
 
     /**

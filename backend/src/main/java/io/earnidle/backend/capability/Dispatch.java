@@ -17,6 +17,7 @@ import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.models.Models;
 import io.earnidle.backend.verification.WeightType;
+import io.helidon.dbclient.DbExecute;
 import io.helidon.dbclient.DbRow;
 
 import static io.earnidle.backend.db.Database.ts;
@@ -42,20 +43,22 @@ final class Dispatch {
             .thenComparingDouble(Rank::reputation).thenComparingDouble(Rank::decodeTokS);
 
     private final CapabilitySettings settings;
-    private final Database db;
     private final Models models;
     private final Reputation reputation;
     private final Map<String, Set<String>> tensorTypes = new ConcurrentHashMap<>();
 
-    Dispatch(CapabilitySettings settings, Database db, Models models, Reputation reputation) {
+    Dispatch(CapabilitySettings settings, Models models, Reputation reputation) {
         this.settings = settings;
-        this.db = db;
         this.models = models;
         this.reputation = reputation;
     }
 
     /** The standing of a session from its stored limits and engines; eligibility and rank inputs as given. */
-    Standing standing(DbRow session, boolean eligible, Set<String> warm, double decodeTokS) {
+    Standing standing(DbExecute exec, DbRow session, boolean eligible, Set<String> warm, double decodeTokS) {
+        return standing(session, eligible, warm, decodeTokS, reputation.score(exec, Database.str(session, "id")));
+    }
+
+    private Standing standing(DbRow session, boolean eligible, Set<String> warm, double decodeTokS, double score) {
         JsonNode limits = Json.parse(Database.str(session, "limits_json"));
         String engines = Database.str(session, "reported_engines");
         List<String> list = new ArrayList<>();
@@ -65,15 +68,15 @@ final class Dispatch {
         String id = Database.str(session, "id");
         return new Standing(id, eligible, limits.path("gpu").asBoolean(false),
                 limits.has("bandwidth_kbps") ? limits.path("bandwidth_kbps").asLong() : null, list, warm,
-                reputation.score(id), decodeTokS);
+                score, decodeTokS);
     }
 
     /** Whether {@code me} may lease the customer job {@code candidate} (a lease-candidates row) now. */
-    boolean admits(Standing me, DbRow candidate, Instant now) {
+    boolean admits(DbExecute exec, Standing me, DbRow candidate, Instant now, Map<String, Double> rivalScores) {
         if (!me.eligible()) {
             return false;
         }
-        Models.Model model = models.find(db.execute(), Database.str(candidate, "model_id")).orElse(null);
+        Models.Model model = models.find(exec, Database.str(candidate, "model_id")).orElse(null);
         if (model == null || !consents(me, model)) {
             return false;
         }
@@ -84,14 +87,15 @@ final class Dispatch {
         }
         Rank mine = new Rank(me.warm().contains(model.sha256()), me.reputation(), me.decodeTokS());
         Instant liveSince = now.minusSeconds(settings.liveSeconds());
-        for (DbRow r : Database.list(db.execute(), "cap-rivals", model.sha256(), me.sessionId(), ts(liveSince),
+        for (DbRow r : Database.list(exec, "cap-rivals", model.sha256(), me.sessionId(), ts(liveSince),
                 model.sizeBytes(), ts(now), Database.str(candidate, "id"))) {
             Object raw = Database.raw(r, "decode_tok_s");
             boolean measured = raw != null;
             boolean rivalEligible = Database.lng(r, "failed") == 0 && (measured || !settings.benchmarkEnabled());
             Standing rival = standing(r, rivalEligible,
                     Database.lng(r, "warm") > 0 ? Set.of(model.sha256()) : Set.of(),
-                    measured ? ((Number) raw).doubleValue() : 0);
+                    measured ? ((Number) raw).doubleValue() : 0,
+                    rivalScores.computeIfAbsent(Database.str(r, "id"), id -> reputation.score(exec, id)));
             if (rival.eligible() && consents(rival, model) && BY_RANK.compare(
                     new Rank(!rival.warm().isEmpty(), rival.reputation(), rival.decodeTokS()), mine) > 0) {
                 return false; // leave it to the better session for now

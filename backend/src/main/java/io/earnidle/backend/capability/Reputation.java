@@ -1,5 +1,7 @@
 package io.earnidle.backend.capability;
 
+import io.helidon.dbclient.DbExecute;
+
 /**
  * A session's reputation, 0..100, as dispatch reads it to rank idle sessions (warm first, then reputation, then
  * capability). The score itself is built elsewhere (issue 19's reputation and tiers); until that is wired in, every
@@ -8,7 +10,7 @@ package io.earnidle.backend.capability;
 @FunctionalInterface
 public interface Reputation {
     /** The same middle score for every session. */
-    Reputation NEUTRAL = sessionId -> 50.0;
+    Reputation NEUTRAL = (exec, sessionId) -> 50.0;
 
-    double score(String sessionId);
+    double score(DbExecute exec, String sessionId);
 }

@@ -111,14 +111,15 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
                                       Capability.Poll poll, Instant now, long maxModelBytes) {
         Instant expires = leases.provisionalExpiry(now);
         for (int round = 0; round < 3; round++) {
-            List<DbRow> candidates = Database.list(tx, "lease-candidates", ts(now), maxModelBytes,
+            List<DbRow> candidates = Database.list(tx, leases.settings().skipLockedDispatch()
+                            ? "lease-candidates-skip-locked" : "lease-candidates", ts(now), maxModelBytes,
                     standing.tier().rank(), standing.identity(), session.id(), session.id(), session.id(),
                     LEASE_CANDIDATES);
             if (candidates.isEmpty()) {
                 return Optional.empty();
             }
             for (DbRow c : candidates) {
-                if (!capability.admits(poll, c, now)) {
+                if (!capability.admits(tx, poll, c, now)) {
                     continue; // not eligible, or left to a better idle session for now
                 }
                 String jobId = Database.str(c, "id");
@@ -271,12 +272,13 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         out.put("payout_micro_usdc", split.visitor());
         out.put("balance_micro_usdc", ledger.available(tx, session.accountId()));
         out.put("pending_micro_usdc", ledger.pending(tx, session.accountId()));
+        String receiptId = Receipts.newId(); // the receipt (docs/receipts.md) is issued from the stored result
+        out.put("receipt_id", receiptId);
+        String response = Json.write(out);
         tx.namedInsert("insert-result", s.jobId(), session.id(), s.leaseId(), StoredText.encode(s.text()),
                 Json.write(s.tokenIds()), s.tokenIds().length, s.engine(), s.prefillMs(),
-                s.decodeMs(), key, requestHash, "{}", ts(now), payoutTx);
-        out.put("receipt_id", receipts.result(tx, s.jobId(), verify ? "pending" : "skipped")); // docs/receipts.md
-        String response = Json.write(out);
-        tx.namedUpdate("rc-result-response", response, s.jobId());
+                s.decodeMs(), key, requestHash, response, ts(now), payoutTx);
+        receipts.result(tx, s.jobId(), verify ? "pending" : "skipped", receiptId);
         capability.recorded(tx, session.id(), job, model, s.engine(), timing, now);
         return response;
     }

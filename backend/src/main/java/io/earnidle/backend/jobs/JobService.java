@@ -26,7 +26,7 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 /** Customer API: {@code POST /api/jobs}, {@code GET /api/jobs/{id}} and {@code POST /api/jobs/{id}/cancel}. */
-public record JobService(Settings settings, Database db, Ledger ledger, Models models, KeyLimits limits)
+public record JobService(Jobs jobs, Models models, KeyLimits limits)
         implements HttpService {
     @Override
     public void routing(HttpRules rules) {
@@ -37,35 +37,48 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
 
     /** The customer and key of the request's API key (401 when missing, unknown or revoked). */
     private ApiKeys.Caller caller(ServerRequest req) {
-        return jobs().callerOfKey(Bearer.token(req))
+        return caller(Ids.sha256Hex(Bearer.token(req)));
+    }
+
+    /** The customer and key of an API key secret's SHA-256 hex (401 when unknown or revoked). */
+    private ApiKeys.Caller caller(String keySha256) {
+        return jobs.callerOfKeyHash(keySha256)
                 .orElseThrow(() -> Problem.unauthorized("unknown or revoked API key"));
     }
 
-    private Jobs jobs() {
-        return new Jobs(settings, db, ledger);
+    private Settings settings() {
+        return jobs.settings();
+    }
+
+    private Database db() {
+        return jobs.db();
+    }
+
+    private Ledger ledger() {
+        return jobs.ledger();
     }
 
     private void submit(ServerRequest req, ServerResponse res) {
-        ApiKeys.Caller caller = caller(req);
-        String keySha256 = Ids.sha256Hex(Bearer.token(req));
+        String keySha256 = Ids.sha256Hex(Bearer.token(req)); // hashed once: it finds the key and counts its limits
+        ApiKeys.Caller caller = caller(keySha256);
         limits.request(keySha256, res);
-        ObjectNode body = Json.readObject(req, settings.maxBodyBytes());
+        ObjectNode body = Json.readObject(req, settings().maxBodyBytes());
         String modelId = Fields.requiredString(body, "model", 128);
-        int maxTokens = (int) Fields.requiredLong(body, "max_tokens", 1, settings.maxTokens());
+        int maxTokens = (int) Fields.requiredLong(body, "max_tokens", 1, settings().maxTokens());
         boolean hasText = Fields.present(body, "prompt");
         boolean hasIds = Fields.present(body, "prompt_ids");
         if (hasText == hasIds) {
             throw Problem.validation("exactly one of prompt and prompt_ids is required");
         }
         ObjectNode sampling = sampling(Fields.optionalObject(body, "sampling"));
-        Models.Model model = models.find(db.execute(), modelId)
+        Models.Model model = models.find(db().execute(), modelId)
                 .orElseThrow(() -> Problem.unknownModel("model " + modelId + " is not served; see GET /api/models"));
         String prompt = null;
         int[] ids = null;
         if (hasText) {
-            prompt = Fields.requiredString(body, "prompt", settings.maxPromptChars());
+            prompt = Fields.requiredString(body, "prompt", settings().maxPromptChars());
         } else {
-            ids = Fields.intArray(body, "prompt_ids", settings.maxPromptChars(), model.vocabSize());
+            ids = Fields.intArray(body, "prompt_ids", settings().maxPromptChars(), model.vocabSize());
             if (ids.length + maxTokens > model.contextLength()) {
                 throw Problem.validation("prompt_ids length + max_tokens must be at most the model's context length "
                         + model.contextLength() + ", got " + (ids.length + maxTokens));
@@ -77,8 +90,8 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
             throw Problem.validation("min_tier must be probation, verified or trusted");
         }
         limits.job(keySha256, PromptTokens.upperBound(prompt, ids == null ? 0 : ids.length) + maxTokens,
-                jobs().reservation(modelId, prompt, ids, maxTokens), res);
-        Jobs.Created job = jobs().create(caller, modelId, prompt, ids, sampling, maxTokens, minTier);
+                jobs.reservation(modelId, prompt, ids, maxTokens), res);
+        Jobs.Created job = jobs.create(caller, modelId, prompt, ids, sampling, maxTokens, minTier);
         ObjectNode out = Json.object();
         out.put("id", job.id());
         out.put("status", "queued");
@@ -109,7 +122,7 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
     private void read(ServerRequest req, ServerResponse res) {
         String customerId = caller(req).customerId();
         String id = req.path().pathParameters().get("id");
-        DbRow job = Database.owned(db.execute(), "job-by-id", id, "customer_id", customerId,
+        DbRow job = Database.owned(db().execute(), "job-by-id", id, "customer_id", customerId,
                 "no job " + id + " for this customer");
         Json.send(res, Status.OK_200, json(job));
     }
@@ -121,11 +134,11 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
     private void cancel(ServerRequest req, ServerResponse res) {
         String customerId = caller(req).customerId();
         String id = req.path().pathParameters().get("id");
-        Database.owned(db.execute(), "job-by-id", id, "customer_id", customerId, "no job " + id + " for this customer");
-        Instant now = ledger.now();
-        long cancelled = db.execute().namedUpdate("billing-cancel-job", Database.ts(now), id, customerId,
+        Database.owned(db().execute(), "job-by-id", id, "customer_id", customerId, "no job " + id + " for this customer");
+        Instant now = ledger().now();
+        long cancelled = db().execute().namedUpdate("billing-cancel-job", Database.ts(now), id, customerId,
                 Database.ts(now));
-        DbRow job = Database.get(db.execute(), "job-by-id", id).orElseThrow();
+        DbRow job = Database.get(db().execute(), "job-by-id", id).orElseThrow();
         if (cancelled != 1 && Database.instant(job, "cancelled_at") == null) {
             throw Problem.conflict("job " + id + " is " + publicStatus(job, now) + "; only a queued job can be "
                     + "cancelled");
@@ -137,7 +150,7 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         String id = Database.str(job, "id");
         ObjectNode out = Json.object();
         out.put("id", id);
-        out.put("status", publicStatus(job, ledger.now()));
+        out.put("status", publicStatus(job, ledger().now()));
         // the last result's verification (docs/trust.md): null before a result, pending, passed, failed, skipped
         out.put("verification", Database.str(job, "verification"));
         out.put("model", Database.str(job, "model_id"));
@@ -164,7 +177,7 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
         out.put("tier", servedTier != null ? servedTier : Database.str(job, "min_tier"));
         out.putNull("result");
         if ("completed".equals(Database.str(job, "status")) && "upstream".equals(servedTier)) {
-            DbRow r = Database.get(db.execute(), "cascade-result-by-job", id).orElseThrow();
+            DbRow r = Database.get(db().execute(), "cascade-result-by-job", id).orElseThrow();
             ObjectNode result = out.putObject("result");
             result.put("text", StoredText.read(r, "result_text"));
             result.putNull("token_ids"); // the upstream answers text, not the model's token ids
@@ -172,7 +185,7 @@ public record JobService(Settings settings, Database db, Ledger ledger, Models m
             result.put("engine", "upstream");
             result.putObject("timing").put("upstream_ms", Database.dbl(r, "upstream_ms"));
         } else if ("completed".equals(Database.str(job, "status"))) {
-            DbRow r = Database.get(db.execute(), "result-by-job", id).orElseThrow();
+            DbRow r = Database.get(db().execute(), "result-by-job", id).orElseThrow();
             ObjectNode result = out.putObject("result");
             result.put("text", StoredText.read(r, "result_text"));
             JsonNode ids = Json.parse(Database.str(r, "token_ids_json"));

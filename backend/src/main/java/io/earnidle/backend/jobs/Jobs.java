@@ -35,6 +35,11 @@ public record Jobs(Settings settings, Database db, Ledger ledger) {
         return ApiKeys.authenticate(db.execute(), apiKey);
     }
 
+    /** The customer and key of an API key secret's SHA-256 hex, if it is a key that is not revoked. */
+    public Optional<ApiKeys.Caller> callerOfKeyHash(String apiKeySha256) {
+        return ApiKeys.authenticateHash(db.execute(), apiKeySha256);
+    }
+
     /** The customer id of an API key secret, if it is a key that is not revoked. */
     public Optional<String> customerOfKey(String apiKey) {
         return callerOfKey(apiKey).map(ApiKeys.Caller::customerId);

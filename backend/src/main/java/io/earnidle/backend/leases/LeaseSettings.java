@@ -24,12 +24,15 @@ import io.helidon.config.Config;
  * @param sessionMaxAgeSeconds          a node session expires this long after registration (401; register again)
  * @param registrationsPerWindow        registrations one client address may make on one placement per window
  * @param registrationWindowSeconds     the window of the registration rate limit
+ * @param skipLockedDispatch            a poll reads its candidate jobs {@code FOR UPDATE SKIP LOCKED} (rows another
+ *                                      poll is claiming are passed over, not waited for) before the conditional
+ *                                      claim; false: the conditional claim alone ({@code dispatch})
  */
 public record LeaseSettings(int maxPerSession, long minSeconds, long maxSeconds, long maxTotalSeconds,
                             double overheadSeconds, double safetyFactor, double defaultPrefillTokensPerS,
                             double defaultDecodeTokensPerS, long referenceModelBytes, long minBandwidthKbps,
                             long watchdogIntervalMs, long sessionMaxAgeSeconds, int registrationsPerWindow,
-                            long registrationWindowSeconds) {
+                            long registrationWindowSeconds, boolean skipLockedDispatch) {
     public LeaseSettings {
         require(maxPerSession >= 1, "max-per-session must be >= 1");
         require(minSeconds >= 1 && maxSeconds >= minSeconds && maxTotalSeconds >= maxSeconds,
@@ -42,6 +45,16 @@ public record LeaseSettings(int maxPerSession, long minSeconds, long maxSeconds,
         require(sessionMaxAgeSeconds > 0, "session-max-age-seconds must be > 0");
         require(registrationsPerWindow >= 1 && registrationWindowSeconds >= 1,
                 "registration.max-per-window and registration.window-seconds must be >= 1");
+    }
+
+    /** {@code earnidle.leases.dispatch}: how a poll claims a job. */
+    static final String CONDITIONAL_UPDATE = "conditional-update";
+    static final String SKIP_LOCKED = "skip-locked";
+
+    private static boolean dispatch(String value) {
+        require(CONDITIONAL_UPDATE.equals(value) || SKIP_LOCKED.equals(value),
+                "dispatch must be " + CONDITIONAL_UPDATE + " or " + SKIP_LOCKED + ", got " + value);
+        return SKIP_LOCKED.equals(value);
     }
 
     private static void require(boolean ok, String message) {
@@ -65,7 +78,8 @@ public record LeaseSettings(int maxPerSession, long minSeconds, long maxSeconds,
                 leases.get("watchdog-interval-ms").asLong().orElse(1000L),
                 leases.get("session-max-age-seconds").asLong().orElse(86_400L),
                 leases.get("registration.max-per-window").asInt().orElse(20),
-                leases.get("registration.window-seconds").asLong().orElse(600L));
+                leases.get("registration.window-seconds").asLong().orElse(600L),
+                dispatch(leases.get("dispatch").asString().orElse(CONDITIONAL_UPDATE)));
     }
 
     public Duration sessionMaxAge() {

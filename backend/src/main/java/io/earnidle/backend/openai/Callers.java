@@ -27,10 +27,9 @@ final class Callers {
 
     /** The caller, or 401 (missing, unknown or revoked key) or 429 (over the key's request rate, with Retry-After). */
     Caller caller(ServerRequest req, ServerResponse res) {
-        String secret = Bearer.token(req);
-        ApiKeys.Caller key = jobs.callerOfKey(secret)
+        String keySha256 = Ids.sha256Hex(Bearer.token(req)); // hashed once: it finds the key and counts its limits
+        ApiKeys.Caller key = jobs.callerOfKeyHash(keySha256)
                 .orElseThrow(() -> OpenAiError.invalidKey("Incorrect API key provided"));
-        String keySha256 = Ids.sha256Hex(secret);
         limits.request(keySha256, res);
         return new Caller(key, keySha256);
     }

@@ -79,11 +79,25 @@ public final class Receipts {
      * is pending). Returns the receipt's id.
      */
     public String result(DbTransaction tx, String jobId, String verification) {
+        return result(tx, jobId, verification, newId());
+    }
+
+    /**
+     * {@link #result(DbTransaction, String, String)} under the receipt id {@code id} (from {@link #newId}), for a
+     * caller that stores the id with the result before the receipt is issued.
+     */
+    public String result(DbTransaction tx, String jobId, String verification, String id) {
         DbRow job = Database.get(tx, "job-by-id", jobId).orElseThrow();
         DbRow result = Database.get(tx, "result-by-job", jobId).orElseThrow();
         boolean skipped = "skipped".equals(verification);
         // a replica check or a canary is not announced before its verdict: both read as pending here
-        return issue(tx, RESULT, job, result, skipped ? "skipped" : "pending", skipped ? "not-sampled" : null, null);
+        return issue(tx, id, RESULT, job, result, skipped ? "skipped" : "pending", skipped ? "not-sampled" : null,
+                null);
+    }
+
+    /** A new receipt id. */
+    public static String newId() {
+        return Ids.newId("rcpt_");
     }
 
     /**
@@ -91,7 +105,7 @@ public final class Receipts {
      * ({@code teacher-forced}, {@code canary}, {@code redundant}, {@code timing} or {@code forfeited}).
      */
     public String verification(DbTransaction tx, DbRow job, DbRow result, boolean passed, String method) {
-        return issue(tx, VERIFICATION, job, result, passed ? "passed" : "failed", method, null);
+        return issue(tx, newId(), VERIFICATION, job, result, passed ? "passed" : "failed", method, null);
     }
 
     /**
@@ -102,10 +116,10 @@ public final class Receipts {
         ObjectNode reversal = Json.object();
         reversal.put("node_micro_usdc", amount);
         reversal.put("cause", cause);
-        return issue(tx, REVERSAL, job, result, status, null, reversal);
+        return issue(tx, newId(), REVERSAL, job, result, status, null, reversal);
     }
 
-    private String issue(DbTransaction tx, String kind, DbRow job, DbRow result, String status, String method,
+    private String issue(DbTransaction tx, String id, String kind, DbRow job, DbRow result, String status, String method,
                          ObjectNode reversal) {
         Instant now = ledger.now();
         String sessionId = Database.str(result, "session_id");
@@ -114,7 +128,6 @@ public final class Receipts {
         Optional<DbRow> last = Database.get(tx, "rc-chain-head", sessionId);
         ReceiptKeys.SigningKey key = keys.current(tx, now)
                 .orElseThrow(() -> new IllegalStateException("no receipt signing key is valid at " + now));
-        String id = Ids.newId("rcpt_");
 
         ObjectNode r = Json.object();
         r.put("v", VERSION);

@@ -1,0 +1,132 @@
+package io.earnidle.load;
+
+import java.io.IOException;
+import java.util.UUID;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * One simulated node over real HTTP: registers a session on the demo placement ({@code POST /api/nodes}), then
+ * polls {@code GET /api/inference/job} and posts each lease's honest answer to {@code POST /api/inference/result}
+ * (with an Idempotency-Key), waiting the backend's suggested poll interval when the queue is empty, as the browser
+ * node does. Latencies are kept for the requests that start while the phase measures; a cycle counts when the
+ * backend answers the result with 200 and {@code "status":"accepted"}.
+ */
+final class SimulatedNode {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final String REGISTRATION = """
+            {"placement_id":"demo-placement",
+             "capabilities":{"webgpu":false,"wasm_simd":true,"threads":false,"cores":2,"device_memory_gb":8},
+             "limits":{"cpu_share":1.0,"gpu":false,"memory_mb":512,"bandwidth_kbps":1000000}}""";
+
+    private final LoadClient client;
+    private final HonestAnswers answers;
+    private final Customers customers;
+    private final Phase phase;
+    private final Errors errors;
+    final Samples poll = new Samples();
+    final Samples submit = new Samples();
+    /** Accepted results while measuring, and over the whole run. */
+    long measuredCycles;
+    long cycles;
+    /** Set after the node's first accepted result (a new session's first job is its capability benchmark). */
+    private final java.util.concurrent.CountDownLatch onboarded;
+    private String token;
+    private long pollMillis;
+
+    SimulatedNode(LoadClient client, HonestAnswers answers, Customers customers, Phase phase, Errors errors,
+                  java.util.concurrent.CountDownLatch onboarded) {
+        this.onboarded = onboarded;
+        this.client = client;
+        this.answers = answers;
+        this.customers = customers;
+        this.phase = phase;
+        this.errors = errors;
+    }
+
+    /** Registers the session; false (the error counted) when the backend refused. */
+    boolean register() throws InterruptedException {
+        try {
+            LoadClient.Response r = client.post("/api/nodes", null, REGISTRATION, null);
+            if (r.status() != 201) {
+                errors.add("register HTTP " + r.status());
+                return false;
+            }
+            JsonNode j = MAPPER.readTree(r.body());
+            token = j.path("session_token").asText();
+            pollMillis = j.path("poll_interval_ms").asLong(1000);
+            return true;
+        } catch (IOException e) {
+            errors.add("register " + e.getClass().getSimpleName());
+            return false;
+        }
+    }
+
+    /** Polls and answers until the phase stops. */
+    void run() {
+        try {
+            while (!phase.stopping()) {
+                if (!cycle()) {
+                    phase.pause(pollMillis);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** One poll and, when it leased a job, its result; false when there was nothing to do (or an error). */
+    private boolean cycle() {
+        boolean measured = phase.measuring();
+        long t0 = System.nanoTime();
+        JsonNode lease;
+        try {
+            LoadClient.Response r = client.get("/api/inference/job", token);
+            if (measured) {
+                poll.add(System.nanoTime() - t0);
+            }
+            if (r.status() == 204) {
+                return false;
+            }
+            if (r.status() != 200) {
+                errors.add("poll HTTP " + r.status());
+                return false;
+            }
+            lease = MAPPER.readTree(r.body());
+        } catch (IOException e) {
+            errors.add("poll " + e.getClass().getSimpleName());
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        String body = HonestAnswers.resultBody(lease, answers.answer(lease));
+        measured = phase.measuring();
+        long t1 = System.nanoTime();
+        try {
+            LoadClient.Response r = client.post("/api/inference/result", token, body, UUID.randomUUID().toString());
+            if (measured) {
+                submit.add(System.nanoTime() - t1);
+            }
+            if (r.status() != 200 || !"accepted".equals(MAPPER.readTree(r.body()).path("status").asText())) {
+                errors.add("submit HTTP " + r.status());
+                return false;
+            }
+        } catch (IOException e) {
+            errors.add("submit " + e.getClass().getSimpleName());
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        if (cycles++ == 0) {
+            onboarded.countDown();
+        }
+        if (measured) {
+            measuredCycles++;
+        }
+        customers.completed(lease.path("job_id").asText());
+        return true;
+    }
+}
