@@ -44,12 +44,15 @@ public record DomainVerifier(Database db, Ledger ledger, TxtResolver resolver) {
             String next;
             if (ok) {
                 next = "verified";
-                tx.namedUpdate("domain-set-verified", Database.ts(now), detail, Database.ts(now), domainId);
+                if (tx.namedUpdate("domain-set-verified", Database.ts(now), detail, Database.ts(now), domainId,
+                        before) == 0) {
+                    return statusNow(tx, domainId);
+                }
                 for (DbRow other : Database.list(tx, "domains-held-by-others", name, publisherId)) {
                     String loser = Database.str(other, "publisher_id");
                     tx.namedUpdate("domain-set-status", "lost", Database.ts(now),
                             "another account proved control of " + name + " with a fresh TXT record",
-                            Database.str(other, "id"));
+                            Database.str(other, "id"), Database.str(other, "status"));
                     tx.namedInsert("insert-notice", Ids.newId("ntc_"), loser,
                             "Another publisher proved control of " + DomainNames.display(name)
                                     + " with a fresh DNS TXT record, so it is no longer verified for your account."
@@ -61,7 +64,9 @@ public record DomainVerifier(Database db, Ledger ledger, TxtResolver resolver) {
             } else {
                 // a pending domain stays pending; a verified one starts failing (its placements are suspended)
                 next = "pending".equals(before) || "lost".equals(before) ? before : "failing";
-                tx.namedUpdate("domain-set-status", next, Database.ts(now), detail, domainId);
+                if (tx.namedUpdate("domain-set-status", next, Database.ts(now), detail, domainId, before) == 0) {
+                    return statusNow(tx, domainId);
+                }
                 if ("verified".equals(before)) {
                     tx.namedInsert("insert-notice", Ids.newId("ntc_"), publisherId,
                             "The TXT record for " + DomainNames.display(name) + " was not found at a re-check ("
@@ -79,6 +84,14 @@ public record DomainVerifier(Database db, Ledger ledger, TxtResolver resolver) {
                     + " (" + detail + ")");
         }
         return new Outcome(ok, status, answer, recordName, expected, resolver.description());
+    }
+
+    /**
+     * The domain's status when it changed between this check's read and its write (another check moved it, e.g. a
+     * fresh proof by another publisher during a periodic re-check): the stale answer is dropped, nothing is written.
+     */
+    private static String statusNow(DbExecute tx, String domainId) {
+        return Database.str(Database.get(tx, "domain-by-id", domainId).orElseThrow(), "status");
     }
 
     /** Re-checks every verified (or failing) domain once. Returns how many were checked. */

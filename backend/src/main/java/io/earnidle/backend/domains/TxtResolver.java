@@ -51,7 +51,8 @@ public final class TxtResolver {
     private final Resolver resolver;
     private final String description;
 
-    private TxtResolver(Resolver resolver, String description) {
+    /** Over any dnsjava resolver; tests hand in one that answers from memory. */
+    TxtResolver(Resolver resolver, String description) {
         this.resolver = resolver;
         this.description = description;
     }

@@ -1,0 +1,207 @@
+package io.earnidle.backend.domains;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+
+import io.earnidle.backend.PostgresCluster;
+import io.earnidle.backend.db.Database;
+import io.earnidle.backend.ledger.Ledger;
+import io.earnidle.backend.settings.Settings;
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+import io.helidon.dbclient.DbRow;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.EDNSOption;
+import org.xbill.DNS.Flags;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Resolver;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.TSIG;
+import org.xbill.DNS.TXTRecord;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A periodic re-check of the first holder's domain that read the domain as verified before a second publisher's
+ * fresh proof moved it, and whose DNS answer (with both publishers' TXT values) comes back only after that proof
+ * committed: the stale answer is dropped. The re-check's DNS answer is held until the proof is done, so the
+ * interleaving is the same on every run (no sleeps). Runs on H2, and on PostgreSQL in the postgres-store execution.
+ */
+class DomainRecheckRaceTest {
+    private static final String NAME = "contested.example.test";
+
+    private Path dir;
+    private Database db;
+    private Ledger ledger;
+    /** The TXT records the in-memory DNS serves, by record name. */
+    private final Map<String, List<String>> zone = new ConcurrentHashMap<>();
+
+    @BeforeEach
+    void openDatabase() throws IOException {
+        dir = Files.createTempDirectory("earnidle-domain-race");
+        Map<String, String> m = new HashMap<>(PostgresCluster.storeConfig(dir));
+        m.put("earnidle.data-dir", dir.toString());
+        Config config = Config.builder().disableEnvironmentVariablesSource().disableSystemPropertiesSource()
+                .addSource(ConfigSources.create(m))
+                .addSource(ConfigSources.classpath("application.yaml")).build();
+        db = Database.open(config.get("db"), Settings.from(config.get("earnidle")));
+        ledger = new Ledger(Clock.systemUTC(), Duration.ZERO);
+    }
+
+    @AfterEach
+    void deleteDatabase() throws IOException {
+        db.close();
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    @Test
+    void aRecheckThatReadTheDomainBeforeAFreshProofDoesNotTakeItBack() {
+        String domain1 = domainOf(publisher("pub_first"), "tok1first");
+        db.inTransaction(tx -> tx.namedInsert("insert-placement", "plc_first", "pub_first", "First page", 2000,
+                "active", "{}", Database.ts(ledger.now())));
+        db.inTransaction(tx -> tx.dml("UPDATE placements SET domain = ? WHERE id = 'plc_first'", NAME));
+        String record = DomainNames.recordName(NAME);
+        zone.put(record, List.of(DomainNames.recordValue("tok1first")));
+        DomainVerifier answering = new DomainVerifier(db, ledger, new TxtResolver(new ZoneResolver(null), "zone"));
+        assertEquals("verified", answering.check(domain1).status());
+        assertNull(suspendedReason());
+        String domain2 = domainOf(publisher("pub_second"), "tok2second");
+        // the first holder's record stays published next to the second's
+        zone.put(record, List.of(DomainNames.recordValue("tok1first"), DomainNames.recordValue("tok2second")));
+
+        CompletableFuture<Void> asked = new CompletableFuture<>();
+        CompletableFuture<Void> answer = new CompletableFuture<>();
+        DomainVerifier held = new DomainVerifier(db, ledger, new TxtResolver(new ZoneResolver(gate(asked, answer)),
+                "zone"));
+        CompletableFuture<DomainVerifier.Outcome> recheck = CompletableFuture.supplyAsync(() -> held.check(domain1));
+        // the re-check has read the first holder's domain (verified) and waits for DNS
+        CompletableFuture.anyOf(asked, recheck).join();
+        assertEquals("verified", statusOf(domain1), "the re-check is waiting for its DNS answer");
+
+        assertEquals("verified", answering.check(domain2).status(), "the second publisher's fresh proof");
+        assertEquals("lost", statusOf(domain1));
+        answer.complete(null);
+        DomainVerifier.Outcome stale = recheck.join();
+
+        assertEquals("lost", stale.status(), "the stale answer is dropped");
+        assertEquals("lost", statusOf(domain1));
+        assertEquals("verified", statusOf(domain2));
+        assertNotNull(suspendedReason(), "the first holder's placement stays suspended");
+        assertEquals(1, notices("pub_first").size(), notices("pub_first").toString());
+        assertTrue(notices("pub_first").get(0).contains("Another publisher proved control of " + NAME));
+        assertEquals(List.of(), notices("pub_second"));
+    }
+
+    /** Counts {@code asked} down when the query arrives, then waits for {@code answer}. */
+    private static Runnable gate(CompletableFuture<Void> asked, CompletableFuture<Void> answer) {
+        return () -> {
+            asked.complete(null);
+            answer.join();
+        };
+    }
+
+    private String publisher(String id) {
+        db.inTransaction(tx -> tx.namedInsert("insert-publisher", id, id, Database.ts(ledger.now())));
+        return id;
+    }
+
+    private String domainOf(String publisherId, String token) {
+        String id = "dom_" + publisherId;
+        db.inTransaction(tx -> tx.namedInsert("insert-domain", id, publisherId, NAME, NAME, token, false, "pending",
+                Database.ts(ledger.now())));
+        return id;
+    }
+
+    private String statusOf(String domainId) {
+        return Database.str(Database.get(db.execute(), "domain-by-id", domainId).orElseThrow(), "status");
+    }
+
+    private String suspendedReason() {
+        return Database.str(Database.get(db.execute(), "placement-full", "plc_first").orElseThrow(),
+                "suspended_reason");
+    }
+
+    private List<String> notices(String publisherId) {
+        List<String> out = new ArrayList<>();
+        for (DbRow n : Database.list(db.execute(), "notices-of-publisher", publisherId)) {
+            out.add(Database.str(n, "message"));
+        }
+        return out;
+    }
+
+    /** Answers TXT queries from {@link #zone}, after running {@code beforeAnswer} (when not null). */
+    private final class ZoneResolver implements Resolver {
+        private final Runnable beforeAnswer;
+
+        ZoneResolver(Runnable beforeAnswer) {
+            this.beforeAnswer = beforeAnswer;
+        }
+
+        @Override
+        public Message send(Message query) {
+            if (beforeAnswer != null) {
+                beforeAnswer.run();
+            }
+            Record question = query.getQuestion();
+            Message response = new Message(query.getHeader().getID());
+            response.getHeader().setFlag(Flags.QR);
+            response.addRecord(question, Section.QUESTION);
+            for (String value : zone.getOrDefault(question.getName().toString(true), List.of())) {
+                response.addRecord(new TXTRecord(question.getName(), DClass.IN, 300, value), Section.ANSWER);
+            }
+            return response;
+        }
+
+        @Override
+        public CompletionStage<Message> sendAsync(Message query) {
+            return CompletableFuture.completedFuture(send(query));
+        }
+
+        @Override
+        public void setPort(int port) {
+        }
+
+        @Override
+        public void setTCP(boolean flag) {
+        }
+
+        @Override
+        public void setIgnoreTruncation(boolean flag) {
+        }
+
+        @Override
+        public void setEDNS(int version, int payloadSize, int flags, List<EDNSOption> options) {
+        }
+
+        @Override
+        public void setTSIGKey(TSIG key) {
+        }
+
+        @Override
+        public void setTimeout(Duration timeout) {
+        }
+    }
+}
