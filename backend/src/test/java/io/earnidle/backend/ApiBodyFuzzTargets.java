@@ -221,14 +221,14 @@ final class ApiBodyFuzzTargets {
     }
 
     /** The credentials (as request headers) and ids one target's requests use, made over the API. */
-    static final class Context {
+    static class Context {
         private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         private final String base;
         private final Map<String, String> headers = new HashMap<>();
         private final Map<String, String> ids = new HashMap<>();
         JsonNode lease;
 
-        private Context(String base) {
+        Context(String base) {
             this.base = base;
         }
 
@@ -242,6 +242,33 @@ final class ApiBodyFuzzTargets {
                 throw new IllegalStateException("no " + name + " in this target's context");
             }
             return v;
+        }
+
+        /**
+         * A context whose ids are placeholders ({@code @@name@@}): seeds made with it are the committed Jazzer
+         * inputs, and {@link #fill} puts this target's real ids in when they are sent.
+         */
+        static Context placeholders() {
+            Context c = new Context("") {
+                @Override
+                String id(String name) {
+                    return "@@" + name + "@@";
+                }
+            };
+            c.lease = TestSupport.MAPPER.createObjectNode().put("job_id", "@@job@@").put("lease_id", "@@lease@@");
+            return c;
+        }
+
+        /** The body with each {@code @@name@@} replaced by this context's id of that name; other bytes as they are. */
+        byte[] fill(byte[] body) {
+            String text = new String(body, StandardCharsets.ISO_8859_1); // one char per byte: nothing else changes
+            if (!text.contains("@@")) {
+                return body;
+            }
+            for (Map.Entry<String, String> e : ids.entrySet()) {
+                text = text.replace("@@" + e.getKey() + "@@", e.getValue());
+            }
+            return text.getBytes(StandardCharsets.ISO_8859_1);
         }
 
         /** A fixed path (a helper for the targets that need a context but not a path parameter). */
