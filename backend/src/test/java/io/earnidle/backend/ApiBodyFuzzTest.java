@@ -111,8 +111,8 @@ class ApiBodyFuzzTest extends BackendServerTest {
      * Coverage-guided over all targets at once: the first byte picks the route, the rest is the body
      * ({@code JAZZER_FUZZ=1}, docs/security.md "Fuzzing"); otherwise replays the committed findings.
      */
+    @MethodSource("jazzerSeeds") // Jazzer wants @FuzzTest last
     @FuzzTest(maxDuration = "10m")
-    @MethodSource("jazzerSeeds")
     void apiBodies(byte[] input) throws Exception {
         List<ApiBodyFuzzTargets.Target> all = new ArrayList<>(ApiBodyFuzzTargets.TARGETS.values());
         int pick = input.length == 0 ? 0 : (input[0] & 0xff) % all.size();
