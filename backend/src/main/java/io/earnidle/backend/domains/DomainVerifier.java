@@ -42,7 +42,9 @@ public record DomainVerifier(Database db, Ledger ledger, TxtResolver resolver) {
             Set<String> touched = new HashSet<>();
             touched.add(publisherId);
             String next;
-            if (ok) {
+            // a lost domain's token was superseded by another publisher's fresh proof: it never comes back (the
+            // portal refuses to check it, but a check may have begun just before the proof moved it)
+            if (ok && !"lost".equals(before)) {
                 next = "verified";
                 if (tx.namedUpdate("domain-set-verified", Database.ts(now), detail, Database.ts(now), domainId,
                         before) == 0) {
