@@ -52,9 +52,12 @@ public record DomainVerifier(Database db, Ledger ledger, TxtResolver resolver) {
                 }
                 for (DbRow other : Database.list(tx, "domains-held-by-others", name, publisherId)) {
                     String loser = Database.str(other, "publisher_id");
-                    tx.namedUpdate("domain-set-status", "lost", Database.ts(now),
+                    // whatever its holder's own check made of it meanwhile (verified or failing), it is lost now
+                    if (tx.namedUpdate("domain-set-lost", Database.ts(now),
                             "another account proved control of " + name + " with a fresh TXT record",
-                            Database.str(other, "id"), Database.str(other, "status"));
+                            Database.str(other, "id")) == 0) {
+                        continue;
+                    }
                     tx.namedInsert("insert-notice", Ids.newId("ntc_"), loser,
                             "Another publisher proved control of " + DomainNames.display(name)
                                     + " with a fresh DNS TXT record, so it is no longer verified for your account."
