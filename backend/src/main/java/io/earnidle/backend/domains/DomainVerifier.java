@@ -42,7 +42,9 @@ public record DomainVerifier(Database db, Ledger ledger, TxtResolver resolver) {
             Set<String> touched = new HashSet<>();
             touched.add(publisherId);
             String next;
-            if (ok) {
+            // a lost domain's token was superseded by another publisher's fresh proof: it never comes back (the
+            // portal refuses to check it, but a check may have begun just before the proof moved it)
+            if (ok && !"lost".equals(before)) {
                 next = "verified";
                 if (tx.namedUpdate("domain-set-verified", Database.ts(now), detail, Database.ts(now), domainId,
                         before) == 0) {
@@ -50,9 +52,12 @@ public record DomainVerifier(Database db, Ledger ledger, TxtResolver resolver) {
                 }
                 for (DbRow other : Database.list(tx, "domains-held-by-others", name, publisherId)) {
                     String loser = Database.str(other, "publisher_id");
-                    tx.namedUpdate("domain-set-status", "lost", Database.ts(now),
+                    // whatever its holder's own check made of it meanwhile (verified or failing), it is lost now
+                    if (tx.namedUpdate("domain-set-lost", Database.ts(now),
                             "another account proved control of " + name + " with a fresh TXT record",
-                            Database.str(other, "id"), Database.str(other, "status"));
+                            Database.str(other, "id")) == 0) {
+                        continue;
+                    }
                     tx.namedInsert("insert-notice", Ids.newId("ntc_"), loser,
                             "Another publisher proved control of " + DomainNames.display(name)
                                     + " with a fresh DNS TXT record, so it is no longer verified for your account."

@@ -115,6 +115,24 @@ class DomainRecheckRaceTest {
         assertEquals(List.of(), notices("pub_second"));
     }
 
+    @Test
+    void aCheckOfALostDomainLeavesItLostWhileTheOldRecordIsStillPublished() {
+        String domain1 = domainOf(publisher("pub_first"), "tok1first");
+        String domain2 = domainOf(publisher("pub_second"), "tok2second");
+        String record = DomainNames.recordName(NAME);
+        zone.put(record, List.of(DomainNames.recordValue("tok1first")));
+        DomainVerifier answering = new DomainVerifier(db, ledger, new TxtResolver(new ZoneResolver(null), "zone"));
+        assertEquals("verified", answering.check(domain1).status());
+        zone.put(record, List.of(DomainNames.recordValue("tok1first"), DomainNames.recordValue("tok2second")));
+        assertEquals("verified", answering.check(domain2).status());
+
+        // e.g. "Check now" by the first holder that read the domain as verified just before the proof moved it
+        assertEquals("lost", answering.check(domain1).status());
+        assertEquals("lost", statusOf(domain1));
+        assertEquals("verified", statusOf(domain2));
+        assertEquals(List.of(), notices("pub_second"));
+    }
+
     /** Counts {@code asked} down when the query arrives, then waits for {@code answer}. */
     private static Runnable gate(CompletableFuture<Void> asked, CompletableFuture<Void> answer) {
         return () -> {
