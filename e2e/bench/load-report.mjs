@@ -20,7 +20,22 @@ const TARGET = { nodes: 1000, cyclesPerS: 2000, p99Ms: 50, ofTrivial: 0.25 };
 const f0 = (v) => (v == null ? "—" : Math.round(v).toLocaleString("en-US"));
 const f1 = (v) => (v == null ? "—" : v >= 100 ? v.toFixed(0) : v.toFixed(1));
 const xml = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-const label = (s) => `${s.store === "h2" ? "H2" : "PostgreSQL"} ×${s.instances}, ${f0(s.nodes)} nodes`;
+/** A scenario's store and instance count: "H2 ×1", "PostgreSQL ×2". */
+const storeName = (s) => `${s.store === "h2" ? "H2" : "PostgreSQL"} ×${s.instances}`;
+const label = (s) => `${storeName(s)}, ${f0(s.nodes)} nodes`;
+const STORE_COLORS = ["#3b6fd4", "#2e9e5b", "#e08a2c", "#9b59b6"];
+
+/** One series per store of the results (first-seen order), the value of `field` at each node count. */
+export function storeSeries(results, field) {
+  const stores = [...new Map(results.scenarios.map((r) => [storeName(r), r])).keys()];
+  return stores.map((name, i) => ({ name, color: STORE_COLORS[i % STORE_COLORS.length],
+    value: (g) => field(results.scenarios.find((r) => storeName(r) === name && r.nodes === g.nodes)) }));
+}
+
+/** The node counts of the results, ascending: the groups of the per-store chart. */
+export function nodeGroups(results) {
+  return [...new Set(results.scenarios.map((r) => r.nodes))].sort((a, b) => a - b).map((nodes) => ({ nodes }));
+}
 
 export function renderSection(results, { resultsPath, imgRel }) {
   const L = [LOAD_BEGIN, "", "## Load", ""];
@@ -41,7 +56,9 @@ export function renderSection(results, { resultsPath, imgRel }) {
       + ` ${s.measure_seconds} s. A cycle is a lease whose result the backend accepted (200,`
       + ' `"status":"accepted"`); latencies are of the requests started while measuring. Then the same number of'
       + " clients load `GET /api/health` (no database, no session) on the same server for as long: the trivial"
-      + " endpoint. Settings over the shipped defaults: "
+      + " endpoint. Stores: H2 ×1 is one backend on embedded H2; PostgreSQL ×2 is a throwaway PostgreSQL 15 (local,"
+      + " no fsync) with two backend instances in cluster mode on one database, the nodes, customers and trivial"
+      + " clients spread round-robin over both. Settings over the shipped defaults: "
       + Object.entries(s.backend_settings).map(([k, v]) => `\`${k}: ${v}\``).join(", ") + ".", "",
     `Machine: ${results.machine.cpu_model}, ${results.machine.cores} cores, ${results.machine.java}; started`
       + ` ${results.started_at}, load average ${la.join(" / ")} at start, ${(results.loadavg_end || []).join(" / ")} at end.`,
@@ -49,7 +66,7 @@ export function renderSection(results, { resultsPath, imgRel }) {
   L.push("| store | nodes | onboarding s | cycles/s | poll p50 / p99 ms | submit p50 / p99 ms | job submit p50 / p99 ms"
     + " | errors | trivial req/s | trivial p99 ms | cycles / trivial |", "|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of results.scenarios) {
-    L.push(`| ${r.store === "h2" ? "H2" : "PostgreSQL"} ×${r.instances} | ${f0(r.nodes)} | ${f1(r.onboarding_seconds)} | ${f0(r.cycles_per_s)}`
+    L.push(`| ${storeName(r)} | ${f0(r.nodes)} | ${f1(r.onboarding_seconds)} | ${f0(r.cycles_per_s)}`
       + ` | ${f1(r.poll.p50_ms)} / ${f1(r.poll.p99_ms)} | ${f1(r.submit.p50_ms)} / ${f1(r.submit.p99_ms)}`
       + ` | ${f1(r.job_submit.p50_ms)} / ${f1(r.job_submit.p99_ms)} | ${f0(r.errors + r.trivial.errors)}`
       + ` | ${f0(r.trivial.requests_per_s)} | ${f1(r.trivial.p99_ms)} | ${r.cycles_per_trivial_request.toFixed(3)} |`);
@@ -68,13 +85,14 @@ export function renderSection(results, { resultsPath, imgRel }) {
   row(`≥ ${TARGET.ofTrivial} of the trivial endpoint`, t ? t.cycles_per_trivial_request.toFixed(3) : "—",
     t && t.cycles_per_trivial_request >= TARGET.ofTrivial);
   L.push("", `![completed cycles per second](${imgRel}/load-cycles.png)`, "",
-    `![poll and submit latency](${imgRel}/load-latency.png)`, "", LOAD_END);
+    `![poll and submit latency](${imgRel}/load-latency.png)`, "",
+    `![completed cycles per second by store](${imgRel}/load-stores.png)`, "", LOAD_END);
   return L.join("\n") + "\n";
 }
 
-/** An SVG grouped bar chart: one group per scenario, one bar per series. */
-export function barChartSvg(results, series, title, yLabel) {
-  const rows = results.scenarios;
+/** An SVG grouped bar chart: one group per scenario (or per entry of `groups`), one bar per series. */
+export function barChartSvg(results, series, title, yLabel, groups = results.scenarios, groupLabel = label) {
+  const rows = groups;
   const W = 1100, H = 520, left = 80, right = 20, top = 80, bottom = 90;
   const vals = rows.flatMap((r) => series.map((s) => s.value(r))).filter((v) => v != null && isFinite(v));
   const raw = Math.max(1e-9, ...vals);
@@ -97,10 +115,11 @@ export function barChartSvg(results, series, title, yLabel) {
     const gx = left + i * gw + (gw - bw * series.length) / 2;
     series.forEach((s, j) => {
       const v = s.value(r), x = gx + j * bw;
+      if (v == null || !isFinite(v)) return; // a store not run at this node count
       out.push(`<rect x="${x + 2}" y="${y(v)}" width="${bw - 4}" height="${y(0) - y(v)}" fill="${s.color}"/>`,
         `<text x="${x + bw / 2}" y="${y(v) - 5}" font-size="11" text-anchor="middle">${f1(v)}</text>`);
     });
-    out.push(`<text x="${left + i * gw + gw / 2}" y="${H - bottom + 22}" font-size="13" text-anchor="middle">${xml(label(r))}</text>`);
+    out.push(`<text x="${left + i * gw + gw / 2}" y="${H - bottom + 22}" font-size="13" text-anchor="middle">${xml(groupLabel(r))}</text>`);
   });
   out.push(`<line x1="${left}" x2="${W - right}" y1="${y(0)}" y2="${y(0)}" stroke="#333"/>`);
   series.forEach((s, j) => out.push(`<rect x="${left + j * 200}" y="${top - 20}" width="14" height="14" fill="${s.color}"/>`,
@@ -139,6 +158,9 @@ export async function writeLoadReport({ resultsFile, mdFile, imgDir, png = true 
       { name: "submit p50", color: "#f0c08c", value: (r) => r.submit.p50_ms },
       { name: "submit p99", color: "#e08a2c", value: (r) => r.submit.p99_ms }],
       "Poll and submit latency", "milliseconds") },
+    { file: path.join(imgDir, "load-stores.png"), svg: barChartSvg(results, storeSeries(results, (r) => r?.cycles_per_s),
+      "Completed job cycles per second, one series per store", "per second", nodeGroups(results),
+      (g) => `${f0(g.nodes)} nodes`) },
   ];
   if (png) await renderPngs(charts);
   return { md: mdFile, pngs: png ? charts.map((c) => c.file) : [] };

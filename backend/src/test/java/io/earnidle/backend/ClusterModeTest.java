@@ -22,6 +22,7 @@ import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.GenerationResult;
 import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.loop.JobSpec;
+import io.earnidle.testsupport.PostgresCluster;
 import io.helidon.config.Config;
 import io.helidon.dbclient.DbRow;
 import io.helidon.webclient.http1.Http1Client;

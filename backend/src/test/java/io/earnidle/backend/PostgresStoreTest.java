@@ -8,6 +8,7 @@ import java.sql.Statement;
 import java.util.HashMap;
 import java.util.Map;
 
+import io.earnidle.testsupport.PostgresCluster;
 import io.helidon.webclient.http1.Http1Client;
 import org.junit.jupiter.api.Test;
 

@@ -14,16 +14,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.earnidle.backend.EarnIdleServer;
-import io.earnidle.e2e.TestBackend;
+import io.earnidle.testsupport.Folders;
 
 /**
- * The load benchmark ({@code ./earnidle bench-load}): for each node count, a fresh backend on embedded H2 (the
- * shipped application.yaml under {@link #SETTINGS}), one {@link LoadRun}, and the figures in one results file
- * ({@code bench/results/<date>-load.json}) that e2e/bench/load-report.mjs turns into docs/benchmarks.md "Load".
+ * The load benchmark ({@code ./earnidle bench-load}): for each store and node count, fresh backends (the shipped
+ * application.yaml under {@link #SETTINGS}; {@link LoadStore}: one on embedded H2, or two in cluster mode on one
+ * PostgreSQL), one {@link LoadRun}, and the figures in one results file ({@code bench/results/<date>-load.json})
+ * that e2e/bench/load-report.mjs turns into docs/benchmarks.md "Load".
  *
- * <pre>LoadBench [--nodes 100,1000,5000] [--warmup-seconds 5] [--seconds 20] [--set KEY=VALUE]... [--out FILE]
- *           [--command TEXT]</pre>
+ * <pre>LoadBench [--store h2,postgres2] [--nodes 100,1000,5000] [--warmup-seconds 5] [--seconds 20]
+ *           [--set KEY=VALUE]... [--out FILE] [--command TEXT]</pre>
+ * {@code --store} defaults to {@code h2}.
  * {@code --set} adds a backend setting for every scenario (e.g. {@code earnidle.leases.dispatch=skip-locked}).
  */
 public final class LoadBench {
@@ -44,6 +45,7 @@ public final class LoadBench {
 
     public static void main(String[] args) throws Exception {
         List<String> a = Arrays.asList(args);
+        List<LoadStore> stores = Arrays.stream(opt(a, "--store", "h2").split(",")).map(LoadStore::of).toList();
         int[] nodes = Arrays.stream(opt(a, "--nodes", "100,1000,5000").split(",")).mapToInt(Integer::parseInt)
                 .toArray();
         long warmup = (long) (Double.parseDouble(opt(a, "--warmup-seconds", "5")) * 1000);
@@ -61,12 +63,15 @@ public final class LoadBench {
         ObjectNode results = header(opt(a, "--command", "./earnidle bench-load"), started, warmup, measure,
                 settings);
         ArrayNode scenarios = results.putArray("scenarios");
-        for (int n : nodes) {
-            LoadRun.Result r = runH2(n, warmup, measure, settings);
-            scenarios.add(json("h2", 1, r));
-            System.err.printf("h2 x1, %d nodes: %.0f cycles/s, poll p99 %.1f ms, submit p99 %.1f ms, trivial %.0f/s, "
-                            + "errors %s%n", n, r.cyclesPerSecond(), r.poll().percentileMs(99),
-                    r.submit().percentileMs(99), r.trivial().requestsPerSecond(), r.errors());
+        for (LoadStore store : stores) {
+            for (int n : nodes) {
+                LoadRun.Result r = run(store, n, warmup, measure, settings);
+                scenarios.add(json(store, r));
+                System.err.printf("%s x%d, %d nodes: %.0f cycles/s, poll p99 %.1f ms, submit p99 %.1f ms, trivial "
+                                + "%.0f/s, errors %s%n", store.id(), store.instances(), n, r.cyclesPerSecond(),
+                        r.poll().percentileMs(99), r.submit().percentileMs(99), r.trivial().requestsPerSecond(),
+                        r.errors());
+            }
         }
         results.put("finished_at", Instant.now().toString());
         results.set("loadavg_end", loadAverage());
@@ -75,22 +80,21 @@ public final class LoadBench {
         System.out.println(out);
     }
 
-    /** One scenario on a fresh single backend on embedded H2. */
-    static LoadRun.Result runH2(int nodes, long warmupMillis, long measureMillis, Map<String, String> settings)
-            throws Exception {
+    /** One scenario on fresh backends of {@code store}. */
+    static LoadRun.Result run(LoadStore store, int nodes, long warmupMillis, long measureMillis,
+                              Map<String, String> settings) throws Exception {
         Path dir = Files.createTempDirectory("earnidle-load");
-        try (EarnIdleServer server = TestBackend.start(dir, settings)) {
-            return LoadRun.run(List.of("http://127.0.0.1:" + server.port()), API_KEY, nodes, warmupMillis,
-                    measureMillis);
+        try (LoadStore.Backends backends = store.start(dir, settings)) {
+            return LoadRun.run(backends.baseUrls(), API_KEY, nodes, warmupMillis, measureMillis);
         } finally {
-            deleteTree(dir);
+            Folders.deleteTree(dir);
         }
     }
 
-    static ObjectNode json(String store, int instances, LoadRun.Result r) {
+    static ObjectNode json(LoadStore store, LoadRun.Result r) {
         ObjectNode s = MAPPER.createObjectNode();
-        s.put("store", store);
-        s.put("instances", instances);
+        s.put("store", store.id());
+        s.put("instances", store.instances());
         s.put("nodes", r.nodes());
         s.put("registered", r.registered());
         s.put("onboarding_seconds", r.onboardingSeconds());
@@ -145,7 +149,8 @@ public final class LoadBench {
         s.put("open_jobs_per_node", 1);
         s.set("backend_settings", MAPPER.valueToTree(settings));
         s.put("client", "JDK HttpClient, HTTP/1.1 keep-alive, one virtual thread per simulated node; client and"
-                + " server in one JVM");
+                + " server in one JVM (postgres2: both instances in it, PostgreSQL 15 a local process; nodes and"
+                + " customers spread round-robin over the instances)");
         return r;
     }
 
@@ -175,13 +180,5 @@ public final class LoadBench {
     private static String opt(List<String> args, String name, String def) {
         int i = args.indexOf(name);
         return i >= 0 && i + 1 < args.size() ? args.get(i + 1) : def;
-    }
-
-    private static void deleteTree(Path dir) throws java.io.IOException {
-        try (var s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 }

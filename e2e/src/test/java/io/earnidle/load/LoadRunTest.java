@@ -5,9 +5,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.earnidle.backend.EarnIdleServer;
 import io.earnidle.backend.db.Database;
-import io.earnidle.e2e.TestBackend;
 import io.helidon.dbclient.DbRow;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,8 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The load generator at a tiny N against a real backend: it works end to end, and its figures are what the backend
- * answered and stored (no timing is asserted).
+ * The load generator at a tiny N against real backends, on each {@link LoadStore} (one on H2; two in cluster mode on
+ * one real PostgreSQL): it works end to end, and its figures are what the backends answered and stored (no timing is
+ * asserted).
  */
 class LoadRunTest {
     @TempDir
@@ -25,12 +24,22 @@ class LoadRunTest {
 
     @Test
     void fewNodesCompleteRealJobsAndTheFiguresMatchTheDatabase() throws Exception {
-        try (EarnIdleServer server = TestBackend.start(dir, LoadBench.SETTINGS)) {
-            LoadRun.Result r = LoadRun.run(List.of("http://127.0.0.1:" + server.port()), LoadBench.API_KEY, 3,
-                    1000, 3000);
-            Database db = server.backend().database();
+        fewNodesOn(LoadStore.H2, 3);
+    }
 
-            assertEquals(3, r.registered());
+    @Test
+    void fewNodesOnTwoInstancesOfOnePostgresCompleteRealJobs() throws Exception {
+        fewNodesOn(LoadStore.POSTGRES2, 4);
+    }
+
+    private void fewNodesOn(LoadStore store, int nodes) throws Exception {
+        try (LoadStore.Backends backends = store.start(dir, LoadBench.SETTINGS)) {
+            assertEquals(store.instances(), backends.baseUrls().size());
+            LoadRun.Result r = LoadRun.run(backends.baseUrls(), LoadBench.API_KEY, nodes, 1000, 3000);
+            // a cluster's instances share one database: any of them reads what all of them stored
+            Database db = backends.servers().getFirst().backend().database();
+
+            assertEquals(nodes, r.registered());
             assertEquals(0, r.errors().size(), "no request failed: " + r.errors());
             assertTrue(r.cycles() > 0, "the nodes answered jobs");
             // every accepted result the tool counted is a stored result, and nothing else was stored; the honest
@@ -52,7 +61,9 @@ class LoadRunTest {
             assertTrue(r.trivial().requests() > 0);
             assertEquals(r.trivial().requests(), r.trivial().latencies().count());
 
-            ObjectNode json = LoadBench.json("h2", 1, r);
+            ObjectNode json = LoadBench.json(store, r);
+            assertEquals(store.id(), json.path("store").asText());
+            assertEquals(store.instances(), json.path("instances").asInt());
             assertEquals(r.measuredCycles(), json.path("cycles").asLong());
             assertEquals(r.customerJobsCompleted().size(), json.path("customer_jobs_completed").asInt());
         }

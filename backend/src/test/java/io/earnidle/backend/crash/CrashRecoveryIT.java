@@ -12,8 +12,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import io.earnidle.backend.PostgresCluster;
 import io.earnidle.backend.payouts.LocalChain;
+import io.earnidle.testsupport.PostgresCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -15,10 +15,10 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
-import io.earnidle.backend.PostgresCluster;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.settings.Settings;
+import io.earnidle.testsupport.PostgresCluster;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import io.helidon.dbclient.DbRow;

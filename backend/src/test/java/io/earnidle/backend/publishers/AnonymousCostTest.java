@@ -11,9 +11,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 import io.earnidle.backend.EarnIdleServer;
-import io.earnidle.backend.PostgresCluster;
 import io.earnidle.backend.auth.HashingGate;
 import io.earnidle.backend.http.Problem;
+import io.earnidle.testsupport.PostgresCluster;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import org.junit.jupiter.api.Test;

@@ -8,8 +8,8 @@ import java.util.function.BooleanSupplier;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.earnidle.backend.EarnIdleServer;
-import io.earnidle.backend.PostgresCluster;
 import io.earnidle.testsupport.Dnsmasq;
+import io.earnidle.testsupport.PostgresCluster;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import org.junit.jupiter.api.AfterAll;

@@ -1,4 +1,4 @@
-package io.earnidle.backend;
+package io.earnidle.testsupport;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -160,7 +160,7 @@ public final class PostgresCluster {
             System.err.println("PostgresCluster: stopping the test server failed: " + e.getMessage());
         }
         try {
-            TestSupport.deleteTree(dir);
+            Folders.deleteTree(dir);
         } catch (IOException e) {
             System.err.println("PostgresCluster: could not delete " + dir + ": " + e.getMessage());
         }
