@@ -24,7 +24,7 @@ public final class ProblemHandler implements ErrorHandler<Exception> {
     public static final String PROBLEM_BASE = "https://earnidle.io/problems/";
     private static final System.Logger LOGGER = System.getLogger(ProblemHandler.class.getName());
     /** Seconds a client waits before sending again a request that lost a lock wait. */
-    static final long LOCK_RETRY_AFTER_SECONDS = 1;
+    public static final long LOCK_RETRY_AFTER_SECONDS = 1;
     private static final HttpMediaType PROBLEM_JSON = HttpMediaType.create("application/problem+json; charset=utf-8");
 
     @Override

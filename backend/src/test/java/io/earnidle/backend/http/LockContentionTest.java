@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * database, wrapped as the database client reports it.
  */
 @ServerTest
-class LockContentionTest {
+public class LockContentionTest {
     private final Http1Client client;
 
     LockContentionTest(Http1Client client) {
@@ -50,7 +50,7 @@ class LockContentionTest {
     }
 
     /** What H2 throws when a second transaction asks for a row lock that a first one holds past LOCK_TIMEOUT. */
-    private static SQLException realLockTimeout() {
+    public static SQLException realLockTimeout() {
         String url = "jdbc:h2:mem:lock-" + UUID.randomUUID() + ";LOCK_TIMEOUT=50;DB_CLOSE_DELAY=-1";
         try (Connection holder = DriverManager.getConnection(url, "sa", "");
              Connection waiter = DriverManager.getConnection(url, "sa", "")) {
