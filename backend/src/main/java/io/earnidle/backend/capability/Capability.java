@@ -39,8 +39,8 @@ public final class Capability implements RegistrationExtension {
     /** A session's standing at one poll (opaque to the caller). */
     public static final class Poll {
         private final Dispatch.Standing standing;
-        /** Rivals' reputation scores read during this poll: each is read once, not once per candidate job. */
-        private final java.util.Map<String, Double> rivalScores = new java.util.HashMap<>();
+        /** The rivals read during this poll: each is read once, not once per candidate job. */
+        private final Dispatch.Rivals rivals = new Dispatch.Rivals();
 
         private Poll(Dispatch.Standing standing) {
             this.standing = standing;
@@ -210,7 +210,7 @@ public final class Capability implements RegistrationExtension {
         if (Database.str(candidate, "benchmark_for") != null) {
             return true; // its own benchmark (the lease query hands out no other session's)
         }
-        return dispatch.admits(tx, poll.standing, candidate, now, poll.rivalScores);
+        return dispatch.admits(tx, poll.standing, candidate, now, poll.rivals);
     }
 
     /**

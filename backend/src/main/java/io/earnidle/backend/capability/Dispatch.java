@@ -71,8 +71,18 @@ final class Dispatch {
                 score, decodeTokS);
     }
 
+    /**
+     * What one poll has read of its rivals, so that each is read once per poll, not once per candidate job: the
+     * rival rows of each model (for candidate jobs without a rejected result, whose rivals depend on the model
+     * alone) and the rivals' reputation scores.
+     */
+    static final class Rivals {
+        private final Map<String, List<DbRow>> byModel = new java.util.HashMap<>();
+        private final Map<String, Double> scores = new java.util.HashMap<>();
+    }
+
     /** Whether {@code me} may lease the customer job {@code candidate} (a lease-candidates row) now. */
-    boolean admits(DbExecute exec, Standing me, DbRow candidate, Instant now, Map<String, Double> rivalScores) {
+    boolean admits(DbExecute exec, Standing me, DbRow candidate, Instant now, Rivals seen) {
         if (!me.eligible()) {
             return false;
         }
@@ -85,23 +95,49 @@ final class Dispatch {
                 || !Duration.between(queued, now).minusMillis(settings.preferenceWaitMs()).isNegative()) {
             return true;
         }
-        Rank mine = new Rank(me.warm().contains(model.sha256()), me.reputation(), me.decodeTokS());
-        Instant liveSince = now.minusSeconds(settings.liveSeconds());
-        for (DbRow r : Database.list(exec, "cap-rivals", model.sha256(), me.sessionId(), ts(liveSince),
-                model.sizeBytes(), ts(now), Database.str(candidate, "id"))) {
+        boolean meWarm = me.warm().contains(model.sha256());
+        Rank mine = new Rank(meWarm, me.reputation(), me.decodeTokS());
+        for (DbRow r : rivals(exec, me, model, candidate, now, seen)) {
             Object raw = Database.raw(r, "decode_tok_s");
             boolean measured = raw != null;
-            boolean rivalEligible = Database.lng(r, "failed") == 0 && (measured || !settings.benchmarkEnabled());
-            Standing rival = standing(r, rivalEligible,
-                    Database.lng(r, "warm") > 0 ? Set.of(model.sha256()) : Set.of(),
-                    measured ? ((Number) raw).doubleValue() : 0,
-                    rivalScores.computeIfAbsent(Database.str(r, "id"), id -> reputation.score(exec, id)));
-            if (rival.eligible() && consents(rival, model) && BY_RANK.compare(
-                    new Rank(!rival.warm().isEmpty(), rival.reputation(), rival.decodeTokS()), mine) > 0) {
+            if (Database.lng(r, "failed") != 0 || (!measured && settings.benchmarkEnabled())) {
+                continue; // not eligible
+            }
+            boolean rivalWarm = Database.lng(r, "warm") > 0;
+            // the reputation is read below only where warmth ties: it decides nothing otherwise
+            Standing rival = standing(r, true, rivalWarm ? Set.of(model.sha256()) : Set.of(),
+                    measured ? ((Number) raw).doubleValue() : 0, 0);
+            if (!consents(rival, model) || (meWarm && !rivalWarm)) {
+                continue;
+            }
+            if (rivalWarm && !meWarm) {
+                return false; // leave it to the better (warm) session for now
+            }
+            double score = seen.scores.computeIfAbsent(rival.sessionId(), id -> reputation.score(exec, id));
+            if (BY_RANK.compare(new Rank(rivalWarm, score, rival.decodeTokS()), mine) > 0) {
                 return false; // leave it to the better session for now
             }
         }
         return true;
+    }
+
+    /**
+     * The live idle sessions that could take {@code candidate} instead of {@code me}. Without a rejected result for
+     * the job (lease-candidates' {@code has_rejected}) they depend on the model alone, and are read once per poll.
+     */
+    private List<DbRow> rivals(DbExecute exec, Standing me, Models.Model model, DbRow candidate, Instant now,
+                               Rivals seen) {
+        String jobId = Database.str(candidate, "id");
+        if (Database.bool(candidate, "has_rejected")) {
+            return queryRivals(exec, me, model, jobId, now);
+        }
+        return seen.byModel.computeIfAbsent(model.sha256(), sha -> queryRivals(exec, me, model, jobId, now));
+    }
+
+    private List<DbRow> queryRivals(DbExecute exec, Standing me, Models.Model model, String jobId, Instant now) {
+        Instant liveSince = now.minusSeconds(settings.liveSeconds());
+        return Database.list(exec, "cap-rivals", model.sha256(), me.sessionId(), ts(liveSince), model.sizeBytes(),
+                ts(now), jobId);
     }
 
     /**

@@ -16,11 +16,15 @@ import io.helidon.webserver.http.ServerResponse;
 /**
  * The one error handler of the routing ({@code routing.error(Exception.class, new ProblemHandler())}): every failure
  * becomes an RFC 9457 {@code application/problem+json} body. A {@link Problem} is sent as it is, an HTTP error of the
- * web server keeps its status, anything else is logged and answered with a 500 that says nothing was changed.
+ * web server keeps its status, a lock the store would not wait for any longer is a 503 with {@code Retry-After} (the
+ * transaction was rolled back; the same request may succeed when sent again), anything else is logged and answered
+ * with a 500 that says nothing was changed.
  */
 public final class ProblemHandler implements ErrorHandler<Exception> {
     public static final String PROBLEM_BASE = "https://earnidle.io/problems/";
     private static final System.Logger LOGGER = System.getLogger(ProblemHandler.class.getName());
+    /** Seconds a client waits before sending again a request that lost a lock wait. */
+    public static final long LOCK_RETRY_AFTER_SECONDS = 1;
     private static final HttpMediaType PROBLEM_JSON = HttpMediaType.create("application/problem+json; charset=utf-8");
 
     @Override
@@ -37,6 +41,12 @@ public final class ProblemHandler implements ErrorHandler<Exception> {
         }
         if (e instanceof RequestException r) {
             return fromStatus(r.status(), r.getMessage());
+        }
+        if (LockContention.causedBy(e)) {
+            LOGGER.log(Level.WARNING, "Lock wait lost on " + req.prologue().method().text() + " " + path(req) + ": "
+                    + e.getMessage());
+            return Problem.unavailable("busy", "the request waited too long for data another request was changing; "
+                    + "nothing was changed, send it again", LOCK_RETRY_AFTER_SECONDS);
         }
         LOGGER.log(Level.ERROR, "Unhandled error on " + req.prologue().method().text() + " " + path(req), e);
         return new Problem(500, "internal", "Internal server error",

@@ -77,8 +77,11 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         Capability.Poll poll = capability.beforeLease(session.id(), req.query().first("held").orElse(null), now);
         // a shadow-banned identity's polls get no jobs, answered as if the queue were empty (docs/trust.md)
         Optional<Leased> leased = standing.banned() ? Optional.empty() : db.inTransaction(tx -> {
-            leases.requireBelowCap(tx, session.id(), now);
-            return leaseOne(tx, session, standing, poll, now, maxModelBytes);
+            boolean skipLocked = leases.settings().skipLockedDispatch();
+            if (skipLocked) { // its candidate query locks job rows: the session's row first, as before any claim
+                leases.requireBelowCap(tx, session.id(), now);
+            }
+            return leaseOne(tx, session, standing, poll, now, maxModelBytes, !skipLocked);
         });
         if (leased.isEmpty()) {
             res.status(Status.NO_CONTENT_204);
@@ -105,10 +108,14 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
      * row version, so two requests (or two backend instances) can never hold the same job: the loser's UPDATE
      * matches no row and it moves on to the next candidate. A session never gets a job back whose result from it
      * failed verification, or whose lease it let time out or reported as failed. The lease's length is sized by
-     * {@link Leases#open} in the same transaction.
+     * {@link Leases#open} in the same transaction. With {@code capUnchecked}, the session's row is locked and its
+     * lease cap checked ({@link Leases#requireBelowCap}) only right before the first claim (or before answering that
+     * there is none): candidates are read and admitted (the warm preference's rival scan) without that lock held, so
+     * the verifier and result transactions that lock the same row wait for a claim, not for a scan.
      */
     private Optional<Leased> leaseOne(DbTransaction tx, NodeSessions.Session session, Reputation.Standing standing,
-                                      Capability.Poll poll, Instant now, long maxModelBytes) {
+                                      Capability.Poll poll, Instant now, long maxModelBytes, boolean capUnchecked) {
+        boolean checkCap = capUnchecked;
         Instant expires = leases.provisionalExpiry(now);
         for (int round = 0; round < 3; round++) {
             List<DbRow> candidates = Database.list(tx, leases.settings().skipLockedDispatch()
@@ -116,11 +123,17 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
                     standing.tier().rank(), standing.identity(), session.id(), session.id(), session.id(),
                     LEASE_CANDIDATES);
             if (candidates.isEmpty()) {
-                return Optional.empty();
+                break;
             }
+            boolean claimTried = false;
             for (DbRow c : candidates) {
                 if (!capability.admits(tx, poll, c, now)) {
                     continue; // not eligible, or left to a better idle session for now
+                }
+                claimTried = true;
+                if (checkCap) {
+                    leases.requireBelowCap(tx, session.id(), now);
+                    checkCap = false;
                 }
                 String jobId = Database.str(c, "id");
                 String leaseId = Ids.newId("lease_");
@@ -133,6 +146,12 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
                             Database.str(c, "leased_to")));
                 }
             }
+            if (!claimTried) {
+                break; // none admitted: another round would read and refuse the same jobs (rounds retry lost claims)
+            }
+        }
+        if (checkCap) { // nothing to lease: a session at its cap is still told so (429), as before any claim
+            leases.requireBelowCap(tx, session.id(), now);
         }
         return Optional.empty();
     }

@@ -28,6 +28,13 @@ public final class NodeSessions {
         }
     }
 
+    /**
+     * How stale a session's {@code last_seen_at} may get before a request writes it again: every reader counts
+     * sessions seen within windows of seconds (live rivals, online sessions), and a poll that writes nothing takes
+     * no lock on the session's row, so it never waits for the verifier or a result holding that row.
+     */
+    static final Duration TOUCH_EVERY = Duration.ofSeconds(1);
+
     private final Database db;
     private final Duration maxAge;
 
@@ -58,7 +65,10 @@ public final class NodeSessions {
         Long mem = Database.lngOrNull(row, "memory_limit_mb");
         Session s = new Session(Database.str(row, "id"), Database.str(row, "placement_id"),
                 mem == null ? null : mem.intValue(), Database.bool(row, "placement_earning"));
-        db.execute().namedUpdate("touch-session", Database.ts(now), s.id());
+        Instant seen = Database.instant(row, "last_seen_at");
+        if (seen == null || !seen.isAfter(now.minus(TOUCH_EVERY))) {
+            db.execute().namedUpdate("touch-session", Database.ts(now), s.id());
+        }
         return s;
     }
 }

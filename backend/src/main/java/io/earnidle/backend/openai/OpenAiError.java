@@ -4,6 +4,7 @@ import java.lang.System.Logger.Level;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.earnidle.backend.http.Json;
+import io.earnidle.backend.http.LockContention;
 import io.earnidle.backend.http.Problem;
 import io.earnidle.backend.http.ProblemHandler;
 import io.helidon.http.HeaderNames;
@@ -107,6 +108,10 @@ public final class OpenAiError extends RuntimeException {
             return new OpenAiError(s.code(), s.code() >= 500 ? "server_error" : "invalid_request_error", null, null,
                     e.getMessage() == null || e.getMessage().isBlank() ? s.reasonPhrase() : e.getMessage());
         }
+        if (LockContention.causedBy(e)) { // rolled back: the same request may succeed when sent again
+            return new OpenAiError(503, "server_error", null, "server_busy",
+                    "The server was too busy to process your request; nothing was charged for it, send it again");
+        }
         LOGGER.log(Level.ERROR, "Unhandled error on " + req.prologue().method().text() + " "
                 + ProblemHandler.path(req), e);
         return new OpenAiError(500, "server_error", null, null,
@@ -129,6 +134,10 @@ public final class OpenAiError extends RuntimeException {
             } catch (Exception e) {
                 if (res.isSent()) {
                     throw e;
+                }
+                if (LockContention.causedBy(e)) {
+                    res.headers().set(HeaderNames.RETRY_AFTER,
+                            String.valueOf(ProblemHandler.LOCK_RETRY_AFTER_SECONDS));
                 }
                 send(res, of(req, e));
             }
