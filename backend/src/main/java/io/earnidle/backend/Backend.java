@@ -6,7 +6,7 @@ import java.time.Duration;
 import io.earnidle.backend.billing.KeyLimits;
 import io.earnidle.backend.billing.RateCounters;
 import io.earnidle.backend.billing.RateService;
-import io.earnidle.backend.billing.SharedRateCounters;
+import io.earnidle.backend.cluster.SharedRateCounters;
 import io.earnidle.backend.canary.Canaries;
 import io.earnidle.backend.canary.PlatformJobs;
 import io.earnidle.backend.capability.Capability;

@@ -15,13 +15,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.earnidle.backend.billing.RateCounters;
-import io.earnidle.backend.billing.SharedRateCounters;
+import io.earnidle.backend.cluster.SharedRateCounters;
 
 import io.helidon.webclient.http1.Http1Client;
 import org.junit.jupiter.api.Test;
 
 /**
- * Rate limits in cluster mode hold across the instances (billing/SharedRateCounters, V19): two backend instances on
+ * Rate limits in cluster mode hold across the instances (cluster/SharedRateCounters, V19): two backend instances on
  * one PostgreSQL database, requests alternating between them, allow each limit once, not twice.
  */
 class ClusterRateLimitTest {

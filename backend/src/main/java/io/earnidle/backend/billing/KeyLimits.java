@@ -17,7 +17,7 @@ import io.helidon.webserver.http.ServerResponse;
  * and a spend cap per sliding day (the jobs' reservations: the most they can cost). Over a limit the request is
  * refused with a {@code 429} problem and {@code Retry-After} (under {@code /v1} in OpenAI's error shape) and is not
  * counted. One backend instance counts in memory; in cluster mode the instances share the counts in the database
- * ({@link SharedRateCounters}), so the limits hold across them.
+ * ({@link io.earnidle.backend.cluster.SharedRateCounters}), so the limits hold across them.
  */
 public final class KeyLimits {
     private static final Duration MINUTE = Duration.ofMinutes(1);

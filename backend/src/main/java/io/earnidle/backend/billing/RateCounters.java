@@ -7,7 +7,7 @@ import java.util.Optional;
 
 /**
  * Rate-limit counters: sums per key over sliding windows. {@link MemoryRateCounters} counts in this backend instance
- * (one instance, H2); {@link SharedRateCounters} counts in the database, so in cluster mode the instances share one
+ * (one instance, H2); {@link io.earnidle.backend.cluster.SharedRateCounters} counts in the database, so in cluster mode the instances share one
  * count and N instances allow the limit once, not N times (docs/operations.md "Cluster mode").
  */
 public interface RateCounters {

@@ -1,4 +1,4 @@
-package io.earnidle.backend.billing;
+package io.earnidle.backend.cluster;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.earnidle.backend.billing.RateCounters;
 import io.earnidle.backend.db.Database;
 import io.helidon.dbclient.DbExecute;
 import io.helidon.dbclient.DbRow;
@@ -15,7 +16,7 @@ import static io.earnidle.backend.db.Database.ts;
 /**
  * {@link RateCounters} in PostgreSQL's {@code rate_counts} (V19), shared by every instance of a cluster. A count is
  * kept per slot of 1/1440 of its window and leaves the window a window after its slot ends (never early, as
- * {@link SlidingSum}); an admission runs in one transaction under a transaction-scoped advisory lock on the key, so
+ * {@link io.earnidle.backend.billing.SlidingSum}); an admission runs in one transaction under a transaction-scoped advisory lock on the key, so
  * two instances cannot both take the last unit. Rows whose window has passed are deleted at most once a minute per
  * instance.
  */
