@@ -2,20 +2,28 @@ package io.earnidle.backend.crash;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.HttpURLConnection;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicLong;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * The crash tests' HTTP: {@link HttpURLConnection} (keep-alive, socket-level timeouts, so a request to an instance
- * that died is an {@link IOException} the caller retries elsewhere or later); a 5xx is a failure of the server.
+ * that died is an {@link IOException} the caller retries elsewhere or later); a 5xx is a failure of the server,
+ * except the documented 503 with {@code Retry-After} (a lost lock wait: the transaction was rolled back), which a
+ * client sends again after the time it names, as this one does ({@link #BUSY_RETRIES} counts them).
  */
 final class CrashHttp {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The most times one request is sent again after a 503 with Retry-After before that counts as a failure. */
+    private static final int MAX_BUSY_RETRIES = 10;
+    /** How many requests were sent again after a 503 with Retry-After, over the test run. */
+    static final AtomicLong BUSY_RETRIES = new AtomicLong();
 
     private CrashHttp() {
     }
@@ -42,6 +50,30 @@ final class CrashHttp {
     }
 
     static Answer send(URI base, Req req) throws IOException {
+        for (int retries = 0; ; retries++) {
+            HttpURLConnection c = open(base, req);
+            int status = c.getResponseCode();
+            String retryAfter = c.getHeaderField("Retry-After");
+            String text = body(c, status);
+            if (status == 503 && retryAfter != null && retries < MAX_BUSY_RETRIES) {
+                BUSY_RETRIES.incrementAndGet();
+                try {
+                    Thread.sleep(Long.parseLong(retryAfter.strip()) * 1000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new InterruptedIOException("interrupted while waiting to send again");
+                }
+                continue;
+            }
+            if (status >= 500) {
+                throw new IllegalStateException((req.body() == null ? "GET " : "POST ") + base.resolve(req.path())
+                        + ": " + status + " " + text);
+            }
+            return new Answer(status, text);
+        }
+    }
+
+    private static HttpURLConnection open(URI base, Req req) throws IOException {
         HttpURLConnection c = (HttpURLConnection) base.resolve(req.path()).toURL().openConnection();
         c.setConnectTimeout(2_000);
         c.setReadTimeout(30_000);
@@ -61,18 +93,16 @@ final class CrashHttp {
                 out.write(body);
             }
         }
-        int status = c.getResponseCode();
+        return c;
+    }
+
+    private static String body(HttpURLConnection c, int status) throws IOException {
         InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream();
-        String text = "";
-        if (in != null) {
-            try (in) {
-                text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            }
+        if (in == null) {
+            return "";
         }
-        if (status >= 500) {
-            throw new IllegalStateException((req.body() == null ? "GET " : "POST ") + base.resolve(req.path())
-                    + ": " + status + " " + text);
+        try (in) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-        return new Answer(status, text);
     }
 }

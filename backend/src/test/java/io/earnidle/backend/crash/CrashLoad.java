@@ -3,6 +3,7 @@ package io.earnidle.backend.crash;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,8 +11,10 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -52,6 +55,8 @@ final class CrashLoad implements AutoCloseable {
     private final String customerKey;
     private final long pollMillis;
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+    /** The customers' and wallet owners' tasks (not the nodes'). */
+    private final List<Future<?>> submitters = new CopyOnWriteArrayList<>();
     private final List<Wallet> wallets = new ArrayList<>();
     private volatile boolean submitting = true;
     private volatile boolean running = true;
@@ -64,7 +69,7 @@ final class CrashLoad implements AutoCloseable {
     final AtomicLong wireErrors = new AtomicLong();
     final Map<Integer, AtomicInteger> resultStatuses = new ConcurrentSkipListMap<>();
     /** What a simulated party could not explain (a 5xx, an unexpected refusal): the test fails on any. */
-    final List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final List<Throwable> failures = new CopyOnWriteArrayList<>();
 
     CrashLoad(List<URI> instances, String customerKey, long pollMillis) {
         this.instances = List.copyOf(instances);
@@ -83,10 +88,10 @@ final class CrashLoad implements AutoCloseable {
         }
         for (int i = 0; i < customers; i++) {
             int c = i;
-            threads.submit(guarded(() -> customer(c)));
+            submitters.add(threads.submit(guarded(() -> customer(c))));
         }
         for (Wallet w : wallets) {
-            threads.submit(guarded(() -> withdrawals(w)));
+            submitters.add(threads.submit(guarded(() -> withdrawals(w))));
         }
     }
 
@@ -100,9 +105,17 @@ final class CrashLoad implements AutoCloseable {
         };
     }
 
-    /** No new jobs or withdrawals; nodes keep working off the queue. */
-    void stopSubmitting() {
+    /**
+     * No new jobs or withdrawals; nodes keep working off the queue. Waits (at most {@code limit}) until every customer
+     * and wallet owner has ended the request it was making, so the acknowledged jobs and payouts are final: a
+     * withdrawal acknowledged after the drain had read them would otherwise go unwaited-for.
+     */
+    void stopSubmitting(Duration limit) throws Exception {
         submitting = false;
+        long deadline = System.nanoTime() + limit.toNanos();
+        for (Future<?> f : submitters) {
+            f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        }
     }
 
     @Override

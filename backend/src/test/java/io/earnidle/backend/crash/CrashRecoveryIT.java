@@ -140,14 +140,15 @@ class CrashRecoveryIT {
                 victim.start();
             }
             awaitProgress(load, "after the last restart");
-            load.stopSubmitting();
+            load.stopSubmitting(HANG_LIMIT);
             drain(load);
             assertTrue(load.failures.isEmpty(), "the simulated parties saw no server error: " + load.failures);
             jobs = new HashSet<>(load.ackedJobs.keySet());
             payouts = new HashSet<>(load.ackedPayouts.keySet());
             System.out.println("crash test [" + scenario + "]: result answers " + load.resultStatuses
                     + ", submissions with unknown outcome " + load.submitOutcomeUnknown + ", withdrawals with unknown"
-                    + " outcome " + load.withdrawOutcomeUnknown + ", wire errors " + load.wireErrors);
+                    + " outcome " + load.withdrawOutcomeUnknown + ", wire errors " + load.wireErrors
+                    + ", sent again after a 503 with Retry-After " + CrashHttp.BUSY_RETRIES.getAndSet(0));
         }
         for (BackendProcess p : instances) {
             p.stop();
