@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadSection } from "./lib/load-section.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, "../..");
@@ -469,7 +470,7 @@ export async function writeReport({ resultsFile, mdFile, imgDir, png = true }) {
   const md = renderMarkdown(results, { resultsPath: rel(resultsFile), imgRel });
   const before = fs.existsSync(mdFile) ? fs.readFileSync(mdFile, "utf8") : "";
   const kept = keptSection(before);
-  const load = (await import("./load-report.mjs")).loadSection(before); // the "Load" section, load-report.mjs's
+  const load = loadSection(before); // the "Load" section, load-report.mjs's
   fs.mkdirSync(path.dirname(mdFile), { recursive: true });
   fs.writeFileSync(mdFile, (md.endsWith("\n") ? md : md + "\n") + (kept ? "\n" + kept : "") + (load ? "\n" + load : ""));
   const charts = [
