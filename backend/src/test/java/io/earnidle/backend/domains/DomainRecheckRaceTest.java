@@ -36,6 +36,7 @@ import org.xbill.DNS.TSIG;
 import org.xbill.DNS.TXTRecord;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -107,6 +108,8 @@ class DomainRecheckRaceTest {
         DomainVerifier.Outcome stale = recheck.join();
 
         assertEquals("lost", stale.status(), "the stale answer is dropped");
+        assertTrue(stale.dropped(), "and reported as dropped");
+        assertFalse(stale.verified(), "the TXT record was there, but the check verified nothing");
         assertEquals("lost", statusOf(domain1));
         assertEquals("verified", statusOf(domain2));
         assertNotNull(suspendedReason(), "the first holder's placement stays suspended");
@@ -127,7 +130,9 @@ class DomainRecheckRaceTest {
         assertEquals("verified", answering.check(domain2).status());
 
         // e.g. "Check now" by the first holder that read the domain as verified just before the proof moved it
-        assertEquals("lost", answering.check(domain1).status());
+        DomainVerifier.Outcome lost = answering.check(domain1);
+        assertEquals("lost", lost.status());
+        assertFalse(lost.verified(), "its old record is still published, but the domain is not verified for it");
         assertEquals("lost", statusOf(domain1));
         assertEquals("verified", statusOf(domain2));
         assertEquals(List.of(), notices("pub_second"));
