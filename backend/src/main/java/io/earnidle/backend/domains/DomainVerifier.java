@@ -54,6 +54,9 @@ public record DomainVerifier(Database db, Ledger ledger, TxtResolver resolver) {
             // portal refuses to check it, but a check may have begun just before the proof moved it)
             if (ok && !"lost".equals(before)) {
                 next = "verified";
+                // one proof of a name at a time: without it two publishers' simultaneous proofs could each commit
+                // a verified row before seeing the other's (each would lock only its own row)
+                Database.list(tx, "domain-lock-name", name);
                 if (tx.namedUpdate("domain-set-verified", Database.ts(now), detail, Database.ts(now), domainId,
                         before) == 0) {
                     return new Applied(statusNow(tx, domainId), false);
