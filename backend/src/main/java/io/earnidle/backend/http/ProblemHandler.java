@@ -2,6 +2,7 @@ package io.earnidle.backend.http;
 
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 import java.util.Optional;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -46,8 +47,8 @@ public final class ProblemHandler implements ErrorHandler<Exception> {
         }
         Optional<LockContention.Wait> wait = LockContention.waitOf(e);
         if (wait.isPresent()) {
-            LOGGER.log(Level.WARNING, wait.get() + " wait lost on " + req.prologue().method().text() + " " + path(req)
-                    + ": " + e.getMessage());
+            LOGGER.log(Level.WARNING, wait.get().name().toLowerCase(Locale.ROOT) + " wait lost on "
+                    + req.prologue().method().text() + " " + path(req) + ": " + e.getMessage());
             return Problem.unavailable("busy", wait.get().description() + "; nothing was changed, send it again",
                     LOCK_RETRY_AFTER_SECONDS);
         }
