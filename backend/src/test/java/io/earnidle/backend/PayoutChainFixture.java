@@ -22,13 +22,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * A real local EVM chain (ganache + the TestUsdc ERC-20, 6 decimals) with the treasury funded, and backends that
- * pay out on it (the sender not started: tests run its rounds by hand). Shared by the payout tests.
+ * pay out on it (in process, the sender not started: tests run its rounds by hand; or the settings of a backend
+ * process that pays out on it, crash.CrashRecoveryIT). Shared by the payout tests.
  */
-final class PayoutChainFixture implements AutoCloseable {
+public final class PayoutChainFixture implements AutoCloseable {
     static final long JOB_PRICE = 5_000_000;
-    final LocalChain chain;
-    final Credentials treasury;
-    final String token;
+    public final LocalChain chain;
+    public final Credentials treasury;
+    public final String token;
     private final Path keyDir;
     private final Path keyFile;
 
@@ -41,33 +42,45 @@ final class PayoutChainFixture implements AutoCloseable {
         Files.writeString(keyFile, LocalChain.DEV_KEY_0 + "\n");
     }
 
-    static PayoutChainFixture start() throws Exception {
+    public static PayoutChainFixture start() throws Exception {
         LocalChain chain = LocalChain.start();
         Credentials treasury = Credentials.create(LocalChain.DEV_KEY_0);
         String token = chain.deployTestUsdc(treasury, BigInteger.valueOf(1_000_000_000_000L));
         return new PayoutChainFixture(chain, treasury, token, TestSupport.tempDir());
     }
 
-    /** A backend on {@code dataDir} paying out on this chain, two confirmations; {@code extra} overrides. */
-    EarnIdleServer server(Path dataDir, Map<String, String> extra) {
+    /**
+     * The settings of a backend on {@code dataDir} that pays out on this chain with two confirmations (its sender
+     * started), the customer's jobs leased at once and their synthetic results paid unverified and at once.
+     */
+    public Map<String, String> settings(Path dataDir) {
         Map<String, String> m = new HashMap<>();
-        m.put("server.host", "127.0.0.1");
-        m.put("server.port", "0");
         m.put("earnidle.data-dir", dataDir.toString());
-        m.put("earnidle.rates.per-job-micro-usdc", String.valueOf(JOB_PRICE));
-        m.put("earnidle.rates.per-token-micro-usdc", "0");
         m.put("earnidle.payouts.rpc-url", chain.rpcUrl());
         m.put("earnidle.payouts.token-address", token);
         m.put("earnidle.payouts.treasury-key-file", keyFile.toString());
-        m.put("earnidle.payouts.min-withdrawal-micro-usdc", "100");
         m.put("earnidle.payouts.confirmations", "2");
-        m.put("earnidle.payouts.auto-start", "false");
         // synthetic results, paid unverified and at once, as before verification (docs/trust.md)
         m.put("earnidle.ledger.verification-window-seconds", "0");
         m.put("earnidle.trust.sample-rate", "0");
         // the node leases the customer's jobs at once, without a capability benchmark first (docs/trust.md)
         m.put("earnidle.capability.benchmark.enabled", "false");
         m.put("earnidle.capability.dispatch.preference-wait-ms", "0");
+        return m;
+    }
+
+    /**
+     * A backend in this process on {@code dataDir} ({@link #settings}, jobs at {@link #JOB_PRICE}, the sender not
+     * started); {@code extra} overrides.
+     */
+    EarnIdleServer server(Path dataDir, Map<String, String> extra) {
+        Map<String, String> m = settings(dataDir);
+        m.put("server.host", "127.0.0.1");
+        m.put("server.port", "0");
+        m.put("earnidle.rates.per-job-micro-usdc", String.valueOf(JOB_PRICE));
+        m.put("earnidle.rates.per-token-micro-usdc", "0");
+        m.put("earnidle.payouts.min-withdrawal-micro-usdc", "100");
+        m.put("earnidle.payouts.auto-start", "false");
         m.putAll(extra);
         return EarnIdleServer.start(Config.builder().disableEnvironmentVariablesSource()
                 .disableSystemPropertiesSource().sources(ConfigSources.create(m)).build());

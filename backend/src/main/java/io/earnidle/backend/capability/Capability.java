@@ -49,11 +49,13 @@ public final class Capability implements RegistrationExtension {
 
     /**
      * What the backend concluded about a result's timing: {@code implausible} is the reason it fails, null when it
-     * is plausible. A benchmark result, or an implausible one, is always verified.
+     * is plausible; {@code tooFastForCapability} is the reason it is held for a new benchmark of its engine
+     * ({@link HeldTimings}), null when it is not. A benchmark result, an implausible or a held one is always verified.
      */
-    public record Assessment(boolean benchmark, TimingPlausibility.Timing timing, String implausible) {
+    public record Assessment(boolean benchmark, TimingPlausibility.Timing timing, String implausible,
+                             String tooFastForCapability) {
         public boolean mustVerify() {
-            return benchmark || implausible != null;
+            return benchmark || implausible != null || tooFastForCapability != null;
         }
     }
 
@@ -62,6 +64,7 @@ public final class Capability implements RegistrationExtension {
     private final Benchmarks benchmarks;
     private final ModelPossession possession;
     private final Dispatch dispatch;
+    private final HeldTimings held;
 
     public Capability(CapabilitySettings settings, Database db, Models models, Reputation reputation) {
         this.settings = settings;
@@ -69,6 +72,7 @@ public final class Capability implements RegistrationExtension {
         this.benchmarks = new Benchmarks(settings, db, models);
         this.possession = new ModelPossession(settings, models);
         this.dispatch = new Dispatch(settings, models, reputation);
+        this.held = new HeldTimings(settings);
     }
 
     ModelPossession possession() {
@@ -232,6 +236,7 @@ public final class Capability implements RegistrationExtension {
                 : promptIds != null ? Json.parse(promptIds).size() : -1;
         TimingPlausibility.Timing t = new TimingPlausibility.Timing(promptTokens, tokenCount, prefillMs, decodeMs);
         Optional<String> why = TimingPlausibility.physics(settings, t, model.sizeBytes());
+        Optional<String> tooFast = Optional.empty();
         if (why.isEmpty() && benchmark) {
             Optional<DbRow> lease = Database.get(tx, "cap-lease-observation", leaseId);
             if (lease.isPresent()) {
@@ -241,28 +246,35 @@ public final class Capability implements RegistrationExtension {
         } else if (why.isEmpty() && model.id().equals(settings.benchmarkModel())) {
             Optional<DbRow> cap = Database.get(tx, "cap-capability", sessionId, engine);
             if (cap.isPresent() && "measured".equals(Database.str(cap.get(), "status"))) {
-                why = TimingPlausibility.againstCapability(settings, t, new TimingPlausibility.Measured(
+                // held for a new benchmark, not failed: the old one may have run on a busy machine (HeldTimings)
+                tooFast = TimingPlausibility.againstCapability(settings, t, new TimingPlausibility.Measured(
                         Database.dbl(cap.get(), "prefill_tok_s"), Database.dbl(cap.get(), "decode_tok_s")));
             }
         }
-        return new Assessment(benchmark, t, why.orElse(null));
+        return new Assessment(benchmark, t, why.orElse(null), tooFast.orElse(null));
     }
 
     /**
-     * After the result row is written: an implausible result is marked (the verifier fails it without running it);
-     * the session holds the model file; a benchmark result becomes the engine's capability (failed when
-     * implausible); a customer result from an engine never measured asks for a benchmark.
+     * After the result row is written: an implausible result is marked (the verifier fails it without running it), one
+     * too fast for its engine's capability is held for a new benchmark; the session holds the model file; a benchmark
+     * result becomes the engine's capability (failed when implausible) and settles the results held for it; a
+     * customer result from an engine never measured asks for a benchmark.
      */
     public void recorded(DbExecute tx, String sessionId, DbRow job, Models.Model model, String engine,
                          Assessment a, Instant now) {
         String jobId = Database.str(job, "id");
         if (a.implausible() != null) {
             tx.namedUpdate("cap-set-implausible", a.implausible(), jobId);
+        } else if (a.tooFastForCapability() != null) {
+            held.hold(tx, sessionId, engine, jobId, a.tooFastForCapability(), now);
         }
         possession.ran(tx, sessionId, model.sha256(), now);
         if (a.benchmark()) {
+            TimingPlausibility.Measured m = new TimingPlausibility.Measured(finite(a.timing().prefillTokS()),
+                    finite(a.timing().decodeTokS()));
             put(tx, sessionId, engine, a.implausible() == null ? "measured" : "failed", model.id(),
-                    finite(a.timing().prefillTokS()), finite(a.timing().decodeTokS()), jobId, now);
+                    m.prefillTokS(), m.decodeTokS(), jobId, now);
+            held.benchmarked(tx, sessionId, engine, a.implausible() == null ? m : null);
         } else if (settings.benchmarkEnabled() && Database.get(tx, "cap-capability", sessionId, engine).isEmpty()) {
             put(tx, sessionId, engine, "stale", model.id(), 0, 0, null, now);
         }

@@ -18,13 +18,15 @@ import io.helidon.config.Config;
  * @param rebenchmarkFactor         a verified result on the benchmark model this many times faster (decode tok/s) than
  *                                  the engine's measured capability makes the capability stale: a new benchmark
  * @param implausibleFactor         a result on the benchmark model this many times faster than the measured capability
- *                                  fails like a verification failure
+ *                                  is held for a new benchmark of its engine, and fails like a verification failure
+ *                                  when it is still this many times faster than the new one
  * @param maxWeightBandwidthGbS     physics ceiling: decoding a token reads every weight once, so decode tok/s above
  *                                  this bandwidth (GB/s) / model size is impossible on any device
  * @param maxTflops                 physics ceiling for prefill: about 2 x 2 x size_bytes FLOPs per prompt token (at most
  *                                  2 parameters per byte, 2 FLOPs per parameter)
  * @param wallSlackMs               a benchmark's reported prefill_ms + decode_ms may exceed the wall time between its
  *                                  lease and its result by at most this much
+ * @param rebenchmarkWaitSeconds    how long a result held for a new benchmark waits for it: then it fails
  * @param preferenceWaitMs          a customer job queued for less than this is left to a better-ranked idle session
  *                                  (warm, then reputation, then capability); 0 = no preference (oldest job to anyone)
  * @param liveSeconds               a session seen this recently (and holding no lease) counts as an idle rival
@@ -36,7 +38,8 @@ import io.helidon.config.Config;
  */
 public record CapabilitySettings(boolean benchmarkEnabled, String benchmarkModel, int benchmarkMaxTokens,
                                  double rebenchmarkFactor, double implausibleFactor, double maxWeightBandwidthGbS,
-                                 double maxTflops, long wallSlackMs, long preferenceWaitMs, long liveSeconds,
+                                 double maxTflops, long wallSlackMs, long rebenchmarkWaitSeconds,
+                                 long preferenceWaitMs, long liveSeconds,
                                  long maxDownloadSeconds, int challengeBytes, Map<String, List<String>> engineTypes) {
     /** WebGPU kernels decode f32, f16, q4_0, q4_1, q8_0, q4_k, q6_k (webgpu-kernels formats.js): no bf16. */
     public static final Map<String, List<String>> DEFAULT_ENGINE_TYPES = Map.of(
@@ -51,6 +54,7 @@ public record CapabilitySettings(boolean benchmarkEnabled, String benchmarkModel
         require(wallSlackMs >= 0 && preferenceWaitMs >= 0 && liveSeconds > 0 && maxDownloadSeconds > 0,
                 "wall-slack-ms, preference-wait-ms >= 0; live-seconds, max-download-seconds > 0");
         require(challengeBytes >= 1, "challenge-bytes must be >= 1");
+        require(rebenchmarkWaitSeconds > 0, "plausibility.rebenchmark-wait-seconds must be > 0");
     }
 
     private static void require(boolean ok, String what) {
@@ -73,6 +77,7 @@ public record CapabilitySettings(boolean benchmarkEnabled, String benchmarkModel
                 c.get("plausibility.max-weight-bandwidth-gb-s").asDouble().orElse(5000.0),
                 c.get("plausibility.max-tflops").asDouble().orElse(2000.0),
                 c.get("plausibility.wall-slack-ms").asLong().orElse(1000L),
+                c.get("plausibility.rebenchmark-wait-seconds").asLong().orElse(600L),
                 c.get("dispatch.preference-wait-ms").asLong().orElse(5000L),
                 c.get("dispatch.live-seconds").asLong().orElse(15L),
                 c.get("dispatch.max-download-seconds").asLong().orElse(600L),

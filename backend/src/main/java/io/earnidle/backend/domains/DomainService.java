@@ -84,7 +84,11 @@ public record DomainService(Database db, Ledger ledger, PublisherSessions sessio
                     + " and add it again to get a new token");
         }
         DomainVerifier.Outcome outcome = verifier.check(id);
-        if (!outcome.verified()) {
+        if (outcome.dropped() && !"verified".equals(outcome.status())) {
+            throw Problem.conflict(Database.str(row, "display_name") + " changed while it was being checked (it is "
+                    + outcome.status() + " now); reload it and check again");
+        }
+        if (!outcome.verified() && !outcome.dropped()) {
             throw new Problem(422, "dns-record-not-found", "Verification record not found",
                     "no TXT record \"" + outcome.expectedValue() + "\" at " + outcome.expectedName()
                             + " yet: the resolver (" + outcome.resolver() + ") saw " + outcome.answer().describe()

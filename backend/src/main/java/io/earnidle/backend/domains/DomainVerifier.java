@@ -20,9 +20,17 @@ import io.helidon.dbclient.DbRow;
 public record DomainVerifier(Database db, Ledger ledger, TxtResolver resolver) {
     private static final System.Logger LOGGER = System.getLogger(DomainVerifier.class.getName());
 
-    /** The outcome of one check. */
-    public record Outcome(boolean verified, String status, TxtResolver.Answer answer, String expectedName,
-                          String expectedValue, String resolver) {
+    /**
+     * The outcome of one check: {@code status} is the domain's status afterwards; {@code dropped} when the check's
+     * answer was stale (the domain changed between its read and its write, see {@link #statusNow}) and nothing was
+     * written; {@code verified} when this check found the record and the domain is verified.
+     */
+    public record Outcome(boolean verified, String status, boolean dropped, TxtResolver.Answer answer,
+                          String expectedName, String expectedValue, String resolver) {
+    }
+
+    /** What a check's transaction did: the domain's status afterwards, and whether its conditional write applied. */
+    private record Applied(String status, boolean written) {
     }
 
     /** Queries DNS for the domain row {@code domainId} and applies the result. */
@@ -38,7 +46,7 @@ public record DomainVerifier(Database db, Ledger ledger, TxtResolver resolver) {
         boolean ok = answer.error() == null && answer.values().contains(expected);
         Instant now = ledger.now();
         String detail = "resolver " + resolver.description() + " saw " + answer.describe();
-        String status = db.inTransaction(tx -> {
+        Applied applied = db.inTransaction(tx -> {
             Set<String> touched = new HashSet<>();
             touched.add(publisherId);
             String next;
@@ -46,9 +54,12 @@ public record DomainVerifier(Database db, Ledger ledger, TxtResolver resolver) {
             // portal refuses to check it, but a check may have begun just before the proof moved it)
             if (ok && !"lost".equals(before)) {
                 next = "verified";
+                // one proof of a name at a time: without it two publishers' simultaneous proofs could each commit
+                // a verified row before seeing the other's (each would lock only its own row)
+                Database.list(tx, "domain-lock-name", name);
                 if (tx.namedUpdate("domain-set-verified", Database.ts(now), detail, Database.ts(now), domainId,
                         before) == 0) {
-                    return statusNow(tx, domainId);
+                    return new Applied(statusNow(tx, domainId), false);
                 }
                 for (DbRow other : Database.list(tx, "domains-held-by-others", name, publisherId)) {
                     String loser = Database.str(other, "publisher_id");
@@ -70,7 +81,7 @@ public record DomainVerifier(Database db, Ledger ledger, TxtResolver resolver) {
                 // a pending domain stays pending; a verified one starts failing (its placements are suspended)
                 next = "pending".equals(before) || "lost".equals(before) ? before : "failing";
                 if (tx.namedUpdate("domain-set-status", next, Database.ts(now), detail, domainId, before) == 0) {
-                    return statusNow(tx, domainId);
+                    return new Applied(statusNow(tx, domainId), false);
                 }
                 if ("verified".equals(before)) {
                     tx.namedInsert("insert-notice", Ids.newId("ntc_"), publisherId,
@@ -82,13 +93,18 @@ public record DomainVerifier(Database db, Ledger ledger, TxtResolver resolver) {
             for (String pub : touched) {
                 refreshPlacements(tx, pub);
             }
-            return next;
+            return new Applied(next, true);
         });
-        if (!before.equals(status)) {
+        String status = applied.status();
+        if (!applied.written()) {
+            LOGGER.log(Level.INFO, "domain " + name + " of " + publisherId + ": check dropped, the domain changed from "
+                    + before + " to " + status + " while it ran (" + detail + ")");
+        } else if (!before.equals(status)) {
             LOGGER.log(Level.INFO, "domain " + name + " of " + publisherId + ": " + before + " -> " + status
                     + " (" + detail + ")");
         }
-        return new Outcome(ok, status, answer, recordName, expected, resolver.description());
+        return new Outcome(ok && applied.written() && "verified".equals(status), status, !applied.written(), answer,
+                recordName, expected, resolver.description());
     }
 
     /**

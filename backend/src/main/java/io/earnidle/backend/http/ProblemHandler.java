@@ -2,6 +2,8 @@ package io.earnidle.backend.http;
 
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Optional;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.helidon.http.HeaderNames;
@@ -16,14 +18,15 @@ import io.helidon.webserver.http.ServerResponse;
 /**
  * The one error handler of the routing ({@code routing.error(Exception.class, new ProblemHandler())}): every failure
  * becomes an RFC 9457 {@code application/problem+json} body. A {@link Problem} is sent as it is, an HTTP error of the
- * web server keeps its status, a lock the store would not wait for any longer is a 503 with {@code Retry-After} (the
- * transaction was rolled back; the same request may succeed when sent again), anything else is logged and answered
+ * web server keeps its status, a lock the store would not wait for any longer or a database connection the pool had
+ * none free of in time ({@link LockContention}) is a 503 with {@code Retry-After} (nothing was changed; the same request
+ * may succeed when sent again), anything else is logged and answered
  * with a 500 that says nothing was changed.
  */
 public final class ProblemHandler implements ErrorHandler<Exception> {
     public static final String PROBLEM_BASE = "https://earnidle.io/problems/";
     private static final System.Logger LOGGER = System.getLogger(ProblemHandler.class.getName());
-    /** Seconds a client waits before sending again a request that lost a lock wait. */
+    /** Seconds a client waits before sending again a request that lost a lock or connection wait. */
     public static final long LOCK_RETRY_AFTER_SECONDS = 1;
     private static final HttpMediaType PROBLEM_JSON = HttpMediaType.create("application/problem+json; charset=utf-8");
 
@@ -42,11 +45,12 @@ public final class ProblemHandler implements ErrorHandler<Exception> {
         if (e instanceof RequestException r) {
             return fromStatus(r.status(), r.getMessage());
         }
-        if (LockContention.causedBy(e)) {
-            LOGGER.log(Level.WARNING, "Lock wait lost on " + req.prologue().method().text() + " " + path(req) + ": "
-                    + e.getMessage());
-            return Problem.unavailable("busy", "the request waited too long for data another request was changing; "
-                    + "nothing was changed, send it again", LOCK_RETRY_AFTER_SECONDS);
+        Optional<LockContention.Wait> wait = LockContention.waitOf(e);
+        if (wait.isPresent()) {
+            LOGGER.log(Level.WARNING, wait.get().name().toLowerCase(Locale.ROOT) + " wait lost on "
+                    + req.prologue().method().text() + " " + path(req) + ": " + e.getMessage());
+            return Problem.unavailable("busy", wait.get().description() + "; nothing was changed, send it again",
+                    LOCK_RETRY_AFTER_SECONDS);
         }
         LOGGER.log(Level.ERROR, "Unhandled error on " + req.prologue().method().text() + " " + path(req), e);
         return new Problem(500, "internal", "Internal server error",

@@ -108,7 +108,7 @@ public final class OpenAiError extends RuntimeException {
             return new OpenAiError(s.code(), s.code() >= 500 ? "server_error" : "invalid_request_error", null, null,
                     e.getMessage() == null || e.getMessage().isBlank() ? s.reasonPhrase() : e.getMessage());
         }
-        if (LockContention.causedBy(e)) { // rolled back: the same request may succeed when sent again
+        if (LockContention.causedBy(e)) { // nothing kept: the same request may succeed when sent again
             return new OpenAiError(503, "server_error", null, "server_busy",
                     "The server was too busy to process your request; nothing was charged for it, send it again");
         }
@@ -127,7 +127,7 @@ public final class OpenAiError extends RuntimeException {
     }
 
     /** {@code handler} with its failures answered in OpenAI's shape (unless the response was already sent). */
-    static Handler guard(Handler handler) {
+    public static Handler guard(Handler handler) {
         return (req, res) -> {
             try {
                 handler.handle(req, res);

@@ -166,7 +166,7 @@ public final class VerificationQueue implements AutoCloseable {
         int applied = 0;
         checks.beforeRound(ledger.now());
         while (!closed) {
-            List<DbRow> batch = Database.list(db.execute(), "verification-queue", BATCH);
+            List<DbRow> batch = Database.list(db.execute(), "verification-queue", ts(ledger.now()), BATCH);
             int taken = 0;
             for (DbRow row : batch) {
                 String jobId = Database.str(row, "id");
@@ -200,6 +200,13 @@ public final class VerificationQueue implements AutoCloseable {
         DbRow result = resultRow.get();
         String leaseId = Database.str(result, "lease_id");
         String implausible = Database.str(result, "implausible_timing"); // capability: fails without a re-run
+        String held = Database.str(result, "timing_recheck"); // capability.HeldTimings: waits for a new benchmark
+        if (implausible == null && held != null) {
+            if (Database.instant(result, "timing_recheck_until").isAfter(ledger.now())) {
+                return false; // its engine's new benchmark may still settle it
+            }
+            implausible = held + "; its engine was not benchmarked again in time";
+        }
         if (implausible != null) {
             return apply(jobId, Database.lng(job, "version"), leaseId, new ResultVerifier.Verdict(false, implausible,
                     0, 0), "timing");

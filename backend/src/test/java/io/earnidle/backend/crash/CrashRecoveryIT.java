@@ -12,12 +12,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import io.earnidle.backend.payouts.LocalChain;
+import io.earnidle.backend.PayoutChainFixture;
 import io.earnidle.testsupport.PostgresCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.web3j.crypto.Credentials;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -39,25 +38,20 @@ class CrashRecoveryIT {
     /** Hang guard for one wait on progress or the drain (never reached when the system works). */
     private static final Duration HANG_LIMIT = Duration.ofMinutes(4);
 
-    private static LocalChain chain;
-    private static Credentials treasury;
-    private static String token;
+    private static PayoutChainFixture fixture;
     private static BigInteger treasuryStart;
     private static Path work;
 
     @BeforeAll
     static void startChain() throws Exception {
         work = Files.createTempDirectory("earnidle-crash");
-        chain = LocalChain.start();
-        treasury = Credentials.create(LocalChain.DEV_KEY_0);
-        token = chain.deployTestUsdc(treasury, BigInteger.valueOf(1_000_000_000_000L));
-        Files.writeString(work.resolve("treasury.key"), LocalChain.DEV_KEY_0 + "\n");
+        fixture = PayoutChainFixture.start();
     }
 
     @AfterAll
     static void stopChain() throws Exception {
-        if (chain != null) {
-            chain.close();
+        if (fixture != null) {
+            fixture.close();
         }
         BackendProcess.deleteTree(work);
     }
@@ -94,10 +88,12 @@ class CrashRecoveryIT {
         }
     }
 
-    /** Each instance's settings: the demo customer, cheap jobs paid at once, payouts on the local chain. */
+    /**
+     * Each instance's settings: the demo customer, cheap jobs paid at once, payouts on the local chain (the payout
+     * tests' {@link PayoutChainFixture#settings}, with the sender polling often).
+     */
     private static Map<String, String> settings(Path data, Map<String, String> extra) {
-        Map<String, String> m = new HashMap<>();
-        m.put("earnidle.data-dir", data.toString());
+        Map<String, String> m = fixture.settings(data);
         m.put("earnidle.poll-interval-ms", String.valueOf(POLL_MS));
         m.put("earnidle.rates.per-job-micro-usdc", "10000");
         m.put("earnidle.rates.input-per-token-micro-usdc", "0");
@@ -107,16 +103,7 @@ class CrashRecoveryIT {
         m.put("earnidle.leases.min-seconds", String.valueOf(LEASE_MIN_SECONDS));
         m.put("earnidle.leases.overhead-seconds", "1");
         m.put("earnidle.leases.watchdog-interval-ms", "200");
-        // honest synthetic results, paid unverified and at once (as PayoutChainFixture: docs/trust.md)
-        m.put("earnidle.ledger.verification-window-seconds", "0");
-        m.put("earnidle.trust.sample-rate", "0");
-        m.put("earnidle.capability.benchmark.enabled", "false");
-        m.put("earnidle.capability.dispatch.preference-wait-ms", "0");
-        m.put("earnidle.payouts.rpc-url", chain.rpcUrl());
-        m.put("earnidle.payouts.token-address", token);
-        m.put("earnidle.payouts.treasury-key-file", work.resolve("treasury.key").toString());
         m.put("earnidle.payouts.min-withdrawal-micro-usdc", "1000");
-        m.put("earnidle.payouts.confirmations", "2");
         m.put("earnidle.payouts.poll-interval-ms", "100");
         m.putAll(extra);
         return m;
@@ -125,7 +112,7 @@ class CrashRecoveryIT {
     private static CrashCounts crashAndRecover(String scenario, List<BackendProcess> instances,
                                                List<BackendProcess> killOrder, String jdbcUrl, String user)
             throws Exception {
-        treasuryStart = chain.chain().tokenBalance(token, treasury.getAddress());
+        treasuryStart = fixture.chain.chain().tokenBalance(fixture.token, fixture.treasury.getAddress());
         List<URI> bases = instances.stream().map(BackendProcess::base).toList();
         Set<String> jobs;
         Set<String> payouts;
@@ -153,8 +140,8 @@ class CrashRecoveryIT {
         for (BackendProcess p : instances) {
             p.stop();
         }
-        CrashCounts counts = CrashCounts.read(jdbcUrl, user, jobs, payouts, chain.chain(), token,
-                treasury.getAddress(), treasuryStart);
+        CrashCounts counts = CrashCounts.read(jdbcUrl, user, jobs, payouts, fixture.chain.chain(),
+                fixture.token, fixture.treasury.getAddress(), treasuryStart);
         System.out.println(counts.report(scenario));
         return counts;
     }
@@ -185,7 +172,7 @@ class CrashRecoveryIT {
             }
             assertTrue(load.failures.isEmpty(), "server errors: " + load.failures);
             assertTrue(System.nanoTime() < deadline, "not settled: jobs " + jobs + ", payouts " + payouts);
-            chain.mine(); // confirmations: a block on top of the transfers already mined
+            fixture.chain.mine(); // confirmations: a block on top of the transfers already mined
             Thread.sleep(POLL_MS);
         }
     }

@@ -13,6 +13,11 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 import io.earnidle.backend.db.Database;
@@ -36,6 +41,7 @@ import org.xbill.DNS.TSIG;
 import org.xbill.DNS.TXTRecord;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -44,10 +50,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A periodic re-check of the first holder's domain that read the domain as verified before a second publisher's
  * fresh proof moved it, and whose DNS answer (with both publishers' TXT values) comes back only after that proof
  * committed: the stale answer is dropped. The re-check's DNS answer is held until the proof is done, so the
- * interleaving is the same on every run (no sleeps). Runs on H2, and on PostgreSQL in the postgres-store execution.
+ * interleaving is the same on every run (no sleeps). And two publishers' fresh proofs of one name at once: the test
+ * holds a row the first proof's transaction needs, so that transaction stops uncommitted while the second runs; only
+ * one of the two ends verified. Runs on H2, and on PostgreSQL in the postgres-store execution.
  */
 class DomainRecheckRaceTest {
     private static final String NAME = "contested.example.test";
+    /** Only ends a hang: every wait of these tests is on a state the test brings about. */
+    private static final Duration HANG_LIMIT = Duration.ofMinutes(1);
 
     private Path dir;
     private Database db;
@@ -60,6 +70,10 @@ class DomainRecheckRaceTest {
         dir = Files.createTempDirectory("earnidle-domain-race");
         Map<String, String> m = new HashMap<>(PostgresCluster.storeConfig(dir));
         m.put("earnidle.data-dir", dir.toString());
+        if (!PostgresCluster.active()) { // H2's short default lock timeout would end the lock waits the test holds
+            m.put("db.connection.url", "jdbc:h2:file:" + dir.resolve("earnidle") + ";DATABASE_TO_LOWER=TRUE;"
+                    + "WRITE_DELAY=0;LOCK_TIMEOUT=" + HANG_LIMIT.toMillis());
+        }
         Config config = Config.builder().disableEnvironmentVariablesSource().disableSystemPropertiesSource()
                 .addSource(ConfigSources.create(m))
                 .addSource(ConfigSources.classpath("application.yaml")).build();
@@ -107,6 +121,8 @@ class DomainRecheckRaceTest {
         DomainVerifier.Outcome stale = recheck.join();
 
         assertEquals("lost", stale.status(), "the stale answer is dropped");
+        assertTrue(stale.dropped(), "and reported as dropped");
+        assertFalse(stale.verified(), "the TXT record was there, but the check verified nothing");
         assertEquals("lost", statusOf(domain1));
         assertEquals("verified", statusOf(domain2));
         assertNotNull(suspendedReason(), "the first holder's placement stays suspended");
@@ -127,10 +143,90 @@ class DomainRecheckRaceTest {
         assertEquals("verified", answering.check(domain2).status());
 
         // e.g. "Check now" by the first holder that read the domain as verified just before the proof moved it
-        assertEquals("lost", answering.check(domain1).status());
+        DomainVerifier.Outcome lost = answering.check(domain1);
+        assertEquals("lost", lost.status());
+        assertFalse(lost.verified(), "its old record is still published, but the domain is not verified for it");
         assertEquals("lost", statusOf(domain1));
         assertEquals("verified", statusOf(domain2));
         assertEquals(List.of(), notices("pub_second"));
+    }
+
+    @Test
+    void twoFreshProofsOfOneDomainAtOnceLeaveOneVerified() throws Exception {
+        String domain1 = domainOf(publisher("pub_first"), "tok1first");
+        String domain2 = domainOf(publisher("pub_second"), "tok2second");
+        // the first publisher's placement is suspended until its domain is verified: its check's transaction
+        // updates the placement row after it has written its domain as verified
+        db.inTransaction(tx -> tx.namedInsert("insert-placement", "plc_first", "pub_first", "First page", 2000,
+                "active", "{}", Database.ts(ledger.now())));
+        db.inTransaction(tx -> tx.dml("UPDATE placements SET domain = ?, suspended_reason = 'not verified yet' "
+                + "WHERE id = 'plc_first'", NAME));
+        zone.put(DomainNames.recordName(NAME),
+                List.of(DomainNames.recordValue("tok1first"), DomainNames.recordValue("tok2second")));
+        DomainVerifier answering = new DomainVerifier(db, ledger, new TxtResolver(new ZoneResolver(null), "zone"));
+
+        // the test holds the placement row, so the first proof's transaction stops, uncommitted, just before its end
+        CountDownLatch placementHeld = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        // a thread each: the common pool may have a single thread on a small machine, and these three all wait
+        ExecutorService threads = Executors.newFixedThreadPool(3);
+        CompletableFuture<Void> holder = CompletableFuture.runAsync(() -> db.inTransaction(tx -> {
+            try (Stream<DbRow> rows = tx.query("SELECT id FROM placements WHERE id = ? FOR UPDATE", "plc_first")) {
+                assertEquals(1, rows.count());
+            }
+            placementHeld.countDown();
+            await(release);
+            return null;
+        }), threads);
+        await(placementHeld);
+        CompletableFuture<DomainVerifier.Outcome> first = CompletableFuture.supplyAsync(() -> answering.check(domain1),
+                threads);
+        awaitUntil(() -> blockedSessions() >= 1 || first.isDone());
+        assertFalse(first.isDone(), "the first proof waits for the placement row");
+        // the second proof runs now: it must not commit a verified domain while the first may still commit its own
+        CompletableFuture<DomainVerifier.Outcome> second = CompletableFuture.supplyAsync(
+                () -> answering.check(domain2), threads);
+        awaitUntil(() -> blockedSessions() >= 2 || second.isDone());
+        release.countDown();
+        holder.get(1, TimeUnit.MINUTES);
+        assertEquals("verified", first.get(1, TimeUnit.MINUTES).status());
+        assertEquals("verified", second.get(1, TimeUnit.MINUTES).status(), "the later proof wins");
+        threads.shutdown();
+
+        assertEquals("lost", statusOf(domain1), "one of the two is verified, never both");
+        assertEquals("verified", statusOf(domain2));
+        assertNotNull(suspendedReason(), "the first publisher's placement is suspended again");
+        assertEquals(1, notices("pub_first").size(), notices("pub_first").toString());
+        assertEquals(List.of(), notices("pub_second"));
+    }
+
+    /** Sessions of the store waiting for a lock another session holds. */
+    private long blockedSessions() {
+        String sql = PostgresCluster.active()
+                ? "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        + "AND datname = current_database()"
+                : "SELECT COUNT(*) AS n FROM information_schema.sessions WHERE blocker_id IS NOT NULL";
+        try (Stream<DbRow> rows = db.execute().query(sql)) {
+            return Database.lng(rows.findFirst().orElseThrow(), "n");
+        }
+    }
+
+    /** Waits until {@code condition} holds, checking every 10 ms; {@link #HANG_LIMIT} only ends a hang. */
+    private static void awaitUntil(BooleanSupplier condition) throws InterruptedException {
+        long end = System.nanoTime() + HANG_LIMIT.toNanos();
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < end, "the awaited state never came");
+            Thread.sleep(10);
+        }
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            assertTrue(latch.await(HANG_LIMIT.toMillis(), TimeUnit.MILLISECONDS), "the latch was never opened");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
     }
 
     /** Counts {@code asked} down when the query arrives, then waits for {@code answer}. */

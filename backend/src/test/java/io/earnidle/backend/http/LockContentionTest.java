@@ -3,9 +3,14 @@ package io.earnidle.backend.http;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.sql.Statement;
+import java.util.Optional;
 import java.util.UUID;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.earnidle.backend.openai.OpenAiError;
 import io.helidon.dbclient.DbClientException;
 import io.helidon.http.HeaderNames;
 import io.helidon.webclient.http1.Http1Client;
@@ -18,14 +23,15 @@ import io.helidon.webserver.testing.junit5.SetUpServer;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A request that loses a lock wait in the store is answered 503 with {@code Retry-After}, never 500: its transaction
- * was rolled back and the same request may succeed when sent again. The failure is a real lock timeout of an H2
- * database, wrapped as the database client reports it.
+ * A request that loses a lock wait, or a wait for a pooled connection, is answered 503 with {@code Retry-After},
+ * never 500: nothing it wrote was kept and the same request may succeed when sent again. Under {@code /api} the answer
+ * is problem+json {@code busy}, under {@code /v1} OpenAI's {@code server_busy}. The failures are real: a lock timeout
+ * of an H2 database and a connection timeout of a Hikari pool of one, wrapped as the database client reports them
+ * ({@code PoolExhaustionTest} exhausts the backend's own pool).
  */
 @ServerTest
 public class LockContentionTest {
@@ -44,13 +50,19 @@ public class LockContentionTest {
     static void routing(HttpRouting.Builder routing) {
         routing.post("/locked", (req, res) -> {
             throw new DbClientException("Failed to execute statement", realLockTimeout());
+        }).post("/pool-empty", (req, res) -> {
+            throw new DbClientException("Failed to create a connection", realConnectionTimeout());
         }).post("/broken", (req, res) -> {
             throw new IllegalStateException("a defect");
-        }).error(Exception.class, new ProblemHandler());
+        }).post("/v1/locked", OpenAiError.guard((req, res) -> {
+            throw new DbClientException("Failed to execute statement", realLockTimeout());
+        })).post("/v1/pool-empty", OpenAiError.guard((req, res) -> {
+            throw new DbClientException("Failed to create a connection", realConnectionTimeout());
+        })).error(Exception.class, new ProblemHandler());
     }
 
     /** What H2 throws when a second transaction asks for a row lock that a first one holds past LOCK_TIMEOUT. */
-    public static SQLException realLockTimeout() {
+    static SQLException realLockTimeout() {
         String url = "jdbc:h2:mem:lock-" + UUID.randomUUID() + ";LOCK_TIMEOUT=50;DB_CLOSE_DELAY=-1";
         try (Connection holder = DriverManager.getConnection(url, "sa", "");
              Connection waiter = DriverManager.getConnection(url, "sa", "")) {
@@ -77,28 +89,66 @@ public class LockContentionTest {
         }
     }
 
-    @Test
-    void classifiesLockWaitsAndNothingElse() {
-        assertTrue(LockContention.causedBy(new DbClientException("wrapped", realLockTimeout())));
-        assertTrue(LockContention.causedBy(new RuntimeException(new SQLException("deadlock", "40P01"))));
-        assertTrue(LockContention.causedBy(new SQLException("lock_not_available", "55P03")));
-        assertFalse(LockContention.causedBy(new SQLException("unique violation", "23505")));
-        assertFalse(LockContention.causedBy(new IllegalStateException("a defect")));
+    /** What Hikari throws when a pool of one connection, that one in use, is asked for another (its shortest wait). */
+    static SQLException realConnectionTimeout() {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl("jdbc:h2:mem:pool-" + UUID.randomUUID());
+        config.setMaximumPoolSize(1);
+        config.setConnectionTimeout(250);
+        try (HikariDataSource pool = new HikariDataSource(config);
+             Connection held = pool.getConnection()) {
+            return assertThrows(SQLTransientConnectionException.class, pool::getConnection);
+        } catch (SQLException e) {
+            throw new AssertionError("the pool set-up failed", e);
+        }
     }
 
     @Test
-    void lockTimeoutIs503WithRetryAfter() {
-        try (Http1ClientResponse r = client.post("/locked").submit(new byte[0])) {
-            assertEquals(503, r.status().code());
-            assertTrue(r.headers().first(HeaderNames.CONTENT_TYPE).orElse("").startsWith("application/problem+json"));
-            assertEquals(String.valueOf(ProblemHandler.LOCK_RETRY_AFTER_SECONDS),
-                    r.headers().first(HeaderNames.RETRY_AFTER).orElse(null));
-            String body = r.as(String.class);
-            assertTrue(body.contains(ProblemHandler.PROBLEM_BASE + "busy"), body);
-            assertTrue(body.contains("nothing was changed"), body);
-        }
+    void classifiesLockAndConnectionWaitsAndNothingElse() {
+        assertEquals(Optional.of(LockContention.Wait.LOCK),
+                LockContention.waitOf(new DbClientException("wrapped", realLockTimeout())));
+        assertEquals(Optional.of(LockContention.Wait.LOCK),
+                LockContention.waitOf(new RuntimeException(new SQLException("deadlock", "40P01"))));
+        assertEquals(Optional.of(LockContention.Wait.LOCK),
+                LockContention.waitOf(new SQLException("lock_not_available", "55P03")));
+        assertEquals(Optional.of(LockContention.Wait.CONNECTION),
+                LockContention.waitOf(new DbClientException("wrapped", realConnectionTimeout())));
+        assertEquals(Optional.empty(), LockContention.waitOf(new SQLException("unique violation", "23505")));
+        assertEquals(Optional.empty(), LockContention.waitOf(new IllegalStateException("a defect")));
+    }
+
+    @Test
+    void lockAndConnectionTimeoutsAre503BusyWithRetryAfter() {
+        assertBusyProblem("/locked", "data another request was changing");
+        assertBusyProblem("/pool-empty", "a free database connection");
         try (Http1ClientResponse r = client.post("/broken").submit(new byte[0])) {
             assertEquals(500, r.status().code(), "a defect stays a 500");
+        }
+    }
+
+    @Test
+    void underV1TheyAre503ServerBusyWithRetryAfter() {
+        for (String path : new String[] {"/v1/locked", "/v1/pool-empty"}) {
+            try (Http1ClientResponse r = client.post(path).submit(new byte[0])) {
+                assertEquals(503, r.status().code(), path);
+                assertEquals(String.valueOf(ProblemHandler.LOCK_RETRY_AFTER_SECONDS),
+                        r.headers().first(HeaderNames.RETRY_AFTER).orElse(null), path);
+                String body = r.as(String.class);
+                assertTrue(body.contains("\"type\":\"server_error\"") && body.contains("\"code\":\"server_busy\""),
+                        body);
+            }
+        }
+    }
+
+    private void assertBusyProblem(String path, String waitedFor) {
+        try (Http1ClientResponse r = client.post(path).submit(new byte[0])) {
+            assertEquals(503, r.status().code(), path);
+            assertTrue(r.headers().first(HeaderNames.CONTENT_TYPE).orElse("").startsWith("application/problem+json"));
+            assertEquals(String.valueOf(ProblemHandler.LOCK_RETRY_AFTER_SECONDS),
+                    r.headers().first(HeaderNames.RETRY_AFTER).orElse(null), path);
+            String body = r.as(String.class);
+            assertTrue(body.contains(ProblemHandler.PROBLEM_BASE + "busy"), body);
+            assertTrue(body.contains(waitedFor) && body.contains("nothing was changed"), body);
         }
     }
 }
