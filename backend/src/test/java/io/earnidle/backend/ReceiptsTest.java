@@ -202,6 +202,12 @@ class ReceiptsTest extends BackendServerTest {
         assertEquals(firstReceipt, passed.path("refers_to").asText());
         assertEquals("passed", passed.path("verification").path("status").asText());
         assertEquals("teacher-forced", passed.path("verification").path("method").asText());
+        // the result receipt is issued before its result row and payout are written (from what they will hold), a
+        // verdict's receipt from the stored rows: both say the same about the result
+        for (String field : List.of("node", "model", "prompt", "output", "timing", "price")) {
+            assertEquals(r.path(field), passed.path(field), field);
+            assertEquals(forgedResult.path(field), cheatChain.get(1).path("receipt").path(field), field);
+        }
         JsonNode failed = cheatChain.get(1).path("receipt");
         assertEquals(forgedJob, failed.path("job_id").asText());
         assertEquals(forgedResult.path("id").asText(), failed.path("refers_to").asText());

@@ -5,6 +5,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -66,16 +67,39 @@ public final class Database implements AutoCloseable {
                 .locations("classpath:db/migration")
                 .load()
                 .migrate();
+        Map<String, String> connection = new HashMap<>(Map.of(
+                "connection.url", url,
+                "connection.username", user,
+                "connection.password", password));
+        if (db.get(POOL_SIZE).asString().isEmpty()) {
+            embeddedPoolSize(url).ifPresent(size -> connection.put(POOL_SIZE, Integer.toString(size)));
+        }
         Config effective = Config.builder()
                 .disableEnvironmentVariablesSource()
                 .disableSystemPropertiesSource()
-                .addSource(ConfigSources.create(Map.of(
-                        "connection.url", url,
-                        "connection.username", user,
-                        "connection.password", password)))
+                .addSource(ConfigSources.create(connection))
                 .addSource(ConfigSources.create(db))
                 .build();
         return new Database(DbClient.create(effective));
+    }
+
+    /**
+     * The connection pool's size ({@code db.connection.maximumPoolSize}, a Hikari setting; docs/operations.md
+     * "Database connections").
+     */
+    public static final String POOL_SIZE = "connection.maximumPoolSize";
+
+    /**
+     * The pool size of an embedded H2 store when none is configured: 16 per core. An embedded connection is a session
+     * object in this JVM (no socket, no server process), so the pool only bounds how many transactions run at once;
+     * Hikari's default of 10 made a thousand concurrent node polls wait for a connection (HTTP 500 after its 30 s
+     * timeout) with the CPU not yet busy. Empty for any other store: a PostgreSQL server's connections are
+     * processes it sizes itself (Hikari's default 10 per instance, or the configured size).
+     */
+    static Optional<Integer> embeddedPoolSize(String url) {
+        boolean embedded = url.startsWith("jdbc:h2:") && !url.startsWith("jdbc:h2:tcp:")
+                && !url.startsWith("jdbc:h2:ssl:");
+        return embedded ? Optional.of(16 * Runtime.getRuntime().availableProcessors()) : Optional.empty();
     }
 
     public DbExecute execute() {

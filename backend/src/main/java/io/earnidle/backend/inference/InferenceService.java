@@ -278,26 +278,34 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         Ledger.Split split = Ledger.split(price, settings.platformFeeBps(),
                 (int) Database.lng(placement, "publisher_share_bps"));
         String publisherAccount = ledger.ensureAccount(tx, "publisher", Database.str(placement, "publisher_id"));
-        String payoutTx = ledger.postHeld(tx, "job_payout", s.jobId(), List.of(
+        List<Ledger.Entry> payout = List.of(
                 new Ledger.Entry(PlatformJobs.payerAccount(job), -price),
                 new Ledger.Entry(Ledger.PLATFORM_ACCOUNT, split.platformFee()),
                 new Ledger.Entry(session.accountId(), split.visitor()),
-                new Ledger.Entry(publisherAccount, split.publisher())));
+                new Ledger.Entry(publisherAccount, split.publisher()));
 
+        // The receipt (docs/receipts.md) first, from what the result row and the payout will hold: the payout locks
+        // the payer's account (one customer's row for all its jobs) until the commit, so little should follow it.
+        String receiptId = Receipts.newId();
+        String tokenIdsJson = Json.write(s.tokenIds());
+        receipts.result(tx, new Receipts.Subject(s.jobId(), model.id(), model.sha256(),
+                Database.str(job, "prompt_ids_json"), Database.str(job, "prompt"), session.id(), tokenIdsJson,
+                s.tokenIds().length, s.engine(), s.prefillMs(), s.decodeMs(), Receipts.price(session.id(), payout)),
+                verify ? "pending" : "skipped", receiptId);
+
+        String payoutTx = ledger.postHeld(tx, "job_payout", s.jobId(), payout);
         ObjectNode out = Json.object();
         out.put("job_id", s.jobId());
         out.put("status", "accepted");
         out.put("verification", verify ? "pending" : "skipped");
         out.put("payout_micro_usdc", split.visitor());
-        out.put("balance_micro_usdc", ledger.available(tx, session.accountId()));
+        out.put("balance_micro_usdc", ledger.available(tx, session.accountId())); // a skipped one may settle now
         out.put("pending_micro_usdc", ledger.pending(tx, session.accountId()));
-        String receiptId = Receipts.newId(); // the receipt (docs/receipts.md) is issued from the stored result
         out.put("receipt_id", receiptId);
         String response = Json.write(out);
         tx.namedInsert("insert-result", s.jobId(), session.id(), s.leaseId(), StoredText.encode(s.text()),
-                Json.write(s.tokenIds()), s.tokenIds().length, s.engine(), s.prefillMs(),
+                tokenIdsJson, s.tokenIds().length, s.engine(), s.prefillMs(),
                 s.decodeMs(), key, requestHash, response, ts(now), payoutTx);
-        receipts.result(tx, s.jobId(), verify ? "pending" : "skipped", receiptId);
         capability.recorded(tx, session.id(), job, model, s.engine(), timing, now);
         return response;
     }

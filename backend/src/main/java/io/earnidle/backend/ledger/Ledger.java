@@ -20,7 +20,11 @@ import static io.earnidle.backend.db.Database.ts;
  * credits written with a verification window are {@code pending} until {@code available_at} (a job's credits also
  * until the job's verification passed or was skipped) and are moved into the account's available balance by
  * {@link #settle}; a failed verification {@link #reverse}s them instead. Balance changes hold row locks on the accounts
- * ({@code SELECT ... FOR UPDATE}, taken in account-id order).
+ * ({@code SELECT ... FOR UPDATE}, taken in account-id order); posting a pending credit locks nothing (it inserts an
+ * entry and changes no balance), so the accounts every job credits (platform, publisher) are never a point where
+ * concurrent results wait for each other (on PostgreSQL the new entry's foreign key check takes a shared key lock on
+ * the account row: it does not wait for a balance update, only for an explicit {@link #lock}). The ledger stays exact and zero-sum: every transaction's entries still sum
+ * to zero when posted, and a balance row only ever changes under its lock.
  */
 public final class Ledger {
     public static final String PLATFORM_ACCOUNT = accountId("platform", "platform");
@@ -121,7 +125,11 @@ public final class Ledger {
         Instant now = now();
         Instant availableAt = windowed ? now.plus(verificationWindow) : now;
         boolean pending = held || availableAt.isAfter(now);
-        lock(exec, entries.stream().map(Entry::accountId).toList());
+        // only the accounts whose balance changes now are locked: a pending credit is a new entry row and leaves its
+        // account's row alone until settle() locks it, so a job's payout never waits on (or holds) the platform's,
+        // the publisher's or the node's account row, only on its payer's
+        lock(exec, entries.stream().filter(e -> e.amountMicroUsdc() != 0 && !(pending && e.amountMicroUsdc() > 0))
+                .map(Entry::accountId).toList());
         String txId = Ids.newId("ltx_");
         if (reference != null) {
             exec.namedInsert("insert-ledger-transaction-ref", txId, jobId, kind, reference, ts(now));

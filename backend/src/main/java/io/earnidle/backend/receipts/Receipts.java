@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -74,25 +75,47 @@ public final class Receipts {
     }
 
     /**
-     * The receipt of the result just stored for {@code jobId} (its {@code job_results} row, with its payout
-     * transaction); {@code verification} is the job's verification after it ({@code skipped}: not sampled, else it
-     * is pending). Returns the receipt's id.
+     * What a receipt says about a result: its job's prompt and model, and the result's session, tokens, timing and
+     * price (the split of its payout).
      */
-    public String result(DbTransaction tx, String jobId, String verification) {
-        return result(tx, jobId, verification, newId());
+    public record Subject(String jobId, String modelId, String modelSha256, String promptIdsJson, String prompt,
+                          String sessionId, String tokenIdsJson, long tokenCount, String engine, double prefillMs,
+                          double decodeMs, ObjectNode price) {
+        /** The subject of a stored result ({@code job_results} row, with its payout transaction) of {@code job}. */
+        static Subject of(DbExecute exec, DbRow job, DbRow result) {
+            String sessionId = Database.str(result, "session_id");
+            DbRow model = Database.get(exec, "rc-model", Database.str(job, "model_id")).orElseThrow();
+            return new Subject(Database.str(job, "id"), Database.str(model, "id"), Database.str(model, "sha256"),
+                    Database.str(job, "prompt_ids_json"), Database.str(job, "prompt"), sessionId,
+                    Database.str(result, "token_ids_json"), Database.lng(result, "token_count"),
+                    Database.str(result, "engine"), Database.dbl(result, "prefill_ms"),
+                    Database.dbl(result, "decode_ms"), Receipts.price(exec, result, sessionId));
+        }
     }
 
     /**
-     * {@link #result(DbTransaction, String, String)} under the receipt id {@code id} (from {@link #newId}), for a
-     * caller that stores the id with the result before the receipt is issued.
+     * The receipt, under the id {@code id} (from {@link #newId}), of the result being accepted: {@code subject} holds
+     * what its {@code job_results} row and payout transaction will hold, so the receipt is issued (and the session's
+     * chain head read) before the payout locks its payer's account (InferenceService's accept). {@code verification}
+     * is the job's verification after it ({@code skipped}: not sampled, else it is pending). Returns the id.
      */
-    public String result(DbTransaction tx, String jobId, String verification, String id) {
-        DbRow job = Database.get(tx, "job-by-id", jobId).orElseThrow();
-        DbRow result = Database.get(tx, "result-by-job", jobId).orElseThrow();
+    public String result(DbTransaction tx, Subject subject, String verification, String id) {
         boolean skipped = "skipped".equals(verification);
         // a replica check or a canary is not announced before its verdict: both read as pending here
-        return issue(tx, id, RESULT, job, result, skipped ? "skipped" : "pending", skipped ? "not-sampled" : null,
-                null);
+        return issue(tx, id, RESULT, subject, skipped ? "skipped" : "pending", skipped ? "not-sampled" : null, null);
+    }
+
+    /**
+     * The price of a payout of {@code entries} to the node session {@code sessionId}, as {@link Subject#price} reads
+     * it from the stored transaction: the sum of its credits and the node's, publisher's and platform's parts.
+     */
+    public static ObjectNode price(String sessionId, List<Ledger.Entry> entries) {
+        long[] parts = new long[4];
+        String nodeAccount = Ledger.accountId("node_session", sessionId);
+        for (Ledger.Entry e : entries) {
+            addCredit(parts, nodeAccount, e.accountId(), e.amountMicroUsdc());
+        }
+        return price(parts);
     }
 
     /** A new receipt id. */
@@ -105,7 +128,8 @@ public final class Receipts {
      * ({@code teacher-forced}, {@code canary}, {@code redundant}, {@code timing} or {@code forfeited}).
      */
     public String verification(DbTransaction tx, DbRow job, DbRow result, boolean passed, String method) {
-        return issue(tx, newId(), VERIFICATION, job, result, passed ? "passed" : "failed", method, null);
+        return issue(tx, newId(), VERIFICATION, Subject.of(tx, job, result), passed ? "passed" : "failed", method,
+                null);
     }
 
     /**
@@ -116,14 +140,14 @@ public final class Receipts {
         ObjectNode reversal = Json.object();
         reversal.put("node_micro_usdc", amount);
         reversal.put("cause", cause);
-        return issue(tx, newId(), REVERSAL, job, result, status, null, reversal);
+        return issue(tx, newId(), REVERSAL, Subject.of(tx, job, result), status, null, reversal);
     }
 
-    private String issue(DbTransaction tx, String id, String kind, DbRow job, DbRow result, String status, String method,
+    private String issue(DbTransaction tx, String id, String kind, Subject subject, String status, String method,
                          ObjectNode reversal) {
         Instant now = ledger.now();
-        String sessionId = Database.str(result, "session_id");
-        String jobId = Database.str(job, "id");
+        String sessionId = subject.sessionId();
+        String jobId = subject.jobId();
         DbRow session = Database.get(tx, "rc-lock-session", sessionId).orElseThrow();
         Optional<DbRow> last = Database.get(tx, "rc-chain-head", sessionId);
         ReceiptKeys.SigningKey key = keys.current(tx, now)
@@ -139,19 +163,18 @@ public final class Receipts {
         ObjectNode node = r.putObject("node");
         node.put("session_id", sessionId);
         node.put("wallet", Database.str(session, "wallet_address"));
-        DbRow model = Database.get(tx, "rc-model", Database.str(job, "model_id")).orElseThrow();
         ObjectNode m = r.putObject("model");
-        m.put("id", Database.str(model, "id"));
-        m.put("gguf_sha256", Database.str(model, "sha256"));
-        r.set("prompt", prompt(job));
+        m.put("id", subject.modelId());
+        m.put("gguf_sha256", subject.modelSha256());
+        r.set("prompt", prompt(subject.promptIdsJson(), subject.prompt()));
         ObjectNode output = r.putObject("output");
-        output.put("token_ids_sha256", tokenIdsSha256(Json.parse(Database.str(result, "token_ids_json"))));
-        output.put("tokens", Database.lng(result, "token_count"));
+        output.put("token_ids_sha256", tokenIdsSha256(Json.parse(subject.tokenIdsJson())));
+        output.put("tokens", subject.tokenCount());
         ObjectNode timing = r.putObject("timing");
-        timing.put("engine", Database.str(result, "engine"));
-        timing.put("prefill_ms", Database.dbl(result, "prefill_ms"));
-        timing.put("decode_ms", Database.dbl(result, "decode_ms"));
-        r.set("price", price(tx, result, sessionId));
+        timing.put("engine", subject.engine());
+        timing.put("prefill_ms", subject.prefillMs());
+        timing.put("decode_ms", subject.decodeMs());
+        r.set("price", subject.price());
         ObjectNode v = r.putObject("verification");
         v.put("status", status);
         v.put("method", method);
@@ -169,9 +192,8 @@ public final class Receipts {
     }
 
     /** What the node was asked: the SHA-256 of its prompt token ids (JCS array), or of the text prompt's UTF-8. */
-    private static ObjectNode prompt(DbRow job) {
+    private static ObjectNode prompt(String ids, String text) {
         ObjectNode p = Json.object();
-        String ids = Database.str(job, "prompt_ids_json");
         if (ids != null) {
             JsonNode array = Json.parse(ids);
             p.put("of", "token_ids");
@@ -179,7 +201,7 @@ public final class Receipts {
             p.put("tokens", array.size());
         } else {
             p.put("of", "text");
-            p.put("sha256", Ids.sha256Hex(Database.str(job, "prompt")));
+            p.put("sha256", Ids.sha256Hex(text));
             p.putNull("tokens");
         }
         return p;
@@ -192,31 +214,35 @@ public final class Receipts {
 
     /** The price of the result's payout and its split, read from its ledger transaction. */
     private static ObjectNode price(DbExecute exec, DbRow result, String sessionId) {
-        long node = 0;
-        long publisher = 0;
-        long platform = 0;
-        long total = 0;
+        long[] parts = new long[4];
         String nodeAccount = Ledger.accountId("node_session", sessionId);
         for (DbRow e : Database.list(exec, "entries-of-transaction", Database.str(result, "payout_tx_id"))) {
-            long amount = Database.lng(e, "amount_micro_usdc");
-            String account = Database.str(e, "account_id");
-            if (amount <= 0) {
-                continue;
-            }
-            total += amount;
-            if (account.equals(nodeAccount)) {
-                node += amount;
-            } else if (account.equals(Ledger.PLATFORM_ACCOUNT)) {
-                platform += amount;
-            } else if (account.startsWith("publisher:")) {
-                publisher += amount;
-            }
+            addCredit(parts, nodeAccount, Database.str(e, "account_id"), Database.lng(e, "amount_micro_usdc"));
         }
+        return price(parts);
+    }
+
+    /** Adds a credit (amount > 0; debits count for nothing) to {@code parts}: total, node, publisher, platform. */
+    private static void addCredit(long[] parts, String nodeAccount, String account, long amount) {
+        if (amount <= 0) {
+            return;
+        }
+        parts[0] += amount;
+        if (account.equals(nodeAccount)) {
+            parts[1] += amount;
+        } else if (account.equals(Ledger.PLATFORM_ACCOUNT)) {
+            parts[3] += amount;
+        } else if (account.startsWith("publisher:")) {
+            parts[2] += amount;
+        }
+    }
+
+    private static ObjectNode price(long[] parts) {
         ObjectNode p = Json.object();
-        p.put("total_micro_usdc", total);
-        p.put("node_micro_usdc", node);
-        p.put("publisher_micro_usdc", publisher);
-        p.put("platform_micro_usdc", platform);
+        p.put("total_micro_usdc", parts[0]);
+        p.put("node_micro_usdc", parts[1]);
+        p.put("publisher_micro_usdc", parts[2]);
+        p.put("platform_micro_usdc", parts[3]);
         return p;
     }
 

@@ -13,7 +13,8 @@ import io.helidon.config.Config;
  *                         the largest gap between the verifier's picked token's logit and a claimed token's logit
  *                         that still passes
  * @param verifierThreads  worker threads that verify queued results (0: none; the queue then runs only when
- *                         {@link VerificationQueue#verifyPending} is called, as the tests do)
+ *                         {@link VerificationQueue#verifyPending} is called, as the tests do); by default one per
+ *                         core ({@link #defaultVerifierThreads})
  * @param sampleRate       fraction of results verified (the rest are {@code skipped}); 1.0 = every result
  * @param maxAttempts      failed attempts a job may have before it fails for good: rejected results, and leases
  *                         that timed out or were reported failed (each re-queues it until then)
@@ -53,9 +54,18 @@ public record TrustSettings(Map<String, Float> logitMargins, int verifierThreads
         m.asNodeList().ifPresent(nodes -> nodes.forEach(n ->
                 margins.put(n.name().toLowerCase(Locale.ROOT), n.asDouble().get().floatValue())));
         return new TrustSettings(margins,
-                trust.get("verifier-threads").asInt().orElse(1),
+                trust.get("verifier-threads").asInt().orElse(defaultVerifierThreads()),
                 trust.get("sample-rate").asDouble().orElse(1.0),
                 trust.get("max-attempts").asInt().orElse(3));
+    }
+
+    /**
+     * One verifier thread per core: verification is CPU work (a teacher-forced forward pass per result), so one
+     * thread per core lets it use the whole machine when requests leave it idle (e.g. the 32-token benchmarks of a
+     * thousand sessions registering at once), while more threads than cores would only take turns.
+     */
+    public static int defaultVerifierThreads() {
+        return Runtime.getRuntime().availableProcessors();
     }
 
     /** The margin for a model whose dominant weight type is {@code weightType} (lower case, e.g. "q4_k"). */
