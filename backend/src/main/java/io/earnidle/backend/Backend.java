@@ -21,6 +21,7 @@ import io.earnidle.backend.demo.Deployment;
 import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.deposits.DepositModule;
 import io.earnidle.backend.http.HealthService;
+import io.earnidle.backend.http.DurableResponses;
 import io.earnidle.backend.http.ProblemHandler;
 import io.earnidle.backend.http.SecurityHeaders;
 import io.earnidle.backend.http.UnknownApiService;
@@ -183,6 +184,7 @@ public final class Backend implements AutoCloseable {
      */
     public void routing(HttpRouting.Builder routing) {
         routing.addFilter(SecurityHeaders::filter) // CSP and frame-ancestors on the portal and demo pages
+                .addFilter((chain, req, res) -> DurableResponses.filter(db::awaitDurable, chain, req, res))
                 .error(Exception.class, new ProblemHandler())
                 .register("/api/publisher", publishers.accounts(), publishers.passkeys())
                 .register("/api/publisher/domains", publishers.domains())

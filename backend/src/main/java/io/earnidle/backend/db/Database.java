@@ -1,6 +1,7 @@
 package io.earnidle.backend.db;
 
 import java.io.PrintStream;
+import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -28,9 +29,12 @@ import org.flywaydb.core.Flyway;
  */
 public final class Database implements AutoCloseable {
     private final DbClient client;
+    /** Present for the default embedded H2 store: acknowledged writes reach its file by group commit. */
+    private final Optional<GroupCommit> groupCommit;
 
-    private Database(DbClient client) {
+    private Database(DbClient client, Optional<GroupCommit> groupCommit) {
         this.client = client;
+        this.groupCommit = groupCommit;
     }
 
     /**
@@ -56,10 +60,12 @@ public final class Database implements AutoCloseable {
     }
 
     public static Database open(Config db, Settings settings) {
-        // WRITE_DELAY=0: H2 writes each commit to its file before the commit returns, so what the server
-        // acknowledged survives a killed process (H2's default delay lost the last ~0.5 s: docs/operations.md)
-        String url = db.get("connection.url").asString().orElse("jdbc:h2:file:" + settings.dataDir().resolve("earnidle")
-                + ";DATABASE_TO_LOWER=TRUE;WRITE_DELAY=0");
+        // the default embedded H2 store writes what the server acknowledges to its file by group commit (GroupCommit,
+        // docs/operations.md "Durability"): H2's background writer alone (WRITE_DELAY) lost the last ~0.5 s when the
+        // process was killed; a configured H2 URL keeps its own WRITE_DELAY (0: each commit written on its own)
+        Optional<String> configured = db.get("connection.url").asString().asOptional();
+        String url = configured.orElse("jdbc:h2:file:" + settings.dataDir().resolve("earnidle")
+                + ";DATABASE_TO_LOWER=TRUE");
         String user = db.get("connection.username").asString().orElse("sa");
         String password = db.get("connection.password").asString().orElse("");
         Flyway.configure()
@@ -80,7 +86,15 @@ public final class Database implements AutoCloseable {
                 .addSource(ConfigSources.create(connection))
                 .addSource(ConfigSources.create(db))
                 .build();
-        return new Database(DbClient.create(effective));
+        Optional<GroupCommit> groupCommit = Optional.empty();
+        if (configured.isEmpty()) {
+            try {
+                groupCommit = Optional.of(new GroupCommit(url, user, password));
+            } catch (SQLException e) {
+                throw new IllegalStateException("cannot open the database for its group commit: " + e.getMessage(), e);
+            }
+        }
+        return new Database(DbClient.create(effective), groupCommit);
     }
 
     /**
@@ -121,12 +135,24 @@ public final class Database implements AutoCloseable {
             throw e;
         }
         tx.commit();
+        awaitDurable();
         return result;
+    }
+
+    /**
+     * Returns once every write committed before this call is in the store's file (the embedded H2 store's group
+     * commit); at once for a store that makes each commit durable itself (PostgreSQL, a configured H2 URL). Every
+     * {@link #inTransaction} ends with it; the HTTP layer calls it before it answers a request that may have written
+     * outside a transaction ({@code http/DurableResponses}).
+     */
+    public void awaitDurable() {
+        groupCommit.ifPresent(GroupCommit::await);
     }
 
     @Override
     public void close() {
         client.close();
+        groupCommit.ifPresent(GroupCommit::close);
     }
 
     // ---- row helpers ----
