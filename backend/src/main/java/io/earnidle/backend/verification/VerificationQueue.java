@@ -167,22 +167,23 @@ public final class VerificationQueue implements AutoCloseable {
         checks.beforeRound(ledger.now());
         while (!closed) {
             List<DbRow> batch = Database.list(db.execute(), "verification-queue", ts(ledger.now()), BATCH);
-            int taken = 0;
+            int decided = 0;
             for (DbRow row : batch) {
                 String jobId = Database.str(row, "id");
                 if (!inProgress.add(jobId)) {
                     continue;
                 }
-                taken++;
                 try {
                     if (verify(jobId)) {
-                        applied++;
+                        decided++;
                     }
                 } finally {
                     inProgress.remove(jobId);
                 }
             }
-            if (taken == 0) {
+            applied += decided;
+            if (decided == 0) {
+                // nothing taken, or nothing this round can decide (the same rows would come back): a later round
                 return applied;
             }
         }
