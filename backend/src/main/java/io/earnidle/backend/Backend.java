@@ -142,7 +142,7 @@ public final class Backend implements AutoCloseable {
             Canaries canaries = new Canaries(repSettings.checkJobsEnabled() ? Canaries.rate(trustConfig) : 0,
                     settings, db, ledger, models, verification);
             Capability capability = new Capability(CapabilitySettings.from(config.get("earnidle.capability")), db,
-                    models, (exec, sessionId) -> reputation.ofSession(exec, sessionId).score());
+                    models, reputation::score);
             verification.checks(new TrustChecks(reputation, canaries, new CheatPenalty(ledger, verification, receipts), db,
                     ledger, capability::verified));
             LeaseSettings leaseSettings = LeaseSettings.from(config.get("earnidle.leases"));

@@ -161,7 +161,7 @@ public final class Capability implements RegistrationExtension {
             }
         }
         DbRow session = Database.get(exec, "cap-session", sessionId).orElseThrow();
-        return new Poll(dispatch.standing(exec, session, eligible, possession.warm(exec, sessionId), decode));
+        return new Poll(dispatch.standing(session, eligible, possession.warm(exec, sessionId), decode));
     }
 
     /** A benchmark whose result was rejected: that engine's capability fails (no customer jobs), the job ends. */
