@@ -142,8 +142,10 @@ public final class Backend implements AutoCloseable {
             Reputation reputation = new Reputation(repSettings);
             Canaries canaries = new Canaries(repSettings.checkJobsEnabled() ? Canaries.rate(trustConfig) : 0,
                     settings, db, ledger, models, verification);
+            Capability capability = new Capability(CapabilitySettings.from(config.get("earnidle.capability")), db,
+                    models, reputation::score);
             verification.checks(new TrustChecks(reputation, canaries, new CheatPenalty(ledger, verification, receipts), db,
-                    ledger));
+                    ledger, capability::verified));
             LeaseSettings leaseSettings = LeaseSettings.from(config.get("earnidle.leases"));
             OpenAiSettings openAiSettings = OpenAiSettings.from(config.get("earnidle.openai"));
             TrustPolicy policy = new TrustPolicy(reputation);
@@ -154,9 +156,7 @@ public final class Backend implements AutoCloseable {
                             leadership.role(Leadership.PAYOUTS)), verification,
                     leases, new OpenAiApi(settings, openAiSettings, db, ledger, models, leases::partialText,
                             KeyLimits.from(config.get("earnidle.limits.per-key"), openAiSettings.requestsPerMinute(),
-                                    ledger::now, sharedLimits)), reputation, canaries,
-                    new Capability(CapabilitySettings.from(config.get("earnidle.capability")), db, models,
-                            (exec, sessionId) -> reputation.ofSession(exec, sessionId).score()));
+                                    ledger::now, sharedLimits)), reputation, canaries, capability);
             backend.deposits = DepositModule.create(config.get("earnidle"), db, ledger,
                     backend.payoutModule.walletService(), backend.jobs::customerOfKey,
                     settings.maxBodyBytes(), leadership.role(Leadership.DEPOSITS));

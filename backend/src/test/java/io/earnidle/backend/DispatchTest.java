@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Eligibility and warm preference (docs/trust.md): a node proves it holds a model file by the SHA-256 of a byte range
+ * Eligibility, warm preference and reputation rank (docs/trust.md): a node proves it holds a model file by the SHA-256 of a byte range
  * the backend chose; a job waits preference-wait-ms for an idle warm node before a cold one gets it; a wrong proof
  * or a file the node no longer lists is not warm; engines that cannot run the model's tensor types, and a download
  * the visitor's bandwidth limit does not allow, make a node ineligible. Benchmarks are off here (CapabilityTest).
@@ -100,6 +100,40 @@ class DispatchTest extends BackendServerTest {
         lease = nodes.poll(cold);
         assertEquals(second, lease.path("job_id").asText(), "anyone eligible once the job has waited");
         complete(cold, lease);
+    }
+
+    /**
+     * Among cold idle nodes the better reputation is preferred: the identity's counters, by linked wallet or by
+     * session (no wallet), as the rival scan reads them with each session's row.
+     */
+    @Test
+    void aBetterReputationIsPreferredUntilTheJobHasWaited() {
+        Node plain = nodes.register("");
+        Node bySession = nodes.register("");
+        Node byWallet = nodes.register("");
+        var at = CLOCK.instant().atOffset(java.time.ZoneOffset.UTC);
+        var exec = backend.database().execute();
+        exec.dml("INSERT INTO reputations (identity, successes, failures, timeouts, successes_since_failure, "
+                + "updated_at) VALUES (?, 5, 0, 0, 5, ?)", "session:" + bySession.id(), at);
+        String wallet = "0x" + "ab".repeat(20);
+        exec.dml("INSERT INTO wallets (address, verified_at, created_at) VALUES (?, ?, ?)", wallet, at, at);
+        exec.dml("UPDATE node_sessions SET wallet_address = ? WHERE id = ?", wallet, byWallet.id());
+        exec.dml("INSERT INTO reputations (identity, successes, failures, timeouts, successes_since_failure, "
+                + "updated_at) VALUES (?, 50, 0, 0, 50, ?)", "wallet:" + wallet, at);
+
+        String first = api.submit("Hello", 8).path("id").asText();
+        CLOCK.advance(Duration.ofMillis(1)); // the queue is oldest first
+        String second = api.submit("Hello", 8).path("id").asText();
+        assertNull(nodes.poll(plain), "left to the idle sessions with a better reputation");
+        assertNull(nodes.poll(bySession), "left to the idle session whose wallet ranks higher");
+        JsonNode byWalletLease = nodes.poll(byWallet);
+        assertEquals(first, byWalletLease.path("job_id").asText());
+        // byWallet is busy now (and warm once it has run the model): bySession ranks above plain for the second
+        assertNull(nodes.poll(plain), "left to the idle session with the better reputation");
+        JsonNode lease = nodes.poll(bySession);
+        assertEquals(second, lease.path("job_id").asText());
+        complete(bySession, lease);
+        complete(byWallet, byWalletLease);
     }
 
     @Test

@@ -76,6 +76,8 @@ class RebenchmarkTest extends BackendServerTest {
         assertEquals(1, backend.verification().verifyPending());
         assertEquals("passed", api.get("/api/jobs/" + job.json().path("id").asText(), CUSTOMER_KEY).json()
                 .path("verification").asText());
+        assertEquals("stale", nodes.capability(n).path("engines").path(0).path("status").asText(),
+                "made stale when the work passed verification, before any poll");
 
         JsonNode again = nodes.poll(n);
         assertTrue(isBenchmarkOf(again, n), "benchmarked again: " + again);

@@ -29,7 +29,8 @@ import static io.earnidle.backend.db.Database.ts;
  * Measured capability, timing plausibility and dispatch (issue 19, docs/trust.md). The hooks the node-facing
  * services call: at registration ({@link #registered}: reported engines, held model files and their challenges), at
  * each poll ({@link #beforeLease}: benchmark bookkeeping, then {@link #admits} per candidate job, {@link #leased}),
- * and with each result ({@link #assess} before it is stored, {@link #recorded} after).
+ * with each result ({@link #assess} before it is stored, {@link #recorded} after) and when a result passed
+ * verification ({@link #verified}).
  */
 public final class Capability implements RegistrationExtension {
     private static final Logger LOG = Logger.getLogger(Capability.class.getName());
@@ -125,9 +126,8 @@ public final class Capability implements RegistrationExtension {
     // ---------------------------------------------------------------- poll
 
     /**
-     * Before a session's lease query: with benchmarks on, a failed benchmark bars the session, verified work far
-     * faster than its benchmark makes that capability stale, and a session without a usable capability gets a
-     * benchmark job (leased before anything else). {@code held} is the node's list of held files from the poll's
+     * Before a session's lease query: with benchmarks on, a failed benchmark bars the session, and a session
+     * without a usable capability (none measured, or one made stale by {@link #verified}) gets a benchmark job (leased before anything else). {@code held} is the node's list of held files from the poll's
      * {@code held} query parameter (null when not sent).
      */
     public Poll beforeLease(String sessionId, String held, Instant now) {
@@ -147,7 +147,6 @@ public final class Capability implements RegistrationExtension {
         Optional<Models.Model> benchModel = settings.benchmarkEnabled() ? benchmarks.model() : Optional.empty();
         if (benchModel.isPresent()) {
             failRejectedBenchmarks(exec, sessionId, benchModel.get(), now);
-            rebenchmarkIfFarFaster(exec, sessionId, benchModel.get());
             caps = Database.list(exec, "cap-capabilities", sessionId);
             boolean failed = caps.stream().anyMatch(c -> "failed".equals(Database.str(c, "status")));
             boolean measured = caps.stream().anyMatch(c -> "measured".equals(Database.str(c, "status")));
@@ -166,7 +165,7 @@ public final class Capability implements RegistrationExtension {
             }
         }
         DbRow session = Database.get(exec, "cap-session", sessionId).orElseThrow();
-        return new Poll(dispatch.standing(exec, session, eligible, possession.warm(exec, sessionId), decode));
+        return new Poll(dispatch.standing(session, eligible, possession.warm(exec, sessionId), decode));
     }
 
     /** A benchmark whose result was rejected: that engine's capability fails (no customer jobs), the job ends. */
@@ -180,29 +179,6 @@ public final class Capability implements RegistrationExtension {
                 exec.namedUpdate("cap-fail-capability", sessionId, engine);
             }
             exec.namedUpdate("cap-fail-benchmark-job", Database.str(r, "id"));
-        }
-    }
-
-    /** Verified work on the benchmark model far faster than the measured capability: that engine is stale. */
-    private void rebenchmarkIfFarFaster(DbExecute exec, String sessionId, Models.Model model) {
-        for (DbRow c : Database.list(exec, "cap-capabilities", sessionId)) {
-            if (!"measured".equals(Database.str(c, "status")) || !model.id().equals(Database.str(c, "model_id"))) {
-                continue;
-            }
-            String engine = Database.str(c, "engine");
-            TimingPlausibility.Measured m = new TimingPlausibility.Measured(Database.dbl(c, "prefill_tok_s"),
-                    Database.dbl(c, "decode_tok_s"));
-            for (DbRow r : Database.list(exec, "cap-verified-results", sessionId, model.id(),
-                    ts(Database.instant(c, "measured_at")))) {
-                TimingPlausibility.Timing t = new TimingPlausibility.Timing(-1, (int) Database.lng(r, "token_count"),
-                        Database.dbl(r, "prefill_ms"), Database.dbl(r, "decode_ms"));
-                if (engine.equals(Database.str(r, "engine")) && TimingPlausibility.farFaster(settings, t, m)) {
-                    exec.namedUpdate("cap-mark-stale", sessionId, engine);
-                    LOG.info(() -> "session " + sessionId + ": verified work on " + engine + " far faster than its "
-                            + "benchmark, benchmarking again");
-                    break;
-                }
-            }
         }
     }
 
@@ -223,6 +199,45 @@ public final class Capability implements RegistrationExtension {
      */
     public void leased(DbExecute tx, String leaseId, String jobId, String sessionId, Instant now) {
         tx.namedInsert("cap-insert-lease-observation", leaseId, jobId, sessionId, ts(now));
+    }
+
+    // ---------------------------------------------------------------- verification
+
+    /**
+     * A result of {@code sessionId} for {@code job} (its locked row) passed verification, in the verifier's
+     * transaction {@code tx}: verified work on the benchmark model far faster than the engine's measured capability
+     * (since it was measured) makes that capability stale, so the session's next poll leases a new benchmark. Checked
+     * here, once per verified result, rather than at every poll over the session's recent verified results.
+     */
+    public void verified(DbExecute tx, DbRow job, String sessionId) {
+        if (!settings.benchmarkEnabled() || Database.str(job, "benchmark_for") != null) {
+            return;
+        }
+        Optional<Models.Model> model = benchmarks.model();
+        if (model.isEmpty() || !model.get().id().equals(Database.str(job, "model_id"))) {
+            return;
+        }
+        Optional<DbRow> result = Database.get(tx, "cap-result", Database.str(job, "id"), sessionId);
+        if (result.isEmpty()) {
+            return;
+        }
+        String engine = Database.str(result.get(), "engine");
+        Optional<DbRow> cap = Database.get(tx, "cap-capability", sessionId, engine);
+        if (cap.isEmpty() || !"measured".equals(Database.str(cap.get(), "status"))
+                || !model.get().id().equals(Database.str(cap.get(), "model_id"))
+                || Database.instant(result.get(), "created_at").isBefore(Database.instant(cap.get(), "measured_at"))) {
+            return;
+        }
+        TimingPlausibility.Measured m = new TimingPlausibility.Measured(Database.dbl(cap.get(), "prefill_tok_s"),
+                Database.dbl(cap.get(), "decode_tok_s"));
+        TimingPlausibility.Timing t = new TimingPlausibility.Timing(-1,
+                (int) Database.lng(result.get(), "token_count"), Database.dbl(result.get(), "prefill_ms"),
+                Database.dbl(result.get(), "decode_ms"));
+        if (TimingPlausibility.farFaster(settings, t, m)) {
+            tx.namedUpdate("cap-mark-stale", sessionId, engine);
+            LOG.info(() -> "session " + sessionId + ": verified work on " + engine + " far faster than its "
+                    + "benchmark, benchmarking again");
+        }
     }
 
     // ---------------------------------------------------------------- result

@@ -53,9 +53,17 @@ final class Dispatch {
         this.reputation = reputation;
     }
 
-    /** The standing of a session from its stored limits and engines; eligibility and rank inputs as given. */
-    Standing standing(DbExecute exec, DbRow session, boolean eligible, Set<String> warm, double decodeTokS) {
-        return standing(session, eligible, warm, decodeTokS, reputation.score(exec, Database.str(session, "id")));
+    /**
+     * The standing of a session from its stored limits and engines and its reputation counters (a cap-session or
+     * cap-rivals row); eligibility and rank inputs as given.
+     */
+    Standing standing(DbRow session, boolean eligible, Set<String> warm, double decodeTokS) {
+        return standing(session, eligible, warm, decodeTokS, score(session));
+    }
+
+    private double score(DbRow session) {
+        return reputation.score(Database.lng(session, "rep_successes"), Database.lng(session, "rep_failures"),
+                Database.lng(session, "rep_timeouts"));
     }
 
     private Standing standing(DbRow session, boolean eligible, Set<String> warm, double decodeTokS, double score) {
@@ -74,11 +82,10 @@ final class Dispatch {
     /**
      * What one poll has read of its rivals, so that each is read once per poll, not once per candidate job: the
      * rival rows of each model (for candidate jobs without a rejected result, whose rivals depend on the model
-     * alone) and the rivals' reputation scores.
+     * alone), with their reputation counters.
      */
     static final class Rivals {
         private final Map<String, List<DbRow>> byModel = new java.util.HashMap<>();
-        private final Map<String, Double> scores = new java.util.HashMap<>();
     }
 
     /** Whether {@code me} may lease the customer job {@code candidate} (a lease-candidates row) now. */
@@ -104,17 +111,15 @@ final class Dispatch {
                 continue; // not eligible
             }
             boolean rivalWarm = Database.lng(r, "warm") > 0;
-            // the reputation is read below only where warmth ties: it decides nothing otherwise
             Standing rival = standing(r, true, rivalWarm ? Set.of(model.sha256()) : Set.of(),
-                    measured ? ((Number) raw).doubleValue() : 0, 0);
+                    measured ? ((Number) raw).doubleValue() : 0);
             if (!consents(rival, model) || (meWarm && !rivalWarm)) {
                 continue;
             }
             if (rivalWarm && !meWarm) {
                 return false; // leave it to the better (warm) session for now
             }
-            double score = seen.scores.computeIfAbsent(rival.sessionId(), id -> reputation.score(exec, id));
-            if (BY_RANK.compare(new Rank(rivalWarm, score, rival.decodeTokS()), mine) > 0) {
+            if (BY_RANK.compare(new Rank(rivalWarm, rival.reputation(), rival.decodeTokS()), mine) > 0) {
                 return false; // leave it to the better session for now
             }
         }

@@ -42,7 +42,10 @@ public final class Reputation {
     public static String identityOf(DbExecute exec, String sessionId) {
         DbRow row = Database.get(exec, "rep-session", sessionId)
                 .orElseThrow(() -> new IllegalStateException("no node session " + sessionId));
-        String wallet = Database.str(row, "wallet_address");
+        return identity(Database.str(row, "wallet_address"), sessionId);
+    }
+
+    private static String identity(String wallet, String sessionId) {
         return wallet != null ? WALLET + wallet : SESSION + sessionId;
     }
 
@@ -55,8 +58,18 @@ public final class Reputation {
         return List.of(identity.substring(SESSION.length()));
     }
 
+    /** The standing of a session's identity, its wallet and counters read in one query. */
     public Standing ofSession(DbExecute exec, String sessionId) {
-        return of(exec, identityOf(exec, sessionId));
+        DbRow row = Database.get(exec, "rep-of-session", sessionId)
+                .orElseThrow(() -> new IllegalStateException("no node session " + sessionId));
+        return standing(identity(Database.str(row, "wallet_address"), sessionId), counter(row, "successes"),
+                counter(row, "failures"), counter(row, "timeouts"), counter(row, "successes_since_failure"));
+    }
+
+    /** A counter of a rep-of-session row: 0 when the identity has no reputations row yet. */
+    private static long counter(DbRow row, String column) {
+        Long n = Database.lngOrNull(row, column);
+        return n == null ? 0 : n;
     }
 
     public Standing of(DbExecute exec, String identity) {

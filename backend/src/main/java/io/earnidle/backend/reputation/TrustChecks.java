@@ -34,13 +34,22 @@ public final class TrustChecks implements VerificationQueue.Checks {
     private final CheatPenalty penalty;
     private final Database db;
     private final Ledger ledger;
+    private final Passed alsoPassed;
 
-    public TrustChecks(Reputation reputation, Canaries canaries, CheatPenalty penalty, Database db, Ledger ledger) {
+    /** What else a passed result decides, in the verifier's transaction (capability's re-benchmark check). */
+    @FunctionalInterface
+    public interface Passed {
+        void passed(DbTransaction tx, DbRow job, String sessionId);
+    }
+
+    public TrustChecks(Reputation reputation, Canaries canaries, CheatPenalty penalty, Database db, Ledger ledger,
+                       Passed alsoPassed) {
         this.reputation = reputation;
         this.canaries = canaries;
         this.penalty = penalty;
         this.db = db;
         this.ledger = ledger;
+        this.alsoPassed = alsoPassed;
     }
 
     /** Results whose replica did not come back in time (or failed) go to the verifier; the replica is dropped. */
@@ -88,6 +97,7 @@ public final class TrustChecks implements VerificationQueue.Checks {
     @Override
     public void passed(DbTransaction tx, DbRow job, String sessionId) {
         reputation.recordSuccess(tx, sessionId, ledger.now());
+        alsoPassed.passed(tx, job, sessionId);
     }
 
     @Override
