@@ -103,6 +103,31 @@ class DispatchTest extends BackendServerTest {
     }
 
     /**
+     * A better idle session takes one job at a time: with more jobs waiting than better sessions, the lesser session
+     * takes one now (the oldest) and the better one the next, instead of both jobs waiting for the better session
+     * (one job and one better session: left to it, {@link #aWarmNodeIsPreferredUntilTheJobHasWaited}).
+     */
+    @Test
+    void moreWaitingJobsThanBetterNodesAreNotLeftWaiting() {
+        Node drainer = nodes.register("");
+        for (JsonNode left = nodes.poll(drainer); left != null; left = nodes.poll(drainer)) {
+            complete(drainer, left); // jobs earlier tests left queued, long past their wait: anyone's
+        }
+        CLOCK.advance(Duration.ofSeconds(16)); // past live-seconds: the drainer (now warm) is no rival
+        Node warm = warm(true);
+        Node cold = nodes.register("");
+        String first = api.submit("Hello", 8).path("id").asText();
+        CLOCK.advance(Duration.ofMillis(1)); // the queue is oldest first
+        String second = api.submit("Hello", 8).path("id").asText();
+        JsonNode coldLease = nodes.poll(cold);
+        assertEquals(first, coldLease.path("job_id").asText(), "two jobs wait for one better session");
+        JsonNode warmLease = nodes.poll(warm);
+        assertEquals(second, warmLease.path("job_id").asText());
+        complete(cold, coldLease);
+        complete(warm, warmLease);
+    }
+
+    /**
      * Among cold idle nodes the better reputation is preferred: the identity's counters, by linked wallet or by
      * session (no wallet), as the rival scan reads them with each session's row.
      */
@@ -122,17 +147,18 @@ class DispatchTest extends BackendServerTest {
                 + "updated_at) VALUES (?, 50, 0, 0, 50, ?)", "wallet:" + wallet, at);
 
         String first = api.submit("Hello", 8).path("id").asText();
-        CLOCK.advance(Duration.ofMillis(1)); // the queue is oldest first
-        String second = api.submit("Hello", 8).path("id").asText();
         assertNull(nodes.poll(plain), "left to the idle sessions with a better reputation");
         assertNull(nodes.poll(bySession), "left to the idle session whose wallet ranks higher");
+        CLOCK.advance(Duration.ofMillis(1)); // the queue is oldest first
+        String second = api.submit("Hello", 8).path("id").asText();
+        assertNull(nodes.poll(plain), "two waiting jobs, two better idle sessions: left to them");
+        JsonNode bySessionLease = nodes.poll(bySession);
+        assertEquals(first, bySessionLease.path("job_id").asText(), "two waiting jobs, one better idle session");
+        // bySession is busy now: one job waits, and byWallet ranks above plain
+        assertNull(nodes.poll(plain), "left to the idle session whose wallet ranks higher");
         JsonNode byWalletLease = nodes.poll(byWallet);
-        assertEquals(first, byWalletLease.path("job_id").asText());
-        // byWallet is busy now (and warm once it has run the model): bySession ranks above plain for the second
-        assertNull(nodes.poll(plain), "left to the idle session with the better reputation");
-        JsonNode lease = nodes.poll(bySession);
-        assertEquals(second, lease.path("job_id").asText());
-        complete(bySession, lease);
+        assertEquals(second, byWalletLease.path("job_id").asText());
+        complete(bySession, bySessionLease);
         complete(byWallet, byWalletLease);
     }
 

@@ -26,9 +26,12 @@ import static io.earnidle.backend.db.Database.ts;
  * Which customer jobs a polling session may lease, and whether it should leave one to a better idle session
  * (docs/trust.md, "Eligibility and dispatch"). Dispatch is pull-based, so "prefer the better node" means: a job
  * younger than {@code preference-wait-ms} is not handed to a session while another session that is live (seen within
- * {@code live-seconds}), idle (no unexpired lease) and eligible ranks higher for it. Rank: holds the model (proved
- * warm) first, then higher reputation, then higher measured decode speed. After the wait anyone eligible gets it, so a
- * busy or vanished favourite delays a job by at most the wait.
+ * {@code live-seconds}), idle (no unexpired lease) and eligible ranks higher for it, as long as there are at least as
+ * many such better sessions as jobs of the model waiting in their preference window (a better session takes one job
+ * at a time: with fewer better sessions than waiting jobs, leaving this one to them only made jobs and sessions
+ * wait, so the session takes it and the better ones take the others).
+ * Rank: holds the model (proved warm) first, then higher reputation, then higher measured decode speed. After the wait
+ * anyone eligible gets it, so a busy or vanished favourite delays a job by at most the wait.
  */
 final class Dispatch {
     /** What dispatch knows of one session: its eligibility, consent limits, engines and rank inputs. */
@@ -86,6 +89,8 @@ final class Dispatch {
      */
     static final class Rivals {
         private final Map<String, List<DbRow>> byModel = new java.util.HashMap<>();
+        /** Per model id: its queued jobs still in their preference window (read once per poll). */
+        private final Map<String, Long> waiting = new java.util.HashMap<>();
     }
 
     /** Whether {@code me} may lease the customer job {@code candidate} (a lease-candidates row) now. */
@@ -102,6 +107,10 @@ final class Dispatch {
                 || !Duration.between(queued, now).minusMillis(settings.preferenceWaitMs()).isNegative()) {
             return true;
         }
+        // one better session per job waiting in its window: with fewer, this session takes one of them
+        long waiting = Math.max(1, seen.waiting.computeIfAbsent(model.id(), id -> Database.count(exec,
+                "cap-waiting-jobs", id, ts(now.minusMillis(settings.preferenceWaitMs())))));
+        int better = 0;
         boolean meWarm = me.warm().contains(model.sha256());
         Rank mine = new Rank(meWarm, me.reputation(), me.decodeTokS());
         for (DbRow r : rivals(exec, me, model, candidate, now, seen)) {
@@ -116,11 +125,11 @@ final class Dispatch {
             if (!consents(rival, model) || (meWarm && !rivalWarm)) {
                 continue;
             }
-            if (rivalWarm && !meWarm) {
-                return false; // leave it to the better (warm) session for now
-            }
-            if (BY_RANK.compare(new Rank(rivalWarm, rival.reputation(), rival.decodeTokS()), mine) > 0) {
-                return false; // leave it to the better session for now
+            if ((rivalWarm && !meWarm)
+                    || BY_RANK.compare(new Rank(rivalWarm, rival.reputation(), rival.decodeTokS()), mine) > 0) {
+                if (++better >= waiting) {
+                    return false; // enough better sessions for every waiting job: leave it to them for now
+                }
             }
         }
         return true;
