@@ -125,8 +125,8 @@ final class Dispatch {
             if (!consents(rival, model) || (meWarm && !rivalWarm)) {
                 continue;
             }
-            if ((rivalWarm && !meWarm)
-                    || BY_RANK.compare(new Rank(rivalWarm, rival.reputation(), rival.decodeTokS()), mine) > 0) {
+            // BY_RANK puts a warm rival above a cold me first
+            if (BY_RANK.compare(new Rank(rivalWarm, rival.reputation(), rival.decodeTokS()), mine) > 0) {
                 if (++better >= waiting) {
                     return false; // enough better sessions for every waiting job: leave it to them for now
                 }
