@@ -221,6 +221,22 @@ final class TestSupport {
             return post("/api/inference/result", token, body, "application/json", key);
         }
 
+        /**
+         * The body of a node's honest result for {@code lease}: {@code gen} as the JVM engine produced it from the
+         * lease's job ({@code JobSpec.parse(lease).toRequest()}), with a synthetic timing.
+         */
+        static String honestResultBody(JsonNode lease, io.earnidle.node.llama.GenerationResult gen) {
+            try {
+                return """
+                        {"job_id":"%s","lease_id":"%s","text":%s,"token_ids":%s,"token_count":%d,"engine":"jvm",
+                         "timing":{"prefill_ms":1.0,"decode_ms":2.0}}""".formatted(lease.path("job_id").asText(),
+                        lease.path("lease_id").asText(), quote(gen.text()),
+                        MAPPER.writeValueAsString(gen.tokenIds()), gen.tokenIds().length);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
         /** Leases the job and submits a valid result; returns the accepted response. */
         JsonNode complete(String token, String jobId) {
             JsonNode lease = lease(token, jobId);

@@ -5,7 +5,6 @@ import java.util.Map;
 import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.earnidle.backend.http.Json;
 import io.earnidle.backend.verification.ResultVerifier;
 import io.earnidle.backend.verification.TrustSettings;
 import io.earnidle.node.llama.GenerationRequest;
@@ -57,11 +56,7 @@ class VerifierThreadsTest extends BackendServerTest {
                 TrustSettings.DEFAULT_MARGINS.get("f32")).passed());
         long budgetNanos = 1_000_000_000L + 100 * (System.nanoTime() - t0); // + the workers' 1 s re-check
 
-        Resp r = api.result(token, """
-                {"job_id":"%s","lease_id":"%s","text":%s,"token_ids":%s,"token_count":%d,"engine":"jvm",
-                 "timing":{"prefill_ms":1.0,"decode_ms":2.0}}""".formatted(jobId, lease.path("lease_id").asText(),
-                TestSupport.quote(gen.text()), Json.MAPPER.writeValueAsString(gen.tokenIds()),
-                gen.tokenIds().length), UUID.randomUUID().toString());
+        Resp r = api.result(token, Api.honestResultBody(lease, gen), UUID.randomUUID().toString());
         assertEquals(200, r.status(), r.text());
         long deadline = System.nanoTime() + budgetNanos;
         JsonNode job = api.get("/api/jobs/" + jobId, CUSTOMER_KEY).json();
