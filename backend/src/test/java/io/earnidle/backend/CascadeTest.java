@@ -11,6 +11,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -75,7 +76,9 @@ class CascadeTest extends BackendServerTest {
         FakeUpstream() throws IOException {
             server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
             server.createContext("/v1/completions", this::answer);
-            server.setExecutor(null);
+            // a call of its own per request (daemon threads): a call no test opens the gate for any more (a job an
+            // earlier test left queued, cascaded by a later round) must not hold the dispatcher, which stop() waits for
+            server.setExecutor(Executors.newCachedThreadPool(Thread.ofPlatform().daemon().factory()));
             server.start();
         }
 
