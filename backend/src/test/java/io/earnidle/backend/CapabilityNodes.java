@@ -1,9 +1,11 @@
 package io.earnidle.backend;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.earnidle.backend.http.Ids;
 import io.earnidle.backend.http.Json;
 import io.earnidle.node.llama.GenerationResult;
 import io.earnidle.node.llama.LlamaModel;
@@ -89,6 +91,29 @@ final class CapabilityNodes {
         double decode = e.path("decode_tok_s").asDouble();
         return new double[] {promptTokens / (factor * prefill) * 1000,
                 decode > 0 && tokens >= 2 ? (tokens - 1) / (factor * decode) * 1000 : 1.0};
+    }
+
+    /**
+     * Registers claiming the tiny model and answers its possession challenge, right ({@code honest}) or wrong; a
+     * right answer makes the node warm for the model.
+     */
+    Node warm(boolean honest) {
+        String sha = Ids.sha256Hex(tinyFile());
+        Node n = register("\"models_held\":[\"" + sha + "\"]");
+        JsonNode c = n.registration().path("model_challenges").path(0);
+        assertEquals(sha, c.path("sha256").asText());
+        int offset = c.path("offset").asInt();
+        byte[] range = Arrays.copyOfRange(tinyFile(), offset, offset + c.path("length").asInt());
+        if (!honest) {
+            range[0] ^= 1;
+        }
+        Resp r = api.post("/api/nodes/me/models", n.token(), """
+                {"proofs":[{"sha256":"%s","range_sha256":"%s"}]}""".formatted(sha,
+                Ids.sha256Hex(range)));
+        assertEquals(200, r.status(), r.text());
+        assertEquals(honest, r.json().path("proofs").path(0).path("proved").asBoolean());
+        assertEquals(honest, capability(n).path("warm_models").toString().contains(sha));
+        return n;
     }
 
     JsonNode capability(Node n) {

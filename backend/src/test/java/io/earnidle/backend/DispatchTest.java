@@ -1,7 +1,6 @@
 package io.earnidle.backend;
 
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -47,6 +46,8 @@ class DispatchTest extends BackendServerTest {
         start(routing, Map.of(
                 "earnidle.capability.dispatch.preference-wait-ms", "5000",
                 "earnidle.capability.dispatch.live-seconds", "15",
+                // every poll reads its rivals: the tests poll at one instant of the clock (RivalSnapshotTest: shared)
+                "earnidle.capability.dispatch.rival-snapshot-ms", "0",
                 "earnidle.capability.dispatch.engine-types.testgpu.0", "q4_0",
                 "earnidle.ledger.verification-window-seconds", "0",
                 "earnidle.trust.sample-rate", "0"), CLOCK);
@@ -61,22 +62,8 @@ class DispatchTest extends BackendServerTest {
         return Ids.sha256Hex(nodes.tinyFile());
     }
 
-    /** Registers claiming the tiny model and answers its challenge, right ({@code honest}) or wrong. */
     private Node warm(boolean honest) {
-        Node n = nodes.register("\"models_held\":[\"" + tinySha() + "\"]");
-        JsonNode c = n.registration().path("model_challenges").path(0);
-        assertEquals(tinySha(), c.path("sha256").asText());
-        int offset = c.path("offset").asInt();
-        byte[] range = Arrays.copyOfRange(nodes.tinyFile(), offset, offset + c.path("length").asInt());
-        if (!honest) {
-            range[0] ^= 1;
-        }
-        Resp r = api.post("/api/nodes/me/models", n.token(), """
-                {"proofs":[{"sha256":"%s","range_sha256":"%s"}]}""".formatted(tinySha(), Ids.sha256Hex(range)));
-        assertEquals(200, r.status(), r.text());
-        assertEquals(honest, r.json().path("proofs").path(0).path("proved").asBoolean());
-        assertEquals(honest, nodes.capability(n).path("warm_models").toString().contains(tinySha()));
-        return n;
+        return nodes.warm(honest);
     }
 
     private void complete(Node n, JsonNode lease) {

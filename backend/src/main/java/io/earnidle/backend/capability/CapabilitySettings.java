@@ -30,6 +30,9 @@ import io.helidon.config.Config;
  * @param preferenceWaitMs          a customer job queued for less than this is left to a better-ranked idle session
  *                                  (warm, then reputation, then capability); 0 = no preference (oldest job to anyone)
  * @param liveSeconds               a session seen this recently (and holding no lease) counts as an idle rival
+ * @param rivalSnapshotMs           the idle rivals of a model are read once per this long per backend instance and
+ *                                  shared by its polls (so a rival's lease or arrival is seen this much later at
+ *                                  most); 0 = read by every poll that needs them
  * @param maxDownloadSeconds        consent: a cold session gets a job only when the model downloads within this at its
  *                                  declared bandwidth_kbps (no bandwidth limit declared: no check)
  * @param challengeBytes            length of the byte range a model-possession challenge asks the SHA-256 of
@@ -39,7 +42,7 @@ import io.helidon.config.Config;
 public record CapabilitySettings(boolean benchmarkEnabled, String benchmarkModel, int benchmarkMaxTokens,
                                  double rebenchmarkFactor, double implausibleFactor, double maxWeightBandwidthGbS,
                                  double maxTflops, long wallSlackMs, long rebenchmarkWaitSeconds,
-                                 long preferenceWaitMs, long liveSeconds,
+                                 long preferenceWaitMs, long liveSeconds, long rivalSnapshotMs,
                                  long maxDownloadSeconds, int challengeBytes, Map<String, List<String>> engineTypes) {
     /** WebGPU kernels decode f32, f16, q4_0, q4_1, q8_0, q4_k, q6_k (webgpu-kernels formats.js): no bf16. */
     public static final Map<String, List<String>> DEFAULT_ENGINE_TYPES = Map.of(
@@ -53,6 +56,8 @@ public record CapabilitySettings(boolean benchmarkEnabled, String benchmarkModel
         require(maxWeightBandwidthGbS > 0 && maxTflops > 0, "plausibility ceilings must be > 0");
         require(wallSlackMs >= 0 && preferenceWaitMs >= 0 && liveSeconds > 0 && maxDownloadSeconds > 0,
                 "wall-slack-ms, preference-wait-ms >= 0; live-seconds, max-download-seconds > 0");
+        require(rivalSnapshotMs >= 0 && rivalSnapshotMs < liveSeconds * 1000,
+                "dispatch.rival-snapshot-ms must be >= 0 and shorter than live-seconds");
         require(challengeBytes >= 1, "challenge-bytes must be >= 1");
         require(rebenchmarkWaitSeconds > 0, "plausibility.rebenchmark-wait-seconds must be > 0");
     }
@@ -80,6 +85,7 @@ public record CapabilitySettings(boolean benchmarkEnabled, String benchmarkModel
                 c.get("plausibility.rebenchmark-wait-seconds").asLong().orElse(600L),
                 c.get("dispatch.preference-wait-ms").asLong().orElse(5000L),
                 c.get("dispatch.live-seconds").asLong().orElse(15L),
+                c.get("dispatch.rival-snapshot-ms").asLong().orElse(500L),
                 c.get("dispatch.max-download-seconds").asLong().orElse(600L),
                 c.get("dispatch.challenge-bytes").asInt().orElse(65536),
                 types);

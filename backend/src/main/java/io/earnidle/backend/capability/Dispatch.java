@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.earnidle.backend.db.Database;
@@ -32,6 +33,12 @@ import static io.earnidle.backend.db.Database.ts;
  * wait, so the session takes it and the better ones take the others).
  * Rank: holds the model (proved warm) first, then higher reputation, then higher measured decode speed. After the wait
  * anyone eligible gets it, so a busy or vanished favourite delays a job by at most the wait.
+ * <p>
+ * The idle rivals of a model are one scan of the live sessions (cap-rivals). Each backend instance reads them once per
+ * {@code rival-snapshot-ms} and shares that snapshot among its polls, one poll reading while the others use the
+ * previous one: a thousand nodes polling made the scan the poll's largest cost, on PostgreSQL the pool's bottleneck. A
+ * rival's lease or arrival is thus seen up to that much later, which delays a job by at most the snapshot's age on top
+ * of the wait. A job with a rejected result has rivals of its own (not the session that was rejected): read per poll.
  */
 final class Dispatch {
     /** What dispatch knows of one session: its eligibility, consent limits, engines and rank inputs. */
@@ -49,6 +56,8 @@ final class Dispatch {
     private final Models models;
     private final Reputation reputation;
     private final Map<String, Set<String>> tensorTypes = new ConcurrentHashMap<>();
+    /** Per model sha256: its idle rivals as this instance last read them (rival-snapshot-ms > 0). */
+    private final Map<String, RivalSnapshot> snapshots = new ConcurrentHashMap<>();
 
     Dispatch(CapabilitySettings settings, Models models, Reputation reputation) {
         this.settings = settings;
@@ -114,6 +123,9 @@ final class Dispatch {
         boolean meWarm = me.warm().contains(model.sha256());
         Rank mine = new Rank(meWarm, me.reputation(), me.decodeTokS());
         for (DbRow r : rivals(exec, me, model, candidate, now, seen)) {
+            if (me.sessionId().equals(Database.str(r, "id"))) {
+                continue; // a shared snapshot lists every idle session, the polling one too
+            }
             Object raw = Database.raw(r, "decode_tok_s");
             boolean measured = raw != null;
             if (Database.lng(r, "failed") != 0 || (!measured && settings.benchmarkEnabled())) {
@@ -145,13 +157,63 @@ final class Dispatch {
         if (Database.bool(candidate, "has_rejected")) {
             return queryRivals(exec, me, model, jobId, now);
         }
-        return seen.byModel.computeIfAbsent(model.sha256(), sha -> queryRivals(exec, me, model, jobId, now));
+        if (settings.rivalSnapshotMs() == 0) {
+            return seen.byModel.computeIfAbsent(model.sha256(), sha -> queryRivals(exec, me, model, jobId, now));
+        }
+        return seen.byModel.computeIfAbsent(model.sha256(), sha -> snapshots
+                .computeIfAbsent(sha, k -> new RivalSnapshot()).rows(exec, model, jobId, now));
     }
 
     private List<DbRow> queryRivals(DbExecute exec, Standing me, Models.Model model, String jobId, Instant now) {
+        return queryRivals(exec, me.sessionId(), model, jobId, now);
+    }
+
+    /** cap-rivals: the 50 live idle sessions seen last, but {@code excluded}, whose memory limit fits {@code model}. */
+    private List<DbRow> queryRivals(DbExecute exec, String excluded, Models.Model model, String jobId, Instant now) {
         Instant liveSince = now.minusSeconds(settings.liveSeconds());
-        return Database.list(exec, "cap-rivals", model.sha256(), me.sessionId(), ts(liveSince), model.sizeBytes(),
+        return Database.list(exec, "cap-rivals", model.sha256(), excluded, ts(liveSince), model.sizeBytes(),
                 ts(now), jobId);
+    }
+
+    /** What one read of a model's idle rivals returned, and when (the ledger's clock). */
+    private record RivalRead(List<DbRow> rows, Instant at) {
+        boolean freshAt(Instant now, long maxAgeMs) {
+            return !at.isAfter(now) && Duration.between(at, now).toMillis() < maxAgeMs;
+        }
+    }
+
+    /**
+     * One model's idle rivals as this instance last read them. A stale read is renewed by one poll while the polls
+     * that come meanwhile use the previous read (not a thousand scans at once); only a first read is waited for.
+     */
+    private final class RivalSnapshot {
+        private final ReentrantLock reading = new ReentrantLock();
+        private volatile RivalRead last;
+
+        List<DbRow> rows(DbExecute exec, Models.Model model, String jobId, Instant now) {
+            RivalRead read = last;
+            if (read != null && read.freshAt(now, settings.rivalSnapshotMs())) {
+                return read.rows();
+            }
+            if (read != null && !reading.tryLock()) {
+                return read.rows(); // another poll renews it now
+            }
+            if (read == null) {
+                reading.lock();
+            }
+            try {
+                read = last;
+                if (read == null || !read.freshAt(now, settings.rivalSnapshotMs())) {
+                    // every session may be a rival ("" is no session's id); a job without a rejected result excludes
+                    // none, so any such job's id reads the same rows
+                    read = new RivalRead(queryRivals(exec, "", model, jobId, now), now);
+                    last = read;
+                }
+                return read.rows();
+            } finally {
+                reading.unlock();
+            }
+        }
     }
 
     /**
