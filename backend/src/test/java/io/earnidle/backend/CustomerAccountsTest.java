@@ -1,8 +1,13 @@
 package io.earnidle.backend;
 
 import java.net.URI;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.earnidle.backend.db.Database;
@@ -172,5 +177,64 @@ class CustomerAccountsTest extends BackendServerTest {
                 .get("SELECT api_key_id FROM jobs WHERE id = ?", r.json().path("id").asText()).orElseThrow(),
                 "api_key_id"));
         api.complete(api.register(), r.json().path("id").asText());
+    }
+
+    /**
+     * Job submissions that together cost more than the balance, all at once: each job is written before its
+     * customer's account row is locked for the balance check (docs/trust.md "Money follows verification"), so the
+     * check must still see every job committed before it. Exactly as many are accepted as the balance covers; the
+     * rest are 402 and leave no job behind.
+     */
+    @Test
+    void concurrentJobsOfMoreThanTheBalanceReserveOnlyWhatItHolds() throws Exception {
+        PortalClient pricing = newAccount();
+        String pricingKey = pricing.post("/api/customer/keys", "{\"name\":\"price\"}").ok(201).json()
+                .path("secret").asText();
+        fund(pricing.get("/api/customer/me").ok(200).json().path("customer_id").asText(), 1_000_000);
+        TestSupport.Resp priced = api.post("/api/jobs", pricingKey, jobBody(4));
+        assertEquals(202, priced.status(), priced.text());
+        long price = priced.json().path("price_micro_usdc").asLong(); // what this body reserves, for anyone
+
+        PortalClient c = newAccount();
+        String secret = c.post("/api/customer/keys", "{\"name\":\"burst\"}").ok(201).json().path("secret").asText();
+        String customer = c.get("/api/customer/me").ok(200).json().path("customer_id").asText();
+        int affordable = 5;
+        fund(customer, affordable * price + price / 2);
+        int tries = 4 * affordable;
+        ExecutorService pool = Executors.newFixedThreadPool(tries);
+        try {
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<TestSupport.Resp>> all = new ArrayList<>();
+            for (int i = 0; i < tries; i++) {
+                all.add(pool.submit(() -> {
+                    go.await();
+                    return api.post("/api/jobs", secret, jobBody(4));
+                }));
+            }
+            go.countDown();
+            int accepted = 0;
+            List<String> queued = new ArrayList<>();
+            for (Future<TestSupport.Resp> f : all) {
+                TestSupport.Resp r = f.get();
+                if (r.status() == 202) {
+                    accepted++;
+                    queued.add(r.json().path("id").asText());
+                    assertEquals(price, r.json().path("price_micro_usdc").asLong());
+                } else {
+                    r.problem(402, "insufficient-funds");
+                }
+            }
+            assertEquals(affordable, accepted, "every job the balance covers, no more");
+            assertEquals(affordable, count(backend.database(), "SELECT COUNT(*) AS n FROM jobs WHERE customer_id = ?",
+                    customer), "a refused job leaves no row");
+            api.post("/api/jobs", secret, jobBody(4)).problem(402, "insufficient-funds");
+            for (String id : queued) { // the other tests lease the oldest queued job: none of these stays
+                assertEquals(200, api.post("/api/jobs/" + id + "/cancel", secret, "{}").status());
+            }
+            assertEquals(200, api.post("/api/jobs/" + priced.json().path("id").asText() + "/cancel", pricingKey,
+                    "{}").status());
+        } finally {
+            pool.shutdownNow();
+        }
     }
 }

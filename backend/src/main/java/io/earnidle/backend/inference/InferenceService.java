@@ -284,8 +284,8 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
                 new Ledger.Entry(session.accountId(), split.visitor()),
                 new Ledger.Entry(publisherAccount, split.publisher()));
 
-        // The receipt (docs/receipts.md) first, from what the result row and the payout will hold: the payout locks
-        // the payer's account (one customer's row for all its jobs) until the commit, so little should follow it.
+        // The receipt (docs/receipts.md) from what the result row and the payout will hold. The payout's debit of the
+        // payer (one customer's account row for all its jobs, locked until the commit) is applied last of all.
         String receiptId = Receipts.newId();
         String tokenIdsJson = Json.write(s.tokenIds());
         receipts.result(tx, new Receipts.Subject(s.jobId(), model.id(), model.sha256(),
@@ -293,20 +293,25 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
                 s.tokenIds().length, s.engine(), s.prefillMs(), s.decodeMs(), Receipts.price(session.id(), payout)),
                 verify ? "pending" : "skipped", receiptId);
 
-        String payoutTx = ledger.postHeld(tx, "job_payout", s.jobId(), payout);
+        Ledger.HeldPosting posting = ledger.postHeldDebitsLast(tx, "job_payout", s.jobId(), payout);
+        String payoutTx = posting.transactionId();
         ObjectNode out = Json.object();
         out.put("job_id", s.jobId());
         out.put("status", "accepted");
         out.put("verification", verify ? "pending" : "skipped");
         out.put("payout_micro_usdc", split.visitor());
-        out.put("balance_micro_usdc", ledger.available(tx, session.accountId())); // a skipped one may settle now
-        out.put("pending_micro_usdc", ledger.pending(tx, session.accountId()));
+        // read without settling: settling locks the node's account row, and a transaction that holds it must not then
+        // wait for the payer's (Ledger.lock's id order; the verifier's reversal locks both in that order)
+        Ledger.Amounts node = ledger.unsettledView(tx, session.accountId()); // a skipped one counts as available
+        out.put("balance_micro_usdc", node.available());
+        out.put("pending_micro_usdc", node.pending());
         out.put("receipt_id", receiptId);
         String response = Json.write(out);
         tx.namedInsert("insert-result", s.jobId(), session.id(), s.leaseId(), StoredText.encode(s.text()),
                 tokenIdsJson, s.tokenIds().length, s.engine(), s.prefillMs(),
                 s.decodeMs(), key, requestHash, response, ts(now), payoutTx);
         capability.recorded(tx, session.id(), job, model, s.engine(), timing, now);
+        posting.applyDebits(tx);
         return response;
     }
 }

@@ -76,14 +76,8 @@ public record Jobs(Settings settings, Database db, Ledger ledger) {
         Instant now = ledger.now();
         String jobId = Ids.newId("job_");
         db.inTransaction(tx -> {
-            String account = Ledger.accountId("customer", customerId);
-            ledger.lock(tx, List.of(account));
-            long balance = ledger.available(tx, account);
-            long committed = Database.total(tx, "customer-open-job-total", customerId);
-            if (balance - committed < price) {
-                throw Problem.insufficientFunds("job costs " + price + " micro-USDC; balance " + balance
-                        + " minus " + committed + " committed to unfinished jobs leaves " + (balance - committed));
-            }
+            // the job's rows first, the customer's account row last: that lock serializes all of one customer's job
+            // submissions and results (until the commit), so it is held for the balance check alone
             if (prompt != null) {
                 tx.namedInsert("insert-job-text", jobId, customerId, modelId, prompt, Json.write(sampling),
                         maxTokens, price, Database.ts(now));
@@ -95,6 +89,14 @@ public record Jobs(Settings settings, Database db, Ledger ledger) {
             tx.namedUpdate("job-set-api-key", caller.keyId(), jobId);
             if (!"probation".equals(minTier)) {
                 tx.namedUpdate("job-set-min-tier", minTier, jobId);
+            }
+            String account = Ledger.accountId("customer", customerId);
+            ledger.lock(tx, List.of(account));
+            long balance = ledger.available(tx, account);
+            long committed = Database.total(tx, "customer-open-job-total", customerId) - price; // but this job
+            if (balance - committed < price) { // the transaction rolls back: no job
+                throw Problem.insufficientFunds("job costs " + price + " micro-USDC; balance " + balance
+                        + " minus " + committed + " committed to unfinished jobs leaves " + (balance - committed));
             }
             return null;
         });

@@ -107,14 +107,60 @@ public final class Ledger {
     /**
      * Posts a job's payout: its credits are pending for the verification window and, whatever the window, until the
      * job's verification is done ({@link #settle} moves a job's credits only once its verification passed or was
-     * skipped; {@link #reverse} takes them back when it failed). Debits are available at once.
+     * skipped; {@link #reverse} takes them back when it failed). Debits are available at once, but their balances
+     * change, and their rows are locked, only in {@link HeldPosting#applyDebits}, which the caller runs as the last
+     * statement before its commit. A customer's account row is locked by every result for one of its jobs and every
+     * job it submits; locked mid-transaction, it was held through the rest of the result's statements and made one
+     * customer's results and submissions wait on each other. The entries are written here, so the transaction stays
+     * zero-sum whatever runs between.
      */
-    public String postHeld(DbExecute exec, String kind, String jobId, List<Entry> entries) {
-        return post(exec, kind, jobId, null, entries, true, true);
+    public HeldPosting postHeldDebitsLast(DbExecute exec, String kind, String jobId, List<Entry> entries) {
+        List<Entry> debits = entries.stream().filter(e -> e.amountMicroUsdc() < 0).toList();
+        String txId = post(exec, kind, jobId, null, entries, true, true, false);
+        return new HeldPosting(txId, debits);
+    }
+
+    /** A posted job payout whose debits still have to be applied to their accounts' balances. */
+    public final class HeldPosting {
+        private final String transactionId;
+        private final List<Entry> debits;
+        private boolean applied;
+
+        private HeldPosting(String transactionId, List<Entry> debits) {
+            this.transactionId = transactionId;
+            this.debits = debits;
+        }
+
+        public String transactionId() {
+            return transactionId;
+        }
+
+        /**
+         * Takes the debits off their accounts' balances, in account id order (the update locks each row, as
+         * {@link Ledger#lock} does); once.
+         */
+        public void applyDebits(DbExecute exec) {
+            if (applied) {
+                throw new IllegalStateException("debits of " + transactionId + " already applied");
+            }
+            applied = true;
+            List<Entry> byAccount = new ArrayList<>(debits);
+            byAccount.sort(Comparator.comparing(Entry::accountId));
+            for (Entry e : byAccount) {
+                if (exec.namedUpdate("add-to-balance", e.amountMicroUsdc(), e.accountId()) != 1) {
+                    throw new IllegalStateException("no ledger account " + e.accountId());
+                }
+            }
+        }
     }
 
     private String post(DbExecute exec, String kind, String jobId, String reference, List<Entry> entries,
                         boolean windowed, boolean held) {
+        return post(exec, kind, jobId, reference, entries, windowed, held, true);
+    }
+
+    private String post(DbExecute exec, String kind, String jobId, String reference, List<Entry> entries,
+                        boolean windowed, boolean held, boolean applyNow) {
         long sum = 0;
         for (Entry e : entries) {
             sum = Math.addExact(sum, e.amountMicroUsdc());
@@ -128,8 +174,10 @@ public final class Ledger {
         // only the accounts whose balance changes now are locked: a pending credit is a new entry row and leaves its
         // account's row alone until settle() locks it, so a job's payout never waits on (or holds) the platform's,
         // the publisher's or the node's account row, only on its payer's
-        lock(exec, entries.stream().filter(e -> e.amountMicroUsdc() != 0 && !(pending && e.amountMicroUsdc() > 0))
-                .map(Entry::accountId).toList());
+        if (applyNow) {
+            lock(exec, entries.stream().filter(e -> e.amountMicroUsdc() != 0 && !(pending && e.amountMicroUsdc() > 0))
+                    .map(Entry::accountId).toList());
+        }
         String txId = Ids.newId("ltx_");
         if (reference != null) {
             exec.namedInsert("insert-ledger-transaction-ref", txId, jobId, kind, reference, ts(now));
@@ -145,7 +193,7 @@ public final class Ledger {
             boolean entryPending = pending && e.amountMicroUsdc() > 0;
             exec.namedInsert("insert-ledger-entry", Ids.newId("le_"), txId, e.accountId(), e.amountMicroUsdc(),
                     entryPending ? "pending" : "available", ts(entryPending ? availableAt : now), ts(now));
-            if (!entryPending) {
+            if (!entryPending && applyNow) {
                 exec.namedUpdate("add-to-balance", e.amountMicroUsdc(), e.accountId());
             }
         }
@@ -250,12 +298,30 @@ public final class Ledger {
         return Database.get(exec, "pending-sum", accountId).map(r -> Database.lng(r, "total")).orElse(0L);
     }
 
+    /** An account's available and pending amounts. */
+    public record Amounts(long available, long pending) {
+    }
+
+    /**
+     * What {@link #available} and then {@link #pending} answer, read in one statement without settling: the due
+     * pending entries count as available but stay pending, and no account row is locked or written. For a response
+     * inside a transaction that must not lock the account (a result's: it locks its payer's account last).
+     */
+    public Amounts unsettledView(DbExecute exec, String accountId) {
+        DbRow r = Database.get(exec, "ledger-unsettled-view", accountId, accountId, ts(now()), accountId)
+                .orElseThrow();
+        Object balance = Database.raw(r, "balance"); // null: no such account (yet)
+        long due = Database.lng(r, "due");
+        long settled = balance == null ? 0 : ((Number) balance).longValue();
+        return new Amounts(settled + due, Database.lng(r, "pending") - due);
+    }
+
     /** Row-locks the accounts, in id order so that concurrent transactions cannot deadlock. */
     public void lock(DbExecute exec, List<String> accountIds) {
         List<String> sorted = new ArrayList<>(accountIds.stream().distinct().toList());
         sorted.sort(Comparator.naturalOrder());
         for (String id : sorted) {
-            if (Database.get(exec, "lock-ledger-account", id).isEmpty()) {
+            if (exec.namedUpdate("lock-ledger-account", id) != 1) {
                 throw new IllegalStateException("no ledger account " + id);
             }
         }
