@@ -273,7 +273,7 @@ final class ApiBodyFuzzTargets {
 
         static Context create(String base, Backend backend, Needs needs) {
             Context c = new Context(base);
-            Http1Client client = Http1Client.builder().baseUri(base).build();
+            Http1Client client = TestSupport.ownClient(base);
             TestSupport.Api api = new TestSupport.Api(client);
             switch (needs) {
                 case NOTHING -> { }

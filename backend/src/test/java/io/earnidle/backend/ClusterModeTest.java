@@ -161,8 +161,7 @@ class ClusterModeTest {
             b = EarnIdleServer.start(config(dir, "instance-b", with(verify, "1")));
             assertTrue(a.backend().leadership().holds(Leadership.VERIFICATION));
             assertFalse(b.backend().leadership().holds(Leadership.VERIFICATION));
-            TestSupport.Api api = new TestSupport.Api(Http1Client.builder()
-                    .baseUri("http://127.0.0.1:" + b.port()).build());
+            TestSupport.Api api = new TestSupport.Api(TestSupport.ownClient("http://127.0.0.1:" + b.port()));
             String token = api.register();
             String jobId = api.submit("the quick brown fox", 8).path("id").asText();
             JsonNode lease = api.lease(token, jobId);

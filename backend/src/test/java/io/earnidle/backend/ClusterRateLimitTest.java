@@ -106,6 +106,6 @@ class ClusterRateLimitTest {
     }
 
     private static TestSupport.Api api(EarnIdleServer s) {
-        return new TestSupport.Api(Http1Client.builder().baseUri(URI.create("http://127.0.0.1:" + s.port())).build());
+        return new TestSupport.Api(TestSupport.ownClient(URI.create("http://127.0.0.1:" + s.port())));
     }
 }

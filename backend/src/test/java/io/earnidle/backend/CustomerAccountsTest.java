@@ -206,9 +206,10 @@ class CustomerAccountsTest extends BackendServerTest {
             CountDownLatch go = new CountDownLatch(1);
             List<Future<TestSupport.Resp>> all = new ArrayList<>();
             for (int i = 0; i < tries; i++) {
+                Api own = new Api(TestSupport.ownClient(base)); // one client per thread (TestSupport.ownClient)
                 all.add(pool.submit(() -> {
                     go.await();
-                    return api.post("/api/jobs", secret, jobBody(4));
+                    return own.post("/api/jobs", secret, jobBody(4));
                 }));
             }
             go.countDown();

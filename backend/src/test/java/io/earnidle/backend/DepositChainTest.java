@@ -77,7 +77,7 @@ class DepositChainTest {
     }
 
     private static Api api(EarnIdleServer s) {
-        return new Api(Http1Client.builder().baseUri("http://127.0.0.1:" + s.port()).build());
+        return new Api(TestSupport.ownClient("http://127.0.0.1:" + s.port()));
     }
 
     private static DepositWatcher watcher(EarnIdleServer s) {

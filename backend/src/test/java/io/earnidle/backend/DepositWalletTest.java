@@ -32,7 +32,7 @@ class DepositWalletTest {
     void start() {
         dir = TestSupport.tempDir();
         server = EarnIdleServer.start(TestSupport.config(dir, Map.of("server.port", "0", "server.host", "127.0.0.1")));
-        api = new Api(Http1Client.builder().baseUri("http://127.0.0.1:" + server.port()).build());
+        api = new Api(TestSupport.ownClient("http://127.0.0.1:" + server.port()));
     }
 
     @AfterEach

@@ -46,9 +46,11 @@ class JobFlowTest extends BackendServerTest {
     private static final TestSupport.MutableClock CLOCK = new TestSupport.MutableClock();
 
     private final Api api;
+    private final java.net.URI uri;
 
-    JobFlowTest(Http1Client client) {
+    JobFlowTest(Http1Client client, java.net.URI uri) {
         this.api = new Api(client);
+        this.uri = uri;
     }
 
     @SetUpRoute
@@ -250,7 +252,8 @@ class JobFlowTest extends BackendServerTest {
         try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
             List<Future<Resp>> futures = new ArrayList<>();
             for (String t : tokens) {
-                futures.add(pool.submit(() -> api.get("/api/inference/job", t)));
+                // each poll on a client of its own (TestSupport.ownClient)
+                futures.add(pool.submit(() -> new Api(TestSupport.ownClient(uri)).get("/api/inference/job", t)));
             }
             for (Future<Resp> f : futures) {
                 polls.add(f.get());

@@ -23,7 +23,7 @@ class PausedPlacementTest {
         try (EarnIdleServer s = EarnIdleServer.start(TestSupport.config(dir, Map.of("server.port", "0",
                 "server.host", "127.0.0.1", "earnidle.ledger.verification-window-seconds", "0",
                 "earnidle.trust.sample-rate", "0")))) {
-            Api api = new Api(Http1Client.builder().baseUri("http://127.0.0.1:" + s.port()).build());
+            Api api = new Api(TestSupport.ownClient("http://127.0.0.1:" + s.port()));
             String node = api.register(); // on the demo placement, while it is active
             String job = api.submit("paused", 4).path("id").asText();
             var db = s.backend().database();

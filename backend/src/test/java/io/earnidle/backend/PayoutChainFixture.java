@@ -87,7 +87,7 @@ public final class PayoutChainFixture implements AutoCloseable {
     }
 
     static Api api(EarnIdleServer s) {
-        return new Api(Http1Client.builder().baseUri("http://127.0.0.1:" + s.port()).build());
+        return new Api(TestSupport.ownClient("http://127.0.0.1:" + s.port()));
     }
 
     /** Signs the visitor in, links a node to its wallet and completes {@code jobs} jobs; returns the wallet token. */

@@ -36,7 +36,7 @@ class PostgresStoreTest {
             assertTrue(url.startsWith("jdbc:postgresql://127.0.0.1:"), url);
             String jobId;
             try (EarnIdleServer server = EarnIdleServer.start(config)) {
-                Api api = new Api(Http1Client.builder().baseUri("http://127.0.0.1:" + server.port()).build());
+                Api api = new Api(TestSupport.ownClient("http://127.0.0.1:" + server.port()));
                 jobId = api.submit("stored in postgres", 4).path("id").asText();
                 TestSupport.assertLedgerConsistent(server.backend().database());
             }

@@ -130,7 +130,7 @@ class ProtocolAttackTest extends BackendServerTest {
         for (int i = 0; i < attempts; i++) {
             long nonce = i + 1;
             Callable<Integer> withdraw = () -> {
-                Api own = new Api(Http1Client.builder().baseUri(uri).build());
+                Api own = new Api(TestSupport.ownClient(uri));
                 long deadline = System.currentTimeMillis() / 1000 + 600;
                 String body = withdrawBody(ask, dest, nonce, deadline,
                         signWithdraw(key.getEcKeyPair(), 1337, account, dest, ask, nonce, deadline));

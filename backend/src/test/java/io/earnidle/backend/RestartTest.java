@@ -60,6 +60,6 @@ class RestartTest {
     }
 
     private static Api api(EarnIdleServer server) {
-        return new Api(Http1Client.builder().baseUri("http://127.0.0.1:" + server.port()).build());
+        return new Api(TestSupport.ownClient("http://127.0.0.1:" + server.port()));
     }
 }

@@ -37,9 +37,11 @@ class SkipLockedDispatchTest extends BackendServerTest {
     private static final int JOBS = 6;
     private static final int NODES = 12;
     private final Api api;
+    private final java.net.URI uri;
 
-    SkipLockedDispatchTest(Http1Client client) {
+    SkipLockedDispatchTest(Http1Client client, java.net.URI uri) {
         this.api = new Api(client);
+        this.uri = uri;
     }
 
     @SetUpRoute
@@ -63,7 +65,8 @@ class SkipLockedDispatchTest extends BackendServerTest {
         try (ExecutorService ex = Executors.newFixedThreadPool(NODES)) {
             List<Future<Resp>> polls = new ArrayList<>();
             for (String t : tokens) {
-                polls.add(ex.submit(() -> api.get("/api/inference/job", t)));
+                // each poll on a client of its own (TestSupport.ownClient)
+                polls.add(ex.submit(() -> new Api(TestSupport.ownClient(uri)).get("/api/inference/job", t)));
             }
             for (int i = 0; i < NODES; i++) {
                 Resp r = polls.get(i).get();

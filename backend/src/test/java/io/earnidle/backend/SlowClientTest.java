@@ -84,8 +84,7 @@ class SlowClientTest {
             }
             try {
                 // a normal client is served end to end meanwhile
-                TestSupport.Api api = new TestSupport.Api(Http1Client.builder()
-                        .baseUri(URI.create("http://127.0.0.1:" + port)).build());
+                TestSupport.Api api = new TestSupport.Api(TestSupport.ownClient(URI.create("http://127.0.0.1:" + port)));
                 String token = api.register();
                 String jobId = api.submit("served while others stall", 4).path("id").asText();
                 api.complete(token, jobId);

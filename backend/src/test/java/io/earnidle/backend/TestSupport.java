@@ -125,6 +125,21 @@ final class TestSupport {
         }
     }
 
+    /**
+     * A client of its own for {@code baseUri}, for one thread: its connections are not shared with any other client.
+     * Helidon 4.1.7 shares one keep-alive cache among all clients of the JVM and returns a connection to it before
+     * starting its idle monitor (fixed in Helidon 4.4.0, helidon-io/helidon#10880); a thread that takes the
+     * connection in between races the monitor, which can read the first byte of its response (a status line read as
+     * {@code TTP/1.1}). Concurrent requests therefore each run on a client of their own, used by one thread.
+     */
+    static Http1Client ownClient(String baseUri) {
+        return Http1Client.builder().baseUri(baseUri).shareConnectionCache(false).build();
+    }
+
+    static Http1Client ownClient(java.net.URI baseUri) {
+        return Http1Client.builder().baseUri(baseUri).shareConnectionCache(false).build();
+    }
+
     /** JSON API client over a Helidon {@link Http1Client}. */
     static final class Api {
         private final Http1Client client;

@@ -46,7 +46,7 @@ class WalletConcurrencyTest extends BackendServerTest {
 
     /** One client per worker thread: the threads never share a client's pooled keep-alive connections. */
     private Api threadApi() {
-        return new Api(Http1Client.builder().baseUri(uri).build());
+        return new Api(TestSupport.ownClient(uri));
     }
 
     @SetUpRoute
