@@ -63,9 +63,12 @@ public final class Database implements AutoCloseable {
         // the default embedded H2 store writes what the server acknowledges to its file by group commit (GroupCommit,
         // docs/operations.md "Durability"): H2's background writer alone (WRITE_DELAY) lost the last ~0.5 s when the
         // process was killed; a configured H2 URL keeps its own WRITE_DELAY (0: each commit written on its own)
+        // QUERY_CACHE_SIZE: each embedded session keeps the parsed form of the statements it ran; with H2's
+        // default of 8, the dozen statements of one node poll evicted each other, and a third of the database's
+        // time went to parsing SQL again (docs/operations.md "Database connections")
         Optional<String> configured = db.get("connection.url").asString().asOptional();
         String url = configured.orElse("jdbc:h2:file:" + settings.dataDir().resolve("earnidle")
-                + ";DATABASE_TO_LOWER=TRUE");
+                + ";DATABASE_TO_LOWER=TRUE;QUERY_CACHE_SIZE=" + H2_QUERY_CACHE_SIZE);
         String user = db.get("connection.username").asString().orElse("sa");
         String password = db.get("connection.password").asString().orElse("");
         Flyway.configure()
@@ -102,6 +105,9 @@ public final class Database implements AutoCloseable {
      * "Database connections").
      */
     public static final String POOL_SIZE = "connection.maximumPoolSize";
+
+    /** Parsed statements an embedded H2 session keeps (H2's default is 8), of the ~270 in application.yaml. */
+    static final int H2_QUERY_CACHE_SIZE = 128;
 
     /**
      * The pool size of an embedded H2 store when none is configured: 16 per core. An embedded connection is a session
