@@ -127,20 +127,11 @@ public final class Capability implements RegistrationExtension {
 
     /**
      * Before a session's lease query: with benchmarks on, a failed benchmark bars the session, and a session
-     * without a usable capability (none measured, or one made stale by {@link #verified}) gets a benchmark job (leased before anything else). {@code held} is the node's list of held files from the poll's
-     * {@code held} query parameter (null when not sent).
+     * without a usable capability (none measured, or one made stale by {@link #verified}) gets a benchmark job
+     * (leased before anything else). The poll's held files are applied before, by {@link #held}.
      */
-    public Poll beforeLease(String sessionId, String held, Instant now) {
+    public Poll beforeLease(String sessionId, Instant now) {
         DbExecute exec = db.execute();
-        if (held != null) {
-            Set<String> list = new HashSet<>();
-            for (String h : held.split(",")) {
-                if (h.matches("[0-9a-fA-F]{64}")) {
-                    list.add(h.toLowerCase(Locale.ROOT));
-                }
-            }
-            possession.held(exec, sessionId, list, now);
-        }
         boolean eligible = true;
         double decode = 0;
         List<DbRow> caps = List.of();
@@ -166,6 +157,36 @@ public final class Capability implements RegistrationExtension {
         }
         DbRow session = Database.get(exec, "cap-session", sessionId).orElseThrow();
         return new Poll(dispatch.standing(session, eligible, possession.warm(exec, sessionId), decode));
+    }
+
+    /**
+     * The files the polling session says it holds ({@code held}, the poll's {@code held} query parameter; null when
+     * not sent): a file proved before and no longer held is dropped from its warm files.
+     */
+    public void held(String sessionId, String held, Instant now) {
+        if (held != null) {
+            Set<String> list = new HashSet<>();
+            for (String h : held.split(",")) {
+                if (h.matches("[0-9a-fA-F]{64}")) {
+                    list.add(h.toLowerCase(Locale.ROOT));
+                }
+            }
+            possession.held(db.execute(), sessionId, list, now);
+        }
+    }
+
+    /**
+     * Whether {@link #beforeLease}'s benchmark bookkeeping would write nothing for a session, read from its
+     * {@code poll-idle-check} row: benchmarks are off (or there is no benchmark model), or the session has a measured
+     * capability, none failed or stale, and no rejected result of one of its benchmarks (which fails a capability).
+     */
+    public boolean settled(DbRow idleCheck) {
+        if (!settings.benchmarkEnabled() || benchmarks.model().isEmpty()) {
+            return true;
+        }
+        return Database.lng(idleCheck, "measured_capabilities") > 0
+                && Database.lng(idleCheck, "other_capabilities") == 0
+                && !Database.bool(idleCheck, "rejected_benchmark");
     }
 
     /** A benchmark whose result was rejected: that engine's capability fails (no customer jobs), the job ends. */

@@ -97,7 +97,7 @@ final class Dispatch {
      * alone), with their reputation counters.
      */
     static final class Rivals {
-        private final Map<String, List<DbRow>> byModel = new java.util.HashMap<>();
+        private final Map<String, List<Rival>> byModel = new java.util.HashMap<>();
         /** Per model id: its queued jobs still in their preference window (read once per poll). */
         private final Map<String, Long> waiting = new java.util.HashMap<>();
     }
@@ -122,23 +122,15 @@ final class Dispatch {
         int better = 0;
         boolean meWarm = me.warm().contains(model.sha256());
         Rank mine = new Rank(meWarm, me.reputation(), me.decodeTokS());
-        for (DbRow r : rivals(exec, me, model, candidate, now, seen)) {
-            if (me.sessionId().equals(Database.str(r, "id"))) {
+        for (Rival rival : rivals(exec, me, model, candidate, now, seen)) {
+            if (me.sessionId().equals(rival.standing().sessionId())) {
                 continue; // a shared snapshot lists every idle session, the polling one too
             }
-            Object raw = Database.raw(r, "decode_tok_s");
-            boolean measured = raw != null;
-            if (Database.lng(r, "failed") != 0 || (!measured && settings.benchmarkEnabled())) {
-                continue; // not eligible
-            }
-            boolean rivalWarm = Database.lng(r, "warm") > 0;
-            Standing rival = standing(r, true, rivalWarm ? Set.of(model.sha256()) : Set.of(),
-                    measured ? ((Number) raw).doubleValue() : 0);
-            if (!consents(rival, model) || (meWarm && !rivalWarm)) {
+            if (!rival.eligible() || !consents(rival.standing(), model) || (meWarm && !rival.rank().warm())) {
                 continue;
             }
             // BY_RANK puts a warm rival above a cold me first
-            if (BY_RANK.compare(new Rank(rivalWarm, rival.reputation(), rival.decodeTokS()), mine) > 0) {
+            if (BY_RANK.compare(rival.rank(), mine) > 0) {
                 if (++better >= waiting) {
                     return false; // enough better sessions for every waiting job: leave it to them for now
                 }
@@ -147,11 +139,30 @@ final class Dispatch {
         return true;
     }
 
+    /** An idle session that could take a model's job: its standing and rank on that model, parsed once per read. */
+    private record Rival(Standing standing, boolean eligible, Rank rank) {
+    }
+
+    /** The cap-rivals rows of {@code model} as rivals: each row's stored limits and engines parsed once. */
+    private List<Rival> rivalsOf(List<DbRow> rows, Models.Model model) {
+        List<Rival> out = new ArrayList<>(rows.size());
+        for (DbRow r : rows) {
+            Object raw = Database.raw(r, "decode_tok_s");
+            boolean measured = raw != null;
+            boolean eligible = Database.lng(r, "failed") == 0 && (measured || !settings.benchmarkEnabled());
+            boolean warm = Database.lng(r, "warm") > 0;
+            Standing standing = standing(r, true, warm ? Set.of(model.sha256()) : Set.of(),
+                    measured ? ((Number) raw).doubleValue() : 0);
+            out.add(new Rival(standing, eligible, new Rank(warm, standing.reputation(), standing.decodeTokS())));
+        }
+        return out;
+    }
+
     /**
      * The live idle sessions that could take {@code candidate} instead of {@code me}. Without a rejected result for
      * the job (lease-candidates' {@code has_rejected}) they depend on the model alone, and are read once per poll.
      */
-    private List<DbRow> rivals(DbExecute exec, Standing me, Models.Model model, DbRow candidate, Instant now,
+    private List<Rival> rivals(DbExecute exec, Standing me, Models.Model model, DbRow candidate, Instant now,
                                Rivals seen) {
         String jobId = Database.str(candidate, "id");
         if (Database.bool(candidate, "has_rejected")) {
@@ -164,8 +175,8 @@ final class Dispatch {
                 .computeIfAbsent(sha, k -> new RivalSnapshot()).rows(exec, model, jobId, now));
     }
 
-    private List<DbRow> queryRivals(DbExecute exec, Standing me, Models.Model model, String jobId, Instant now) {
-        return queryRivals(exec, me.sessionId(), model, jobId, now);
+    private List<Rival> queryRivals(DbExecute exec, Standing me, Models.Model model, String jobId, Instant now) {
+        return rivalsOf(queryRivals(exec, me.sessionId(), model, jobId, now), model);
     }
 
     /** cap-rivals: the 50 live idle sessions seen last, but {@code excluded}, whose memory limit fits {@code model}. */
@@ -176,7 +187,7 @@ final class Dispatch {
     }
 
     /** What one read of a model's idle rivals returned, and when (the ledger's clock). */
-    private record RivalRead(List<DbRow> rows, Instant at) {
+    private record RivalRead(List<Rival> rows, Instant at) {
         boolean freshAt(Instant now, long maxAgeMs) {
             return !at.isAfter(now) && Duration.between(at, now).toMillis() < maxAgeMs;
         }
@@ -190,7 +201,7 @@ final class Dispatch {
         private final ReentrantLock reading = new ReentrantLock();
         private volatile RivalRead last;
 
-        List<DbRow> rows(DbExecute exec, Models.Model model, String jobId, Instant now) {
+        List<Rival> rows(DbExecute exec, Models.Model model, String jobId, Instant now) {
             RivalRead read = last;
             if (read != null && read.freshAt(now, settings.rivalSnapshotMs())) {
                 return read.rows();
@@ -206,7 +217,7 @@ final class Dispatch {
                 if (read == null || !read.freshAt(now, settings.rivalSnapshotMs())) {
                     // every session may be a rival ("" is no session's id); a job without a rejected result excludes
                     // none, so any such job's id reads the same rows
-                    read = new RivalRead(queryRivals(exec, "", model, jobId, now), now);
+                    read = new RivalRead(rivalsOf(queryRivals(exec, "", model, jobId, now), model), now);
                     last = read;
                 }
                 return read.rows();

@@ -68,13 +68,20 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
             res.send();
             return;
         }
+        String held = req.query().first("held").orElse(null);
+        if (idle(session, held, now)) {
+            res.status(Status.NO_CONTENT_204);
+            res.headers().set(HeaderNames.CACHE_CONTROL, "no-store");
+            res.send();
+            return;
+        }
         long maxModelBytes = session.memoryLimitMb() == null
                 ? Long.MAX_VALUE : session.memoryLimitMb() * 1024L * 1024L;
         Reputation.Standing standing = trust.standing(db.execute(), session.id());
         // leases that ran out go back to the queue (each a failed attempt) before anything is leased
         leases.expireStalled(now);
         // benchmark bookkeeping and the session's standing for dispatch (docs/trust.md); held: model files it holds
-        Capability.Poll poll = capability.beforeLease(session.id(), req.query().first("held").orElse(null), now);
+        Capability.Poll poll = capability.beforeLease(session.id(), now);
         // a shadow-banned identity's polls get no jobs, answered as if the queue were empty (docs/trust.md)
         Optional<Leased> leased = standing.banned() ? Optional.empty() : db.inTransaction(tx -> {
             boolean skipLocked = leases.settings().skipLockedDispatch();
@@ -97,6 +104,22 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         Models.Model model = models.find(db.execute(), Database.str(job, "model_id")).orElseThrow();
         Json.send(res, Status.OK_200, JobJson.lease(job, model, Database.str(job, "lease_id"),
                 leased.get().expiresAt()));
+    }
+
+    /**
+     * An idle poll, answered 204 after one read (poll-idle-check) instead of the lease path's dozen statements: no job
+     * is queued, no lease has run out (so expiring stalled leases and reading candidates would find nothing), the
+     * session is below its lease cap (else the lease path answers 429) and its capability bookkeeping has nothing to
+     * do ({@link Capability#settled}). Its held files are still applied. Most polls are idle wherever nodes outnumber
+     * jobs (docs/trust.md "Idle polls").
+     */
+    private boolean idle(NodeSessions.Session session, String held, Instant now) {
+        capability.held(session.id(), held, now);
+        DbRow check = Database.get(db.execute(), "poll-idle-check", ts(now), session.id(), ts(now), session.id(),
+                session.id(), session.id(), session.id()).orElseThrow();
+        return !Database.bool(check, "leasable")
+                && Database.lng(check, "active_leases") < leases.settings().maxPerSession()
+                && capability.settled(check);
     }
 
     /** A job just leased, its lease's expiry and the holder of the expired lease it was taken over from, if any. */
