@@ -141,10 +141,11 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         boolean checkCap = capUnchecked;
         Instant expires = leases.provisionalExpiry(now);
         for (int round = 0; round < 3; round++) {
-            List<DbRow> candidates = Database.list(tx, leases.settings().skipLockedDispatch()
-                            ? "lease-candidates-skip-locked" : "lease-candidates", ts(now), maxModelBytes,
-                    standing.tier().rank(), standing.identity(), session.id(), session.id(), session.id(),
-                    LEASE_CANDIDATES);
+            List<DbRow> candidates = leases.settings().skipLockedDispatch()
+                    ? Database.list(tx, "lease-candidates-skip-locked", ts(now), maxModelBytes,
+                            standing.tier().rank(), standing.identity(), session.id(), session.id(), session.id(),
+                            LEASE_CANDIDATES)
+                    : candidates(tx, session.id(), standing, now, maxModelBytes);
             if (candidates.isEmpty()) {
                 break;
             }
@@ -177,6 +178,18 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
             leases.requireBelowCap(tx, session.id(), now);
         }
         return Optional.empty();
+    }
+
+    /** lease-candidates: the session's own benchmark, then queued customer jobs and those whose lease ran out. */
+    private static List<DbRow> candidates(DbTransaction tx, String sessionId, Reputation.Standing standing,
+                                          Instant now, long maxModelBytes) {
+        int tier = standing.tier().rank();
+        String identity = standing.identity();
+        return Database.list(tx, "lease-candidates",
+                sessionId, ts(now), maxModelBytes, tier, identity, sessionId, sessionId,
+                maxModelBytes, tier, identity, sessionId, sessionId, LEASE_CANDIDATES,
+                ts(now), maxModelBytes, tier, identity, sessionId, sessionId, LEASE_CANDIDATES,
+                LEASE_CANDIDATES);
     }
 
     // ---------------------------------------------------------------- result
