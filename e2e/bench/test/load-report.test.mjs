@@ -35,3 +35,14 @@ test("the per-store chart has one series per store, a group per node count, and 
   assert.equal((svg.match(/<rect x=/g) || []).length - 2, 3, "three bars (plus two legend boxes)");
   assert.doesNotMatch(svg, /NaN/);
 });
+
+test("a scenario whose nodes were not all onboarded is a row saying how far it got, and no bar", () => {
+  const stuck = { store: "postgres2", instances: 2, nodes: 5000, registered: 5000, onboarded: false,
+    onboarded_nodes: 1234, onboarding_seconds: 360, errors: 7, errors_by_kind: { "poll HTTP 500": 7 } };
+  const withStuck = { ...results, scenarios: [...results.scenarios, stuck] };
+  const md = renderSection(withStuck, { resultsPath: "bench/results/x-load.json", imgRel: "img" });
+  assert.match(md, /\| PostgreSQL ×2 \| 5,000 \| not onboarded: 1,234 of 5,000 nodes after 360 s \| — \|/);
+  assert.match(md, /poll HTTP 500 × 7/);
+  const svg = barChartSvg(withStuck, [{ name: "p", color: "#000", value: (r) => r.poll?.p99_ms }], "t", "ms");
+  assert.doesNotMatch(svg, /NaN/);
+});

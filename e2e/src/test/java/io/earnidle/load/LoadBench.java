@@ -23,9 +23,11 @@ import io.earnidle.testsupport.Folders;
  * that e2e/bench/load-report.mjs turns into docs/benchmarks.md "Load".
  *
  * <pre>LoadBench [--store h2,postgres2] [--nodes 100,1000,5000] [--warmup-seconds 5] [--seconds 20]
- *           [--set KEY=VALUE]... [--out FILE] [--command TEXT]</pre>
+ *           [--set KEY=VALUE]... [--max-onboarding-seconds 1800] [--out FILE] [--command TEXT]</pre>
  * {@code --store} defaults to {@code h2}.
  * {@code --set} adds a backend setting for every scenario (e.g. {@code earnidle.leases.dispatch=skip-locked}).
+ * A scenario whose nodes are not all onboarded within {@code --max-onboarding-seconds} is recorded as such (how many
+ * were, after how long, the errors) and the run goes on with the next.
  */
 public final class LoadBench {
     /** The demo customer's key (the shipped demo data). */
@@ -50,6 +52,8 @@ public final class LoadBench {
                 .toArray();
         long warmup = (long) (Double.parseDouble(opt(a, "--warmup-seconds", "5")) * 1000);
         long measure = (long) (Double.parseDouble(opt(a, "--seconds", "20")) * 1000);
+        java.time.Duration maxOnboarding = java.time.Duration.ofMillis((long) (Double.parseDouble(
+                opt(a, "--max-onboarding-seconds", Long.toString(LoadRun.MAX_ONBOARDING.toSeconds()))) * 1000));
         String started = Instant.now().toString();
         String stamp = DateTimeFormatter.ofPattern("yyyy-MM-dd-HHmm").withZone(ZoneOffset.UTC).format(Instant.now());
         Path out = Path.of(opt(a, "--out", "bench/results/" + stamp + "-load.json"));
@@ -65,7 +69,15 @@ public final class LoadBench {
         ArrayNode scenarios = results.putArray("scenarios");
         for (LoadStore store : stores) {
             for (int n : nodes) {
-                LoadRun.Result r = run(store, n, warmup, measure, settings);
+                LoadRun.Result r;
+                try {
+                    r = run(store, n, warmup, measure, settings, maxOnboarding);
+                } catch (LoadRun.NotOnboarded e) {
+                    scenarios.add(json(store, n, e));
+                    System.err.printf("%s x%d, %d nodes: not onboarded: %s%n", store.id(), store.instances(), n,
+                            e.getMessage());
+                    continue;
+                }
                 scenarios.add(json(store, r));
                 System.err.printf("%s x%d, %d nodes: %.0f cycles/s, poll p99 %.1f ms, submit p99 %.1f ms, trivial "
                                 + "%.0f/s, errors %s%n", store.id(), store.instances(), n, r.cyclesPerSecond(),
@@ -82,10 +94,10 @@ public final class LoadBench {
 
     /** One scenario on fresh backends of {@code store}. */
     static LoadRun.Result run(LoadStore store, int nodes, long warmupMillis, long measureMillis,
-                              Map<String, String> settings) throws Exception {
+                              Map<String, String> settings, java.time.Duration maxOnboarding) throws Exception {
         Path dir = Files.createTempDirectory("earnidle-load");
         try (LoadStore.Backends backends = store.start(dir, settings)) {
-            return LoadRun.run(backends.baseUrls(), API_KEY, nodes, warmupMillis, measureMillis);
+            return LoadRun.run(backends.baseUrls(), API_KEY, nodes, warmupMillis, measureMillis, maxOnboarding);
         } finally {
             Folders.deleteTree(dir);
         }
@@ -115,6 +127,21 @@ public final class LoadBench {
         t.setAll(latency(r.trivial().latencies()));
         t.put("errors", r.trivial().errors().total());
         s.put("cycles_per_trivial_request", r.cyclesPerSecond() / r.trivial().requestsPerSecond());
+        return s;
+    }
+
+    /** A scenario whose nodes were not all onboarded: how far it got, and no steady-state figures. */
+    static ObjectNode json(LoadStore store, int nodes, LoadRun.NotOnboarded e) {
+        ObjectNode s = MAPPER.createObjectNode();
+        s.put("store", store.id());
+        s.put("instances", store.instances());
+        s.put("nodes", nodes);
+        s.put("registered", e.registered);
+        s.put("onboarded", false);
+        s.put("onboarded_nodes", e.onboarded);
+        s.put("onboarding_seconds", e.seconds);
+        s.put("errors", e.errors.values().stream().mapToLong(Long::longValue).sum());
+        s.set("errors_by_kind", MAPPER.valueToTree(e.errors));
         return s;
     }
 
