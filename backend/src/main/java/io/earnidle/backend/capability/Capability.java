@@ -181,12 +181,13 @@ public final class Capability implements RegistrationExtension {
      * capability, none failed or stale, and no rejected result of one of its benchmarks (which fails a capability).
      */
     public boolean settled(DbRow idleCheck) {
-        if (!settings.benchmarkEnabled() || benchmarks.model().isEmpty()) {
+        if (!settings.benchmarkEnabled()) {
             return true;
         }
-        return Database.lng(idleCheck, "measured_capabilities") > 0
+        boolean benchmarked = Database.lng(idleCheck, "measured_capabilities") > 0
                 && Database.lng(idleCheck, "other_capabilities") == 0
                 && !Database.bool(idleCheck, "rejected_benchmark");
+        return benchmarked || benchmarks.model().isEmpty(); // the model is read only when the row does not settle it
     }
 
     /** A benchmark whose result was rejected: that engine's capability fails (no customer jobs), the job ends. */

@@ -63,16 +63,12 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         NodeSessions.Session session = sessions.authenticate(req, now);
         if (!session.placementEarning()) {
             // paused or suspended since the session registered: no more work through it (docs/security.md)
-            res.status(Status.NO_CONTENT_204);
-            res.headers().set(HeaderNames.CACHE_CONTROL, "no-store");
-            res.send();
+            noJob(res);
             return;
         }
         String held = req.query().first("held").orElse(null);
         if (idle(session, held, now)) {
-            res.status(Status.NO_CONTENT_204);
-            res.headers().set(HeaderNames.CACHE_CONTROL, "no-store");
-            res.send();
+            noJob(res);
             return;
         }
         long maxModelBytes = session.memoryLimitMb() == null
@@ -91,9 +87,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
             return leaseOne(tx, session, standing, poll, now, maxModelBytes, !skipLocked);
         });
         if (leased.isEmpty()) {
-            res.status(Status.NO_CONTENT_204);
-            res.headers().set(HeaderNames.CACHE_CONTROL, "no-store");
-            res.send();
+            noJob(res);
             return;
         }
         DbRow job = leased.get().job();
@@ -104,6 +98,13 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         Models.Model model = models.find(db.execute(), Database.str(job, "model_id")).orElseThrow();
         Json.send(res, Status.OK_200, JobJson.lease(job, model, Database.str(job, "lease_id"),
                 leased.get().expiresAt()));
+    }
+
+    /** The answer to a poll that gets no job: 204, not cached. */
+    private static void noJob(ServerResponse res) {
+        res.status(Status.NO_CONTENT_204);
+        res.headers().set(HeaderNames.CACHE_CONTROL, "no-store");
+        res.send();
     }
 
     /**
