@@ -104,11 +104,7 @@ final class LoadRun {
             long onboardStart = System.nanoTime();
             while (!onboarded.await(1, TimeUnit.SECONDS)) {
                 if (System.nanoTime() - onboardStart > maxOnboarding.toNanos()) {
-                    phase.stop(); // the nodes and customers end after their request in flight
-                    customers.stop();
-                    for (Thread t : threads) {
-                        t.join();
-                    }
+                    stop(phase, customers, threads);
                     throw new NotOnboarded(registered.size() - (int) onboarded.getCount(), registered.size(),
                             (System.nanoTime() - onboardStart) / 1e9, errors.byKind());
                 }
@@ -117,11 +113,7 @@ final class LoadRun {
             Thread.sleep(warmupMillis);
             phase.startMeasuring();
             Thread.sleep(measureMillis);
-            phase.stop();
-            customers.stop();
-            for (Thread t : threads) {
-                t.join(); // each ends after its request in flight: every answer the backend gave is counted
-            }
+            stop(phase, customers, threads);
             Samples poll = new Samples();
             Samples submit = new Samples();
             long measured = 0;
@@ -138,6 +130,18 @@ final class LoadRun {
                     errors.byKind(), trivial);
         } finally {
             clients.forEach(LoadClient::close);
+        }
+    }
+
+    /**
+     * Ends the phase and waits for the customers and nodes: each ends after its request in flight, so every answer
+     * the backend gave is counted.
+     */
+    private static void stop(Phase phase, Customers customers, List<Thread> threads) throws InterruptedException {
+        phase.stop();
+        customers.stop();
+        for (Thread t : threads) {
+            t.join();
         }
     }
 }
