@@ -24,7 +24,6 @@ import io.earnidle.node.loop.JobSpec;
 import io.earnidle.testsupport.PostgresCluster;
 import io.helidon.config.Config;
 import io.helidon.dbclient.DbRow;
-import io.helidon.webclient.http1.Http1Client;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

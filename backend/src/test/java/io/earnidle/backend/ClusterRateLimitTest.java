@@ -3,7 +3,6 @@ package io.earnidle.backend;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -17,7 +16,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import io.earnidle.backend.billing.RateCounters;
 import io.earnidle.backend.cluster.SharedRateCounters;
 
-import io.helidon.webclient.http1.Http1Client;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -106,6 +104,6 @@ class ClusterRateLimitTest {
     }
 
     private static TestSupport.Api api(EarnIdleServer s) {
-        return new TestSupport.Api(TestSupport.ownClient(URI.create("http://127.0.0.1:" + s.port())));
+        return new TestSupport.Api(TestSupport.ownClient("http://127.0.0.1:" + s.port()));
     }
 }

@@ -22,7 +22,6 @@ import io.earnidle.backend.deposits.DepositWatcher;
 import io.earnidle.backend.payouts.Chain;
 import io.earnidle.backend.payouts.LocalChain;
 import io.helidon.config.Config;
-import io.helidon.webclient.http1.Http1Client;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -6,7 +6,6 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.earnidle.backend.db.Database;
 import io.earnidle.backend.http.Ids;
-import io.helidon.webclient.http1.Http1Client;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -3,7 +3,6 @@ package io.earnidle.backend;
 import java.nio.file.Path;
 import java.util.Map;
 
-import io.helidon.webclient.http1.Http1Client;
 import org.junit.jupiter.api.Test;
 
 import static io.earnidle.backend.TestSupport.Api;

@@ -11,7 +11,6 @@ import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.payouts.LocalChain;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
-import io.helidon.webclient.http1.Http1Client;
 import org.web3j.crypto.Credentials;
 
 import static io.earnidle.backend.TestSupport.Api;

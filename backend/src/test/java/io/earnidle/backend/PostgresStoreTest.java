@@ -9,7 +9,6 @@ import java.util.HashMap;
 import java.util.Map;
 
 import io.earnidle.testsupport.PostgresCluster;
-import io.helidon.webclient.http1.Http1Client;
 import org.junit.jupiter.api.Test;
 
 import static io.earnidle.backend.TestSupport.Api;

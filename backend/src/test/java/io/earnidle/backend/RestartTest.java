@@ -6,7 +6,6 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.earnidle.backend.ledger.Ledger;
-import io.helidon.webclient.http1.Http1Client;
 import org.junit.jupiter.api.Test;
 
 import static io.earnidle.backend.TestSupport.Api;

@@ -9,7 +9,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,7 +17,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import io.helidon.webclient.http1.Http1Client;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -84,7 +82,7 @@ class SlowClientTest {
             }
             try {
                 // a normal client is served end to end meanwhile
-                TestSupport.Api api = new TestSupport.Api(TestSupport.ownClient(URI.create("http://127.0.0.1:" + port)));
+                TestSupport.Api api = new TestSupport.Api(TestSupport.ownClient("http://127.0.0.1:" + port));
                 String token = api.register();
                 String jobId = api.submit("served while others stall", 4).path("id").asText();
                 api.complete(token, jobId);
