@@ -200,6 +200,48 @@ class CapabilityTest extends BackendServerTest {
         assertLedgerConsistent(backend.database());
     }
 
+    @Test
+    void aOneTokenAnswerToATextPromptIsCheckedToo() {
+        Node zero = nodes.register("");
+        Node fast = nodes.register("");
+        for (Node n : new Node[] {zero, fast}) {
+            benchmark(n, 50.0, 200.0);
+        }
+        String prompt = "the quick brown fox";
+        String jobId = api.submit(prompt, 1).path("id").asText();
+
+        // no time at all: a 1-token answer has no decode speed, and its text prompt at least its BOS and one token
+        JsonNode lease = nodes.poll(zero);
+        assertEquals(jobId, lease.path("job_id").asText());
+        GenerationResult gen = nodes.run(lease);
+        assertEquals(1, gen.tokenIds().length);
+        assertEquals(200, nodes.submit(zero, lease, gen, 0.0, 0.0).status());
+        assertEquals(1, backend.verification().verifyPending());
+        assertEquals(1, count(backend.database(), "SELECT COUNT(*) AS n FROM rejected_results WHERE job_id = ? AND "
+                + "reason LIKE 'implausible timing: prefill %physical ceiling%'", jobId));
+
+        // 20 x faster than its benchmark: the text prompt's length is read with the benchmark model's tokenizer
+        lease = nodes.poll(fast);
+        assertEquals(jobId, lease.path("job_id").asText(), "re-queued after the failed result");
+        double[] t = nodes.timingAt(fast, promptIds(prompt).length, 1, 20);
+        Resp r = nodes.submit(fast, lease, gen, t[0], t[1]);
+        assertEquals("pending", r.json().path("verification").asText(), "verified although sample-rate is 0");
+        assertEquals(0, backend.verification().verifyPending(), "held for a new benchmark");
+        assertEquals("stale", nodes.capability(fast).path("engines").path(0).path("status").asText());
+        benchmark(fast, 50.0, 200.0); // the same speed again: the held result fails
+        assertEquals(2, count(backend.database(), "SELECT COUNT(*) AS n FROM rejected_results WHERE job_id = ?",
+                jobId));
+
+        Node other = nodes.register(""); // the re-queued job is done by another node (it leaves no queued job behind)
+        benchmark(other, 50.0, 200.0);
+        lease = nodes.poll(other);
+        assertEquals(jobId, lease.path("job_id").asText());
+        t = nodes.timingAt(other, promptIds(prompt).length, 1, 0.8);
+        assertEquals(200, nodes.submit(other, lease, gen, t[0], t[1]).status());
+        assertEquals("completed", job(jobId).path("status").asText());
+        assertLedgerConsistent(backend.database());
+    }
+
     /** Leases the customer job {@code jobId} and reports it {@code factor} x faster than the node's capability. */
     private Resp resultFasterThanCapability(Node n, String jobId, int[] prompt, double factor) {
         JsonNode lease = nodes.poll(n);

@@ -73,7 +73,10 @@ final class Benchmarks {
         return jobId;
     }
 
-    /** Tokens of a benchmark job's prompt, with the node's tokenizer (the benchmark model's own). */
+    /**
+     * Tokens of the prompt of a job on the benchmark model (its benchmarks, and customer jobs with a text prompt), with
+     * the node's tokenizer: the benchmark model's own, loaded once.
+     */
     int promptTokens(Models.Model model, DbRow job) {
         Tokenizing t = tokenizing;
         if (t == null || !t.sha256().equals(model.sha256())) {

@@ -268,10 +268,8 @@ public final class Capability implements RegistrationExtension {
     public Assessment assess(DbExecute tx, String sessionId, DbRow job, Models.Model model, String leaseId,
                              String engine, int tokenCount, double prefillMs, double decodeMs, Instant now) {
         boolean benchmark = Database.str(job, "benchmark_for") != null;
-        String promptIds = Database.str(job, "prompt_ids_json");
-        int promptTokens = benchmark ? benchmarks.promptTokens(model, job)
-                : promptIds != null ? Json.parse(promptIds).size() : -1;
-        TimingPlausibility.Timing t = new TimingPlausibility.Timing(promptTokens, tokenCount, prefillMs, decodeMs);
+        TimingPlausibility.Timing t = new TimingPlausibility.Timing(promptTokens(model, job), tokenCount, prefillMs,
+                decodeMs);
         Optional<String> why = TimingPlausibility.physics(settings, t, model.sizeBytes());
         Optional<String> tooFast = Optional.empty();
         if (why.isEmpty() && benchmark) {
@@ -289,6 +287,32 @@ public final class Capability implements RegistrationExtension {
             }
         }
         return new Assessment(benchmark, t, why.orElse(null), tooFast.orElse(null));
+    }
+
+    /**
+     * The prompt's token count for {@code job} on {@code model} (a row with the job's {@code prompt},
+     * {@code prompt_ids_json}, {@code add_bos} and {@code benchmark_for}): exact for token ids and on the benchmark
+     * model (its tokenizer, loaded once); for a text prompt on another model, whose tokenizer is not loaded for a
+     * result, the fewest it can have ({@link #fewestPromptTokens}).
+     */
+    private int promptTokens(Models.Model model, DbRow job) {
+        String promptIds = Database.str(job, "prompt_ids_json");
+        if (promptIds != null) {
+            return Json.parse(promptIds).size();
+        }
+        return Database.str(job, "benchmark_for") != null || model.id().equals(settings.benchmarkModel())
+                ? benchmarks.promptTokens(model, job) : fewestPromptTokens(job);
+    }
+
+    /**
+     * The fewest tokens a text prompt can have: the BOS token when it is added, and at least one for any text. A
+     * prefill speed from it is a lower bound, enough for the physical ceilings, which a reported 0 ms then fails for a
+     * 1-token answer too (it has no decode speed); -1 (unknown) for an empty prompt without BOS.
+     */
+    private static int fewestPromptTokens(DbRow job) {
+        String prompt = Database.str(job, "prompt");
+        int fewest = (Database.bool(job, "add_bos") ? 1 : 0) + (prompt == null || prompt.isEmpty() ? 0 : 1);
+        return fewest > 0 ? fewest : -1;
     }
 
     /**
@@ -311,7 +335,9 @@ public final class Capability implements RegistrationExtension {
                     finite(a.timing().decodeTokS()));
             put(tx, sessionId, engine, a.implausible() == null ? "measured" : "failed", model.id(),
                     m.prefillTokS(), m.decodeTokS(), jobId, now);
-            held.benchmarked(tx, sessionId, engine, a.implausible() == null ? m : null);
+            // the results held for it are on this model, the benchmark model: their prompts read as its own are
+            held.benchmarked(tx, sessionId, engine, a.implausible() == null ? m : null,
+                    row -> promptTokens(model, row));
         } else if (settings.benchmarkEnabled() && Database.get(tx, "cap-capability", sessionId, engine).isEmpty()) {
             put(tx, sessionId, engine, "stale", model.id(), 0, 0, null, now);
         }

@@ -3,10 +3,10 @@ package io.earnidle.backend.capability;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.function.ToIntFunction;
 import java.util.logging.Logger;
 
 import io.earnidle.backend.db.Database;
-import io.earnidle.backend.http.Json;
 import io.helidon.dbclient.DbExecute;
 import io.helidon.dbclient.DbRow;
 
@@ -42,15 +42,15 @@ final class HeldTimings {
     /**
      * A benchmark of {@code engine} was recorded as {@code measured} ({@code m}), or failed ({@code m} null): each
      * result of the session's engine held for it is released, marked implausible when it is still too fast for the
-     * new capability or the benchmark failed.
+     * new capability or the benchmark failed. {@code promptTokens} reads a held result's prompt length from its row
+     * (which carries its job's prompt columns), as its first assessment did.
      */
-    void benchmarked(DbExecute tx, String sessionId, String engine, TimingPlausibility.Measured m) {
+    void benchmarked(DbExecute tx, String sessionId, String engine, TimingPlausibility.Measured m,
+                     ToIntFunction<DbRow> promptTokens) {
         for (DbRow r : Database.list(tx, "cap-held-results", sessionId, engine)) {
             String jobId = Database.str(r, "job_id");
-            String promptIds = Database.str(r, "prompt_ids_json");
-            TimingPlausibility.Timing t = new TimingPlausibility.Timing(
-                    promptIds != null ? Json.parse(promptIds).size() : -1, (int) Database.lng(r, "token_count"),
-                    Database.dbl(r, "prefill_ms"), Database.dbl(r, "decode_ms"));
+            TimingPlausibility.Timing t = new TimingPlausibility.Timing(promptTokens.applyAsInt(r),
+                    (int) Database.lng(r, "token_count"), Database.dbl(r, "prefill_ms"), Database.dbl(r, "decode_ms"));
             String implausible = m == null
                     ? Database.str(r, "timing_recheck") + "; the new benchmark failed"
                     : TimingPlausibility.againstCapability(settings, t, m).map(why -> why + " (benchmarked again)")
