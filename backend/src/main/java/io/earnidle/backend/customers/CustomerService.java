@@ -55,7 +55,8 @@ public record CustomerService(Database db, Ledger ledger, PublisherSessions sess
         String account = customer.map(c -> Ledger.accountId("customer", c)).orElse(null);
         o.put("balance_micro_usdc", account == null ? 0 : ledger.available(db.execute(), account));
         o.put("committed_micro_usdc", customer.isEmpty() ? 0
-                : Database.total(db.execute(), "customer-open-job-total", customer.get()));
+                : Database.total(db.execute(), "customer-open-job-total", customer.get(), customer.get(),
+                        customer.get()));
         Json.send(res, Status.OK_200, o);
     }
 

@@ -93,7 +93,7 @@ public record Jobs(Settings settings, Database db, Ledger ledger) {
             String account = Ledger.accountId("customer", customerId);
             ledger.lock(tx, List.of(account));
             long balance = ledger.available(tx, account);
-            long committed = Database.total(tx, "customer-open-job-total", customerId) - price; // but this job
+            long committed = Database.total(tx, "customer-open-job-total", customerId, customerId, customerId) - price; // but this job
             if (balance - committed < price) { // the transaction rolls back: no job
                 throw Problem.insufficientFunds("job costs " + price + " micro-USDC; balance " + balance
                         + " minus " + committed + " committed to unfinished jobs leaves " + (balance - committed));
