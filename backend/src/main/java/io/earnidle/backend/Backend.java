@@ -26,6 +26,7 @@ import io.earnidle.backend.http.ProblemHandler;
 import io.earnidle.backend.http.SecurityHeaders;
 import io.earnidle.backend.http.UnknownApiService;
 import io.earnidle.backend.inference.InferenceService;
+import io.earnidle.backend.inference.PollAdmission;
 import io.earnidle.backend.jobs.JobService;
 import io.earnidle.backend.jobs.Jobs;
 import io.earnidle.backend.leases.LeaseService;
@@ -85,6 +86,7 @@ public final class Backend implements AutoCloseable {
     private final Reputation reputation; // reputation, tiers, canaries (issue 19, docs/trust.md)
     private final Canaries canaries;
     private final Capability capability; // measured capability, timing plausibility, dispatch (issue 19)
+    private final PollAdmission polls; // the bound on node polls in flight (issue 23)
     private DepositModule deposits; // customer deposits and manual credits (issue 21)
     private NetworkStats stats; // public network statistics (issue 22)
     private Cascade cascade; // jobs no node starts in time go to the next tier (issue 21)
@@ -107,6 +109,7 @@ public final class Backend implements AutoCloseable {
         this.reputation = reputation;
         this.canaries = canaries;
         this.capability = capability;
+        this.polls = new PollAdmission(leases.settings().pollsInFlight(db.poolSize()));
     }
 
     /**
@@ -200,7 +203,7 @@ public final class Backend implements AutoCloseable {
                         new CapabilityService(capability, sessions, ledger, settings.maxBodyBytes()))
                 .register("/api/inference", new InferenceService(settings, db, ledger, models, sessions,
                         verification, leases, new TrustPolicy(reputation), canaries, capability,
-                        verification.receipts()),
+                        verification.receipts(), polls),
                         new LeaseService(leases, req -> sessions.authenticateLeaseHolder(req, ledger.now()).id(),
                                 settings.maxBodyBytes()))
                 .register("/api/jobs", new JobService(jobs, models, openai.limits()))
@@ -242,6 +245,11 @@ public final class Backend implements AutoCloseable {
 
     public DepositModule deposits() {
         return deposits;
+    }
+
+    /** The bound on node polls in flight, and how many are running or waiting now. */
+    public PollAdmission polls() {
+        return polls;
     }
 
     public Leases leases() {

@@ -31,10 +31,20 @@ public final class Database implements AutoCloseable {
     private final DbClient client;
     /** Present for the default embedded H2 store: acknowledged writes reach its file by group commit. */
     private final Optional<GroupCommit> groupCommit;
+    private final int poolSize;
 
-    private Database(DbClient client, Optional<GroupCommit> groupCommit) {
+    private Database(DbClient client, Optional<GroupCommit> groupCommit, int poolSize) {
         this.client = client;
         this.groupCommit = groupCommit;
+        this.poolSize = poolSize;
+    }
+
+    /** Hikari's pool size when none is configured (its {@code maximumPoolSize} default). */
+    private static final int HIKARI_DEFAULT_POOL_SIZE = 10;
+
+    /** The connections of this instance's pool: {@link #POOL_SIZE}, or its default for the store. */
+    public int poolSize() {
+        return poolSize;
     }
 
     /**
@@ -97,7 +107,8 @@ public final class Database implements AutoCloseable {
                 throw new IllegalStateException("cannot open the database for its group commit: " + e.getMessage(), e);
             }
         }
-        return new Database(DbClient.create(effective), groupCommit);
+        int poolSize = effective.get(POOL_SIZE).asInt().orElse(HIKARI_DEFAULT_POOL_SIZE);
+        return new Database(DbClient.create(effective), groupCommit, poolSize);
     }
 
     /**

@@ -41,11 +41,11 @@ import static io.earnidle.backend.db.Database.ts;
 
 /**
  * Node side of inference: {@code GET /api/inference/job} (lease) and {@code POST /api/inference/result}. How long a
- * lease runs, the lease cap and expired leases are {@link Leases}'.
+ * lease runs, the lease cap and expired leases are {@link Leases}'; how many polls run at once, {@link PollAdmission}'s.
  */
 public record InferenceService(Settings settings, Database db, Ledger ledger, Models models, NodeSessions sessions,
                                VerificationQueue verification, Leases leases, TrustPolicy trust,
-                               Canaries canaries, Capability capability, Receipts receipts)
+                               Canaries canaries, Capability capability, Receipts receipts, PollAdmission polls)
         implements HttpService {
     private static final int MAX_TEXT_BYTES = 64 * 1024;
     private static final int LEASE_CANDIDATES = 8;
@@ -59,7 +59,15 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
     // ---------------------------------------------------------------- lease
 
     private void lease(ServerRequest req, ServerResponse res) {
-        Instant now = ledger.now();
+        polls.enter();
+        try {
+            lease(req, res, ledger.now());
+        } finally {
+            polls.leave();
+        }
+    }
+
+    private void lease(ServerRequest req, ServerResponse res, Instant now) {
         NodeSessions.Session session = sessions.authenticate(req, now);
         if (!session.placementEarning()) {
             // paused or suspended since the session registered: no more work through it (docs/security.md)

@@ -27,12 +27,18 @@ import io.helidon.config.Config;
  * @param skipLockedDispatch            a poll reads its candidate jobs {@code FOR UPDATE SKIP LOCKED} (rows another
  *                                      poll is claiming are passed over, not waited for) before the conditional
  *                                      claim; false: the conditional claim alone ({@code dispatch})
+ * @param maxPollsInFlight              polls one backend instance works on at once; a poll beyond them is answered
+ *                                      503 with Retry-After at once ({@code inference/PollAdmission}); 0: no bound;
+ *                                      {@link #POLLS_HALF_THE_POOL}: half the instance's database connections
  */
 public record LeaseSettings(int maxPerSession, long minSeconds, long maxSeconds, long maxTotalSeconds,
                             double overheadSeconds, double safetyFactor, double defaultPrefillTokensPerS,
                             double defaultDecodeTokensPerS, long referenceModelBytes, long minBandwidthKbps,
                             long watchdogIntervalMs, long sessionMaxAgeSeconds, int registrationsPerWindow,
-                            long registrationWindowSeconds, boolean skipLockedDispatch) {
+                            long registrationWindowSeconds, boolean skipLockedDispatch, int maxPollsInFlight) {
+    /** {@code max-polls-in-flight} unset: half the instance's database connections (at least one). */
+    public static final int POLLS_HALF_THE_POOL = -1;
+
     public LeaseSettings {
         require(maxPerSession >= 1, "max-per-session must be >= 1");
         require(minSeconds >= 1 && maxSeconds >= minSeconds && maxTotalSeconds >= maxSeconds,
@@ -45,6 +51,12 @@ public record LeaseSettings(int maxPerSession, long minSeconds, long maxSeconds,
         require(sessionMaxAgeSeconds > 0, "session-max-age-seconds must be > 0");
         require(registrationsPerWindow >= 1 && registrationWindowSeconds >= 1,
                 "registration.max-per-window and registration.window-seconds must be >= 1");
+        require(maxPollsInFlight >= 0 || maxPollsInFlight == POLLS_HALF_THE_POOL, "max-polls-in-flight must be >= 0");
+    }
+
+    /** The bound on polls in flight for an instance whose database pool has {@code poolSize} connections; 0: none. */
+    public int pollsInFlight(int poolSize) {
+        return maxPollsInFlight == POLLS_HALF_THE_POOL ? Math.max(1, poolSize / 2) : maxPollsInFlight;
     }
 
     /** {@code earnidle.leases.dispatch}: how a poll claims a job. */
@@ -79,7 +91,25 @@ public record LeaseSettings(int maxPerSession, long minSeconds, long maxSeconds,
                 leases.get("session-max-age-seconds").asLong().orElse(86_400L),
                 leases.get("registration.max-per-window").asInt().orElse(20),
                 leases.get("registration.window-seconds").asLong().orElse(600L),
-                dispatch(leases.get("dispatch").asString().orElse(CONDITIONAL_UPDATE)));
+                dispatch(leases.get("dispatch").asString().orElse(CONDITIONAL_UPDATE)),
+                pollBound(leases.get("max-polls-in-flight").asString().orElse(HALF_THE_POOL)));
+    }
+
+    /** {@code max-polls-in-flight}: a count, or {@code half-the-pool} (the default). */
+    static final String HALF_THE_POOL = "half-the-pool";
+
+    private static int pollBound(String value) {
+        if (HALF_THE_POOL.equals(value)) {
+            return POLLS_HALF_THE_POOL;
+        }
+        try {
+            int n = Integer.parseInt(value.trim());
+            require(n >= 0, "max-polls-in-flight must be >= 0 or " + HALF_THE_POOL + ", got " + value);
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("earnidle.leases: max-polls-in-flight must be a count or "
+                    + HALF_THE_POOL + ", got " + value, e);
+        }
     }
 
     public Duration sessionMaxAge() {

@@ -47,6 +47,7 @@ class EmbeddedPoolSizeTest {
         int open = 11;
         assertTrue(Database.embeddedPoolSize("jdbc:h2:file:x").orElseThrow() >= open);
         try (Database db = Database.open(config.get("db"), Settings.from(config.get("earnidle")))) {
+            assertEquals(Database.embeddedPoolSize("jdbc:h2:file:x").orElseThrow(), db.poolSize());
             CyclicBarrier together = new CyclicBarrier(open);
             List<Thread> threads = new ArrayList<>();
             List<Throwable> failures = new ArrayList<>();
