@@ -54,7 +54,8 @@ export function renderSection(results, { resultsPath, imgRel }) {
       + " open job per node. A new session's first job is its capability benchmark (a random job, verified): the"
       + ` measurement starts once every node has passed it, after a ${s.warmup_seconds} s warm-up, and lasts`
       + ` ${s.measure_seconds} s. A cycle is a lease whose result the backend accepted (200,`
-      + ' `"status":"accepted"`); latencies are of the requests started while measuring. Then the same number of'
+      + ' `"status":"accepted"`); latencies are of the requests started while measuring (of polls, those answered 200'
+      + ' or 204: a poll refused with 503 at the backend\'s bound of polls in flight counts as an error). Then the same number of'
       + " clients load `GET /api/health` (no database, no session) on the same server for as long: the trivial"
       + " endpoint. Stores: H2 ×1 is one backend on embedded H2; PostgreSQL ×2 is a throwaway PostgreSQL 15 (local,"
       + " no fsync) with two backend instances in cluster mode on one database, the nodes, customers and trivial"
@@ -64,16 +65,17 @@ export function renderSection(results, { resultsPath, imgRel }) {
       + ` ${results.started_at}, load average ${la.join(" / ")} at start, ${(results.loadavg_end || []).join(" / ")} at end.`,
     "");
   L.push("| store | nodes | onboarding s | cycles/s | poll p50 / p99 ms | submit p50 / p99 ms | job submit p50 / p99 ms"
-    + " | errors | trivial req/s | trivial p99 ms | cycles / trivial |", "|---|---|---|---|---|---|---|---|---|---|---|");
+    + " | errors | refused polls | trivial req/s | trivial p99 ms | cycles / trivial |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of results.scenarios) {
     if (r.onboarded === false) { // no steady state: how far onboarding got is the figure
       L.push(`| ${storeName(r)} | ${f0(r.nodes)} | not onboarded: ${f0(r.onboarded_nodes)} of ${f0(r.registered)} nodes`
-        + ` after ${f1(r.onboarding_seconds)} s | — | — | — | — | ${f0(r.errors)} | — | — | — |`);
+        + ` after ${f1(r.onboarding_seconds)} s | — | — | — | — | ${f0(r.errors)} | ${f0(r.polls_refused)} | — | — | — |`);
       continue;
     }
     L.push(`| ${storeName(r)} | ${f0(r.nodes)} | ${f1(r.onboarding_seconds)} | ${f0(r.cycles_per_s)}`
       + ` | ${f1(r.poll.p50_ms)} / ${f1(r.poll.p99_ms)} | ${f1(r.submit.p50_ms)} / ${f1(r.submit.p99_ms)}`
-      + ` | ${f1(r.job_submit.p50_ms)} / ${f1(r.job_submit.p99_ms)} | ${f0(r.errors + r.trivial.errors)}`
+      + ` | ${f1(r.job_submit.p50_ms)} / ${f1(r.job_submit.p99_ms)} | ${f0(r.errors + r.trivial.errors)} | ${f0(r.polls_refused)}`
       + ` | ${f0(r.trivial.requests_per_s)} | ${f1(r.trivial.p99_ms)} | ${r.cycles_per_trivial_request.toFixed(3)} |`);
   }
   const errs = results.scenarios.filter((r) => r.errors > 0);

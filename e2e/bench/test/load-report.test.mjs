@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { barChartSvg, nodeGroups, renderSection, storeSeries } from "../load-report.mjs";
 
 const scenario = (store, instances, nodes, cycles) => ({ store, instances, nodes, registered: nodes,
-  onboarding_seconds: 10, measured_seconds: 15, cycles: cycles * 15, cycles_per_s: cycles, errors: 0,
+  onboarding_seconds: 10, measured_seconds: 15, cycles: cycles * 15, cycles_per_s: cycles, errors: 0, polls_refused: 1234,
   errors_by_kind: {}, poll: { p50_ms: 1, p99_ms: 9 }, submit: { p50_ms: 2, p99_ms: 8 },
   job_submit: { p50_ms: 3, p99_ms: 7 }, trivial: { requests_per_s: 1000, p99_ms: 4, errors: 0 },
   cycles_per_trivial_request: cycles / 1000 });
@@ -23,6 +23,8 @@ test("one table row per scenario, named by its store and instance count", () => 
   assert.deepEqual(rows.map((l) => l.split(" | ").slice(0, 3).join(" | ")),
     ["| H2 ×1 | 100 | 10.0", "| H2 ×1 | 1,000 | 10.0", "| PostgreSQL ×2 | 100 | 10.0"]);
   assert.match(md, /img\/load-stores\.png/);
+  assert.match(md, /\| errors \| refused polls \|/);
+  assert.match(rows[0], /\| 0 \| 1,234 \| 1,000 \|/, "errors, then the polls refused at the bound");
 });
 
 test("the per-store chart has one series per store, a group per node count, and no bar where a store did not run", () => {
@@ -38,11 +40,13 @@ test("the per-store chart has one series per store, a group per node count, and 
 
 test("a scenario whose nodes were not all onboarded is a row saying how far it got, and no bar", () => {
   const stuck = { store: "postgres2", instances: 2, nodes: 5000, registered: 5000, onboarded: false,
-    onboarded_nodes: 1234, onboarding_seconds: 360, errors: 7, errors_by_kind: { "poll HTTP 500": 7 } };
+    onboarded_nodes: 1234, onboarding_seconds: 360, errors: 7, errors_by_kind: { "poll HTTP 500": 7 },
+    polls_refused: 42 };
   const withStuck = { ...results, scenarios: [...results.scenarios, stuck] };
   const md = renderSection(withStuck, { resultsPath: "bench/results/x-load.json", imgRel: "img" });
   assert.match(md, /\| PostgreSQL ×2 \| 5,000 \| not onboarded: 1,234 of 5,000 nodes after 360 s \| — \|/);
   assert.match(md, /poll HTTP 500 × 7/);
+  assert.match(md, /\| — \| — \| — \| — \| 7 \| 42 \| — \| — \| — \|/);
   const svg = barChartSvg(withStuck, [{ name: "p", color: "#000", value: (r) => r.poll?.p99_ms }], "t", "ms");
   assert.doesNotMatch(svg, /NaN/);
 });

@@ -121,6 +121,7 @@ public final class LoadBench {
         s.set("job_submit", latency(r.jobSubmit()));
         s.put("errors", r.errors().values().stream().mapToLong(Long::longValue).sum());
         s.set("errors_by_kind", MAPPER.valueToTree(r.errors()));
+        s.put("polls_refused", r.refusedPolls());
         ObjectNode t = s.putObject("trivial");
         t.put("endpoint", "GET /api/health");
         t.put("requests_per_s", r.trivial().requestsPerSecond());
@@ -142,6 +143,7 @@ public final class LoadBench {
         s.put("onboarding_seconds", e.seconds);
         s.put("errors", e.errors.values().stream().mapToLong(Long::longValue).sum());
         s.set("errors_by_kind", MAPPER.valueToTree(e.errors));
+        s.put("polls_refused", e.refusedPolls);
         return s;
     }
 

@@ -33,21 +33,23 @@ final class LoadRun {
         final int registered;
         final double seconds;
         final Map<String, Long> errors;
+        final long refusedPolls;
 
-        NotOnboarded(int onboarded, int registered, double seconds, Map<String, Long> errors) {
+        NotOnboarded(int onboarded, int registered, double seconds, Map<String, Long> errors, long refusedPolls) {
             super(onboarded + " of " + registered + " nodes had a result accepted within " + seconds + " s; errors: "
-                    + errors);
+                    + errors + "; refused polls: " + refusedPolls);
             this.onboarded = onboarded;
             this.registered = registered;
             this.seconds = seconds;
             this.errors = errors;
+            this.refusedPolls = refusedPolls;
         }
     }
 
     /** The figures of one scenario; every count is read from the backend's responses. */
     record Result(int nodes, int registered, double onboardingSeconds, double measuredSeconds, long measuredCycles, long cycles,
                   long customerJobsSubmitted, Set<String> customerJobsCompleted, Samples poll, Samples submit,
-                  Samples jobSubmit, Map<String, Long> errors, TrivialLoad.Result trivial) {
+                  Samples jobSubmit, Map<String, Long> errors, long refusedPolls, TrivialLoad.Result trivial) {
         double cyclesPerSecond() {
             return measuredCycles / measuredSeconds;
         }
@@ -106,28 +108,33 @@ final class LoadRun {
                 if (System.nanoTime() - onboardStart > maxOnboarding.toNanos()) {
                     stop(phase, customers, threads);
                     throw new NotOnboarded(registered.size() - (int) onboarded.getCount(), registered.size(),
-                            (System.nanoTime() - onboardStart) / 1e9, errors.byKind());
+                            (System.nanoTime() - onboardStart) / 1e9, errors.byKind(),
+                            registered.stream().mapToLong(n -> n.refusedPolls).sum());
                 }
             }
             double onboardingSeconds = (System.nanoTime() - onboardStart) / 1e9;
             Thread.sleep(warmupMillis);
             phase.startMeasuring();
+            System.err.println("load: measuring from " + java.time.Instant.now()); // a profile's window
             Thread.sleep(measureMillis);
             stop(phase, customers, threads);
+            System.err.println("load: measured until " + java.time.Instant.now());
             Samples poll = new Samples();
             Samples submit = new Samples();
             long measured = 0;
             long total = 0;
+            long refused = 0;
             for (SimulatedNode s : registered) {
                 poll.addAll(s.poll);
                 submit.addAll(s.submit);
                 measured += s.measuredCycles;
                 total += s.cycles;
+                refused += s.refusedPolls;
             }
             TrivialLoad.Result trivial = TrivialLoad.run(clients, nodes, warmupMillis, measureMillis);
             return new Result(nodes, registered.size(), onboardingSeconds, phase.measuredSeconds(), measured, total,
                     customers.submitted(), customers.completedJobs(), poll, submit, customers.latencies(),
-                    errors.byKind(), trivial);
+                    errors.byKind(), refused, trivial);
         } finally {
             clients.forEach(LoadClient::close);
         }

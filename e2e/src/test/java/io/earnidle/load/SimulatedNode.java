@@ -1,17 +1,23 @@
 package io.earnidle.load;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.earnidle.node.loop.Backoff;
+import io.earnidle.node.loop.NodeLoop;
 
 /**
  * One simulated node over real HTTP: registers a session on the demo placement ({@code POST /api/nodes}), then
  * polls {@code GET /api/inference/job} and posts each lease's honest answer to {@code POST /api/inference/result}
- * (with an Idempotency-Key), waiting the backend's suggested poll interval when the queue is empty, as the browser
- * node does. Latencies are kept for the requests that start while the phase measures; a cycle counts when the
- * backend answers the result with 200 and {@code "status":"accepted"}.
+ * (with an Idempotency-Key). As the browser node ({@link NodeLoop}), it polls again at once after a job, and after a
+ * poll that got no job or failed (a poll refused with 503 at the backend's bound of polls in flight too) it waits its
+ * {@link Backoff}: the backend's suggested poll interval, doubling up to {@link NodeLoop#MAX_BACKOFF_MS}, with jitter.
+ * Latencies are kept for the requests that start while the phase measures and are served (a poll answered 200 or
+ * 204, a result accepted or not); a cycle counts when the backend answers the result with 200 and
+ * {@code "status":"accepted"}.
  */
 final class SimulatedNode {
     private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -30,10 +36,13 @@ final class SimulatedNode {
     /** Accepted results while measuring, and over the whole run. */
     long measuredCycles;
     long cycles;
+    /** Polls answered 503 polls-in-flight over the whole run: the backend's bound, not an error. */
+    long refusedPolls;
     /** Set after the node's first accepted result (a new session's first job is its capability benchmark). */
     private final java.util.concurrent.CountDownLatch onboarded;
     private String token;
-    private long pollMillis;
+    /** The browser node's backoff between polls that got no job: its poll interval, doubling up to its cap. */
+    private Backoff backoff;
 
     SimulatedNode(LoadClient client, HonestAnswers answers, Customers customers, Phase phase, Errors errors,
                   java.util.concurrent.CountDownLatch onboarded) {
@@ -55,7 +64,8 @@ final class SimulatedNode {
             }
             JsonNode j = MAPPER.readTree(r.body());
             token = j.path("session_token").asText();
-            pollMillis = j.path("poll_interval_ms").asLong(1000);
+            backoff = new Backoff(j.path("poll_interval_ms").asLong(1000), NodeLoop.MAX_BACKOFF_MS,
+                    java.util.concurrent.ThreadLocalRandom.current().nextLong());
             return true;
         } catch (IOException e) {
             errors.add("register " + e.getClass().getSimpleName());
@@ -68,7 +78,7 @@ final class SimulatedNode {
         try {
             while (!phase.stopping()) {
                 if (!cycle()) {
-                    phase.pause(pollMillis);
+                    phase.pause(backoff.nextDelayMs());
                 }
             }
         } catch (InterruptedException e) {
@@ -83,10 +93,14 @@ final class SimulatedNode {
         JsonNode lease;
         try {
             LoadClient.Response r = client.get("/api/inference/job", token);
-            if (measured) {
+            if (measured && (r.status() == 200 || r.status() == 204)) { // a refused poll is an error, not a latency
                 poll.add(System.nanoTime() - t0);
             }
             if (r.status() == 204) {
+                return false;
+            }
+            if (r.status() == 503 && new String(r.body(), StandardCharsets.UTF_8).contains("/problems/polls-in-flight")) {
+                refusedPolls++; // at the backend's bound of polls in flight: refused at once, on purpose
                 return false;
             }
             if (r.status() != 200) {
@@ -94,6 +108,7 @@ final class SimulatedNode {
                 return false;
             }
             lease = MAPPER.readTree(r.body());
+            backoff.reset(); // as the browser node: polls again at once after a job
         } catch (IOException e) {
             errors.add("poll " + e.getClass().getSimpleName());
             return false;
