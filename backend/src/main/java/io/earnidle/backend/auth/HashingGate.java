@@ -1,9 +1,8 @@
 package io.earnidle.backend.auth;
 
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
+import io.earnidle.backend.http.Gate;
 import io.earnidle.backend.http.Problem;
 
 /**
@@ -12,38 +11,23 @@ import io.earnidle.backend.http.Problem;
  * request beyond that is refused at once with 503 and {@code Retry-After}, before it allocates anything.
  */
 public final class HashingGate {
-    private final Semaphore running;
-    private final int admittedMax;
-    private final AtomicInteger admitted = new AtomicInteger();
+    private final Gate gate;
 
     public HashingGate(int running, int waiting) {
         if (running < 1 || waiting < 0) {
             throw new IllegalArgumentException("earnidle.publishers.argon2: max-concurrent >= 1, max-waiting >= 0");
         }
-        this.running = new Semaphore(running, true);
-        this.admittedMax = running + waiting;
+        this.gate = new Gate(running, waiting,
+                () -> Problem.unavailable("busy", "too many password checks in progress; try again shortly", 1));
     }
 
     /** Runs {@code hashing} when a slot is free; 503 when the queue is full. */
     public <T> T run(Supplier<T> hashing) {
-        if (admitted.incrementAndGet() > admittedMax) {
-            admitted.decrementAndGet();
-            throw Problem.unavailable("busy", "too many password checks in progress; try again shortly", 1);
-        }
-        try {
-            running.acquireUninterruptibly();
-            try {
-                return hashing.get();
-            } finally {
-                running.release();
-            }
-        } finally {
-            admitted.decrementAndGet();
-        }
+        return gate.run(hashing);
     }
 
     /** Hashes running or queued now. */
     public int admitted() {
-        return admitted.get();
+        return gate.admitted();
     }
 }

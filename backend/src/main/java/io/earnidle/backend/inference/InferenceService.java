@@ -41,7 +41,8 @@ import static io.earnidle.backend.db.Database.ts;
 
 /**
  * Node side of inference: {@code GET /api/inference/job} (lease) and {@code POST /api/inference/result}. How long a
- * lease runs, the lease cap and expired leases are {@link Leases}'; how many polls run at once, {@link PollAdmission}'s.
+ * lease runs, the lease cap and expired leases are {@link Leases}'; how many polls run at once,
+ * {@link PollAdmission}'s.
  */
 public record InferenceService(Settings settings, Database db, Ledger ledger, Models models, NodeSessions sessions,
                                VerificationQueue verification, Leases leases, TrustPolicy trust,

@@ -1,8 +1,8 @@
 package io.earnidle.backend.inference;
 
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.earnidle.backend.http.Gate;
 import io.earnidle.backend.http.Problem;
 
 /**
@@ -10,23 +10,25 @@ import io.earnidle.backend.http.Problem;
  * docs/operations.md "Polls in flight"): at most that many run, as many more wait for one of them to end (first come,
  * first served), and a poll beyond those is answered at once with a 503 {@code polls-in-flight} problem and
  * {@code Retry-After}, before it reads anything: nothing changed, and the node polls again later (the browser node
- * backs off). A waiting poll thus waits for at most about one poll ahead of it per place. Without the bound, every
- * poll of thousands of nodes waited in line for a database connection, with the results and job submissions behind
- * them, until leases ran out before their results were read and polls failed after the pool's connection timeout.
- * Results are never refused here: each holds finished work for a lease a poll handed out.
+ * backs off). A waiting poll thus waits for about one poll ahead of it per place. Without the bound, every poll of
+ * thousands of nodes waited in line for a database connection, with the results and job submissions behind them,
+ * until leases ran out before their results were read and polls failed after the pool's connection timeout. Results
+ * are never refused here: each holds finished work for a lease a poll handed out.
  */
 public final class PollAdmission {
-    private final int max;
-    private final Semaphore running;
-    private final AtomicInteger admitted = new AtomicInteger();
+    /** Null without a bound ({@code max} 0): then only the polls in flight are counted. */
+    private final Gate gate;
+    private final AtomicInteger unbounded = new AtomicInteger();
 
     /** At most {@code max} polls running and {@code max} waiting; 0: no bound. */
     public PollAdmission(int max) {
         if (max < 0) {
             throw new IllegalArgumentException("max polls in flight must be >= 0, got " + max);
         }
-        this.max = max;
-        this.running = new Semaphore(Math.max(1, max), true);
+        this.gate = max == 0 ? null : new Gate(max, max, () -> Problem.unavailable("polls-in-flight",
+                "this backend instance is working on " + max + " polls with as many waiting "
+                        + "(earnidle.leases.max-polls-in-flight); nothing was changed, poll again after Retry-After",
+                1));
     }
 
     /**
@@ -34,28 +36,23 @@ public final class PollAdmission {
      * as many polls wait already; every place taken is {@link #leave}d.
      */
     void enter() {
-        if (max == 0) {
-            admitted.incrementAndGet();
-            return;
+        if (gate == null) {
+            unbounded.incrementAndGet();
+        } else {
+            gate.enter();
         }
-        if (admitted.incrementAndGet() > 2 * max) {
-            admitted.decrementAndGet();
-            throw Problem.unavailable("polls-in-flight", "this backend instance is working on " + max + " polls "
-                    + "with as many waiting (earnidle.leases.max-polls-in-flight); nothing was changed, poll again "
-                    + "after Retry-After", 1);
-        }
-        running.acquireUninterruptibly();
     }
 
     void leave() {
-        if (max > 0) {
-            running.release();
+        if (gate == null) {
+            unbounded.decrementAndGet();
+        } else {
+            gate.leave();
         }
-        admitted.decrementAndGet();
     }
 
     /** Polls running or waiting now. */
     public int inFlight() {
-        return admitted.get();
+        return gate == null ? unbounded.get() : gate.admitted();
     }
 }
