@@ -228,7 +228,15 @@ class CapabilityTest extends BackendServerTest {
         assertEquals("pending", r.json().path("verification").asText(), "verified although sample-rate is 0");
         assertEquals(0, backend.verification().verifyPending(), "held for a new benchmark");
         assertEquals("stale", nodes.capability(fast).path("engines").path(0).path("status").asText());
-        benchmark(fast, 50.0, 200.0); // the same speed again: the held result fails
+        // benchmarked again at the same prefill speed (benchmark prompts differ in length, so not in the same time):
+        // the held result is still 20 x too fast and fails
+        double prefillTokS = nodes.capability(fast).path("engines").path(0).path("prefill_tok_s").asDouble();
+        JsonNode again = nodes.poll(fast);
+        assertTrue(isBenchmarkOf(again, fast), "a new benchmark first: " + again);
+        double prefillMs = promptIds(again.path("prompt").asText()).length / prefillTokS * 1000;
+        CLOCK.advance(Duration.ofMillis((long) (prefillMs + 200.0) + 1));
+        assertEquals(200, nodes.submit(fast, again, nodes.run(again), prefillMs, 200.0).status());
+        backend.verification().verifyPending();
         assertEquals(2, count(backend.database(), "SELECT COUNT(*) AS n FROM rejected_results WHERE job_id = ?",
                 jobId));
 
