@@ -1,7 +1,5 @@
 package io.earnidle.backend.inference;
 
-import java.util.concurrent.atomic.AtomicInteger;
-
 import io.earnidle.backend.http.Gate;
 import io.earnidle.backend.http.Problem;
 
@@ -16,16 +14,16 @@ import io.earnidle.backend.http.Problem;
  * are never refused here: each holds finished work for a lease a poll handed out.
  */
 public final class PollAdmission {
-    /** Null without a bound ({@code max} 0): then only the polls in flight are counted. */
     private final Gate gate;
-    private final AtomicInteger unbounded = new AtomicInteger();
 
-    /** At most {@code max} polls running and {@code max} waiting; 0: no bound. */
+    /** At most {@code max} polls running and {@code max} waiting; 0: no bound (the gate only counts them). */
     public PollAdmission(int max) {
         if (max < 0) {
             throw new IllegalArgumentException("max polls in flight must be >= 0, got " + max);
         }
-        this.gate = max == 0 ? null : new Gate(max, max, () -> Problem.unavailable("polls-in-flight",
+        this.gate = max == 0 ? new Gate(Integer.MAX_VALUE, 0, () -> {
+            throw new IllegalStateException("an unbounded gate refuses nothing");
+        }) : new Gate(max, max, () -> Problem.unavailable("polls-in-flight",
                 "this backend instance is working on " + max + " polls with as many waiting "
                         + "(earnidle.leases.max-polls-in-flight); nothing was changed, poll again after Retry-After",
                 1));
@@ -36,23 +34,15 @@ public final class PollAdmission {
      * as many polls wait already; every place taken is {@link #leave}d.
      */
     void enter() {
-        if (gate == null) {
-            unbounded.incrementAndGet();
-        } else {
-            gate.enter();
-        }
+        gate.enter();
     }
 
     void leave() {
-        if (gate == null) {
-            unbounded.decrementAndGet();
-        } else {
-            gate.leave();
-        }
+        gate.leave();
     }
 
     /** Polls running or waiting now. */
     public int inFlight() {
-        return gate == null ? unbounded.get() : gate.admitted();
+        return gate.admitted();
     }
 }
