@@ -28,9 +28,9 @@ import io.helidon.config.Config;
  *                                      poll is claiming are passed over, not waited for) before the conditional
  *                                      claim; false: the conditional claim alone ({@code dispatch})
  * @param maxPollsInFlight              polls one backend instance runs at once, with as many waiting; a poll beyond
- *                                      those is answered 503 with Retry-After at once ({@code inference/PollAdmission});
- *                                      0: no bound; {@link #POLLS_HALF_THE_POOL}: half the instance's database
- *                                      connections
+ *                                      those is answered 503 with Retry-After at once
+ *                                      ({@code inference/PollAdmission}); 0: no bound; {@link #POLLS_HALF_THE_POOL}:
+ *                                      half the instance's database connections
  */
 public record LeaseSettings(int maxPerSession, long minSeconds, long maxSeconds, long maxTotalSeconds,
                             double overheadSeconds, double safetyFactor, double defaultPrefillTokensPerS,
