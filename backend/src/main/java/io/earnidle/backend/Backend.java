@@ -187,7 +187,8 @@ public final class Backend implements AutoCloseable {
      */
     public void routing(HttpRouting.Builder routing) {
         routing.addFilter(SecurityHeaders::filter) // CSP and frame-ancestors on the portal and demo pages
-                .addFilter((chain, req, res) -> DurableResponses.filter(db::awaitDurable, chain, req, res))
+                .addFilter((chain, req, res) -> DurableResponses.filter(db::forgetWrites, db::awaitDurableIfWritten,
+                        chain, req, res))
                 .error(Exception.class, new ProblemHandler())
                 .register("/api/publisher", publishers.accounts(), publishers.passkeys())
                 .register("/api/publisher/domains", publishers.domains())

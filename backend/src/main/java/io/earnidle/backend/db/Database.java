@@ -108,7 +108,8 @@ public final class Database implements AutoCloseable {
             }
         }
         int poolSize = effective.get(POOL_SIZE).asInt().orElse(HIKARI_DEFAULT_POOL_SIZE);
-        return new Database(DbClient.create(effective), groupCommit, poolSize);
+        DbClient client = DbClient.builder(effective).addService(new ThreadWrites()).build();
+        return new Database(client, groupCommit, poolSize);
     }
 
     /**
@@ -159,11 +160,33 @@ public final class Database implements AutoCloseable {
     /**
      * Returns once every write committed before this call is in the store's file (the embedded H2 store's group
      * commit); at once for a store that makes each commit durable itself (PostgreSQL, a configured H2 URL). Every
-     * {@link #inTransaction} ends with it; the HTTP layer calls it before it answers a request that may have written
-     * outside a transaction ({@code http/DurableResponses}).
+     * {@link #inTransaction} ends with it.
      */
     public void awaitDurable() {
+        ThreadWrites.take(); // this thread's writes so far are covered by the wait below
         groupCommit.ifPresent(GroupCommit::await);
+    }
+
+    /**
+     * {@link #awaitDurable}, when this thread ran a statement that may write since its last wait (or since
+     * {@link #forgetWrites}): the HTTP layer calls it before it answers a request that may have written outside a
+     * transaction ({@code http/DurableResponses}). A request whose writes were all in transactions already waited, and
+     * answers without a second wait.
+     */
+    public void awaitDurableIfWritten() {
+        if (ThreadWrites.take()) {
+            groupCommit.ifPresent(GroupCommit::await);
+        }
+    }
+
+    /** Drops this thread's mark of writes: a request starts with none (its thread may have served another before). */
+    public void forgetWrites() {
+        ThreadWrites.take();
+    }
+
+    /** The group commit's finished checkpoints (0 for a store without one). */
+    long checkpoints() {
+        return groupCommit.map(GroupCommit::checkpoints).orElse(0L);
     }
 
     @Override

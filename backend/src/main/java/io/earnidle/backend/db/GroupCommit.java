@@ -24,6 +24,8 @@ public final class GroupCommit implements AutoCloseable {
     private long requested;
     private long written;
     private boolean writing;
+    /** Checkpoints finished. */
+    private long checkpoints;
 
     public GroupCommit(String url, String user, String password) throws SQLException {
         this.connection = DriverManager.getConnection(url, user, password);
@@ -64,6 +66,7 @@ public final class GroupCommit implements AutoCloseable {
             writing = false;
             if (failed == null) {
                 written = Math.max(written, covers);
+                checkpoints++;
             }
             done.signalAll();
         } finally {
@@ -71,6 +74,16 @@ public final class GroupCommit implements AutoCloseable {
         }
         if (failed != null) {
             throw new IllegalStateException("could not write the database file: " + failed.getMessage(), failed);
+        }
+    }
+
+    /** How many checkpoints have finished. */
+    long checkpoints() {
+        lock.lock();
+        try {
+            return checkpoints;
+        } finally {
+            lock.unlock();
         }
     }
 
