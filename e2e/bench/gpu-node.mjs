@@ -95,6 +95,7 @@ function assembleWeb() {
   const kernels = path.join(REPO, "webgpu-kernels/target/classes/web/kernels");
   for (const d of [node, kernels]) if (!fs.existsSync(d)) throw new Error(`${d} is missing: build the project first`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "earnidle-gpu-web-"));
+  process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true })); // a copy for this run only
   fs.cpSync(node, path.join(dir, "node"), { recursive: true });
   fs.cpSync(kernels, path.join(dir, "kernels"), { recursive: true });
   return dir;
