@@ -109,7 +109,9 @@ public final class Backend implements AutoCloseable {
         this.reputation = reputation;
         this.canaries = canaries;
         this.capability = capability;
-        this.polls = new PollAdmission(leases.settings().pollsInFlight(db.poolSize()));
+        // a busy session that stops polling is forgotten once its longest lease would have run out
+        this.polls = new PollAdmission(leases.settings().pollsInFlight(db.poolSize()),
+                leases.settings().maxTotalSeconds() * 1000);
     }
 
     /**

@@ -28,7 +28,15 @@ public final class Gate {
 
     /** Takes a place, waiting for one when all are taken; throws the refusal when as many wait already. */
     public void enter() {
-        if (admitted.incrementAndGet() > admittedMax) {
+        enter(admittedMax);
+    }
+
+    /**
+     * As {@link #enter()}, refused already when {@code limit} callers (at most running + waiting) are running or
+     * waiting: a caller of lower priority may take fewer of the waiting places.
+     */
+    public void enter(int limit) {
+        if (admitted.incrementAndGet() > Math.min(limit, admittedMax)) {
             admitted.decrementAndGet();
             throw refusal.get();
         }

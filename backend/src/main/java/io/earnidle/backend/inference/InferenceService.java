@@ -60,25 +60,27 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
     // ---------------------------------------------------------------- lease
 
     private void lease(ServerRequest req, ServerResponse res) {
-        polls.enter();
+        String key = polls.enter(req.headers().first(HeaderNames.AUTHORIZATION).orElse(null));
+        boolean leased = false;
         try {
-            lease(req, res, ledger.now());
+            leased = lease(req, res, ledger.now());
         } finally {
-            polls.leave();
+            polls.leave(key, leased);
         }
     }
 
-    private void lease(ServerRequest req, ServerResponse res, Instant now) {
+    /** Answers a poll; true when it leased a job. */
+    private boolean lease(ServerRequest req, ServerResponse res, Instant now) {
         NodeSessions.Session session = sessions.authenticate(req, now);
         if (!session.placementEarning()) {
             // paused or suspended since the session registered: no more work through it (docs/security.md)
             noJob(res);
-            return;
+            return false;
         }
         String held = req.query().first("held").orElse(null);
         if (idle(session, held, now)) {
             noJob(res);
-            return;
+            return false;
         }
         long maxModelBytes = session.memoryLimitMb() == null
                 ? Long.MAX_VALUE : session.memoryLimitMb() * 1024L * 1024L;
@@ -97,7 +99,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         });
         if (leased.isEmpty()) {
             noJob(res);
-            return;
+            return false;
         }
         DbRow job = leased.get().job();
         if (leased.get().expiredHolder() != null) { // the job's last lease ran out and was not re-queued yet
@@ -107,6 +109,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
         Models.Model model = models.find(db.execute(), Database.str(job, "model_id")).orElseThrow();
         Json.send(res, Status.OK_200, JobJson.lease(job, model, Database.str(job, "lease_id"),
                 leased.get().expiresAt()));
+        return true;
     }
 
     /** The answer to a poll that gets no job: 204, not cached. */
