@@ -57,7 +57,7 @@ export function renderSection(results, { resultsPath, imgRel }) {
       + ` measurement starts once every node has passed it, after a ${s.warmup_seconds} s warm-up, and lasts`
       + ` ${s.measure_seconds} s. A cycle is a lease whose result the backend accepted (200,`
       + ' `"status":"accepted"`); latencies are of the requests started while measuring (of polls, those answered 200'
-      + ' or 204: a poll refused with 503 at the backend\'s bound of polls in flight counts as an error). Then the same number of'
+      + ' or 204: a poll refused with 503 at the backend\'s bound of polls in flight is counted apart, as a refused poll, not as an error). Then the same number of'
       + " clients load `GET /api/health` (no database, no session) on the same server for as long: the trivial"
       + " endpoint. Stores: H2 ×1 is one backend on embedded H2; PostgreSQL ×2 is a throwaway PostgreSQL 15 (local,"
       + " no fsync) with two backend instances in cluster mode on one database, the nodes, customers and trivial"
