@@ -111,4 +111,27 @@ class CheatPenaltyTest extends BackendServerTest {
                 + "'job_payout_reversal'") >= 4);
         assertLedgerConsistent(backend.database());
     }
+
+    /**
+     * A credit whose window has run out and whose result passed is the node's, even while it is still marked pending
+     * because nobody read the balance since (settling is lazy): a later cheat of the identity does not forfeit it.
+     */
+    @Test
+    void aDueCreditIsNotForfeitedThoughItWasNeverSettled() {
+        TrustNodes.Node node = nodes.register(nodes.wallet(CLOCK.instant()));
+        String passed = nodes.submit("due", 4);
+        nodes.honest(node, lease(node, passed));
+        backend.verification().verifyPending();
+        assertEquals("passed", nodes.job(passed).path("verification").asText());
+        CLOCK.advance(Duration.ofSeconds(601)); // past the window; nothing reads the node's balance meanwhile
+        assertEquals(SPLIT.visitor(), pending(node.account()), "due, not settled yet");
+
+        String cheated = nodes.submit("cheated later", 4);
+        nodes.forged(node, lease(node, cheated), 7);
+        backend.verification().verifyPending();
+        assertEquals("failed", nodes.job(cheated).path("verification").asText());
+        assertEquals(SPLIT.visitor(), available(node.account()), "the due credit is kept");
+        assertEquals(0, pending(node.account()), "the cheated job's credit is gone");
+        assertLedgerConsistent(backend.database());
+    }
 }

@@ -10,6 +10,8 @@ import io.earnidle.backend.verification.VerificationQueue;
 import io.helidon.dbclient.DbRow;
 import io.helidon.dbclient.DbTransaction;
 
+import static io.earnidle.backend.db.Database.ts;
+
 /**
  * A detected cheat costs the identity every credit it still has pending, not only the failed job's (docs/trust.md
  * explains why this makes cheating earn less than honest work). In the failed verdict's transaction, for every
@@ -20,8 +22,10 @@ import io.helidon.dbclient.DbTransaction;
  *   <li>a result already completed (passed or not sampled) keeps its status; the node's pending credit is reversed
  *   and refunded to whoever paid the job ({@link Ledger#reverseCredit}).</li>
  * </ul>
- * Every step is a zero-sum reversal transaction; no amount is edited. Money already available (settled after the
- * window) is not touched.
+ * Every step is a zero-sum reversal transaction; no amount is edited. Money already available is not touched, and
+ * neither is a credit that is due (its window has run out and its result passed verification or was not sampled)
+ * but not yet settled: settling is lazy (on a read of the balance), and what a cheat forfeits must not depend on
+ * whether anyone read it.
  */
 public record CheatPenalty(Ledger ledger, VerificationQueue verifier, Receipts receipts) {
     /** Forfeits the identity's pending credits; {@code causeJobId} is the job whose result was caught. */
@@ -29,7 +33,7 @@ public record CheatPenalty(Ledger ledger, VerificationQueue verifier, Receipts r
         int forfeited = 0;
         for (String sessionId : Reputation.sessionsOf(tx, identity)) {
             String account = Ledger.accountId("node_session", sessionId);
-            for (DbRow credit : Database.list(tx, "rep-pending-credits", account)) {
+            for (DbRow credit : Database.list(tx, "rep-pending-credits", account, ts(ledger.now()))) {
                 String jobId = Database.str(credit, "job_id");
                 DbRow job = Database.get(tx, "lock-job", jobId).orElseThrow();
                 Optional<DbRow> result = Database.get(tx, "result-by-job", jobId);
