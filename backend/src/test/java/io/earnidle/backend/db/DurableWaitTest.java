@@ -1,15 +1,7 @@
 package io.earnidle.backend.db;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.Map;
-import java.util.stream.Stream;
 
-import io.earnidle.backend.settings.Settings;
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -23,27 +15,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * Nothing else runs on this store (no server, no background loops), so every checkpoint counted is one of these.
  */
 class DurableWaitTest {
-    private Path dir;
+    private TempStore store;
     private Database db;
 
     @BeforeEach
     void open() throws IOException {
-        dir = Files.createTempDirectory("earnidle-durable");
-        Config config = Config.builder().disableEnvironmentVariablesSource().disableSystemPropertiesSource()
-                .addSource(ConfigSources.create(Map.of("earnidle.data-dir", dir.toString())))
-                .addSource(ConfigSources.classpath("application.yaml")).build();
-        db = Database.open(config.get("db"), Settings.from(config.get("earnidle")));
+        store = TempStore.open("earnidle-durable");
+        db = store.db();
         db.forgetWrites(); // the migration ran on this thread
     }
 
     @AfterEach
     void close() throws IOException {
-        db.close();
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        store.close();
     }
 
     @Test

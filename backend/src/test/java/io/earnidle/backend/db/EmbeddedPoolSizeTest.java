@@ -1,19 +1,10 @@
 package io.earnidle.backend.db;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CyclicBarrier;
-import java.util.stream.Stream;
 
-import io.earnidle.backend.settings.Settings;
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -40,13 +31,10 @@ class EmbeddedPoolSizeTest {
      */
     @Test
     void moreTransactionsThanHikarisDefaultRunAtOnce() throws Exception {
-        Path dir = Files.createTempDirectory("earnidle-pool");
-        Config config = Config.builder().disableEnvironmentVariablesSource().disableSystemPropertiesSource()
-                .addSource(ConfigSources.create(Map.of("earnidle.data-dir", dir.toString())))
-                .addSource(ConfigSources.classpath("application.yaml")).build();
         int open = 11;
         assertTrue(Database.embeddedPoolSize("jdbc:h2:file:x").orElseThrow() >= open);
-        try (Database db = Database.open(config.get("db"), Settings.from(config.get("earnidle")))) {
+        try (TempStore store = TempStore.open("earnidle-pool")) {
+            Database db = store.db();
             assertEquals(Database.embeddedPoolSize("jdbc:h2:file:x").orElseThrow(), db.poolSize());
             CyclicBarrier together = new CyclicBarrier(open);
             List<Thread> threads = new ArrayList<>();
@@ -75,12 +63,6 @@ class EmbeddedPoolSizeTest {
                 t.join();
             }
             assertEquals(List.of(), failures);
-        } finally {
-            try (Stream<Path> s = Files.walk(dir)) {
-                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.delete(p);
-                }
-            }
         }
     }
 }

@@ -1,15 +1,7 @@
 package io.earnidle.backend.db;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.Map;
-import java.util.stream.Stream;
 
-import io.earnidle.backend.settings.Settings;
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,35 +16,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * counts, so the plan of an empty store is the plan of a full one.
  */
 class LatestOfSessionPlanTest {
-    private Path dir;
-    private Config config;
-    private Database db;
+    private TempStore store;
 
     @BeforeEach
     void open() throws IOException {
-        dir = Files.createTempDirectory("earnidle-plan");
-        config = Config.builder().disableEnvironmentVariablesSource().disableSystemPropertiesSource()
-                .addSource(ConfigSources.create(Map.of("earnidle.data-dir", dir.toString())))
-                .addSource(ConfigSources.classpath("application.yaml")).build();
-        db = Database.open(config.get("db"), Settings.from(config.get("earnidle")));
+        store = TempStore.open("earnidle-plan");
     }
 
     @AfterEach
     void close() throws IOException {
-        db.close();
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        store.close();
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"rc-chain-head", "lease-last-result-on-model"})
     void readsTheSessionsIndexInOrder(String statement) {
-        String sql = config.get("db.statements." + statement).asString().get();
+        String sql = store.config().get("db.statements." + statement).asString().get();
         Object[] params = sql.chars().filter(c -> c == '?').mapToObj(c -> "ns_x").toArray();
-        String plan = db.execute().get("EXPLAIN " + sql, params)
+        String plan = store.db().execute().get("EXPLAIN " + sql, params)
                 .map(r -> r.column(1).as(String.class).get()).orElseThrow();
         assertTrue(plan.contains("/* index sorted */"), statement + " sorts the session's rows:\n" + plan);
     }

@@ -1,12 +1,9 @@
 package io.earnidle.backend.domains;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,11 +18,9 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.db.TempStore;
 import io.earnidle.backend.ledger.Ledger;
-import io.earnidle.backend.settings.Settings;
 import io.earnidle.testsupport.PostgresCluster;
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import io.helidon.dbclient.DbRow;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -59,7 +54,7 @@ class DomainRecheckRaceTest {
     /** Only ends a hang: every wait of these tests is on a state the test brings about. */
     private static final Duration HANG_LIMIT = Duration.ofMinutes(1);
 
-    private Path dir;
+    private TempStore store;
     private Database db;
     private Ledger ledger;
     /** The TXT records the in-memory DNS serves, by record name. */
@@ -67,28 +62,21 @@ class DomainRecheckRaceTest {
 
     @BeforeEach
     void openDatabase() throws IOException {
-        dir = Files.createTempDirectory("earnidle-domain-race");
-        Map<String, String> m = new HashMap<>(PostgresCluster.storeConfig(dir));
-        m.put("earnidle.data-dir", dir.toString());
-        if (!PostgresCluster.active()) { // H2's short default lock timeout would end the lock waits the test holds
-            m.put("db.connection.url", "jdbc:h2:file:" + dir.resolve("earnidle") + ";DATABASE_TO_LOWER=TRUE;"
-                    + "WRITE_DELAY=0;LOCK_TIMEOUT=" + HANG_LIMIT.toMillis());
-        }
-        Config config = Config.builder().disableEnvironmentVariablesSource().disableSystemPropertiesSource()
-                .addSource(ConfigSources.create(m))
-                .addSource(ConfigSources.classpath("application.yaml")).build();
-        db = Database.open(config.get("db"), Settings.from(config.get("earnidle")));
+        store = TempStore.open("earnidle-domain-race", dir -> {
+            Map<String, String> m = new HashMap<>(PostgresCluster.storeConfig(dir));
+            if (!PostgresCluster.active()) { // H2's short default lock timeout would end the lock waits the test holds
+                m.put("db.connection.url", "jdbc:h2:file:" + dir.resolve("earnidle") + ";DATABASE_TO_LOWER=TRUE;"
+                        + "WRITE_DELAY=0;LOCK_TIMEOUT=" + HANG_LIMIT.toMillis());
+            }
+            return m;
+        });
+        db = store.db();
         ledger = new Ledger(Clock.systemUTC(), Duration.ZERO);
     }
 
     @AfterEach
     void deleteDatabase() throws IOException {
-        db.close();
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        store.close();
     }
 
     @Test

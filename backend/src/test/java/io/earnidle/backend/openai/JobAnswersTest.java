@@ -1,25 +1,19 @@
 package io.earnidle.backend.openai;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 import io.earnidle.backend.db.Database;
+import io.earnidle.backend.db.TempStore;
 import io.earnidle.backend.demo.Seeder;
 import io.earnidle.backend.http.Json;
 import io.earnidle.backend.jobs.Jobs;
 import io.earnidle.backend.ledger.Ledger;
 import io.earnidle.backend.settings.Settings;
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,18 +29,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class JobAnswersTest {
     private static final OpenAiSettings FAST = new OpenAiSettings(Duration.ofMinutes(5), Duration.ofMillis(1), 0);
-    private Path dir;
+    private TempStore store;
     private Database db;
     private String jobId;
 
     @BeforeEach
     void job() throws IOException {
-        dir = Files.createTempDirectory("earnidle-answers-test");
-        Config config = Config.builder().disableEnvironmentVariablesSource().disableSystemPropertiesSource()
-                .addSource(ConfigSources.create(Map.of("earnidle.data-dir", dir.toString())))
-                .addSource(ConfigSources.classpath("application.yaml")).build();
-        Settings settings = Settings.from(config.get("earnidle"));
-        db = Database.open(config.get("db"), settings);
+        store = TempStore.open("earnidle-answers-test");
+        Settings settings = store.settings();
+        db = store.db();
         Ledger ledger = new Ledger(Clock.systemUTC(), Duration.ZERO);
         Seeder.seed(db, ledger, settings);
         new io.earnidle.backend.models.Models(db, settings.modelsDir()).ensureSyntheticTiny(ledger.now());
@@ -56,12 +47,7 @@ class JobAnswersTest {
 
     @AfterEach
     void delete() throws IOException {
-        db.close();
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        store.close();
     }
 
     /** The job's accepted result: stored, and the job completed with its verification passed. */
