@@ -93,7 +93,7 @@ final class SimulatedNode {
         JsonNode lease;
         try {
             LoadClient.Response r = client.get("/api/inference/job", token);
-            if (measured && (r.status() == 200 || r.status() == 204)) { // a refused poll is an error, not a latency
+            if (measured && (r.status() == 200 || r.status() == 204)) { // a refused poll is counted apart, not a latency
                 poll.add(System.nanoTime() - t0);
             }
             if (r.status() == 204) {

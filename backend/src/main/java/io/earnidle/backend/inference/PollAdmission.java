@@ -63,6 +63,10 @@ public final class PollAdmission {
      * the session's key for {@link #leave}.
      */
     String enter(String authorization) {
+        if (busyLimit == Integer.MAX_VALUE) { // no bound: no place to share, no session to know
+            gate.enter();
+            return "";
+        }
         String key = authorization == null ? "" : Ids.sha256Hex(authorization);
         gate.enter(busy.containsKey(key) ? busyLimit : Integer.MAX_VALUE);
         return key;
@@ -71,6 +75,9 @@ public final class PollAdmission {
     /** Gives the place back; {@code leased}: the poll leased a job (the session is busy until a poll that does not). */
     void leave(String key, boolean leased) {
         gate.leave();
+        if (busyLimit == Integer.MAX_VALUE) {
+            return;
+        }
         if (leased) {
             busy.put(key, nanoTime.getAsLong());
             pruneNow();

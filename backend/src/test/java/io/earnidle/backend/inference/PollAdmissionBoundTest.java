@@ -53,6 +53,7 @@ class PollAdmissionBoundTest {
             polls.enter(i % 2 == 0 ? "Bearer busy" : "Bearer " + i);
         }
         assertEquals(10_000, polls.inFlight());
+        assertEquals(0, polls.busySessions(), "no bound: no place to share, so no session is kept in memory");
     }
 
     /**
