@@ -215,6 +215,11 @@ public final class Capability implements RegistrationExtension {
         return dispatch.admits(tx, poll.standing, candidate, now, poll.rivals);
     }
 
+    /** The served model {@code id} (empty when it is not active), read once per poll however many jobs use it. */
+    public Optional<Models.Model> model(DbExecute tx, Poll poll, String id) {
+        return dispatch.model(tx, poll.rivals, id);
+    }
+
     /**
      * A lease was taken, in the lease's transaction {@code tx} (which holds the session's row lock): when it began is
      * the start of the wall time its result is checked against.

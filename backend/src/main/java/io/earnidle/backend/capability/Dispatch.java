@@ -9,6 +9,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
@@ -94,12 +95,19 @@ final class Dispatch {
     /**
      * What one poll has read of its rivals, so that each is read once per poll, not once per candidate job: the
      * rival rows of each model (for candidate jobs without a rejected result, whose rivals depend on the model
-     * alone), with their reputation counters.
+     * alone), with their reputation counters, and the candidates' models.
      */
     static final class Rivals {
+        /** Per model id: its served model, empty when it is not active (read once per poll). */
+        private final Map<String, Optional<Models.Model>> models = new java.util.HashMap<>();
         private final Map<String, List<Rival>> byModel = new java.util.HashMap<>();
         /** Per model id: its queued jobs still in their preference window (read once per poll). */
         private final Map<String, Long> waiting = new java.util.HashMap<>();
+    }
+
+    /** The served model {@code id}, empty when it is not active: read once per poll. */
+    Optional<Models.Model> model(DbExecute exec, Rivals seen, String id) {
+        return seen.models.computeIfAbsent(id, k -> models.find(exec, k));
     }
 
     /** Whether {@code me} may lease the customer job {@code candidate} (a lease-candidates row) now. */
@@ -107,7 +115,7 @@ final class Dispatch {
         if (!me.eligible()) {
             return false;
         }
-        Models.Model model = models.find(exec, Database.str(candidate, "model_id")).orElse(null);
+        Models.Model model = model(exec, seen, Database.str(candidate, "model_id")).orElse(null);
         if (model == null || !consents(me, model)) {
             return false;
         }

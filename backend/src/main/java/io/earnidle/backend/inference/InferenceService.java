@@ -106,8 +106,7 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
             trust.leaseExpired(db, leased.get().expiredHolder(), now);
         }
         canaries.afterLease(job);
-        Models.Model model = models.find(db.execute(), Database.str(job, "model_id")).orElseThrow();
-        Json.send(res, Status.OK_200, JobJson.lease(job, model, Database.str(job, "lease_id"),
+        Json.send(res, Status.OK_200, JobJson.lease(job, leased.get().model(), leased.get().leaseId(),
                 leased.get().expiresAt()));
         return true;
     }
@@ -135,16 +134,19 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
                 && capability.settled(check);
     }
 
-    /** A job just leased, its lease's expiry and the holder of the expired lease it was taken over from, if any. */
-    private record Leased(DbRow job, Instant expiresAt, String expiredHolder) {
+    /**
+     * A job just leased (its row as read before the claim: what a lease answer holds does not change), its model, the
+     * lease and its expiry, and the holder of the expired lease it was taken over from, if any.
+     */
+    private record Leased(DbRow job, Models.Model model, String leaseId, Instant expiresAt, String expiredHolder) {
     }
 
     /**
      * Leases the oldest runnable job. Each candidate is claimed with one conditional UPDATE that also checks the
      * row version, so two requests (or two backend instances) can never hold the same job: the loser's UPDATE
      * matches no row and it moves on to the next candidate. A session never gets a job back whose result from it
-     * failed verification, or whose lease it let time out or reported as failed. The lease's length is sized by
-     * {@link Leases#open} in the same transaction. With {@code capUnchecked}, the session's row is locked and its
+     * failed verification, or whose lease it let time out or reported as failed. The lease's length is sized
+     * ({@link Leases#expiry}) before its claim, in the same transaction, so that the claim writes it. With {@code capUnchecked}, the session's row is locked and its
      * lease cap checked ({@link Leases#requireBelowCap}) only right before the first claim (or before answering that
      * there is none): candidates are read and admitted (the warm preference's rival scan) without that lock held, so
      * the verifier and result transactions that lock the same row wait for a claim, not for a scan.
@@ -152,7 +154,6 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
     private Optional<Leased> leaseOne(DbTransaction tx, NodeSessions.Session session, Reputation.Standing standing,
                                       Capability.Poll poll, Instant now, long maxModelBytes, boolean capUnchecked) {
         boolean checkCap = capUnchecked;
-        Instant expires = leases.provisionalExpiry(now);
         for (int round = 0; round < 3; round++) {
             List<DbRow> candidates = leases.settings().skipLockedDispatch()
                     ? Database.list(tx, "lease-candidates-skip-locked", ts(now), maxModelBytes,
@@ -173,13 +174,22 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
                     checkCap = false;
                 }
                 String jobId = Database.str(c, "id");
+                long version = Database.lng(c, "version");
+                // the job as the claim will find it (its version unchanged), read to size the lease before the claim
+                Optional<DbRow> job = Database.get(tx, "job-by-id", jobId)
+                        .filter(j -> Database.lng(j, "version") == version);
+                Optional<Models.Model> model = capability.model(tx, poll, Database.str(c, "model_id"));
+                if (job.isEmpty() || model.isEmpty()) {
+                    continue; // changed since the candidates were read (its claim would fail), or its model retired
+                }
+                Instant expires = leases.expiry(tx, job.get(), model.get(), session.id(), now);
                 String leaseId = Ids.newId("lease_");
-                long claimed = tx.namedUpdate("claim-job", leaseId, session.id(), ts(expires), jobId,
-                        Database.lng(c, "version"), ts(now));
+                long claimed = tx.namedUpdate("claim-job", leaseId, session.id(), ts(expires), jobId, version,
+                        ts(now));
                 if (claimed == 1) {
                     capability.leased(tx, leaseId, jobId, session.id(), now);
-                    DbRow job = Database.get(tx, "job-by-id", jobId).orElseThrow();
-                    return Optional.of(new Leased(job, leases.open(tx, job, session.id(), leaseId, now),
+                    leases.open(tx, jobId, session.id(), leaseId, now);
+                    return Optional.of(new Leased(job.get(), model.get(), leaseId, expires,
                             Database.str(c, "leased_to")));
                 }
             }

@@ -94,29 +94,23 @@ public final class Leases {
         }
     }
 
-    /** The expiry to claim a job with before {@link #open} sizes its lease (in the same transaction). */
-    public Instant provisionalExpiry(Instant now) {
-        return now.plusSeconds(settings.minSeconds());
+    /**
+     * The expiry of a lease of {@code job} (a {@code jobs} row, its model {@code model}) for {@code sessionId} from
+     * now, sized before the claim that sets it, so that a lease writes the job row once: the model's download unless
+     * the session holds it, then the prompt and output tokens at the session's measured speed.
+     */
+    public Instant expiry(DbExecute exec, DbRow job, Models.Model model, String sessionId, Instant now) {
+        NodeCapability.Speed speed = capability.speed(exec, sessionId, model);
+        long download = capability.holdsModel(exec, sessionId, model) ? 0 : model.sizeBytes();
+        long seconds = sizer.seconds(speed, promptTokens(job), Database.lng(job, "max_tokens"), download,
+                bandwidthKbps(exec, sessionId));
+        return now.plusSeconds(seconds);
     }
 
-    /**
-     * Sizes the lease of {@code job} (a {@code jobs} row), just claimed by {@code sessionId} under {@code leaseId},
-     * sets its expiry and opens its progress row; returns the expiry.
-     */
-    public Instant open(DbTransaction tx, DbRow job, String sessionId, String leaseId, Instant now) {
-        Models.Model model = models.find(tx, Database.str(job, "model_id")).orElseThrow();
-        NodeCapability.Speed speed = capability.speed(tx, sessionId, model);
-        long download = capability.holdsModel(tx, sessionId, model) ? 0 : model.sizeBytes();
-        long seconds = sizer.seconds(speed, promptTokens(job), Database.lng(job, "max_tokens"), download,
-                bandwidthKbps(tx, sessionId));
-        Instant expires = now.plusSeconds(seconds);
-        if (tx.namedUpdate("set-lease-expiry", ts(expires), Database.str(job, "id"), leaseId) != 1) {
-            throw new IllegalStateException("job " + Database.str(job, "id") + " lost its lease " + leaseId);
-        }
-        tx.namedDelete("delete-job-progress", Database.str(job, "id"));
-        tx.namedInsert("insert-job-progress", Database.str(job, "id"), leaseId, sessionId, ts(now), 0, "[]", "", 0,
-                ts(now));
-        return expires;
+    /** Opens the progress row of the lease {@code leaseId} of {@code jobId}, just claimed by {@code sessionId}. */
+    public void open(DbTransaction tx, String jobId, String sessionId, String leaseId, Instant now) {
+        tx.namedDelete("delete-job-progress", jobId);
+        tx.namedInsert("insert-job-progress", jobId, leaseId, sessionId, ts(now), 0, "[]", "", 0, ts(now));
     }
 
     private static long promptTokens(DbRow job) {
