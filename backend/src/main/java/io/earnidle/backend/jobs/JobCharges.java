@@ -36,12 +36,6 @@ public final class JobCharges {
                 Database.lng(job, "rate_output_micro_usdc"));
     }
 
-    /** Fixes {@code rate} on job {@code jobId} (in its submission's transaction). */
-    static void fixRate(DbExecute tx, String jobId, RateCard.Rate rate) {
-        tx.namedUpdate("billing-set-job-rate", rate.requestMicroUsdc(), rate.inputPerTokenMicroUsdc(),
-                rate.outputPerTokenMicroUsdc(), jobId);
-    }
-
     /**
      * The prompt tokens of {@code job} as its node reads them: its ids, or its text through the model's tokenizer (its
      * upper bound, bytes + BOS, when the model's file cannot be read here: never more than was reserved).

@@ -78,17 +78,16 @@ public record Jobs(Settings settings, Database db, Ledger ledger) {
         db.inTransaction(tx -> {
             // the job's rows first, the customer's account row last: that lock serializes all of one customer's job
             // submissions and results (until the commit), so it is held for the balance check alone
+            // one INSERT with the submitting key, the rate fixed now (JobCharges#rate) and the job class
             if (prompt != null) {
                 tx.namedInsert("insert-job-text", jobId, customerId, modelId, prompt, Json.write(sampling),
-                        maxTokens, price, Database.ts(now));
+                        maxTokens, price, Database.ts(now), caller.keyId(), rate.requestMicroUsdc(),
+                        rate.inputPerTokenMicroUsdc(), rate.outputPerTokenMicroUsdc(), minTier);
             } else {
                 tx.namedInsert("insert-job-ids", jobId, customerId, modelId, Json.write(promptIds),
-                        Json.write(sampling), maxTokens, price, Database.ts(now));
-            }
-            JobCharges.fixRate(tx, jobId, rate);
-            tx.namedUpdate("job-set-api-key", caller.keyId(), jobId);
-            if (!"probation".equals(minTier)) {
-                tx.namedUpdate("job-set-min-tier", minTier, jobId);
+                        Json.write(sampling), maxTokens, price, Database.ts(now), caller.keyId(),
+                        rate.requestMicroUsdc(), rate.inputPerTokenMicroUsdc(), rate.outputPerTokenMicroUsdc(),
+                        minTier);
             }
             String account = Ledger.accountId("customer", customerId);
             ledger.lock(tx, List.of(account));
