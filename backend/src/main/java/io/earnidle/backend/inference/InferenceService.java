@@ -327,13 +327,15 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
             check = TrustPolicy.PENDING; // a benchmark, or an implausible timing: always the verifier's
         }
         boolean verify = !TrustPolicy.SKIPPED.equals(check);
-        long completed = tx.namedUpdate("submit-job", verify ? "verifying" : "completed", check,
-                verify ? null : ts(now), s.jobId(), Database.lng(job, "version"));
+        JobCharges.Charge charge = JobCharges.of(settings.rateCard(), models, model, job, s.tokenIds().length);
+        long completed = tx.namedUpdate("submit-job-charged", verify ? "verifying" : "completed", check,
+                verify ? null : ts(now), charge.promptTokens(), charge.completionTokens(), charge.microUsdc(),
+                s.jobId(), Database.lng(job, "version"));
         if (completed != 1) {
             throw Problem.conflict("job " + s.jobId() + " changed while the result was being accepted");
         }
         DbRow placement = Database.get(tx, "placement-by-id", session.placementId()).orElseThrow();
-        long price = JobCharges.charge(tx, settings.rateCard(), models, model, job, s.tokenIds().length);
+        long price = charge.microUsdc();
         Ledger.Split split = Ledger.split(price, settings.platformFeeBps(),
                 (int) Database.lng(placement, "publisher_share_bps"));
         String publisherAccount = ledger.ensureAccount(tx, "publisher", Database.str(placement, "publisher_id"));

@@ -53,16 +53,29 @@ public final class JobCharges {
         }
     }
 
+    /** What a completed job is charged: its prompt and completion tokens, and the charge in micro-USDC. */
+    public record Charge(long promptTokens, int completionTokens, long microUsdc) {
+    }
+
     /**
-     * The charge of {@code job} completed with {@code completionTokens}, recorded on the job (in the result's
-     * transaction): its rate applied to its prompt and completion tokens, at most its reservation.
+     * The charge of {@code job} completed with {@code completionTokens}: its rate applied to its prompt and completion
+     * tokens, at most its reservation.
+     */
+    public static Charge of(RateCard card, Models models, Models.Model model, DbRow job, int completionTokens) {
+        long prompt = promptTokens(models, model, job);
+        long cost = rate(card, job).cost(prompt, completionTokens);
+        return new Charge(prompt, completionTokens, Math.min(cost, Database.lng(job, "price_micro_usdc")));
+    }
+
+    /**
+     * {@link #of} recorded on the job (in the result's transaction); returns the charge. The node's result path
+     * records it with the job's completion instead (submit-job-charged).
      */
     public static long charge(DbExecute tx, RateCard card, Models models, Models.Model model, DbRow job,
                               int completionTokens) {
-        long prompt = promptTokens(models, model, job);
-        long cost = rate(card, job).cost(prompt, completionTokens);
-        long charge = Math.min(cost, Database.lng(job, "price_micro_usdc"));
-        tx.namedUpdate("billing-record-charge", prompt, completionTokens, charge, Database.str(job, "id"));
-        return charge;
+        Charge c = of(card, models, model, job, completionTokens);
+        tx.namedUpdate("billing-record-charge", c.promptTokens(), c.completionTokens(), c.microUsdc(),
+                Database.str(job, "id"));
+        return c.microUsdc();
     }
 }
