@@ -156,7 +156,9 @@ public final class Capability implements RegistrationExtension {
             }
         }
         DbRow session = Database.get(exec, "cap-session", sessionId).orElseThrow();
-        return new Poll(dispatch.standing(session, eligible, possession.warm(exec, sessionId), decode));
+        Poll poll = new Poll(dispatch.standing(session, eligible, possession.warm(exec, sessionId), decode));
+        benchModel.ifPresent(m -> Dispatch.known(poll.rivals, m)); // most jobs run the benchmark model
+        return poll;
     }
 
     /**

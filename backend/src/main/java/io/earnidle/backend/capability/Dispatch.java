@@ -105,6 +105,11 @@ final class Dispatch {
         private final Map<String, Long> waiting = new java.util.HashMap<>();
     }
 
+    /** {@code model}, just read as active, for {@link #model} to answer without reading it again in this poll. */
+    static void known(Rivals seen, Models.Model model) {
+        seen.models.put(model.id(), Optional.of(model));
+    }
+
     /** The served model {@code id}, empty when it is not active: read once per poll. */
     Optional<Models.Model> model(DbExecute exec, Rivals seen, String id) {
         return seen.models.computeIfAbsent(id, k -> models.find(exec, k));

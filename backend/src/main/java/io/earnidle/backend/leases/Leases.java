@@ -100,9 +100,9 @@ public final class Leases {
      * the session holds it, then the prompt and output tokens at the session's measured speed.
      */
     public Instant expiry(DbExecute exec, DbRow job, Models.Model model, String sessionId, Instant now) {
-        NodeCapability.Speed speed = capability.speed(exec, sessionId, model);
-        long download = capability.holdsModel(exec, sessionId, model) ? 0 : model.sizeBytes();
-        long seconds = sizer.seconds(speed, promptTokens(job), Database.lng(job, "max_tokens"), download,
+        NodeCapability.Fit fit = capability.fit(exec, sessionId, model);
+        long download = fit.holdsModel() ? 0 : model.sizeBytes();
+        long seconds = sizer.seconds(fit.speed(), promptTokens(job), Database.lng(job, "max_tokens"), download,
                 bandwidthKbps(exec, sessionId));
         return now.plusSeconds(seconds);
     }

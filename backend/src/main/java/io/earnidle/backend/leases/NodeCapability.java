@@ -27,4 +27,13 @@ public interface NodeCapability {
 
     /** Whether the session holds {@code model}'s file already (no download is left to do). */
     boolean holdsModel(DbExecute exec, String sessionId, Models.Model model);
+
+    /** What a new lease of {@code model} is sized from: the session's speed on it, and whether it holds its file. */
+    record Fit(Speed speed, boolean holdsModel) {
+    }
+
+    /** {@link #speed} and {@link #holdsModel} at once (an implementation may read what they share once). */
+    default Fit fit(DbExecute exec, String sessionId, Models.Model model) {
+        return new Fit(speed(exec, sessionId, model), holdsModel(exec, sessionId, model));
+    }
 }

@@ -25,10 +25,26 @@ public final class ReportedCapability implements NodeCapability {
 
     @Override
     public Speed speed(DbExecute exec, String sessionId, Models.Model model) {
+        return speed(model, lastResult(exec, sessionId, model));
+    }
+
+    @Override
+    public boolean holdsModel(DbExecute exec, String sessionId, Models.Model model) {
+        return lastResult(exec, sessionId, model).isPresent();
+    }
+
+    /** Both from one read of the session's last result on the model. */
+    @Override
+    public Fit fit(DbExecute exec, String sessionId, Models.Model model) {
+        Optional<DbRow> last = lastResult(exec, sessionId, model);
+        return new Fit(speed(model, last), last.isPresent());
+    }
+
+    /** The configured defaults scaled to the model's size, the decode speed from {@code last} when it has one. */
+    private Speed speed(Models.Model model, Optional<DbRow> last) {
         double scale = (double) settings.referenceModelBytes() / model.sizeBytes();
         double prefill = settings.defaultPrefillTokensPerS() * scale;
         double decode = settings.defaultDecodeTokensPerS() * scale;
-        Optional<DbRow> last = lastResult(exec, sessionId, model);
         if (last.isPresent()) {
             double ms = Database.dbl(last.get(), "decode_ms");
             long tokens = Database.lng(last.get(), "token_count");
@@ -37,11 +53,6 @@ public final class ReportedCapability implements NodeCapability {
             }
         }
         return new Speed(prefill, decode);
-    }
-
-    @Override
-    public boolean holdsModel(DbExecute exec, String sessionId, Models.Model model) {
-        return lastResult(exec, sessionId, model).isPresent();
     }
 
     private static Optional<DbRow> lastResult(DbExecute exec, String sessionId, Models.Model model) {
