@@ -146,10 +146,11 @@ public record InferenceService(Settings settings, Database db, Ledger ledger, Mo
      * row version, so two requests (or two backend instances) can never hold the same job: the loser's UPDATE
      * matches no row and it moves on to the next candidate. A session never gets a job back whose result from it
      * failed verification, or whose lease it let time out or reported as failed. The lease's length is sized
-     * ({@link Leases#expiry}) before its claim, in the same transaction, so that the claim writes it. With {@code capUnchecked}, the session's row is locked and its
-     * lease cap checked ({@link Leases#requireBelowCap}) only right before the first claim (or before answering that
-     * there is none): candidates are read and admitted (the warm preference's rival scan) without that lock held, so
-     * the verifier and result transactions that lock the same row wait for a claim, not for a scan.
+     * ({@link Leases#expiry}) before its claim, in the same transaction, so that the claim writes it. With
+     * {@code capUnchecked}, the session's row is locked and its lease cap checked ({@link Leases#requireBelowCap})
+     * only right before the first claim (or before answering that there is none): candidates are read and admitted
+     * (the warm preference's rival scan) without that lock held, so the verifier and result transactions that lock
+     * the same row wait for a claim, not for a scan.
      */
     private Optional<Leased> leaseOne(DbTransaction tx, NodeSessions.Session session, Reputation.Standing standing,
                                       Capability.Poll poll, Instant now, long maxModelBytes, boolean capUnchecked) {

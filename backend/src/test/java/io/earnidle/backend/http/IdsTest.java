@@ -17,7 +17,8 @@ class IdsTest {
     private static UUID uuidOf(String id, String prefix) {
         String hex = id.substring(prefix.length());
         assertTrue(hex.matches("[0-9a-f]{32}"), id);
-        return new UUID(Long.parseUnsignedLong(hex.substring(0, 16), 16), Long.parseUnsignedLong(hex.substring(16), 16));
+        return new UUID(Long.parseUnsignedLong(hex.substring(0, 16), 16),
+                Long.parseUnsignedLong(hex.substring(16), 16));
     }
 
     @Test
