@@ -35,7 +35,10 @@ export class Chromium {
     const flags = [...(opts.gpu ? GPU_FLAGS : HEADLESS_FLAGS), `--user-data-dir=${profile}`,
       `--window-size=${opts.windowSize || "1280,900"}`, "--remote-debugging-pipe", ...(opts.extraFlags || []),
       "about:blank"];
-    const proc = spawn(CHROME_BIN, flags, { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] });
+    // Chromium's temporary files (its single-instance socket folder, left behind when it is killed) go inside the
+    // profile, removed with it by close()
+    const proc = spawn(CHROME_BIN, flags, { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
+      env: { ...process.env, TMPDIR: profile } });
     const c = new Chromium(proc, profile);
     proc.stderr.on("data", (d) => { c.stderrTail = (c.stderrTail + d.toString()).slice(-4000); });
     await c.send("Target.setDiscoverTargets", { discover: true });

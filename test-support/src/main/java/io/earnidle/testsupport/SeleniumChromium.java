@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
@@ -41,9 +42,12 @@ public final class SeleniumChromium {
         options.addArguments(ChromiumFlags.headless());
         options.addArguments("--user-data-dir=" + profile);
         options.addArguments(extraArgs);
+        // Chromium's temporary files (its single-instance socket folder, which a killed browser leaves behind) go
+        // inside the profile, deleted with it (deleteProfile)
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(Path.of(chromedriver).toFile())
                 .usingAnyFreePort()
+                .withEnvironment(Map.of("TMPDIR", profile.toString()))
                 .build();
         return new ChromeDriver(service, options);
     }

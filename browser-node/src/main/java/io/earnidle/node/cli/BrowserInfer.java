@@ -136,8 +136,12 @@ public final class BrowserInfer {
             cmd.add("--user-data-dir=" + profile);
             cmd.add(url);
             try {
-                return new Browser(new ProcessBuilder(cmd).redirectErrorStream(true)
-                        .redirectOutput(profile.resolve("chromium.log").toFile()).start(), profile);
+                ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                        .redirectOutput(profile.resolve("chromium.log").toFile());
+                // Chromium's temporary files (its single-instance socket folder, which a killed browser leaves
+                // behind) go inside the profile, deleted with it
+                pb.environment().put("TMPDIR", profile.toString());
+                return new Browser(pb.start(), profile);
             } catch (IOException e) {
                 deleteTree(profile);
                 throw e;
