@@ -49,7 +49,8 @@ export function renderSection(results, { resultsPath, imgRel }) {
     `Simulated nodes (${s.client}) register on the demo placement, then poll`
       + " `GET /api/inference/job` and post each lease's honest answer to `POST /api/inference/result`: the job run on"
       + ` the JVM engine on the downloaded model (\`${s.model}\`, ${s.max_tokens} tokens; a job equal to one already`
-      + " run reuses its generation and measured timing). After a poll that got no job, or was refused, a node waits as"
+      + " run reuses its generation, and the node reports its time at the node's own speed: that of the last job it"
+      + " ran, its benchmark first). After a poll that got no job, or was refused, a node waits as"
       + " the browser node does: the suggested poll interval, doubling to 10 s, with jitter; after a job it polls again"
       + " at once. Customers (`POST /api/jobs`, the demo key,"
       + ` ${s.customer_threads} threads, ${s.distinct_prompts} prompts at temperature 0) keep ${s.open_jobs_per_node}`

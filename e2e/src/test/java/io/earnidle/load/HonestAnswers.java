@@ -7,6 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.earnidle.node.llama.GenerationRequest;
 import io.earnidle.node.llama.GenerationResult;
 import io.earnidle.node.llama.LlamaModel;
 import io.earnidle.node.loop.JobSpec;
@@ -15,15 +16,27 @@ import io.earnidle.node.loop.JobSpec;
  * What an honest node answers to a lease: the job run as the browser node runs it ({@code JobSpec.parse(lease)
  * .toRequest()} on the JVM engine's {@link LlamaModel}), on the model downloaded once from the lease's URL. The
  * simulated nodes share one engine: a job's answer is a pure function of the lease's model, prompt, sampling and
- * max_tokens, so a job equal to one already run gets the same generation, and its measured prefill/decode time,
- * without running it again (what makes a simulated node's answer cost microseconds).
+ * max_tokens, so a job equal to one already run gets the same generation without running it again (what makes a
+ * simulated node's answer cost microseconds). Such an answer is marked not {@link Answer#ran ran}: its node reports it
+ * at its own speed ({@link SimulatedNode}), not at the speed of the run that made it.
  */
 final class HonestAnswers {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final int WARM_UP_RUNS = 100;
 
-    /** One generation and the time it took. */
-    record Answer(String text, int[] tokenIds, double prefillMs, double decodeMs) {
+    /**
+     * One generation: its prompt's length in tokens, and the time it took; {@code ran} when this call ran it, false
+     * when it was an earlier call's.
+     */
+    record Answer(String text, int[] tokenIds, int promptTokens, double prefillMs, double decodeMs, boolean ran) {
+        /**
+         * This answer with the time it takes at {@code prefillMsPerToken} and {@code decodeMsPerStep} (a step for each
+         * token after the first).
+         */
+        Answer at(double prefillMsPerToken, double decodeMsPerStep) {
+            return new Answer(text, tokenIds, promptTokens, prefillMsPerToken * promptTokens,
+                    decodeMsPerStep * Math.max(0, tokenIds.length - 1), ran);
+        }
     }
 
     private final LoadClient client;
@@ -39,17 +52,27 @@ final class HonestAnswers {
         key.remove("job_id");
         key.remove("lease_id");
         key.remove("lease_expires_at");
-        return answers.computeIfAbsent(key.toString(), k -> run(lease));
+        String k = key.toString();
+        Answer earlier = answers.get(k);
+        if (earlier != null) {
+            return earlier;
+        }
+        Answer ran = run(lease); // two nodes with the same new job may both run it: each reports its own run
+        Answer kept = new Answer(ran.text(), ran.tokenIds(), ran.promptTokens(), ran.prefillMs(), ran.decodeMs(), false);
+        answers.putIfAbsent(k, kept);
+        return ran;
     }
 
     private Answer run(JsonNode lease) {
         String url = lease.path("model").path("url").asText();
         LlamaModel model = models.computeIfAbsent(url, this::download);
+        GenerationRequest request = JobSpec.parse(lease.toString()).toRequest();
         GenerationResult gen;
         synchronized (model) { // one generation at a time per model, as one engine runs them
-            gen = model.generate(JobSpec.parse(lease.toString()).toRequest());
+            gen = model.generate(request);
         }
-        return new Answer(gen.text(), gen.tokenIds(), gen.prefillMs(), gen.decodeMs());
+        return new Answer(gen.text(), gen.tokenIds(), model.promptIds(request).length, gen.prefillMs(),
+                gen.decodeMs(), true);
     }
 
     /**

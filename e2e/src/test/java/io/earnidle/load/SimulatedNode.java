@@ -18,6 +18,8 @@ import io.earnidle.node.loop.NodeLoop;
  * Latencies are kept for the requests that start while the phase measures and are served (a poll answered 200 or
  * 204, a result accepted or not); a cycle counts when the backend answers the result with 200 and
  * {@code "status":"accepted"}.
+ * <p>
+ * Each node is a device of one speed, as a browser is ({@link DeviceSpeed}).
  */
 final class SimulatedNode {
     private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -43,6 +45,8 @@ final class SimulatedNode {
     private String token;
     /** The browser node's backoff between polls that got no job: its poll interval, doubling up to its cap. */
     private Backoff backoff;
+    /** This device's speed: what its answers report. */
+    private final DeviceSpeed speed = new DeviceSpeed();
 
     SimulatedNode(LoadClient client, HonestAnswers answers, Customers customers, Phase phase, Errors errors,
                   java.util.concurrent.CountDownLatch onboarded) {
@@ -116,7 +120,7 @@ final class SimulatedNode {
             Thread.currentThread().interrupt();
             return false;
         }
-        String body = HonestAnswers.resultBody(lease, answers.answer(lease));
+        String body = HonestAnswers.resultBody(lease, speed.report(answers.answer(lease)));
         measured = phase.measuring();
         long t1 = System.nanoTime();
         try {
