@@ -129,7 +129,10 @@ export function barChartSvg(results, series, title, yLabel, groups = results.sce
       out.push(`<rect x="${x + 2}" y="${y(v)}" width="${bw - 4}" height="${y(0) - y(v)}" fill="${s.color}"/>`,
         `<text x="${x + bw / 2}" y="${y(v) - 5}" font-size="11" text-anchor="middle">${f1(v)}</text>`);
     });
-    out.push(`<text x="${left + i * gw + gw / 2}" y="${H - bottom + 22}" font-size="13" text-anchor="middle">${xml(groupLabel(r))}</text>`);
+    // a label of several parts ("PostgreSQL ×2, 1,000 nodes") takes a line per part: one line overlaps its neighbours
+    const cx = left + i * gw + gw / 2;
+    const lines = groupLabel(r).split(", ").map((part, k) => `<tspan x="${cx}" dy="${k === 0 ? 0 : 16}">${xml(part)}</tspan>`);
+    out.push(`<text x="${cx}" y="${H - bottom + 22}" font-size="13" text-anchor="middle">${lines.join("")}</text>`);
   });
   out.push(`<line x1="${left}" x2="${W - right}" y1="${y(0)}" y2="${y(0)}" stroke="#333"/>`);
   series.forEach((s, j) => out.push(`<rect x="${left + j * 200}" y="${top - 20}" width="14" height="14" fill="${s.color}"/>`,

@@ -50,3 +50,9 @@ test("a scenario whose nodes were not all onboarded is a row saying how far it g
   const svg = barChartSvg(withStuck, [{ name: "p", color: "#000", value: (r) => r.poll?.p99_ms }], "t", "ms");
   assert.doesNotMatch(svg, /NaN/);
 });
+
+test("a scenario's label takes a line per part, so that neighbouring labels do not overlap", () => {
+  const svg = barChartSvg(results, [{ name: "c", color: "#000", value: (r) => r.cycles_per_s }], "t", "per second");
+  assert.match(svg, /<tspan x="[\d.]+" dy="0">PostgreSQL ×2<\/tspan><tspan x="[\d.]+" dy="16">100 nodes<\/tspan>/);
+  assert.match(svg, /<tspan x="[\d.]+" dy="0">H2 ×1<\/tspan><tspan x="[\d.]+" dy="16">1,000 nodes<\/tspan>/);
+});
