@@ -124,6 +124,8 @@ class TrustSimulationTest extends BackendServerTest {
         double benchmarkSlowdown = 1;
         int benchmarks;
         final List<String> cheatedLeases = new ArrayList<>();
+        /** Of its cheats, those made while its identity was in Probation, where every result is verified. */
+        final List<String> probationCheats = new ArrayList<>();
         final List<String> honestLeases = new ArrayList<>();
         String firstLease;
         int jobs;
@@ -241,6 +243,9 @@ class TrustSimulationTest extends BackendServerTest {
         if (cheats) {
             r = cheat(a.type, lease);
             a.cheatedLeases.add(leaseId);
+            if (a.type == Type.REPUTATION_THEN_CHEAT && a.standing().tier() == Tier.PROBATION) {
+                a.probationCheats.add(leaseId); // sent back there by an earlier detection
+            }
         } else {
             r = nodes.run(lease);
             a.honestLeases.add(leaseId);
@@ -266,9 +271,18 @@ class TrustSimulationTest extends BackendServerTest {
 
     /** Lease ids of the session's results that verification rejected (not those forfeited after another cheat). */
     private Set<String> detected(Agent a) {
+        return rejectedLeases(a, " AND reason NOT LIKE 'forfeited:%'");
+    }
+
+    /** Lease ids of all the session's rejected results: by verification, or forfeited after another cheat. */
+    private Set<String> rejected(Agent a) {
+        return rejectedLeases(a, "");
+    }
+
+    private Set<String> rejectedLeases(Agent a, String condition) {
         Set<String> out = new HashSet<>();
-        try (var rows = backend.database().execute().query("SELECT lease_id FROM rejected_results WHERE session_id = ? "
-                + "AND reason NOT LIKE 'forfeited:%'", a.node.id())) {
+        try (var rows = backend.database().execute().query("SELECT lease_id FROM rejected_results WHERE session_id = ?"
+                + condition, a.node.id())) {
             rows.forEach(r -> out.add(r.column("lease_id").getString()));
         }
         return out;
@@ -399,6 +413,10 @@ class TrustSimulationTest extends BackendServerTest {
                 + "honest nodes kept %.1f µUSDC per job, it kept %.1f per job%n", builder.jobsUntilTrusted,
                 builder.jobsUntilBan == null ? -1 : builder.jobsUntilBan - builder.jobsUntilTrusted,
                 (double) honestMoney / honestJobs, (double) (available(builder) + pending(builder)) / builder.jobs));
+        report.append(String.format("build-reputation adversary: %d cheats, %d of them in Probation after a detection; "
+                + "%d detected, %d rejected%n", builder.cheatedLeases.size(), builder.probationCheats.size(),
+                builder.cheatedLeases.stream().filter(detected(builder)::contains).count(),
+                builder.cheatedLeases.stream().filter(rejected(builder)::contains).count()));
         report.append(String.format("honest: %d results, %d verified, %d rejected: false positives %.3f%%%n",
                 honestJobs, honestVerified, honestRejected, 100.0 * honestRejected / honestVerified));
         System.out.print(report);
@@ -416,6 +434,11 @@ class TrustSimulationTest extends BackendServerTest {
                     assertTrue(a.jobsUntilBan != null, "and was banned\n" + report);
                     assertTrue((available(a) + pending(a)) * honestJobs < honestMoney * a.jobs,
                             "cheating earned less per job than honest work\n" + report);
+                    // docs/trust.md: a detection sends it back to Probation (d = 1) and forfeits every pending credit
+                    assertTrue(rejected(a).containsAll(a.probationCheats),
+                            "every cheat it made in Probation was rejected (detected, or forfeited with another)\n"
+                                    + report);
+                    assertEquals(0, pending(a), "the detection that banned it forfeited all it had pending\n" + report);
                     continue;
                 }
                 assertTrue(detected(a).contains(a.firstLease), a.type.label + ": caught on its first job\n" + report);
