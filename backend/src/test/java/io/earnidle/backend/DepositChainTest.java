@@ -115,11 +115,14 @@ class DepositChainTest {
 
     /** A ganache JSON-RPC call (evm_snapshot, evm_revert) that web3j has no method for. */
     private static JsonNode rpc(String method, String paramsJson) throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(chain.rpcUrl()))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("""
-                        {"jsonrpc":"2.0","id":1,"method":"%s","params":%s}""".formatted(method, paramsJson)))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r;
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            r = http.send(HttpRequest.newBuilder(URI.create(chain.rpcUrl()))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("""
+                            {"jsonrpc":"2.0","id":1,"method":"%s","params":%s}""".formatted(method, paramsJson)))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+        }
         JsonNode body = TestSupport.MAPPER.readTree(r.body());
         assertTrue(body.has("result"), r.body());
         return body.path("result");

@@ -21,8 +21,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class SecurityHeadersTest {
     private static HttpResponse<String> get(EarnIdleServer s, String path) throws Exception {
-        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + s.port() + path)).build(), HttpResponse.BodyHandlers.ofString());
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + path)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        }
     }
 
     private static String csp(HttpResponse<String> r) {

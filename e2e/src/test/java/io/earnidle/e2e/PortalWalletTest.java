@@ -183,40 +183,41 @@ class PortalWalletTest {
      * publisher's credit.
      */
     private static long earnOneJob() throws Exception {
-        HttpClient http = HttpClient.newBuilder().cookieHandler(new CookieManager())
-                .connectTimeout(Duration.ofSeconds(5)).build();
-        String csrf = send(http, "POST", "/api/publisher/signin", null, null,
-                "{\"email\":\"" + EMAIL + "\",\"password\":\"" + PASSWORD + "\"}", 200).get("csrf_token").asText();
-        JsonNode domain = send(http, "POST", "/api/publisher/domains", csrf, null,
-                "{\"domain\":\"" + DOMAIN + "\"}", 201);
-        dns.setTxt(domain.at("/record/name").asText(), domain.at("/record/value").asText());
-        send(http, "POST", "/api/publisher/domains/" + domain.get("id").asText() + "/check", csrf, null, null, 200);
-        send(http, "POST", "/api/publisher/placements", csrf, null, """
-                {"id": "payout-page", "name": "Payout page", "page_id": "home", "domain": "%s", "path_prefix": "/",
-                 "publisher_share_bps": 5000,
-                 "limits": {"cpu_share": 0.5, "gpu": false, "bandwidth_kbps": 512, "memory_mb": 1024}}"""
-                .formatted(DOMAIN), 201);
-        String node = send(http, "POST", "/api/nodes", null, null,
-                "{\"placement_id\":\"payout-page\",\"capabilities\":{},\"limits\":{}}", 201)
-                .get("session_token").asText();
-        String job = send(http, "POST", "/api/jobs", null, CUSTOMER_KEY,
-                "{\"model\":\"synthetic-tiny-f32\",\"prompt\":\"Pay the publisher\",\"max_tokens\":4}", 202)
-                .get("id").asText();
-        JsonNode lease = send(http, "GET", "/api/inference/job", null, node, null, 200);
-        assertEquals(job, lease.get("job_id").asText());
-        HttpRequest result = HttpRequest.newBuilder(URI.create(api + "/api/inference/result"))
-                .header("Authorization", "Bearer " + node).header("Content-Type", "application/json")
-                .header("Idempotency-Key", UUID.randomUUID().toString())
-                .POST(HttpRequest.BodyPublishers.ofString("""
-                        {"job_id":"%s","lease_id":"%s","text":" abc","token_ids":[1,2,3],"token_count":3,
-                         "engine":"e2e-test","timing":{"prefill_ms":1.0,"decode_ms":2.0}}"""
-                        .formatted(job, lease.get("lease_id").asText()))).build();
-        HttpResponse<String> accepted = http.send(result, HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, accepted.statusCode(), accepted.body());
-        long earned = send(http, "GET", "/api/publisher/withdrawals", null, null, null, 200)
-                .get("balance_micro_usdc").asLong();
-        assertEquals((4_000_000 - 400_000) / 2, earned, "the publisher's half of the job, after the platform fee");
-        return earned;
+        try (HttpClient http = HttpClient.newBuilder().cookieHandler(new CookieManager())
+                .connectTimeout(Duration.ofSeconds(5)).build()) {
+            String csrf = send(http, "POST", "/api/publisher/signin", null, null,
+                    "{\"email\":\"" + EMAIL + "\",\"password\":\"" + PASSWORD + "\"}", 200).get("csrf_token").asText();
+            JsonNode domain = send(http, "POST", "/api/publisher/domains", csrf, null,
+                    "{\"domain\":\"" + DOMAIN + "\"}", 201);
+            dns.setTxt(domain.at("/record/name").asText(), domain.at("/record/value").asText());
+            send(http, "POST", "/api/publisher/domains/" + domain.get("id").asText() + "/check", csrf, null, null, 200);
+            send(http, "POST", "/api/publisher/placements", csrf, null, """
+                    {"id": "payout-page", "name": "Payout page", "page_id": "home", "domain": "%s", "path_prefix": "/",
+                     "publisher_share_bps": 5000,
+                     "limits": {"cpu_share": 0.5, "gpu": false, "bandwidth_kbps": 512, "memory_mb": 1024}}"""
+                    .formatted(DOMAIN), 201);
+            String node = send(http, "POST", "/api/nodes", null, null,
+                    "{\"placement_id\":\"payout-page\",\"capabilities\":{},\"limits\":{}}", 201)
+                    .get("session_token").asText();
+            String job = send(http, "POST", "/api/jobs", null, CUSTOMER_KEY,
+                    "{\"model\":\"synthetic-tiny-f32\",\"prompt\":\"Pay the publisher\",\"max_tokens\":4}", 202)
+                    .get("id").asText();
+            JsonNode lease = send(http, "GET", "/api/inference/job", null, node, null, 200);
+            assertEquals(job, lease.get("job_id").asText());
+            HttpRequest result = HttpRequest.newBuilder(URI.create(api + "/api/inference/result"))
+                    .header("Authorization", "Bearer " + node).header("Content-Type", "application/json")
+                    .header("Idempotency-Key", UUID.randomUUID().toString())
+                    .POST(HttpRequest.BodyPublishers.ofString("""
+                            {"job_id":"%s","lease_id":"%s","text":" abc","token_ids":[1,2,3],"token_count":3,
+                             "engine":"e2e-test","timing":{"prefill_ms":1.0,"decode_ms":2.0}}"""
+                            .formatted(job, lease.get("lease_id").asText()))).build();
+            HttpResponse<String> accepted = http.send(result, HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, accepted.statusCode(), accepted.body());
+            long earned = send(http, "GET", "/api/publisher/withdrawals", null, null, null, 200)
+                    .get("balance_micro_usdc").asLong();
+            assertEquals((4_000_000 - 400_000) / 2, earned, "the publisher's half of the job, after the platform fee");
+            return earned;
+        }
     }
 
     private static JsonNode send(HttpClient http, String method, String path, String csrf, String bearer, String body,

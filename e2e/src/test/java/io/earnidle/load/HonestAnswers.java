@@ -58,7 +58,8 @@ final class HonestAnswers {
             return earlier;
         }
         Answer ran = run(lease); // two nodes with the same new job may both run it: each reports its own run
-        Answer kept = new Answer(ran.text(), ran.tokenIds(), ran.promptTokens(), ran.prefillMs(), ran.decodeMs(), false);
+        Answer kept = new Answer(ran.text(), ran.tokenIds(), ran.promptTokens(), ran.prefillMs(), ran.decodeMs(),
+                false);
         answers.putIfAbsent(k, kept);
         return ran;
     }
