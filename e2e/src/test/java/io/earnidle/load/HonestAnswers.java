@@ -18,7 +18,7 @@ import io.earnidle.node.loop.JobSpec;
  * simulated nodes share one engine: a job's answer is a pure function of the lease's model, prompt, sampling and
  * max_tokens, so a job equal to one already run gets the same generation without running it again (what makes a
  * simulated node's answer cost microseconds). Such an answer is marked not {@link Answer#ran ran}: its node reports it
- * at its own speed ({@link SimulatedNode}), not at the speed of the run that made it.
+ * at its own speed ({@link DeviceSpeed}), not at the speed of the run that made it.
  */
 final class HonestAnswers {
     private static final ObjectMapper MAPPER = new ObjectMapper();
