@@ -100,11 +100,15 @@ public final class Leases {
      * the session holds it, then the prompt and output tokens at the session's measured speed.
      */
     public Instant expiry(DbExecute exec, DbRow job, Models.Model model, String sessionId, Instant now) {
+        return now.plusSeconds(wholeJobSeconds(exec, job, model, sessionId));
+    }
+
+    /** The whole job's estimate: the model's download unless the session holds it, the prompt, the output tokens. */
+    private long wholeJobSeconds(DbExecute exec, DbRow job, Models.Model model, String sessionId) {
         NodeCapability.Fit fit = capability.fit(exec, sessionId, model);
         long download = fit.holdsModel() ? 0 : model.sizeBytes();
-        long seconds = sizer.seconds(fit.speed(), promptTokens(job), Database.lng(job, "max_tokens"), download,
+        return sizer.seconds(fit.speed(), promptTokens(job), Database.lng(job, "max_tokens"), download,
                 bandwidthKbps(exec, sessionId));
-        return now.plusSeconds(seconds);
     }
 
     /** Opens the progress row of the lease {@code leaseId} of {@code jobId}, just claimed by {@code sessionId}. */
@@ -199,13 +203,11 @@ public final class Leases {
      */
     private long renewalSeconds(DbExecute exec, String sessionId, DbRow job, Models.Model model,
                                 Optional<DbRow> before, long done, Instant now) {
-        NodeCapability.Speed speed = capability.speed(exec, sessionId, model);
-        long maxTokens = Database.lng(job, "max_tokens");
         if (done == 0) {
-            long download = capability.holdsModel(exec, sessionId, model) ? 0 : model.sizeBytes();
-            return sizer.seconds(speed, promptTokens(job), maxTokens, download, bandwidthKbps(exec, sessionId));
+            return wholeJobSeconds(exec, job, model, sessionId);
         }
-        double decode = speed.decodeTokensPerS();
+        long maxTokens = Database.lng(job, "max_tokens");
+        double decode = capability.speed(exec, sessionId, model).decodeTokensPerS();
         if (before.isPresent()) {
             long doneBefore = Database.lng(before.get(), "tokens_done");
             double elapsed = Duration.between(Database.instant(before.get(), "updated_at"), now).toMillis() / 1000.0;

@@ -25,15 +25,13 @@ public interface NodeCapability {
     /** The speed of session {@code sessionId} on {@code model}. */
     Speed speed(DbExecute exec, String sessionId, Models.Model model);
 
-    /** Whether the session holds {@code model}'s file already (no download is left to do). */
-    boolean holdsModel(DbExecute exec, String sessionId, Models.Model model);
-
-    /** What a new lease of {@code model} is sized from: the session's speed on it, and whether it holds its file. */
+    /**
+     * What a whole job on {@code model} is sized from: the session's speed on it, and whether it holds the model's file
+     * already (no download is left to do).
+     */
     record Fit(Speed speed, boolean holdsModel) {
     }
 
-    /** {@link #speed} and {@link #holdsModel} at once (an implementation may read what they share once). */
-    default Fit fit(DbExecute exec, String sessionId, Models.Model model) {
-        return new Fit(speed(exec, sessionId, model), holdsModel(exec, sessionId, model));
-    }
+    /** The {@link Fit} of session {@code sessionId} for {@code model}. */
+    Fit fit(DbExecute exec, String sessionId, Models.Model model);
 }

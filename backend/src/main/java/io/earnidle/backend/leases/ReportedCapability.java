@@ -28,12 +28,7 @@ public final class ReportedCapability implements NodeCapability {
         return speed(model, lastResult(exec, sessionId, model));
     }
 
-    @Override
-    public boolean holdsModel(DbExecute exec, String sessionId, Models.Model model) {
-        return lastResult(exec, sessionId, model).isPresent();
-    }
-
-    /** Both from one read of the session's last result on the model. */
+    /** The speed and whether the model is held, from one read of the session's last result on the model. */
     @Override
     public Fit fit(DbExecute exec, String sessionId, Models.Model model) {
         Optional<DbRow> last = lastResult(exec, sessionId, model);
